@@ -1,0 +1,111 @@
+# Kizuna - GNU Makefile.
+#
+#   make            build build/kizuna
+#   make test       build and run the whole test suite (unit + end-to-end)
+#   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       generate the demo world, import it, print what is in it
+#   make bench      import benchmark beside DuckDB (needs ../shared/bench, node, npm)
+#   make lint       banned functions and other mechanical checks
+#   make install    install the binary (PREFIX=/usr/local)
+#   make clean
+#
+# System libraries are found with pkg-config; when one is missing the Makefile runs
+# scripts/install-deps.sh (apt-get on Debian/Ubuntu) once.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OPT     ?= -O2 -g
+PKGS      := sqlite3 libcjson libzstd inih
+TEST_PKGS := criterion
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wpointer-arith -Wwrite-strings -Wundef -Wvla \
+        -Wcast-align -Wimplicit-fallthrough -Wold-style-definition -Werror=implicit-function-declaration
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+# Recursive (=) so that pkg-config runs after the dependency check has installed things.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS))
+
+CPPFLAGS += -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS   += -std=c11 $(OPT) $(WARN) -MMD -MP
+LDLIBS   += -lm -lpthread
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CPPFLAGS += -DKZ_VERSION='"$(VERSION)"'
+
+LIB_SRC  := $(sort $(shell find src -name '*.c' ! -name main.c))
+TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/e2e/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+
+.PHONY: all test asan demo bench lint install clean deps check-deps
+
+all: $(BUILD)/kizuna
+
+# ---- dependencies -----------------------------------------------------------
+$(BUILD)/.deps-ok:
+	@mkdir -p $(BUILD)
+	@pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ./scripts/install-deps.sh
+	@pkg-config --exists $(PKGS) $(TEST_PKGS) || { \
+	  echo "missing libraries: pkg-config cannot find some of: $(PKGS) $(TEST_PKGS)" >&2; \
+	  echo "run scripts/install-deps.sh, or install them by hand" >&2; exit 1; }
+	@touch $@
+
+deps:
+	./scripts/install-deps.sh
+
+# ---- build ------------------------------------------------------------------
+$(BUILD)/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libkizuna.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/kizuna: $(MAIN_OBJ) $(BUILD)/libkizuna.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/test-kizuna: $(TEST_OBJ) $(BUILD)/libkizuna.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(LDLIBS)
+
+# ---- checks -----------------------------------------------------------------
+# The end-to-end tests find the binary and the fixtures through the environment.
+TEST_ENV = KIZUNA_BIN=$(abspath $(BUILD)/kizuna) KIZUNA_FIXTURES=$(abspath tests/fixtures)
+
+test: lint $(BUILD)/kizuna $(BUILD)/test-kizuna
+	$(TEST_ENV) $(BUILD)/test-kizuna $(TEST_FLAGS)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+lint:
+	@./scripts/lint.sh
+
+# ---- demo and bench -----------------------------------------------------------
+DEMO_DIR ?= demo
+demo: $(BUILD)/kizuna
+	@rm -rf $(DEMO_DIR)/data $(DEMO_DIR)/kizuna.db $(DEMO_DIR)/kizuna.db-wal $(DEMO_DIR)/kizuna.db-shm
+	$(BUILD)/kizuna demo --out $(DEMO_DIR)/data
+	$(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db import $(DEMO_DIR)/data
+	@echo
+	$(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db status
+
+bench: $(BUILD)/kizuna
+	./bench/import.sh
+
+install: $(BUILD)/kizuna
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/kizuna $(DESTDIR)$(PREFIX)/bin/kizuna
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

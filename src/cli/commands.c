@@ -1,0 +1,371 @@
+/*
+ * commands.c - the command table, global options and the helpers every command
+ * shares (option parsing, error reporting, opening the store).
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/log.h"
+
+static const kz_command commands[] = {
+    { "import", kz_cmd_import, "load CSV or NDJSON files (one entity, or a whole folder)",
+      "Loads a file of one entity, or every known file of a folder in dependency order.\n"
+      "\n"
+      "ENTITY is one of: accounts contacts subscriptions events tickets nps activities spend.\n"
+      "FILE is CSV (RFC 4180, header row) or NDJSON (one JSON object a line), chosen by\n"
+      "the extension (.csv, .ndjson, .jsonl) or --format; '-' reads standard input.\n"
+      "The fields of each entity are listed in docs/import.md.\n"
+      "\n"
+      "Good rows are committed; each bad row is reported as FILE:LINE: COLUMN: REASON and\n"
+      "written to a rejects file beside the input (NAME.rejects.EXT). Re-importing a\n"
+      "file changes nothing: rows are upserted by id, events de-duplicated.\n"
+      "\n"
+      "Options:\n"
+      "  --strict              write nothing if any row is bad\n"
+      "  --dry-run             validate only; write nothing (no rejects file either)\n"
+      "  --format csv|ndjson   input format (default: from the file name)\n"
+      "  --rejects PATH        where to write rejected rows (default: beside the input)\n"
+      "  --map FROM=TO         read column FROM as field TO (repeatable)\n"
+      "  --ignore COLUMN       drop an input column that is not part of the entity\n"
+      "  --type FIELD=TYPE     type of a new custom account field: number, date, text or\n"
+      "                        boolean (default: inferred from the values)\n"
+      "  --max-errors N        bad rows to print on stderr (default import.max_errors; 0: all)\n"
+      "  --quiet               no progress bar and no summary line\n"
+      "\n"
+      "Exit status: 0 when every row was imported, 1 when any row was rejected or the\n"
+      "import failed (the summary says what was committed), 2 on a usage error.\n"
+      "\n"
+      "Examples:\n"
+      "  kizuna import accounts crm/accounts.csv\n"
+      "  kizuna import --strict subscriptions billing.ndjson\n"
+      "  kizuna import --map id=account_id --ignore channel accounts export.csv\n"
+      "  kizuna import demo/data\n",
+      "import [options] ENTITY FILE | import [options] FOLDER" },
+    { "export", kz_cmd_export, "write the stored rows of an entity as CSV or NDJSON",
+      "Writes every stored row of ENTITY to standard output (or --output FILE) in the\n"
+      "import format, so that an export can be imported again unchanged.\n"
+      "\n"
+      "Options:\n"
+      "  --format csv|ndjson   output format (default csv)\n"
+      "  --output FILE         write to FILE instead of standard output\n",
+      "export [options] ENTITY" },
+    { "status", kz_cmd_status, "what the database holds: accounts, MRR, events, tickets...",
+      "Prints a short summary of the database: rows of every entity, paying accounts and\n"
+      "MRR on the as-of day, events and their time span, open tickets.\n"
+      "\n"
+      "Options:\n"
+      "  --as-of DATE          the day for MRR and open tickets (default: the last day\n"
+      "                        with events, or today when there are none)\n"
+      "  --format table|json   output format (default table)\n",
+      "status [options]" },
+    { "demo", kz_cmd_demo, "write a realistic demo world as import files",
+      "Generates a B2B SaaS world as import files (accounts, contacts, subscriptions,\n"
+      "events, tickets, nps, activities, spend) plus planted.json, the list of the\n"
+      "abnormalities planted in it. The same options and seed give identical files.\n"
+      "\n"
+      "Options:\n"
+      "  --out DIR             folder to write (default demo-data)\n"
+      "  --accounts N          number of customer accounts (default 1000)\n"
+      "  --days D              days of product events, ending on --end (default 730)\n"
+      "  --end DATE            last day of data (default 2026-10-31)\n"
+      "  --seed S              random seed (default 42)\n",
+      "demo [options]" },
+    { "fields", kz_cmd_fields, "list the custom fields of accounts",
+      "Lists the custom fields that account imports have defined, with their types.\n"
+      "\n"
+      "Options:\n"
+      "  --format table|json   output format (default table)\n",
+      "fields [options]" },
+    { "config", kz_cmd_config, "show the configuration and where each value comes from",
+      "Shows every configuration key with its value and its source (default, file,\n"
+      "environment or flag). Precedence, lowest first: default, configuration file\n"
+      "(--config FILE or KIZUNA_CONFIG), environment, --set KEY=VALUE / --db.\n"
+      "\n"
+      "Subcommands:\n"
+      "  config show           every key, value and source (default)\n"
+      "  config keys           every key with its default and help, as Markdown\n",
+      "config [show|keys]" },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const char global_help[] =
+    "Kizuna - a self-hosted Customer Success platform.\n"
+    "\n"
+    "Global options (also accepted after the command):\n"
+    "  --db PATH             database file (default kizuna.db, or $KIZUNA_DB)\n"
+    "  --config FILE         configuration file (or $KIZUNA_CONFIG)\n"
+    "  --set KEY=VALUE       set a configuration key (see `kizuna config show`)\n"
+    "  -h, --help            this help; `kizuna COMMAND --help` for a command\n"
+    "  -V, --version         print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static void print_top_help(FILE *out)
+{
+    fprintf(out, "Usage: kizuna [global options] COMMAND [options]\n\n%s\nCommands:\n", global_help);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+void kz_cli_print_help(const kz_cli *cli, FILE *out)
+{
+    const kz_command *current = cli->cmd;
+    if (!current) {
+        print_top_help(out);
+        return;
+    }
+    fprintf(out, "Usage: kizuna %s\n\n%s", current->usage, current->help);
+    fprintf(out, "\nCommon options: --db PATH, --config FILE, --set KEY=VALUE, --help\n");
+}
+
+void kz_cli_err(const kz_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    if (cli->command)
+        fprintf(stderr, "kizuna %s: ", cli->command);
+    else
+        fputs("kizuna: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int kz_cli_usage(const kz_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    if (cli->command)
+        fprintf(stderr, "kizuna %s: ", cli->command);
+    else
+        fputs("kizuna: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'kizuna %s%s--help'.\n", cli->command ? cli->command : "",
+            cli->command ? " " : "");
+    return KZ_EXIT_USAGE;
+}
+
+int kz_cli_fail(const kz_cli *cli, const char *what)
+{
+    const char *msg = kz_error_msg();
+    if (what && msg[0])
+        kz_cli_err(cli, "%s: %s", what, msg);
+    else
+        kz_cli_err(cli, "%s", what ? what : msg);
+    return KZ_EXIT_FAIL;
+}
+
+int kz_cli_open_store(kz_cli *cli, kz_store **out, int flags)
+{
+    int rc = kz_store_open(out, cli->cfg.db_path, flags);
+    if (rc) {
+        kz_cli_err(cli, "%s", kz_error_msg());
+        return KZ_EXIT_FAIL;
+    }
+    return KZ_EXIT_OK;
+}
+
+/* --set KEY=VALUE */
+static int apply_set(kz_cli *cli, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char key[128];
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof key)
+        return kz_cli_usage(cli, "--set expects KEY=VALUE, got '%s'", arg);
+    memcpy(key, arg, (size_t)(eq - arg));
+    key[eq - arg] = '\0';
+    if (kz_config_set(&cli->cfg, key, eq + 1, KZ_SRC_FLAG)) {
+        kz_cli_err(cli, "--set: %s", kz_error_msg());
+        return KZ_EXIT_USAGE;
+    }
+    return KZ_EXIT_OK;
+}
+
+enum { OPT_DB = 1000, OPT_CONFIG, OPT_SET, OPT_HELP };
+
+static const struct option common_opts[] = {
+    { "db", required_argument, NULL, OPT_DB },
+    { "config", required_argument, NULL, OPT_CONFIG },
+    { "set", required_argument, NULL, OPT_SET },
+    { "help", no_argument, NULL, OPT_HELP },
+};
+
+#define NCOMMON (sizeof common_opts / sizeof common_opts[0])
+#define MAX_OPTS 64
+
+int kz_cli_getopt(kz_cli *cli, int argc, char **argv, const char *shortopts, const struct option *own,
+                  int *done)
+{
+    struct option all[MAX_OPTS];
+    size_t n = 0;
+    char shorts[64];
+
+    *done = 0;
+    for (; own && own[n].name; n++)
+        all[n] = own[n];
+    if (n + NCOMMON + 1 > MAX_OPTS)
+        abort(); /* programmer error: too many options in a command table */
+    memcpy(all + n, common_opts, sizeof common_opts);
+    memset(&all[n + NCOMMON], 0, sizeof all[0]);
+    snprintf(shorts, sizeof shorts, "+:h%s", shortopts ? shortopts : "");
+    for (;;) {
+        int longindex = -1;
+        int c = getopt_long(argc, argv, shorts, all, &longindex);
+        switch (c) {
+        case OPT_DB:
+            if (kz_config_set(&cli->cfg, "db.path", optarg, KZ_SRC_FLAG)) {
+                *done = kz_cli_usage(cli, "--db: %s", kz_error_msg());
+                return '?';
+            }
+            continue;
+        case OPT_CONFIG:
+            continue; /* read before the command ran (kz_cli_main) */
+        case OPT_SET: {
+            int rc = apply_set(cli, optarg);
+            if (rc) {
+                *done = rc;
+                return '?';
+            }
+            continue;
+        }
+        case 'h':
+        case OPT_HELP:
+            kz_cli_print_help(cli, stdout);
+            *done = KZ_EXIT_OK;
+            return 'h';
+        case '?':
+            if (optopt)
+                *done = kz_cli_usage(cli, "unknown option '-%c'", optopt);
+            else
+                *done = kz_cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
+            return '?';
+        case ':':
+            *done = kz_cli_usage(cli, "option '%s' needs a value", argv[optind - 1]);
+            return '?';
+        default:
+            return c;
+        }
+    }
+}
+
+/* Finds --config FILE anywhere on the command line (it must be read before any
+ * other option is applied). */
+static const char *find_config(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    return NULL;
+}
+
+int kz_cli_main(int argc, char **argv)
+{
+    kz_cli cli;
+    int i, rc;
+
+    memset(&cli, 0, sizeof cli);
+    cli.out_tty = isatty(1);
+    cli.err_tty = isatty(2);
+    if (kz_config_load(&cli.cfg, find_config(argc, argv))) {
+        fprintf(stderr, "kizuna: %s\n", kz_error_msg());
+        return KZ_EXIT_USAGE;
+    }
+    /* global options, up to the command */
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-')
+            break;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_top_help(stdout);
+            rc = KZ_EXIT_OK;
+            goto done;
+        }
+        if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("kizuna %s\n", KZ_VERSION);
+            rc = KZ_EXIT_OK;
+            goto done;
+        }
+        const char *val = NULL;
+        const char *names[] = { "--db", "--config", "--set" };
+        int which = -1;
+        for (int k = 0; k < 3; k++) {
+            size_t len = strlen(names[k]);
+            if (strcmp(a, names[k]) == 0) {
+                which = k;
+                if (i + 1 >= argc) {
+                    rc = kz_cli_usage(&cli, "option '%s' needs a value", a);
+                    goto done;
+                }
+                val = argv[++i];
+            } else if (strncmp(a, names[k], len) == 0 && a[len] == '=') {
+                which = k;
+                val = a + len + 1;
+            }
+        }
+        if (which < 0) {
+            rc = kz_cli_usage(&cli, "unknown option '%s'", a);
+            goto done;
+        }
+        if (which == 0 && kz_config_set(&cli.cfg, "db.path", val, KZ_SRC_FLAG)) {
+            rc = kz_cli_usage(&cli, "--db: %s", kz_error_msg());
+            goto done;
+        }
+        if (which == 2 && (rc = apply_set(&cli, val)) != 0)
+            goto done;
+    }
+    if (i >= argc) {
+        print_top_help(stderr);
+        rc = KZ_EXIT_USAGE;
+        goto done;
+    }
+    const char *name = argv[i];
+    if (strcmp(name, "help") == 0) {
+        if (i + 1 < argc) {
+            name = argv[i + 1];
+            for (size_t k = 0; k < NCOMMANDS; k++) {
+                if (strcmp(commands[k].name, name) == 0) {
+                    cli.cmd = &commands[k];
+                    kz_cli_print_help(&cli, stdout);
+                    rc = KZ_EXIT_OK;
+                    goto done;
+                }
+            }
+            rc = kz_cli_usage(&cli, "unknown command '%s'", name);
+            goto done;
+        }
+        print_top_help(stdout);
+        rc = KZ_EXIT_OK;
+        goto done;
+    }
+    if (strcmp(name, "version") == 0) {
+        printf("kizuna %s\n", KZ_VERSION);
+        rc = KZ_EXIT_OK;
+        goto done;
+    }
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        if (strcmp(commands[k].name, name) != 0)
+            continue;
+        cli.cmd = &commands[k];
+        cli.command = commands[k].name;
+        kz_log_setup(cli.cfg.log_level, cli.cfg.log_format);
+        optind = 0; /* full getopt re-initialisation (GNU) */
+        opterr = 0;
+        rc = commands[k].run(&cli, argc - i, argv + i);
+        goto done;
+    }
+    rc = kz_cli_usage(&cli, "unknown command '%s' (see 'kizuna --help')", name);
+done:
+    kz_config_free(&cli.cfg);
+    return rc;
+}

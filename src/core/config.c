@@ -1,0 +1,204 @@
+/*
+ * config.c - the configuration table and its loaders.
+ */
+#include "core/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/text.h"
+
+#define OFF(f) offsetof(kz_config, f)
+
+static const kz_cfg_key keys[] = {
+    { "db.path", KZ_CFG_STR, OFF(db_path), "kizuna.db", 0, 0, NULL, "KIZUNA_DB",
+      "Database: a SQLite file path (created when missing)." },
+    { "import.max_errors", KZ_CFG_INT, OFF(import_max_errors), "100", 0, INT64_MAX, NULL,
+      "KIZUNA_IMPORT_MAX_ERRORS",
+      "Rejected rows an import prints on stderr before it only counts them (0: print all). "
+      "Every rejected row is still written to the rejects file." },
+    { "import.max_field_bytes", KZ_CFG_INT, OFF(import_max_field), "1048576", 64, 1073741824, NULL,
+      "KIZUNA_IMPORT_MAX_FIELD_BYTES", "Longest field an import accepts; a longer one rejects its row." },
+    { "import.max_record_bytes", KZ_CFG_INT, OFF(import_max_record), "16777216", 1024, 1073741824,
+      NULL, "KIZUNA_IMPORT_MAX_RECORD_BYTES",
+      "Longest record (CSV row or NDJSON line) an import accepts; bounds the memory an unterminated "
+      "quote can take." },
+    { "import.block_events", KZ_CFG_INT, OFF(import_block_events), "1048576", 1024, 16777216, NULL,
+      "KIZUNA_IMPORT_BLOCK_EVENTS", "Events per stored column block." },
+    { "log.level", KZ_CFG_ENUM, OFF(log_level), "info", 0, 0, "debug|info|warn|error",
+      "KIZUNA_LOG_LEVEL", "Least severe log message written to stderr." },
+    { "log.format", KZ_CFG_ENUM, OFF(log_format), "logfmt", 0, 0, "logfmt|json", "KIZUNA_LOG_FORMAT",
+      "Log line format." },
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= KZ_CFG_MAX_KEYS, "raise KZ_CFG_MAX_KEYS");
+
+const kz_cfg_key *kz_config_keys(size_t *n)
+{
+    *n = NKEYS;
+    return keys;
+}
+
+static const kz_cfg_key *find(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int choice_ok(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && memcmp(p, v, n) == 0)
+            return 1;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+static int set_value(kz_config *cfg, const kz_cfg_key *k, const char *v, kz_cfg_source src)
+{
+    char *base = (char *)cfg;
+    switch (k->type) {
+    case KZ_CFG_INT: {
+        int64_t x;
+        if (kz_parse_int(&x, v, strlen(v), k->min, k->max))
+            return kz_error_prefix(KZ_EINVALID, "%s", k->name);
+        memcpy(base + k->offset, &x, sizeof x);
+        break;
+    }
+    case KZ_CFG_ENUM:
+        if (!choice_ok(k->choices, v))
+            return kz_error_set(KZ_EINVALID, "%s: '%s' is not one of %s", k->name, v, k->choices);
+        /* fall through */
+    case KZ_CFG_STR: {
+        if (k->type == KZ_CFG_STR && v[0] == '\0')
+            return kz_error_set(KZ_EINVALID, "%s: must not be empty", k->name);
+        char *copy = strdup(v);
+        char *old;
+        if (!copy)
+            return kz_error_oom();
+        memcpy(&old, base + k->offset, sizeof old);
+        free(old);
+        memcpy(base + k->offset, &copy, sizeof copy);
+        break;
+    }
+    }
+    cfg->source[k - keys] = src;
+    return KZ_OK;
+}
+
+int kz_config_set(kz_config *cfg, const char *key, const char *value, kz_cfg_source src)
+{
+    const kz_cfg_key *k = find(key);
+    if (!k)
+        return kz_error_set(KZ_ENOTFOUND, "unknown configuration key '%s' (see `kizuna config show`)", key);
+    return set_value(cfg, k, value, src);
+}
+
+struct ini_ctx {
+    kz_config *cfg;
+    int rc;
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_ctx *ctx = user;
+    char key[256];
+    int n = snprintf(key, sizeof key, "%s%s%s", section, section[0] ? "." : "", name);
+    if (n < 0 || (size_t)n >= sizeof key) {
+        ctx->rc = kz_error_set(KZ_EINVALID, "key too long");
+        return 0;
+    }
+    ctx->rc = kz_config_set(ctx->cfg, key, value, KZ_SRC_FILE);
+    return ctx->rc == KZ_OK;
+}
+
+void kz_config_free(kz_config *cfg)
+{
+    char *base = (char *)cfg;
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].type == KZ_CFG_INT)
+            continue;
+        char *p;
+        memcpy(&p, base + keys[i].offset, sizeof p);
+        free(p);
+        p = NULL;
+        memcpy(base + keys[i].offset, &p, sizeof p);
+    }
+}
+
+int kz_config_load(kz_config *cfg, const char *path)
+{
+    int rc = KZ_OK;
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NKEYS && !rc; i++)
+        rc = set_value(cfg, &keys[i], keys[i].def, KZ_SRC_DEFAULT);
+    if (rc)
+        goto done;
+    if (!path)
+        path = getenv("KIZUNA_CONFIG");
+    if (path && path[0]) {
+        FILE *f = fopen(path, "r");
+        struct ini_ctx ctx = { cfg, KZ_OK };
+        if (!f) {
+            rc = kz_error_set(KZ_EIO, "cannot open configuration file %s: %s", path, strerror(errno));
+            goto done;
+        }
+        int line = ini_parse_file(f, on_ini, &ctx);
+        fclose(f);
+        if (line != 0) {
+            if (ctx.rc)
+                rc = kz_error_prefix(KZ_EINVALID, "%s:%d", path, line);
+            else
+                rc = kz_error_set(KZ_EINVALID, "%s:%d: not a 'key = value' line or a [section]", path,
+                                  line);
+            goto done;
+        }
+        cfg->file = path;
+    }
+    for (size_t i = 0; i < NKEYS && !rc; i++) {
+        const char *v = keys[i].env ? getenv(keys[i].env) : NULL;
+        if (v && v[0]) {
+            rc = set_value(cfg, &keys[i], v, KZ_SRC_ENV);
+            if (rc)
+                kz_error_prefix(rc, "environment variable %s", keys[i].env);
+        }
+    }
+done:
+    if (rc)
+        kz_config_free(cfg);
+    return rc;
+}
+
+void kz_config_value_text(const kz_config *cfg, const kz_cfg_key *k, char *buf, size_t cap)
+{
+    const char *base = (const char *)cfg;
+    if (k->type == KZ_CFG_INT) {
+        int64_t x;
+        memcpy(&x, base + k->offset, sizeof x);
+        snprintf(buf, cap, "%lld", (long long)x);
+    } else {
+        const char *p;
+        memcpy(&p, base + k->offset, sizeof p);
+        snprintf(buf, cap, "%s", p ? p : "");
+    }
+}
+
+const char *kz_config_source_name(kz_cfg_source s)
+{
+    static const char *names[] = { "default", "file", "environment", "flag" };
+    return names[s];
+}

@@ -1,0 +1,56 @@
+/*
+ * backend.h - what a storage backend implements (internal to src/store/).
+ *
+ * A backend allocates a struct whose first member is a kz_store with ops set,
+ * and fills in every function of kz_store_ops. store.c checks arguments and
+ * dispatches; backends may assume them valid.
+ */
+#ifndef KZ_STORE_BACKEND_H
+#define KZ_STORE_BACKEND_H
+
+#include "store/store.h"
+
+typedef struct kz_store_ops {
+    const char *name;
+    void (*close)(kz_store *st);
+    int (*schema_version)(kz_store *st, int *cur, int *latest);
+    int (*begin)(kz_store *st);
+    int (*commit)(kz_store *st);
+    int (*rollback)(kz_store *st);
+    int (*upsert)(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id,
+                  kz_row_change *out_change);
+    int (*keys)(kz_store *st, kz_entity e, kz_strmap *map);
+    int (*contact_account)(kz_store *st, int64_t contact_id, int64_t *out_account);
+    int (*count)(kz_store *st, kz_entity e, int64_t *out);
+    int (*each)(kz_store *st, kz_entity e, kz_row_fn fn, void *ctx);
+    int (*fields)(kz_store *st, kz_field_def **out, size_t *n);
+    int (*field_define)(kz_store *st, const char *name, kz_field_type type, int64_t *out_id);
+    int (*field_set)(kz_store *st, int64_t account_id, int64_t field_id, const kz_value *v,
+                     int *out_changed);
+    int (*field_values)(kz_store *st, int64_t account_id, const kz_field_def *defs, size_t n,
+                        kz_value *vals);
+    int (*dict_load)(kz_store *st, kz_dict d, kz_strmap *map, uint32_t *out_max);
+    int (*dict_add)(kz_store *st, kz_dict d, uint32_t id, const char *key, size_t n,
+                    int64_t account_id);
+    int (*dict_array)(kz_store *st, kz_dict d, char ***out, size_t *out_n);
+    int (*block_put)(kz_store *st, const kz_block_meta *meta, const void *data, size_t n,
+                     int64_t *out_id);
+    int (*block_list)(kz_store *st, kz_time from, kz_time to, kz_block_meta **out, size_t *n);
+    int (*block_get)(kz_store *st, int64_t id, kz_buf *out);
+    int (*stats_get)(kz_store *st, kz_day as_of, kz_store_stats *out);
+    int (*import_log)(kz_store *st, const kz_import_rec *rec);
+} kz_store_ops;
+
+struct kz_store {
+    const kz_store_ops *ops;
+    int readonly;
+    int in_tx;
+};
+
+/* The SQLite backend (src/store/sqlite/). */
+int kz_sqlite_open(kz_store **out, const char *path, int flags);
+
+/* For tests of migrations: open (creating) and migrate only up to version. */
+int kz_sqlite_open_at_version(kz_store **out, const char *path, int version);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * schema.c - the SQLite schema as numbered forward migrations.
+ *
+ * Migration N brings a database from version N-1 to N and ends by setting
+ * PRAGMA user_version = N; each runs in its own transaction. Never edit a
+ * migration that has shipped: add a new one. docs/architecture.md describes the
+ * tables.
+ */
+#include <stddef.h>
+
+#include "store/sqlite/sqlite_internal.h"
+
+static const char *const migrations[] = {
+    /* 1: the entities of the data contract */
+    "PRAGMA application_id = 1264209473;\n" /* 'KZNA' */
+    "CREATE TABLE accounts (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  account_key TEXT NOT NULL UNIQUE,\n"
+    "  name TEXT, domain TEXT, industry TEXT, owner TEXT,\n"
+    "  created_at INTEGER,\n"
+    "  updated_at INTEGER NOT NULL);\n"
+    "CREATE TABLE custom_fields (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE,\n"
+    "  type TEXT NOT NULL CHECK (type IN ('number', 'date', 'text', 'boolean')),\n"
+    "  created_at INTEGER NOT NULL);\n"
+    "CREATE TABLE account_fields (\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  field_id INTEGER NOT NULL REFERENCES custom_fields(id) ON DELETE CASCADE,\n"
+    "  num REAL, txt TEXT,\n"
+    "  PRIMARY KEY (account_id, field_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE contacts (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  contact_key TEXT NOT NULL UNIQUE,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  email TEXT, name TEXT, role TEXT,\n"
+    "  champion INTEGER CHECK (champion IN (0, 1)),\n"
+    "  updated_at INTEGER NOT NULL);\n"
+    "CREATE INDEX contacts_account ON contacts(account_id);\n"
+    "CREATE TABLE subscriptions (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  subscription_key TEXT NOT NULL UNIQUE,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  plan TEXT,\n"
+    "  mrr INTEGER NOT NULL CHECK (mrr >= 0),\n"
+    "  quantity INTEGER CHECK (quantity >= 0),\n"
+    "  start_date INTEGER NOT NULL,\n"
+    "  end_date INTEGER CHECK (end_date IS NULL OR end_date > start_date),\n"
+    "  updated_at INTEGER NOT NULL);\n"
+    "CREATE INDEX subscriptions_account ON subscriptions(account_id, start_date);\n"
+    "CREATE TABLE tickets (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  ticket_key TEXT NOT NULL UNIQUE,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  opened_at INTEGER NOT NULL,\n"
+    "  first_response_at INTEGER CHECK (first_response_at >= opened_at),\n"
+    "  resolved_at INTEGER CHECK (resolved_at >= opened_at),\n"
+    "  category TEXT CHECK (category IN ('functional', 'operational')),\n"
+    "  category_source TEXT CHECK (category_source IN ('imported', 'classified')),\n"
+    "  priority TEXT CHECK (priority IN ('low', 'normal', 'high', 'urgent')),\n"
+    "  subject TEXT, body TEXT,\n"
+    "  updated_at INTEGER NOT NULL);\n"
+    "CREATE INDEX tickets_account ON tickets(account_id, opened_at);\n"
+    "CREATE TABLE nps_responses (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  response_key TEXT NOT NULL UNIQUE,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,\n"
+    "  ts INTEGER NOT NULL,\n"
+    "  score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),\n"
+    "  comment TEXT,\n"
+    "  updated_at INTEGER NOT NULL);\n"
+    "CREATE INDEX nps_account ON nps_responses(account_id, ts);\n"
+    "CREATE TABLE activities (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  activity_key TEXT NOT NULL UNIQUE,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  ts INTEGER NOT NULL,\n"
+    "  kind TEXT NOT NULL CHECK (kind IN ('email', 'call', 'meeting', 'note')),\n"
+    "  direction TEXT CHECK (direction IN ('inbound', 'outbound')),\n"
+    "  subject TEXT, body TEXT, author TEXT,\n"
+    "  updated_at INTEGER NOT NULL);\n"
+    "CREATE INDEX activities_account ON activities(account_id, ts);\n"
+    "CREATE TABLE spend (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  month INTEGER NOT NULL,\n"
+    "  channel TEXT NOT NULL DEFAULT '',\n"
+    "  amount INTEGER NOT NULL CHECK (amount >= 0),\n"
+    "  updated_at INTEGER NOT NULL,\n"
+    "  UNIQUE (month, channel));\n"
+    "PRAGMA user_version = 1;\n",
+
+    /* 2: product events as dictionary-encoded column blocks (evblock.h) */
+    "CREATE TABLE event_names (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE);\n"
+    "CREATE TABLE product_users (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  user_key TEXT NOT NULL UNIQUE,\n"
+    "  account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL);\n"
+    "CREATE TABLE event_blocks (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  min_ts INTEGER NOT NULL,\n"
+    "  max_ts INTEGER NOT NULL CHECK (max_ts >= min_ts),\n"
+    "  n_events INTEGER NOT NULL CHECK (n_events > 0),\n"
+    "  bytes INTEGER NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  data BLOB NOT NULL);\n"
+    "CREATE INDEX event_blocks_ts ON event_blocks(min_ts, max_ts);\n"
+    "PRAGMA user_version = 2;\n",
+
+    /* 3: the ledger of imports */
+    "CREATE TABLE imports (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  entity TEXT NOT NULL,\n"
+    "  source TEXT NOT NULL,\n"
+    "  format TEXT NOT NULL,\n"
+    "  started_at INTEGER NOT NULL,\n"
+    "  finished_at INTEGER NOT NULL,\n"
+    "  rows_ok INTEGER NOT NULL,\n"
+    "  rows_rejected INTEGER NOT NULL,\n"
+    "  inserted INTEGER NOT NULL,\n"
+    "  updated INTEGER NOT NULL,\n"
+    "  unchanged INTEGER NOT NULL,\n"
+    "  status TEXT NOT NULL);\n"
+    "PRAGMA user_version = 3;\n",
+};
+
+int kz_sqlite_latest_version(void)
+{
+    return (int)(sizeof migrations / sizeof migrations[0]);
+}
+
+const char *kz_sqlite_migration(int version)
+{
+    if (version < 1 || version > kz_sqlite_latest_version())
+        return NULL;
+    return migrations[version - 1];
+}

@@ -1,0 +1,1046 @@
+/*
+ * sqlite.c - the SQLite backend of store.h.
+ *
+ * One connection per handle, WAL journal, foreign keys on, synchronous=FULL so
+ * that a commit is durable when it returns. Every statement is a constant string
+ * with placeholders, prepared once per handle and kept in a cache indexed by an
+ * enum; values are always bound. Identifiers never come from input.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "store/backend.h"
+#include "store/sqlite/sqlite_internal.h"
+
+/* ---- statements ---------------------------------------------------------- */
+
+/* Per entity: select by key (id first, then the columns in order), insert
+ * (columns, then updated_at), update (id, columns, updated_at), the export walk
+ * (id, then columns with references as keys) and the count. */
+struct entity_sql {
+    const char *sel, *ins, *upd, *each, *count;
+};
+
+static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
+    [KZ_ENT_ACCOUNT] = {
+        "SELECT id, account_key, name, domain, industry, owner, created_at FROM accounts "
+        "WHERE account_key = ?1",
+        "INSERT INTO accounts (account_key, name, domain, industry, owner, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "UPDATE accounts SET account_key = ?2, name = ?3, domain = ?4, industry = ?5, owner = ?6, "
+        "created_at = ?7, updated_at = ?8 WHERE id = ?1",
+        "SELECT id, account_key, name, domain, industry, owner, created_at FROM accounts "
+        "ORDER BY account_key",
+        "SELECT count(*) FROM accounts",
+    },
+    [KZ_ENT_CONTACT] = {
+        "SELECT id, contact_key, account_id, email, name, role, champion FROM contacts "
+        "WHERE contact_key = ?1",
+        "INSERT INTO contacts (contact_key, account_id, email, name, role, champion, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "UPDATE contacts SET contact_key = ?2, account_id = ?3, email = ?4, name = ?5, role = ?6, "
+        "champion = ?7, updated_at = ?8 WHERE id = ?1",
+        "SELECT c.id, c.contact_key, a.account_key, c.email, c.name, c.role, c.champion "
+        "FROM contacts c JOIN accounts a ON a.id = c.account_id ORDER BY c.contact_key",
+        "SELECT count(*) FROM contacts",
+    },
+    [KZ_ENT_SUBSCRIPTION] = {
+        "SELECT id, subscription_key, account_id, plan, mrr, quantity, start_date, end_date "
+        "FROM subscriptions WHERE subscription_key = ?1",
+        "INSERT INTO subscriptions (subscription_key, account_id, plan, mrr, quantity, start_date, "
+        "end_date, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "UPDATE subscriptions SET subscription_key = ?2, account_id = ?3, plan = ?4, mrr = ?5, "
+        "quantity = ?6, start_date = ?7, end_date = ?8, updated_at = ?9 WHERE id = ?1",
+        "SELECT s.id, s.subscription_key, a.account_key, s.plan, s.mrr, s.quantity, s.start_date, "
+        "s.end_date FROM subscriptions s JOIN accounts a ON a.id = s.account_id "
+        "ORDER BY s.subscription_key",
+        "SELECT count(*) FROM subscriptions",
+    },
+    [KZ_ENT_TICKET] = {
+        "SELECT id, ticket_key, account_id, opened_at, first_response_at, resolved_at, category, "
+        "category_source, priority, subject, body FROM tickets WHERE ticket_key = ?1",
+        "INSERT INTO tickets (ticket_key, account_id, opened_at, first_response_at, resolved_at, "
+        "category, category_source, priority, subject, body, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "UPDATE tickets SET ticket_key = ?2, account_id = ?3, opened_at = ?4, "
+        "first_response_at = ?5, resolved_at = ?6, category = ?7, category_source = ?8, "
+        "priority = ?9, subject = ?10, body = ?11, updated_at = ?12 WHERE id = ?1",
+        "SELECT t.id, t.ticket_key, a.account_key, t.opened_at, t.first_response_at, t.resolved_at, "
+        "t.category, t.category_source, t.priority, t.subject, t.body "
+        "FROM tickets t JOIN accounts a ON a.id = t.account_id ORDER BY t.ticket_key",
+        "SELECT count(*) FROM tickets",
+    },
+    [KZ_ENT_NPS] = {
+        "SELECT id, response_key, account_id, contact_id, ts, score, comment FROM nps_responses "
+        "WHERE response_key = ?1",
+        "INSERT INTO nps_responses (response_key, account_id, contact_id, ts, score, comment, "
+        "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "UPDATE nps_responses SET response_key = ?2, account_id = ?3, contact_id = ?4, ts = ?5, "
+        "score = ?6, comment = ?7, updated_at = ?8 WHERE id = ?1",
+        "SELECT n.id, n.response_key, a.account_key, c.contact_key, n.ts, n.score, n.comment "
+        "FROM nps_responses n JOIN accounts a ON a.id = n.account_id "
+        "LEFT JOIN contacts c ON c.id = n.contact_id ORDER BY n.response_key",
+        "SELECT count(*) FROM nps_responses",
+    },
+    [KZ_ENT_ACTIVITY] = {
+        "SELECT id, activity_key, account_id, ts, kind, direction, subject, body, author "
+        "FROM activities WHERE activity_key = ?1",
+        "INSERT INTO activities (activity_key, account_id, ts, kind, direction, subject, body, "
+        "author, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "UPDATE activities SET activity_key = ?2, account_id = ?3, ts = ?4, kind = ?5, "
+        "direction = ?6, subject = ?7, body = ?8, author = ?9, updated_at = ?10 WHERE id = ?1",
+        "SELECT t.id, t.activity_key, a.account_key, t.ts, t.kind, t.direction, t.subject, t.body, "
+        "t.author FROM activities t JOIN accounts a ON a.id = t.account_id ORDER BY t.activity_key",
+        "SELECT count(*) FROM activities",
+    },
+    [KZ_ENT_SPEND] = {
+        "SELECT id, month, channel, amount FROM spend WHERE month = ?1 AND channel = ?2",
+        "INSERT INTO spend (month, channel, amount, updated_at) VALUES (?1, ?2, ?3, ?4)",
+        "UPDATE spend SET month = ?2, channel = ?3, amount = ?4, updated_at = ?5 WHERE id = ?1",
+        "SELECT id, month, channel, amount FROM spend ORDER BY month, channel",
+        "SELECT count(*) FROM spend",
+    },
+};
+
+enum { ES_SEL, ES_INS, ES_UPD, ES_EACH, ES_COUNT, ES_N };
+
+enum stmt_id {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_ACCOUNT_KEYS,
+    S_CONTACT_KEYS,
+    S_CONTACT_ACCOUNT,
+    S_FIELDS,
+    S_FIELD_DEFINE,
+    S_FIELD_UPSERT,
+    S_FIELD_DELETE,
+    S_FIELD_GET,
+    S_USERS_LOAD,
+    S_NAMES_LOAD,
+    S_USERS_MAX,
+    S_NAMES_MAX,
+    S_USER_ADD,
+    S_NAME_ADD,
+    S_USERS_SIZE,
+    S_NAMES_SIZE,
+    S_BLOCK_PUT,
+    S_BLOCK_LIST,
+    S_BLOCK_GET,
+    S_STATS_EVENTS,
+    S_STATS_USERS,
+    S_STATS_NAMES,
+    S_STATS_FIELDS,
+    S_STATS_MRR,
+    S_STATS_TICKETS,
+    S_IMPORT_LOG,
+    S_N
+};
+
+static const char *const stmt_sql[S_N] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_ACCOUNT_KEYS] = "SELECT account_key, id FROM accounts",
+    [S_CONTACT_KEYS] = "SELECT contact_key, id FROM contacts",
+    [S_CONTACT_ACCOUNT] = "SELECT account_id FROM contacts WHERE id = ?1",
+    [S_FIELDS] = "SELECT id, name, type FROM custom_fields ORDER BY id",
+    [S_FIELD_DEFINE] = "INSERT INTO custom_fields (name, type, created_at) VALUES (?1, ?2, ?3)",
+    [S_FIELD_UPSERT] = "INSERT INTO account_fields (account_id, field_id, num, txt) VALUES (?1, ?2, ?3, ?4) "
+                       "ON CONFLICT (account_id, field_id) DO UPDATE SET num = excluded.num, "
+                       "txt = excluded.txt WHERE num IS NOT excluded.num OR txt IS NOT excluded.txt",
+    [S_FIELD_DELETE] = "DELETE FROM account_fields WHERE account_id = ?1 AND field_id = ?2",
+    [S_FIELD_GET] = "SELECT field_id, num, txt FROM account_fields WHERE account_id = ?1",
+    [S_USERS_LOAD] = "SELECT user_key, id FROM product_users",
+    [S_NAMES_LOAD] = "SELECT name, id FROM event_names",
+    [S_USERS_MAX] = "SELECT coalesce(max(id), 0) FROM product_users",
+    [S_NAMES_MAX] = "SELECT coalesce(max(id), 0) FROM event_names",
+    [S_USER_ADD] = "INSERT INTO product_users (id, user_key, account_id) VALUES (?1, ?2, ?3)",
+    [S_NAME_ADD] = "INSERT INTO event_names (id, name) VALUES (?1, ?2)",
+    [S_USERS_SIZE] = "SELECT coalesce(max(id), 0), coalesce(sum(length(CAST(user_key AS BLOB))), 0), "
+                     "count(*) FROM product_users",
+    [S_NAMES_SIZE] = "SELECT coalesce(max(id), 0), coalesce(sum(length(CAST(name AS BLOB))), 0), "
+                     "count(*) FROM event_names",
+    [S_BLOCK_PUT] = "INSERT INTO event_blocks (min_ts, max_ts, n_events, bytes, created_at, data) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_BLOCK_LIST] = "SELECT id, min_ts, max_ts, n_events, bytes FROM event_blocks "
+                     "WHERE max_ts >= ?1 AND min_ts <= ?2 ORDER BY min_ts, id",
+    [S_BLOCK_GET] = "SELECT data FROM event_blocks WHERE id = ?1",
+    [S_STATS_EVENTS] = "SELECT coalesce(sum(n_events), 0), count(*), coalesce(sum(bytes), 0), "
+                       "coalesce(min(min_ts), 0), coalesce(max(max_ts), 0) FROM event_blocks",
+    [S_STATS_USERS] = "SELECT count(*) FROM product_users",
+    [S_STATS_NAMES] = "SELECT count(*) FROM event_names",
+    [S_STATS_FIELDS] = "SELECT count(*) FROM custom_fields",
+    [S_STATS_MRR] = "SELECT coalesce(sum(m), 0), coalesce(sum(m > 0), 0) FROM ("
+                    "SELECT sum(mrr) AS m FROM subscriptions "
+                    "WHERE start_date <= ?1 AND (end_date IS NULL OR end_date > ?1) GROUP BY account_id)",
+    [S_STATS_TICKETS] = "SELECT count(*) FROM tickets WHERE opened_at < ?1 "
+                        "AND (resolved_at IS NULL OR resolved_at >= ?1)",
+    [S_IMPORT_LOG] = "INSERT INTO imports (entity, source, format, started_at, finished_at, rows_ok, "
+                     "rows_rejected, inserted, updated, unchanged, status) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+};
+
+typedef struct sq_store {
+    kz_store base;
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmt[S_N];
+    sqlite3_stmt *ent[KZ_ENT_COUNT][ES_N];
+    kz_arena *scratch; /* copies of text handed out, reset per call */
+} sq_store;
+
+static sq_store *sq(kz_store *st)
+{
+    return (sq_store *)st;
+}
+
+/* Sets the error from the connection's last message. */
+static int db_error(sq_store *s, const char *what)
+{
+    int code = sqlite3_extended_errcode(s->db);
+    int kz = KZ_EIO;
+    if ((code & 0xff) == SQLITE_CONSTRAINT)
+        kz = KZ_EINVALID;
+    else if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+        kz = KZ_ECONFLICT;
+    else if ((code & 0xff) == SQLITE_FULL)
+        kz = KZ_ETOOBIG;
+    if ((code & 0xff) == SQLITE_BUSY)
+        return kz_error_set(kz, "%s: the database %s is locked by another process; try again", what,
+                            s->path);
+    return kz_error_set(kz, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int prepare(sq_store *s, sqlite3_stmt **slot, const char *sql)
+{
+    if (*slot) {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+        return KZ_OK;
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK)
+        return db_error(s, "preparing a statement");
+    return KZ_OK;
+}
+
+/* The cached statement id, reset and cleared; NULL with the error set. */
+static sqlite3_stmt *stmt(sq_store *s, enum stmt_id id)
+{
+    if (prepare(s, &s->stmt[id], stmt_sql[id]))
+        return NULL;
+    return s->stmt[id];
+}
+
+static sqlite3_stmt *ent_stmt(sq_store *s, kz_entity e, int which)
+{
+    const char *sql = NULL;
+    switch (which) {
+    case ES_SEL: sql = entity_sql[e].sel; break;
+    case ES_INS: sql = entity_sql[e].ins; break;
+    case ES_UPD: sql = entity_sql[e].upd; break;
+    case ES_EACH: sql = entity_sql[e].each; break;
+    case ES_COUNT: sql = entity_sql[e].count; break;
+    }
+    if (prepare(s, &s->ent[e][which], sql))
+        return NULL;
+    return s->ent[e][which];
+}
+
+static int exec(sq_store *s, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        int rc = kz_error_set(KZ_EIO, "%s", err ? err : sqlite3_errmsg(s->db));
+        sqlite3_free(err);
+        return rc;
+    }
+    return KZ_OK;
+}
+
+/* Steps a statement that returns no rows. */
+static int step_done(sq_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        int err = db_error(s, what);
+        sqlite3_reset(st);
+        return err;
+    }
+    sqlite3_reset(st);
+    return KZ_OK;
+}
+
+/* Steps a statement expected to return one row of integers. */
+static int step_ints(sq_store *s, sqlite3_stmt *st, int64_t *out, int n, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        int err = rc == SQLITE_DONE ? kz_error_set(KZ_ENOTFOUND, "%s: no row", what) : db_error(s, what);
+        sqlite3_reset(st);
+        return err;
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = sqlite3_column_int64(st, i);
+    sqlite3_reset(st);
+    return KZ_OK;
+}
+
+static int bind_value(sqlite3_stmt *st, int idx, const kz_value *v)
+{
+    switch (v->kind) {
+    case KZ_VNULL: return sqlite3_bind_null(st, idx);
+    case KZ_VTEXT: return sqlite3_bind_text64(st, idx, v->n ? v->s : "", v->n, SQLITE_STATIC, SQLITE_UTF8);
+    case KZ_VINT: return sqlite3_bind_int64(st, idx, v->i);
+    case KZ_VREAL: return sqlite3_bind_double(st, idx, v->d);
+    }
+    return SQLITE_MISUSE;
+}
+
+/* Reads column col of the current row into *v (text borrowed until the next step). */
+static void column_value(sqlite3_stmt *st, int col, kz_value *v)
+{
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_INTEGER: *v = kz_vint(sqlite3_column_int64(st, col)); break;
+    case SQLITE_FLOAT: *v = kz_vreal(sqlite3_column_double(st, col)); break;
+    case SQLITE_TEXT: {
+        const char *t = (const char *)sqlite3_column_text(st, col);
+        *v = kz_vtext(t ? t : "", (size_t)sqlite3_column_bytes(st, col));
+        break;
+    }
+    default: *v = kz_vnull(); break;
+    }
+}
+
+/* ---- opening and migrations ------------------------------------------------- */
+
+static void sq_close(kz_store *st)
+{
+    sq_store *s = sq(st);
+    if (s->base.in_tx)
+        exec(s, "ROLLBACK");
+    for (int i = 0; i < S_N; i++)
+        sqlite3_finalize(s->stmt[i]);
+    for (int e = 0; e < KZ_ENT_COUNT; e++)
+        for (int k = 0; k < ES_N; k++)
+            sqlite3_finalize(s->ent[e][k]);
+    sqlite3_close(s->db);
+    kz_arena_free(s->scratch);
+    free(s->path);
+    free(s);
+}
+
+static int pragma_int(sq_store *s, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = KZ_OK;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, "reading the database header");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = db_error(s, "reading the database header");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int migrate(sq_store *s, int target)
+{
+    int64_t cur = 0, app = 0, tables = 0;
+    int latest = kz_sqlite_latest_version();
+    int rc = pragma_int(s, "PRAGMA user_version", &cur);
+    if (!rc)
+        rc = pragma_int(s, "PRAGMA application_id", &app);
+    if (!rc)
+        rc = pragma_int(s, "SELECT count(*) FROM sqlite_schema", &tables);
+    if (rc)
+        return kz_error_prefix(rc, "%s is not a Kizuna database", s->path);
+    if (cur == 0 && tables > 0)
+        return kz_error_set(KZ_ECONFLICT, "%s is a SQLite database of another program, not Kizuna's",
+                            s->path);
+    if (cur > 0 && app != KZ_SQLITE_APP_ID)
+        return kz_error_set(KZ_ECONFLICT, "%s is not a Kizuna database (application id %lld)", s->path,
+                            (long long)app);
+    if (cur > latest)
+        return kz_error_set(KZ_ECONFLICT,
+                            "%s has schema version %lld, newer than this kizuna knows (%d); "
+                            "use a newer kizuna",
+                            s->path, (long long)cur, latest);
+    for (int v = (int)cur + 1; v <= target; v++) {
+        if (s->base.readonly)
+            return kz_error_set(KZ_ECONFLICT,
+                                "%s has schema version %lld and needs migrating to %d; "
+                                "open it once for writing (any import does)",
+                                s->path, (long long)cur, target);
+        rc = exec(s, "BEGIN IMMEDIATE");
+        if (!rc)
+            rc = exec(s, kz_sqlite_migration(v));
+        if (rc) {
+            kz_error_prefix(rc, "%s: migration to schema version %d failed", s->path, v);
+            exec(s, "ROLLBACK");
+            return rc;
+        }
+        rc = exec(s, "COMMIT");
+        if (rc)
+            return kz_error_prefix(rc, "%s: committing migration %d", s->path, v);
+    }
+    return KZ_OK;
+}
+
+static const kz_store_ops sq_ops;
+
+static int open_db(kz_store **out, const char *path, int flags, int target)
+{
+    sq_store *s = calloc(1, sizeof *s);
+    struct stat sb;
+    int rc = KZ_OK;
+    int exists = stat(path, &sb) == 0;
+
+    *out = NULL;
+    if (!s)
+        return kz_error_oom();
+    s->base.ops = &sq_ops;
+    s->base.readonly = (flags & KZ_STORE_READONLY) != 0;
+    s->path = strdup(path);
+    s->scratch = kz_arena_new(0);
+    if (!s->path || !s->scratch) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    if (!exists && !(flags & KZ_STORE_CREATE)) {
+        rc = kz_error_set(KZ_ENOTFOUND, "database %s does not exist (import data first, or give --db)",
+                          path);
+        goto done;
+    }
+    if (exists && S_ISDIR(sb.st_mode)) {
+        rc = kz_error_set(KZ_EINVALID, "database %s is a directory", path);
+        goto done;
+    }
+    int oflags = s->base.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rc = kz_error_set(KZ_EIO, "cannot open database %s: %s", path,
+                          s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto done;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 5000);
+    if (!exists)
+        rc = exec(s, "PRAGMA page_size = 16384");
+    if (!rc && !s->base.readonly)
+        rc = exec(s, "PRAGMA journal_mode = WAL");
+    if (!rc)
+        rc = exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;"
+                     " PRAGMA temp_store = MEMORY");
+    if (rc) {
+        kz_error_prefix(rc, "cannot open database %s", path);
+        goto done;
+    }
+    rc = migrate(s, target);
+done:
+    if (rc) {
+        if (s->db)
+            sqlite3_close(s->db);
+        kz_arena_free(s->scratch);
+        free(s->path);
+        free(s);
+        return rc;
+    }
+    *out = &s->base;
+    return KZ_OK;
+}
+
+int kz_sqlite_open(kz_store **out, const char *path, int flags)
+{
+    return open_db(out, path, flags, kz_sqlite_latest_version());
+}
+
+int kz_sqlite_open_at_version(kz_store **out, const char *path, int version)
+{
+    return open_db(out, path, KZ_STORE_CREATE, version);
+}
+
+static int sq_schema_version(kz_store *st, int *cur, int *latest)
+{
+    int64_t v = 0;
+    int rc = pragma_int(sq(st), "PRAGMA user_version", &v);
+    if (!rc) {
+        *cur = (int)v;
+        *latest = kz_sqlite_latest_version();
+    }
+    return rc;
+}
+
+/* ---- transactions ------------------------------------------------------------ */
+
+static int sq_begin(kz_store *st)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_BEGIN);
+    return q ? step_done(s, q, "starting a transaction") : KZ_EIO;
+}
+
+static int sq_commit(kz_store *st)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_COMMIT);
+    return q ? step_done(s, q, "committing") : KZ_EIO;
+}
+
+static int sq_rollback(kz_store *st)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_ROLLBACK);
+    return q ? step_done(s, q, "rolling back") : KZ_EIO;
+}
+
+/* ---- rows -------------------------------------------------------------------- */
+
+static int sq_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id,
+                     kz_row_change *out_change)
+{
+    sq_store *s = sq(st);
+    size_t ncols;
+    const kz_store_column *cols = kz_store_columns(e, &ncols);
+    int nkeys = e == KZ_ENT_SPEND ? 2 : 1;
+    sqlite3_stmt *sel = ent_stmt(s, e, ES_SEL);
+    sqlite3_stmt *w = NULL;
+    int64_t now = kz_now();
+    int rc;
+    (void)cols;
+
+    if (!sel)
+        return KZ_EIO;
+    for (int k = 0; k < nkeys; k++)
+        bind_value(sel, k + 1, &row[k]);
+    rc = sqlite3_step(sel);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(sel);
+        w = ent_stmt(s, e, ES_INS);
+        if (!w)
+            return KZ_EIO;
+        for (size_t c = 0; c < ncols; c++) {
+            kz_value nul = kz_vnull();
+            bind_value(w, (int)c + 1, (present >> c) & 1 || (int)c < nkeys ? &row[c] : &nul);
+        }
+        sqlite3_bind_int64(w, (int)ncols + 1, now);
+        rc = step_done(s, w, "inserting a row");
+        if (rc)
+            return rc;
+        if (out_id)
+            *out_id = sqlite3_last_insert_rowid(s->db);
+        if (out_change)
+            *out_change = KZ_ROW_INSERTED;
+        return KZ_OK;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = db_error(s, "looking up a row");
+        sqlite3_reset(sel);
+        return rc;
+    }
+    int64_t id = sqlite3_column_int64(sel, 0);
+    int changed = 0;
+    for (size_t c = 0; c < ncols && !changed; c++) {
+        kz_value old;
+        if (!((present >> c) & 1))
+            continue;
+        column_value(sel, (int)c + 1, &old);
+        if (!kz_value_eq(&old, &row[c]))
+            changed = 1;
+    }
+    if (out_id)
+        *out_id = id;
+    if (!changed) {
+        sqlite3_reset(sel);
+        if (out_change)
+            *out_change = KZ_ROW_UNCHANGED;
+        return KZ_OK;
+    }
+    w = ent_stmt(s, e, ES_UPD);
+    if (!w) {
+        sqlite3_reset(sel);
+        return KZ_EIO;
+    }
+    sqlite3_bind_int64(w, 1, id);
+    for (size_t c = 0; c < ncols; c++) {
+        if ((present >> c) & 1 || (int)c < nkeys)
+            bind_value(w, (int)c + 2, &row[c]);
+        else /* keep: sqlite3_bind_value copies the old value */
+            sqlite3_bind_value(w, (int)c + 2, sqlite3_column_value(sel, (int)c + 1));
+    }
+    sqlite3_bind_int64(w, (int)ncols + 2, now);
+    sqlite3_reset(sel);
+    rc = step_done(s, w, "updating a row");
+    if (rc)
+        return rc;
+    if (out_change)
+        *out_change = KZ_ROW_UPDATED;
+    return KZ_OK;
+}
+
+static int load_map(sq_store *s, sqlite3_stmt *q, kz_strmap *map, const char *what)
+{
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(q, 0);
+        size_t n = (size_t)sqlite3_column_bytes(q, 0);
+        int64_t id = sqlite3_column_int64(q, 1);
+        if (id <= 0 || id > UINT32_MAX) {
+            sqlite3_reset(q);
+            return kz_error_set(KZ_ETOOBIG, "%s: id %lld does not fit the dictionary", what, (long long)id);
+        }
+        if (kz_strmap_put(map, k ? k : "", n, (uint32_t)id)) {
+            sqlite3_reset(q);
+            return KZ_ENOMEM;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_error(s, what);
+        sqlite3_reset(q);
+        return rc;
+    }
+    sqlite3_reset(q);
+    return KZ_OK;
+}
+
+static int sq_keys(kz_store *st, kz_entity e, kz_strmap *map)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, e == KZ_ENT_ACCOUNT ? S_ACCOUNT_KEYS : S_CONTACT_KEYS);
+    return q ? load_map(s, q, map, "loading keys") : KZ_EIO;
+}
+
+static int sq_contact_account(kz_store *st, int64_t contact_id, int64_t *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_CONTACT_ACCOUNT);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, contact_id);
+    return step_ints(s, q, out, 1, "looking up a contact");
+}
+
+static int sq_count(kz_store *st, kz_entity e, int64_t *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = ent_stmt(s, e, ES_COUNT);
+    return q ? step_ints(s, q, out, 1, "counting rows") : KZ_EIO;
+}
+
+static int sq_each(kz_store *st, kz_entity e, kz_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    size_t ncols;
+    kz_value row[KZ_STORE_MAX_COLS];
+    sqlite3_stmt *q;
+    int rc;
+
+    kz_store_columns(e, &ncols);
+    /* a private statement: fn may call back into the store */
+    if (sqlite3_prepare_v2(s->db, entity_sql[e].each, -1, &q, NULL) != SQLITE_OK)
+        return db_error(s, "reading rows");
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        for (size_t c = 0; c < ncols; c++)
+            column_value(q, (int)c + 1, &row[c]);
+        rc = fn(ctx, sqlite3_column_int64(q, 0), row);
+        if (rc) {
+            sqlite3_finalize(q);
+            return rc;
+        }
+    }
+    rc = rc == SQLITE_DONE ? KZ_OK : db_error(s, "reading rows");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* ---- custom fields --------------------------------------------------------------- */
+
+static int sq_fields(kz_store *st, kz_field_def **out, size_t *n)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_FIELDS);
+    kz_field_def *defs = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (!q)
+        return KZ_EIO;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            kz_field_def *nd = realloc(defs, ncap * sizeof *nd);
+            if (!nd) {
+                free(defs);
+                sqlite3_reset(q);
+                return kz_error_oom();
+            }
+            defs = nd;
+            cap = ncap;
+        }
+        kz_field_def *d = &defs[count++];
+        const char *name = (const char *)sqlite3_column_text(q, 1);
+        const char *type = (const char *)sqlite3_column_text(q, 2);
+        d->id = sqlite3_column_int64(q, 0);
+        snprintf(d->name, sizeof d->name, "%s", name ? name : "");
+        if (kz_field_type_parse(&d->type, type ? type : "")) {
+            free(defs);
+            sqlite3_reset(q);
+            return KZ_EIO;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_error(s, "reading custom fields");
+        free(defs);
+        sqlite3_reset(q);
+        return rc;
+    }
+    sqlite3_reset(q);
+    *out = defs;
+    *n = count;
+    return KZ_OK;
+}
+
+static int sq_field_define(kz_store *st, const char *name, kz_field_type type, int64_t *out_id)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_FIELD_DEFINE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, kz_field_type_name(type), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, kz_now());
+    int rc = step_done(s, q, "defining a custom field");
+    if (rc == KZ_EINVALID)
+        return kz_error_set(KZ_ECONFLICT, "custom field '%s' already exists", name);
+    if (!rc && out_id)
+        *out_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_field_set(kz_store *st, int64_t account_id, int64_t field_id, const kz_value *v,
+                        int *out_changed)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q;
+    int rc;
+
+    if (v->kind == KZ_VNULL) {
+        q = stmt(s, S_FIELD_DELETE);
+        if (!q)
+            return KZ_EIO;
+        sqlite3_bind_int64(q, 1, account_id);
+        sqlite3_bind_int64(q, 2, field_id);
+    } else {
+        q = stmt(s, S_FIELD_UPSERT);
+        if (!q)
+            return KZ_EIO;
+        sqlite3_bind_int64(q, 1, account_id);
+        sqlite3_bind_int64(q, 2, field_id);
+        if (v->kind == KZ_VTEXT) {
+            sqlite3_bind_null(q, 3);
+            bind_value(q, 4, v);
+        } else {
+            bind_value(q, 3, v);
+            sqlite3_bind_null(q, 4);
+        }
+    }
+    rc = step_done(s, q, "setting a custom field");
+    if (!rc && out_changed)
+        *out_changed = sqlite3_changes(s->db) > 0;
+    return rc;
+}
+
+static int sq_field_values(kz_store *st, int64_t account_id, const kz_field_def *defs, size_t n,
+                           kz_value *vals)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_FIELD_GET);
+    int rc;
+
+    for (size_t i = 0; i < n; i++)
+        vals[i] = kz_vnull();
+    if (!q)
+        return KZ_EIO;
+    kz_arena_reset(s->scratch);
+    sqlite3_bind_int64(q, 1, account_id);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t fid = sqlite3_column_int64(q, 0);
+        for (size_t i = 0; i < n; i++) {
+            if (defs[i].id != fid)
+                continue;
+            if (sqlite3_column_type(q, 2) == SQLITE_TEXT) {
+                /* copied: the row's text dies with the next step */
+                const char *t = (const char *)sqlite3_column_text(q, 2);
+                size_t len = (size_t)sqlite3_column_bytes(q, 2);
+                char *copy = kz_arena_strndup(s->scratch, t ? t : "", len);
+                if (!copy) {
+                    sqlite3_reset(q);
+                    return KZ_ENOMEM;
+                }
+                vals[i] = kz_vtext(copy, len);
+            } else {
+                column_value(q, 1, &vals[i]);
+            }
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_error(s, "reading custom fields");
+        sqlite3_reset(q);
+        return rc;
+    }
+    sqlite3_reset(q);
+    return KZ_OK;
+}
+
+/* ---- product events --------------------------------------------------------------- */
+
+static int sq_dict_load(kz_store *st, kz_dict d, kz_strmap *map, uint32_t *out_max)
+{
+    sq_store *s = sq(st);
+    int64_t max = 0;
+    sqlite3_stmt *q = stmt(s, d == KZ_DICT_USERS ? S_USERS_LOAD : S_NAMES_LOAD);
+    int rc = q ? load_map(s, q, map, "loading a dictionary") : KZ_EIO;
+    if (rc)
+        return rc;
+    q = stmt(s, d == KZ_DICT_USERS ? S_USERS_MAX : S_NAMES_MAX);
+    rc = q ? step_ints(s, q, &max, 1, "loading a dictionary") : KZ_EIO;
+    if (!rc)
+        *out_max = (uint32_t)max;
+    return rc;
+}
+
+static int sq_dict_add(kz_store *st, kz_dict d, uint32_t id, const char *key, size_t n,
+                       int64_t account_id)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, d == KZ_DICT_USERS ? S_USER_ADD : S_NAME_ADD);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text64(q, 2, n ? key : "", n, SQLITE_STATIC, SQLITE_UTF8);
+    if (d == KZ_DICT_USERS) {
+        if (account_id > 0)
+            sqlite3_bind_int64(q, 3, account_id);
+        else
+            sqlite3_bind_null(q, 3);
+    }
+    return step_done(s, q, "adding to a dictionary");
+}
+
+static int sq_dict_array(kz_store *st, kz_dict d, char ***out, size_t *out_n)
+{
+    sq_store *s = sq(st);
+    int64_t size[3];
+    sqlite3_stmt *q = stmt(s, d == KZ_DICT_USERS ? S_USERS_SIZE : S_NAMES_SIZE);
+    int rc = q ? step_ints(s, q, size, 3, "reading a dictionary") : KZ_EIO;
+    if (rc)
+        return rc;
+    size_t n = (size_t)size[0] + 1;
+    size_t bytes = n * sizeof(char *) + (size_t)size[1] + (size_t)size[2];
+    char **arr = calloc(1, bytes);
+    if (!arr)
+        return kz_error_oom();
+    char *heap = (char *)(arr + n);
+    q = stmt(s, d == KZ_DICT_USERS ? S_USERS_LOAD : S_NAMES_LOAD);
+    if (!q) {
+        free(arr);
+        return KZ_EIO;
+    }
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 1);
+        const char *k = (const char *)sqlite3_column_text(q, 0);
+        size_t len = (size_t)sqlite3_column_bytes(q, 0);
+        if (id <= 0 || (size_t)id >= n || (size_t)(heap - (char *)(arr + n)) + len + 1 > bytes - n * sizeof(char *))
+            continue; /* cannot happen while the size query and this one agree */
+        memcpy(heap, k ? k : "", len);
+        heap[len] = '\0';
+        arr[id] = heap;
+        heap += len + 1;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_error(s, "reading a dictionary");
+        sqlite3_reset(q);
+        free(arr);
+        return rc;
+    }
+    sqlite3_reset(q);
+    *out = arr;
+    *out_n = n;
+    return KZ_OK;
+}
+
+static int sq_block_put(kz_store *st, const kz_block_meta *m, const void *data, size_t n, int64_t *out_id)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_BLOCK_PUT);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, m->min_ts);
+    sqlite3_bind_int64(q, 2, m->max_ts);
+    sqlite3_bind_int64(q, 3, m->n_events);
+    sqlite3_bind_int64(q, 4, (int64_t)n);
+    sqlite3_bind_int64(q, 5, kz_now());
+    sqlite3_bind_blob64(q, 6, data, n, SQLITE_STATIC);
+    int rc = step_done(s, q, "storing an event block");
+    if (!rc && out_id)
+        *out_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta **out, size_t *n)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_BLOCK_LIST);
+    kz_block_meta *v = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_int64(q, 2, to);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            kz_block_meta *nv = realloc(v, ncap * sizeof *nv);
+            if (!nv) {
+                free(v);
+                sqlite3_reset(q);
+                return kz_error_oom();
+            }
+            v = nv;
+            cap = ncap;
+        }
+        kz_block_meta *b = &v[count++];
+        b->id = sqlite3_column_int64(q, 0);
+        b->min_ts = sqlite3_column_int64(q, 1);
+        b->max_ts = sqlite3_column_int64(q, 2);
+        b->n_events = sqlite3_column_int64(q, 3);
+        b->bytes = sqlite3_column_int64(q, 4);
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_error(s, "listing event blocks");
+        free(v);
+        sqlite3_reset(q);
+        return rc;
+    }
+    sqlite3_reset(q);
+    *out = v;
+    *n = count;
+    return KZ_OK;
+}
+
+static int sq_block_get(kz_store *st, int64_t id, kz_buf *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_BLOCK_GET);
+    int rc;
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(q, 0);
+        size_t n = (size_t)sqlite3_column_bytes(q, 0);
+        rc = kz_buf_append(out, p, n);
+    } else if (rc == SQLITE_DONE) {
+        rc = kz_error_set(KZ_ENOTFOUND, "event block %lld does not exist", (long long)id);
+    } else {
+        rc = db_error(s, "reading an event block");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* ---- summary and ledger ------------------------------------------------------------- */
+
+static int sq_stats_get(kz_store *st, kz_day as_of, kz_store_stats *out)
+{
+    sq_store *s = sq(st);
+    int64_t v[5];
+    sqlite3_stmt *q;
+    int rc = KZ_OK;
+
+    for (int e = 0; e < KZ_ENT_COUNT && !rc; e++)
+        rc = sq_count(st, (kz_entity)e, &out->rows[e]);
+    if (rc)
+        return rc;
+    if (!(q = stmt(s, S_STATS_EVENTS)) || (rc = step_ints(s, q, v, 5, "counting events")))
+        return rc ? rc : KZ_EIO;
+    out->events = v[0];
+    out->blocks = v[1];
+    out->block_bytes = v[2];
+    out->first_event = v[3];
+    out->last_event = v[4];
+    if (!(q = stmt(s, S_STATS_USERS)) || (rc = step_ints(s, q, &out->users, 1, "counting users")))
+        return rc ? rc : KZ_EIO;
+    if (!(q = stmt(s, S_STATS_NAMES)) || (rc = step_ints(s, q, &out->event_names, 1, "counting events")))
+        return rc ? rc : KZ_EIO;
+    if (!(q = stmt(s, S_STATS_FIELDS)) || (rc = step_ints(s, q, &out->fields, 1, "counting fields")))
+        return rc ? rc : KZ_EIO;
+    if (!(q = stmt(s, S_STATS_MRR)))
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, as_of);
+    if ((rc = step_ints(s, q, v, 2, "summing MRR")))
+        return rc;
+    out->mrr = v[0];
+    out->paying_accounts = v[1];
+    if (!(q = stmt(s, S_STATS_TICKETS)))
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, kz_day_time(as_of + 1));
+    return step_ints(s, q, &out->open_tickets, 1, "counting tickets");
+}
+
+static int sq_import_log(kz_store *st, const kz_import_rec *r)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_IMPORT_LOG);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, r->entity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, r->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, r->format, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, r->started_at);
+    sqlite3_bind_int64(q, 5, r->finished_at);
+    sqlite3_bind_int64(q, 6, r->rows_ok);
+    sqlite3_bind_int64(q, 7, r->rows_rejected);
+    sqlite3_bind_int64(q, 8, r->inserted);
+    sqlite3_bind_int64(q, 9, r->updated);
+    sqlite3_bind_int64(q, 10, r->unchanged);
+    sqlite3_bind_text(q, 11, r->status, -1, SQLITE_STATIC);
+    return step_done(s, q, "recording the import");
+}
+
+static const kz_store_ops sq_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .upsert = sq_upsert,
+    .keys = sq_keys,
+    .contact_account = sq_contact_account,
+    .count = sq_count,
+    .each = sq_each,
+    .fields = sq_fields,
+    .field_define = sq_field_define,
+    .field_set = sq_field_set,
+    .field_values = sq_field_values,
+    .dict_load = sq_dict_load,
+    .dict_add = sq_dict_add,
+    .dict_array = sq_dict_array,
+    .block_put = sq_block_put,
+    .block_list = sq_block_list,
+    .block_get = sq_block_get,
+    .stats_get = sq_stats_get,
+    .import_log = sq_import_log,
+};

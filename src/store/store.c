@@ -1,0 +1,300 @@
+/*
+ * store.c - the backend-independent half of store.h: column tables, argument
+ * checks and dispatch to the backend's function table.
+ */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "store/backend.h"
+
+static const kz_store_column account_cols[] = {
+    { "account_id", KZ_COL_KEY }, { "name", KZ_COL_TEXT },  { "domain", KZ_COL_TEXT },
+    { "industry", KZ_COL_TEXT },  { "owner", KZ_COL_TEXT }, { "created_at", KZ_COL_TIME },
+};
+static const kz_store_column contact_cols[] = {
+    { "contact_id", KZ_COL_KEY }, { "account_id", KZ_COL_REF }, { "email", KZ_COL_TEXT },
+    { "name", KZ_COL_TEXT },      { "role", KZ_COL_TEXT },      { "champion", KZ_COL_BOOL },
+};
+static const kz_store_column sub_cols[] = {
+    { "subscription_id", KZ_COL_KEY }, { "account_id", KZ_COL_REF }, { "plan", KZ_COL_TEXT },
+    { "mrr", KZ_COL_MONEY },           { "quantity", KZ_COL_INT },   { "start_date", KZ_COL_DAY },
+    { "end_date", KZ_COL_DAY },
+};
+static const kz_store_column ticket_cols[] = {
+    { "ticket_id", KZ_COL_KEY },         { "account_id", KZ_COL_REF },
+    { "opened_at", KZ_COL_TIME },        { "first_response_at", KZ_COL_TIME },
+    { "resolved_at", KZ_COL_TIME },      { "category", KZ_COL_TEXT },
+    { "category_source", KZ_COL_TEXT },  { "priority", KZ_COL_TEXT },
+    { "subject", KZ_COL_TEXT },          { "body", KZ_COL_TEXT },
+};
+static const kz_store_column nps_cols[] = {
+    { "response_id", KZ_COL_KEY }, { "account_id", KZ_COL_REF }, { "contact_id", KZ_COL_REF },
+    { "ts", KZ_COL_TIME },         { "score", KZ_COL_INT },      { "comment", KZ_COL_TEXT },
+};
+static const kz_store_column activity_cols[] = {
+    { "activity_id", KZ_COL_KEY }, { "account_id", KZ_COL_REF }, { "ts", KZ_COL_TIME },
+    { "kind", KZ_COL_TEXT },       { "direction", KZ_COL_TEXT }, { "subject", KZ_COL_TEXT },
+    { "body", KZ_COL_TEXT },       { "author", KZ_COL_TEXT },
+};
+static const kz_store_column spend_cols[] = {
+    { "month", KZ_COL_MONTH },
+    { "channel", KZ_COL_TEXT },
+    { "amount", KZ_COL_MONEY },
+};
+
+static const struct {
+    const char *name;
+    const kz_store_column *cols;
+    size_t ncols;
+} entities[KZ_ENT_COUNT] = {
+    [KZ_ENT_ACCOUNT] = { "accounts", account_cols, KZ_ACCOUNT_NCOLS },
+    [KZ_ENT_CONTACT] = { "contacts", contact_cols, KZ_CONTACT_NCOLS },
+    [KZ_ENT_SUBSCRIPTION] = { "subscriptions", sub_cols, KZ_SUB_NCOLS },
+    [KZ_ENT_TICKET] = { "tickets", ticket_cols, KZ_TICKET_NCOLS },
+    [KZ_ENT_NPS] = { "nps", nps_cols, KZ_NPS_NCOLS },
+    [KZ_ENT_ACTIVITY] = { "activities", activity_cols, KZ_ACT_NCOLS },
+    [KZ_ENT_SPEND] = { "spend", spend_cols, KZ_SPEND_NCOLS },
+};
+
+_Static_assert(sizeof account_cols / sizeof account_cols[0] == KZ_ACCOUNT_NCOLS, "account columns");
+_Static_assert(sizeof contact_cols / sizeof contact_cols[0] == KZ_CONTACT_NCOLS, "contact columns");
+_Static_assert(sizeof sub_cols / sizeof sub_cols[0] == KZ_SUB_NCOLS, "subscription columns");
+_Static_assert(sizeof ticket_cols / sizeof ticket_cols[0] == KZ_TICKET_NCOLS, "ticket columns");
+_Static_assert(sizeof nps_cols / sizeof nps_cols[0] == KZ_NPS_NCOLS, "nps columns");
+_Static_assert(sizeof activity_cols / sizeof activity_cols[0] == KZ_ACT_NCOLS, "activity columns");
+_Static_assert(sizeof spend_cols / sizeof spend_cols[0] == KZ_SPEND_NCOLS, "spend columns");
+
+const kz_store_column *kz_store_columns(kz_entity e, size_t *n)
+{
+    *n = entities[e].ncols;
+    return entities[e].cols;
+}
+
+const char *kz_entity_name(kz_entity e)
+{
+    return entities[e].name;
+}
+
+int kz_value_eq(const kz_value *a, const kz_value *b)
+{
+    if (a->kind != b->kind)
+        return 0;
+    switch (a->kind) {
+    case KZ_VNULL: return 1;
+    case KZ_VTEXT: return a->n == b->n && (a->n == 0 || memcmp(a->s, b->s, a->n) == 0);
+    case KZ_VINT: return a->i == b->i;
+    case KZ_VREAL: return a->d == b->d;
+    }
+    return 0;
+}
+
+const char *kz_field_type_name(kz_field_type t)
+{
+    static const char *names[] = { "number", "date", "text", "boolean" };
+    return names[t];
+}
+
+int kz_field_type_parse(kz_field_type *out, const char *s)
+{
+    for (int t = KZ_FIELD_NUMBER; t <= KZ_FIELD_BOOLEAN; t++) {
+        if (strcmp(s, kz_field_type_name((kz_field_type)t)) == 0) {
+            *out = (kz_field_type)t;
+            return KZ_OK;
+        }
+    }
+    return kz_error_set(KZ_EINVALID, "unknown field type '%s' (number, date, text or boolean)", s);
+}
+
+int kz_store_open(kz_store **out, const char *location, int flags)
+{
+    *out = NULL;
+    if (!location || !location[0])
+        return kz_error_set(KZ_EINVALID, "no database given (use --db PATH or KIZUNA_DB)");
+    if (strncmp(location, "postgres://", 11) == 0 || strncmp(location, "postgresql://", 13) == 0)
+        return kz_error_set(KZ_EINVALID, "the PostgreSQL backend is not available in this build");
+    return kz_sqlite_open(out, location, flags);
+}
+
+void kz_store_close(kz_store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+int kz_store_schema_version(kz_store *st, int *cur, int *latest)
+{
+    return st->ops->schema_version(st, cur, latest);
+}
+
+const char *kz_store_backend(const kz_store *st)
+{
+    return st->ops->name;
+}
+
+static int writable(kz_store *st)
+{
+    if (st->readonly)
+        return kz_error_set(KZ_EINVALID, "the database was opened read-only");
+    return KZ_OK;
+}
+
+int kz_store_begin(kz_store *st)
+{
+    if (st->in_tx)
+        return kz_error_set(KZ_ECONFLICT, "a transaction is already open");
+    int rc = st->ops->begin(st);
+    if (!rc)
+        st->in_tx = 1;
+    return rc;
+}
+
+int kz_store_commit(kz_store *st)
+{
+    if (!st->in_tx)
+        return kz_error_set(KZ_ECONFLICT, "no transaction is open");
+    int rc = st->ops->commit(st);
+    if (!rc)
+        st->in_tx = 0;
+    return rc;
+}
+
+int kz_store_rollback(kz_store *st)
+{
+    if (!st->in_tx)
+        return KZ_OK;
+    st->in_tx = 0;
+    return st->ops->rollback(st);
+}
+
+int kz_store_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id,
+                    kz_row_change *out_change)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if ((unsigned)e >= KZ_ENT_COUNT)
+        return kz_error_set(KZ_EINVALID, "unknown entity");
+    if (row[0].kind == KZ_VNULL)
+        return kz_error_set(KZ_EINVALID, "%s: the key is missing", kz_entity_name(e));
+    return st->ops->upsert(st, e, row, present, out_id, out_change);
+}
+
+int kz_store_keys(kz_store *st, kz_entity e, kz_strmap *map)
+{
+    if (e != KZ_ENT_ACCOUNT && e != KZ_ENT_CONTACT)
+        return kz_error_set(KZ_EINVALID, "keys are kept for accounts and contacts only");
+    return st->ops->keys(st, e, map);
+}
+
+int kz_store_contact_account(kz_store *st, int64_t contact_id, int64_t *out_account)
+{
+    return st->ops->contact_account(st, contact_id, out_account);
+}
+
+int kz_store_count(kz_store *st, kz_entity e, int64_t *out)
+{
+    return st->ops->count(st, e, out);
+}
+
+int kz_store_each(kz_store *st, kz_entity e, kz_row_fn fn, void *ctx)
+{
+    return st->ops->each(st, e, fn, ctx);
+}
+
+int kz_store_fields(kz_store *st, kz_field_def **out, size_t *n)
+{
+    return st->ops->fields(st, out, n);
+}
+
+int kz_store_field_define(kz_store *st, const char *name, kz_field_type type, int64_t *out_id)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    size_t len = strlen(name);
+    if (len == 0 || len >= sizeof(((kz_field_def *)0)->name))
+        return kz_error_set(KZ_EINVALID, "field name must be 1 to %zu bytes",
+                            sizeof(((kz_field_def *)0)->name) - 1);
+    return st->ops->field_define(st, name, type, out_id);
+}
+
+int kz_store_field_set(kz_store *st, int64_t account_id, int64_t field_id, const kz_value *v,
+                       int *out_changed)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    return st->ops->field_set(st, account_id, field_id, v, out_changed);
+}
+
+int kz_store_field_values(kz_store *st, int64_t account_id, const kz_field_def *defs, size_t n,
+                          kz_value *vals)
+{
+    return st->ops->field_values(st, account_id, defs, n, vals);
+}
+
+int kz_store_dict_load(kz_store *st, kz_dict d, kz_strmap *map, uint32_t *out_max)
+{
+    return st->ops->dict_load(st, d, map, out_max);
+}
+
+int kz_store_dict_add(kz_store *st, kz_dict d, uint32_t id, const char *key, size_t n,
+                      int64_t account_id)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (id == 0)
+        return kz_error_set(KZ_EINVALID, "dictionary ids start at 1");
+    return st->ops->dict_add(st, d, id, key, n, account_id);
+}
+
+int kz_store_dict_array(kz_store *st, kz_dict d, char ***out, size_t *out_n)
+{
+    return st->ops->dict_array(st, d, out, out_n);
+}
+
+int kz_store_block_put(kz_store *st, const kz_block_meta *meta, const void *data, size_t n,
+                       int64_t *out_id)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (meta->n_events <= 0 || meta->min_ts > meta->max_ts)
+        return kz_error_set(KZ_EINVALID, "bad event block summary");
+    return st->ops->block_put(st, meta, data, n, out_id);
+}
+
+int kz_store_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta **out, size_t *n)
+{
+    return st->ops->block_list(st, from, to, out, n);
+}
+
+int kz_store_block_get(kz_store *st, int64_t id, kz_buf *out)
+{
+    return st->ops->block_get(st, id, out);
+}
+
+int kz_store_stats_get(kz_store *st, kz_day as_of, kz_store_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->as_of = as_of;
+    return st->ops->stats_get(st, as_of, out);
+}
+
+int kz_store_import_log(kz_store *st, const kz_import_rec *rec)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    return st->ops->import_log(st, rec);
+}
+
+void kz_store_dict_free(char **arr)
+{
+    /* backends return the pointer array and the strings in one allocation */
+    free(arr);
+}

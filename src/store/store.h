@@ -1,0 +1,280 @@
+/*
+ * store.h - the system of record, behind one interface.
+ *
+ * A kz_store is an opaque handle over a backend (SQLite today; PostgreSQL later)
+ * reached through a table of functions, so callers never see SQL or the backend.
+ * Every entity of the data contract (docs/import.md) is stored here, plus the
+ * dictionaries and column blocks of product events (see evblock.h) and the
+ * ledger of imports.
+ *
+ * Rows cross this interface as arrays of kz_value in the column order of the
+ * entity (kz_store_columns()). Keys are the external ids of the contract
+ * ("acc_001"); references between rows use the internal integer ids that the
+ * store hands out (kz_store_keys() maps one to the other).
+ *
+ * Ownership: the store copies whatever it keeps; values it hands out are
+ * borrowed until the next call on the same handle unless a comment says else.
+ * A handle is used by one thread at a time.
+ */
+#ifndef KZ_STORE_STORE_H
+#define KZ_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/time.h"
+
+typedef struct kz_store kz_store;
+
+/* ---- values ------------------------------------------------------------ */
+
+typedef enum { KZ_VNULL = 0, KZ_VTEXT, KZ_VINT, KZ_VREAL } kz_vkind;
+
+typedef struct kz_value {
+    kz_vkind kind;
+    const char *s; /* KZ_VTEXT: bytes (not necessarily NUL-terminated) */
+    size_t n;      /* KZ_VTEXT: length */
+    int64_t i;     /* KZ_VINT */
+    double d;      /* KZ_VREAL */
+} kz_value;
+
+static inline kz_value kz_vnull(void)
+{
+    kz_value v = { KZ_VNULL, NULL, 0, 0, 0 };
+    return v;
+}
+static inline kz_value kz_vtext(const char *s, size_t n)
+{
+    kz_value v = { KZ_VTEXT, s, n, 0, 0 };
+    return v;
+}
+static inline kz_value kz_vint(int64_t i)
+{
+    kz_value v = { KZ_VINT, NULL, 0, i, 0 };
+    return v;
+}
+static inline kz_value kz_vreal(double d)
+{
+    kz_value v = { KZ_VREAL, NULL, 0, 0, d };
+    return v;
+}
+
+/* 1 when a and b hold the same kind and value. */
+int kz_value_eq(const kz_value *a, const kz_value *b);
+
+/* ---- entities and their columns ---------------------------------------- */
+
+typedef enum {
+    KZ_ENT_ACCOUNT,
+    KZ_ENT_CONTACT,
+    KZ_ENT_SUBSCRIPTION,
+    KZ_ENT_TICKET,
+    KZ_ENT_NPS,
+    KZ_ENT_ACTIVITY,
+    KZ_ENT_SPEND,
+    KZ_ENT_COUNT
+} kz_entity;
+
+/* How a column's value is stored; the importer converts text to these. */
+typedef enum {
+    KZ_COL_KEY,    /* external id, text */
+    KZ_COL_TEXT,
+    KZ_COL_REF,    /* internal id of an account or contact (int) */
+    KZ_COL_TIME,   /* kz_time, microseconds UTC (int) */
+    KZ_COL_DAY,    /* kz_day (int) */
+    KZ_COL_MONTH,  /* kz_month (int) */
+    KZ_COL_MONEY,  /* fixed point, KZ_MONEY_SCALE decimals (int) */
+    KZ_COL_INT,
+    KZ_COL_BOOL    /* 0 or 1 (int) */
+} kz_coltype;
+
+/* Money is stored as an integer count of 1/10^4 of the currency unit. */
+#define KZ_MONEY_SCALE 4
+#define KZ_MONEY_UNIT INT64_C(10000)
+
+typedef struct kz_store_column {
+    const char *name; /* the contract's field name, e.g. "account_id" */
+    kz_coltype type;
+} kz_store_column;
+
+enum { KZ_ACCOUNT_KEY, KZ_ACCOUNT_NAME, KZ_ACCOUNT_DOMAIN, KZ_ACCOUNT_INDUSTRY, KZ_ACCOUNT_OWNER,
+       KZ_ACCOUNT_CREATED_AT, KZ_ACCOUNT_NCOLS };
+enum { KZ_CONTACT_KEY, KZ_CONTACT_ACCOUNT, KZ_CONTACT_EMAIL, KZ_CONTACT_NAME, KZ_CONTACT_ROLE,
+       KZ_CONTACT_CHAMPION, KZ_CONTACT_NCOLS };
+enum { KZ_SUB_KEY, KZ_SUB_ACCOUNT, KZ_SUB_PLAN, KZ_SUB_MRR, KZ_SUB_QUANTITY, KZ_SUB_START,
+       KZ_SUB_END, KZ_SUB_NCOLS };
+enum { KZ_TICKET_KEY, KZ_TICKET_ACCOUNT, KZ_TICKET_OPENED, KZ_TICKET_FIRST_RESPONSE,
+       KZ_TICKET_RESOLVED, KZ_TICKET_CATEGORY, KZ_TICKET_CATEGORY_SOURCE, KZ_TICKET_PRIORITY,
+       KZ_TICKET_SUBJECT, KZ_TICKET_BODY, KZ_TICKET_NCOLS };
+enum { KZ_NPS_KEY, KZ_NPS_ACCOUNT, KZ_NPS_CONTACT, KZ_NPS_TS, KZ_NPS_SCORE, KZ_NPS_COMMENT,
+       KZ_NPS_NCOLS };
+enum { KZ_ACT_KEY, KZ_ACT_ACCOUNT, KZ_ACT_TS, KZ_ACT_KIND, KZ_ACT_DIRECTION, KZ_ACT_SUBJECT,
+       KZ_ACT_BODY, KZ_ACT_AUTHOR, KZ_ACT_NCOLS };
+/* spend is keyed by (month, channel); channel '' when none */
+enum { KZ_SPEND_MONTH, KZ_SPEND_CHANNEL, KZ_SPEND_AMOUNT, KZ_SPEND_NCOLS };
+
+#define KZ_STORE_MAX_COLS 16
+
+/* The columns of an entity in row order; *n receives the count. Static. */
+const kz_store_column *kz_store_columns(kz_entity e, size_t *n);
+
+/* The contract name of an entity ("accounts", "subscriptions", ...). Static. */
+const char *kz_entity_name(kz_entity e);
+
+/* ---- opening ------------------------------------------------------------ */
+
+enum {
+    KZ_STORE_CREATE = 1,   /* create the database when missing */
+    KZ_STORE_READONLY = 2  /* never write (reports); migrations must be current */
+};
+
+/* Opens the store at location (a SQLite file path), creating it when asked and
+ * running forward migrations. 0, or KZ_EIO / KZ_ECONFLICT (schema newer than this
+ * program) / KZ_ENOTFOUND (missing, without KZ_STORE_CREATE) with the reason.
+ * Caller closes with kz_store_close(). */
+int kz_store_open(kz_store **out, const char *location, int flags);
+
+/* Closes the handle (rolls back an open transaction). NULL is a no-op. */
+void kz_store_close(kz_store *st);
+
+/* Schema version of the open database and the newest this program knows. */
+int kz_store_schema_version(kz_store *st, int *out_current, int *out_latest);
+
+/* Name of the backend ("sqlite"). Static. */
+const char *kz_store_backend(const kz_store *st);
+
+/* ---- transactions ------------------------------------------------------- */
+
+/* One transaction at a time; commit is durable when it returns. */
+int kz_store_begin(kz_store *st);
+int kz_store_commit(kz_store *st);
+int kz_store_rollback(kz_store *st);
+
+/* ---- rows ---------------------------------------------------------------- */
+
+typedef enum { KZ_ROW_INSERTED, KZ_ROW_UPDATED, KZ_ROW_UNCHANGED } kz_row_change;
+
+/* Inserts or updates the row whose key columns (column 0; for spend columns 0
+ * and 1) are in row. Only columns whose bit (1 << column) is set in present are
+ * written; on insert the others are NULL, on update they keep their value.
+ * *out_id receives the internal id and *out_change what happened (either may be
+ * NULL). Constraint failures (a reference to a missing row) are KZ_EINVALID. */
+int kz_store_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present,
+                    int64_t *out_id, kz_row_change *out_change);
+
+/* Fills map with key -> internal id for every row of e (accounts, contacts,
+ * product users). The map must be empty; ids must fit in uint32. */
+int kz_store_keys(kz_store *st, kz_entity e, kz_strmap *map);
+
+/* The account (internal id) of a contact (internal id); KZ_ENOTFOUND when none. */
+int kz_store_contact_account(kz_store *st, int64_t contact_id, int64_t *out_account);
+
+/* Number of rows of an entity. */
+int kz_store_count(kz_store *st, kz_entity e, int64_t *out);
+
+/* Calls fn for every row of e in key order with its column values; reference
+ * columns are given as the referenced row's key (text), not the internal id.
+ * The values are borrowed for the call. A non-zero return of fn stops the walk
+ * and is returned. id is the internal id. */
+typedef int (*kz_row_fn)(void *ctx, int64_t id, const kz_value *row);
+int kz_store_each(kz_store *st, kz_entity e, kz_row_fn fn, void *ctx);
+
+/* ---- custom fields of accounts ---------------------------------------------- */
+
+typedef enum { KZ_FIELD_NUMBER, KZ_FIELD_DATE, KZ_FIELD_TEXT, KZ_FIELD_BOOLEAN } kz_field_type;
+
+typedef struct kz_field_def {
+    int64_t id;
+    char name[128]; /* field names are limited to 127 bytes by the importer */
+    kz_field_type type;
+} kz_field_def;
+
+const char *kz_field_type_name(kz_field_type t);
+int kz_field_type_parse(kz_field_type *out, const char *s);
+
+/* The defined custom fields, in definition order. *out is malloc'd (caller frees
+ * with free()); *n receives the count. */
+int kz_store_fields(kz_store *st, kz_field_def **out, size_t *n);
+
+/* Defines a field; KZ_ECONFLICT if the name exists. */
+int kz_store_field_define(kz_store *st, const char *name, kz_field_type type, int64_t *out_id);
+
+/* Sets (value not NULL-kind) or clears (KZ_VNULL) a field of an account. Numbers,
+ * booleans (0/1) and dates (kz_time) are KZ_VREAL/KZ_VINT; text is KZ_VTEXT.
+ * *out_changed (may be NULL) is 1 when the stored value changed. */
+int kz_store_field_set(kz_store *st, int64_t account_id, int64_t field_id, const kz_value *v,
+                       int *out_changed);
+
+/* Reads an account's field values into vals[0..nfields) in the order of defs
+ * (as returned by kz_store_fields); absent values are KZ_VNULL. Text values are
+ * borrowed until the next call on the handle. */
+int kz_store_field_values(kz_store *st, int64_t account_id, const kz_field_def *defs, size_t nfields,
+                          kz_value *vals);
+
+/* ---- product events --------------------------------------------------------- */
+
+typedef enum { KZ_DICT_USERS, KZ_DICT_EVENT_NAMES } kz_dict;
+
+/* Fills map with the dictionary's key -> id and *out_max with the largest id (0
+ * when empty). */
+int kz_store_dict_load(kz_store *st, kz_dict d, kz_strmap *map, uint32_t *out_max);
+
+/* Adds key with the given id (ids are assigned by the caller, densely, from
+ * out_max + 1). account_id (users only; 0 when unknown) is the first account the
+ * user was seen with. */
+int kz_store_dict_add(kz_store *st, kz_dict d, uint32_t id, const char *key, size_t n,
+                      int64_t account_id);
+
+/* Reads a whole dictionary as an array indexed by id: (*out)[id] is a
+ * NUL-terminated key or NULL for unused ids; *out_n = max id + 1. The strings
+ * live in arena-like storage freed with kz_store_dict_free(*out). */
+int kz_store_dict_array(kz_store *st, kz_dict d, char ***out, size_t *out_n);
+void kz_store_dict_free(char **arr);
+
+typedef struct kz_block_meta {
+    int64_t id;
+    kz_time min_ts, max_ts;
+    int64_t n_events;
+    int64_t bytes;
+} kz_block_meta;
+
+/* Stores one encoded event block (evblock.h) with its summary. */
+int kz_store_block_put(kz_store *st, const kz_block_meta *meta, const void *data, size_t n,
+                       int64_t *out_id);
+
+/* The blocks whose [min_ts, max_ts] overlaps [from, to], ordered by min_ts then id.
+ * *out is malloc'd (caller frees with free()). */
+int kz_store_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta **out, size_t *n);
+
+/* Appends the encoded bytes of block id to out. */
+int kz_store_block_get(kz_store *st, int64_t id, kz_buf *out);
+
+/* ---- summary and ledger ------------------------------------------------------- */
+
+typedef struct kz_store_stats {
+    int64_t rows[KZ_ENT_COUNT];
+    int64_t events, users, event_names, blocks, block_bytes, fields;
+    kz_time first_event, last_event; /* 0 when there are no events */
+    int64_t mrr;                     /* money units: MRR on as_of */
+    int64_t paying_accounts;         /* accounts with MRR > 0 on as_of */
+    int64_t open_tickets;            /* opened on or before as_of, not resolved by then */
+    kz_day as_of;
+} kz_store_stats;
+
+/* Counts and the MRR picture on day as_of. */
+int kz_store_stats_get(kz_store *st, kz_day as_of, kz_store_stats *out);
+
+typedef struct kz_import_rec {
+    const char *entity, *source, *format;
+    kz_time started_at, finished_at;
+    int64_t rows_ok, rows_rejected, inserted, updated, unchanged;
+    const char *status; /* "committed", "rolled back", "dry run" */
+} kz_import_rec;
+
+/* Records an import in the ledger (its own write; call inside the import's
+ * transaction so that both commit together). */
+int kz_store_import_log(kz_store *st, const kz_import_rec *rec);
+
+#endif
