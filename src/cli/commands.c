@@ -213,7 +213,7 @@ int kz_cli_getopt(kz_cli *cli, int argc, char **argv, const char *shortopts, con
         abort(); /* programmer error: too many options in a command table */
     memcpy(all + n, common_opts, sizeof common_opts);
     memset(&all[n + NCOMMON], 0, sizeof all[0]);
-    snprintf(shorts, sizeof shorts, "+:h%s", shortopts ? shortopts : "");
+    snprintf(shorts, sizeof shorts, ":h%s", shortopts ? shortopts : "");
     for (;;) {
         int longindex = -1;
         int c = getopt_long(argc, argv, shorts, all, &longindex);

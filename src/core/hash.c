@@ -22,25 +22,33 @@ uint64_t kz_hash64(const void *data, size_t n, uint64_t seed)
     const uint64_t k = 0x9e3779b97f4a7c15ULL;
     uint64_t h = seed ^ (n * k);
 
+    /* one multiply per word; the final mix spreads every bit */
     while (n >= 8) {
-        h = (h ^ kz_mix64(load64(p))) * k;
-        h ^= h >> 29;
+        h = (h ^ load64(p)) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
         p += 8;
         n -= 8;
     }
     if (n) {
         uint64_t t = 0;
         memcpy(&t, p, n);
-        h = (h ^ kz_mix64(t ^ ((uint64_t)n << 56))) * k;
+        h = (h ^ t ^ ((uint64_t)n << 59)) * 0x94d049bb133111ebULL;
     }
     return kz_mix64(h);
 }
 
+#define INLINE 16
+
+/* Keys of up to INLINE bytes live in the slot itself (zero-padded), so that a
+ * lookup touches one cache line; longer keys point into the map's arena. */
 struct slot {
     uint64_t hash; /* 0 marks an empty slot; real hashes are forced non-zero */
-    const char *key;
     uint32_t len;
     uint32_t value;
+    union {
+        char bytes[INLINE];
+        const char *ptr;
+    } key;
 };
 
 struct kz_strmap {
@@ -85,14 +93,52 @@ void kz_strmap_free(kz_strmap *m)
     free(m);
 }
 
+static inline const char *slot_key(const struct slot *s)
+{
+    return s->len <= INLINE ? s->key.bytes : s->key.ptr;
+}
+
+/* The key padded to INLINE bytes, for comparing short keys as two words. */
+static inline void pad(uint64_t w[2], const char *key, size_t n)
+{
+    w[0] = w[1] = 0;
+    memcpy(w, key, n);
+}
+
+void kz_strmap_prefetch(const kz_strmap *m, uint64_t h)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(&m->slots[(size_t)h & m->mask]);
+#else
+    (void)m;
+    (void)h;
+#endif
+}
+
 int64_t kz_strmap_get_h(const kz_strmap *m, const char *key, size_t n, uint64_t h)
 {
     size_t i = (size_t)h & m->mask;
+    if (n <= INLINE) {
+        uint64_t w[2];
+        pad(w, key, n);
+        for (;;) {
+            const struct slot *s = &m->slots[i];
+            if (s->hash == h && s->len == n) {
+                uint64_t k[2];
+                memcpy(k, s->key.bytes, sizeof k);
+                if (k[0] == w[0] && k[1] == w[1])
+                    return s->value;
+            } else if (s->hash == 0) {
+                return -1;
+            }
+            i = (i + 1) & m->mask;
+        }
+    }
     for (;;) {
         const struct slot *s = &m->slots[i];
         if (s->hash == 0)
             return -1;
-        if (s->hash == h && s->len == n && memcmp(s->key, key, n) == 0)
+        if (s->hash == h && s->len == n && memcmp(s->key.ptr, key, n) == 0)
             return s->value;
         i = (i + 1) & m->mask;
     }
@@ -138,17 +184,22 @@ int kz_strmap_put(kz_strmap *m, const char *key, size_t n, uint32_t value)
     for (;;) {
         struct slot *s = &m->slots[i];
         if (s->hash == 0) {
-            char *k = kz_arena_strndup(m->keys, key, n);
-            if (!k)
-                return KZ_ENOMEM;
+            if (n <= INLINE) {
+                memset(s->key.bytes, 0, INLINE);
+                memcpy(s->key.bytes, key, n);
+            } else {
+                char *k = kz_arena_strndup(m->keys, key, n);
+                if (!k)
+                    return KZ_ENOMEM;
+                s->key.ptr = k;
+            }
             s->hash = h;
-            s->key = k;
             s->len = (uint32_t)n;
             s->value = value;
             m->count++;
             return KZ_OK;
         }
-        if (s->hash == h && s->len == n && memcmp(s->key, key, n) == 0) {
+        if (s->hash == h && s->len == n && memcmp(slot_key(s), key, n) == 0) {
             s->value = value;
             return KZ_OK;
         }
@@ -166,7 +217,7 @@ int kz_strmap_next(const kz_strmap *m, size_t *iter, const char **key, size_t *n
     while (*iter <= m->mask) {
         const struct slot *s = &m->slots[(*iter)++];
         if (s->hash) {
-            *key = s->key;
+            *key = slot_key(s);
             *n = s->len;
             *value = s->value;
             return 1;

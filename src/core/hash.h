@@ -42,13 +42,18 @@ int64_t kz_strmap_get(const kz_strmap *m, const char *key, size_t n);
 int64_t kz_strmap_get_h(const kz_strmap *m, const char *key, size_t n, uint64_t h);
 uint64_t kz_strmap_hash(const char *key, size_t n);
 
+/* Starts loading the slot of hash h into the cache (a hint, no effect on
+ * results): call it before other work, then kz_strmap_get_h(). */
+void kz_strmap_prefetch(const kz_strmap *m, uint64_t h);
+
 /* Sets key -> value (replacing an old value). 0 or KZ_ENOMEM. */
 int kz_strmap_put(kz_strmap *m, const char *key, size_t n, uint32_t value);
 
 size_t kz_strmap_count(const kz_strmap *m);
 
 /* Iteration: for (size_t i = 0; kz_strmap_next(m, &i, &k, &n, &v); ) ...
- * Keys are borrowed from the map. Order is unspecified. */
+ * Keys are borrowed until the map is next written, and are NOT NUL-terminated:
+ * use *n. Order is unspecified. */
 int kz_strmap_next(const kz_strmap *m, size_t *iter, const char **key, size_t *n, uint32_t *value);
 
 #endif

@@ -157,12 +157,13 @@ int kz_store_rollback(kz_store *st);
 typedef enum { KZ_ROW_INSERTED, KZ_ROW_UPDATED, KZ_ROW_UNCHANGED } kz_row_change;
 
 /* Inserts or updates the row whose key columns (column 0; for spend columns 0
- * and 1) are in row. Only columns whose bit (1 << column) is set in present are
- * written; on insert the others are NULL, on update they keep their value.
+ * and 1) are in row. Columns whose bit (1 << column) is set in present are
+ * written; columns set only in defaults are written when the row is new and
+ * left alone when it exists; the others are NULL on insert and kept on update.
  * *out_id receives the internal id and *out_change what happened (either may be
  * NULL). Constraint failures (a reference to a missing row) are KZ_EINVALID. */
 int kz_store_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present,
-                    int64_t *out_id, kz_row_change *out_change);
+                    uint64_t defaults, int64_t *out_id, kz_row_change *out_change);
 
 /* Fills map with key -> internal id for every row of e (accounts, contacts,
  * product users). The map must be empty; ids must fit in uint32. */

@@ -500,8 +500,8 @@ static int sq_rollback(kz_store *st)
 
 /* ---- rows -------------------------------------------------------------------- */
 
-static int sq_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id,
-                     kz_row_change *out_change)
+static int sq_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, uint64_t defaults,
+                     int64_t *out_id, kz_row_change *out_change)
 {
     sq_store *s = sq(st);
     size_t ncols;
@@ -525,7 +525,7 @@ static int sq_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t pr
             return KZ_EIO;
         for (size_t c = 0; c < ncols; c++) {
             kz_value nul = kz_vnull();
-            bind_value(w, (int)c + 1, (present >> c) & 1 || (int)c < nkeys ? &row[c] : &nul);
+            bind_value(w, (int)c + 1, ((present | defaults) >> c) & 1 || (int)c < nkeys ? &row[c] : &nul);
         }
         sqlite3_bind_int64(w, (int)ncols + 1, now);
         rc = step_done(s, w, "inserting a row");
