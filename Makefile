@@ -39,7 +39,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CPPFLAGS += -DKZ_VERSION='"$(VERSION)"'
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -name main.c))
-TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/e2e/*.c))
+TEST_SRC := $(sort $(wildcard tests/support/*.c tests/unit/*.c tests/e2e/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/src/main.o

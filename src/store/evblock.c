@@ -2,12 +2,14 @@
  * evblock.c - encoding and decoding of event column blocks (evblock.h).
  *
  * Layout (little-endian):
- *   "KZEB" u8 version(1) u8 reserved u16 ncols u32 nevents
+ *   "KZEB" u8 version(1) u8 reserved u16 ncols u32 nevents u64 checksum
  *   ncols x { u8 column, u8 encoding, u16 reserved, u32 raw_bytes, u32 stored_bytes }
  *   the stored bytes of each column, in directory order
  * Columns: time (varint of zig-zag deltas), account, user, event (u32 each),
  * value (varint of zig-zag integers, or raw doubles), event_id and properties
  * (varint lengths, then the bytes). Each column's raw bytes are zstd-compressed.
+ * The checksum (kz_hash64) covers the rest of the header and the body, so a damaged
+ * block is refused before any of it is believed.
  */
 #include "store/evblock.h"
 
@@ -22,7 +24,7 @@
 enum { COL_TS = 1, COL_ACCOUNT, COL_USER, COL_EVENT, COL_VALUE, COL_EVENT_ID, COL_PROPS };
 enum { ENC_VARINT = 1, ENC_U32, ENC_F64, ENC_STR };
 
-#define HEADER 12
+#define HEADER 20
 #define DIRENT 12
 #define MAX_COLS 8
 
@@ -417,6 +419,10 @@ int kz_evblock_encode(const kz_evcols *c, kz_buf *out, int level)
         put32(d + 4, (uint32_t)cols[ci].len);
         put32(d + 8, (uint32_t)z);
     }
+    uint64_t sum = kz_hash64(out->data + base + HEADER, out->len - base - HEADER, 0x4b5a4542) ^
+                   kz_hash64(out->data + base, 12, 0x4b5a);
+    put32((unsigned char *)out->data + base + 12, (uint32_t)sum);
+    put32((unsigned char *)out->data + base + 16, (uint32_t)(sum >> 32));
     out->data[out->len] = '\0';
 done:
     for (int ci = 0; ci < ncols; ci++)
@@ -502,6 +508,9 @@ int kz_evblock_decode(kz_evcols *out, const void *data, size_t size)
         return kz_error_set(KZ_EINVALID, "event block version %d is not supported", p[4]);
     size_t ncols = p[6] | (size_t)p[7] << 8;
     size_t n = get32(p + 8);
+    uint64_t sum = (uint64_t)get32(p + 12) | (uint64_t)get32(p + 16) << 32;
+    if ((kz_hash64(p + HEADER, size - HEADER, 0x4b5a4542) ^ kz_hash64(p, 12, 0x4b5a)) != sum)
+        return bad("checksum mismatch");
     if (ncols == 0 || ncols > MAX_COLS || size < HEADER + DIRENT * ncols)
         return bad("bad column directory");
     size_t base = out->n;

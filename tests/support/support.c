@@ -1,0 +1,171 @@
+/*
+ * support.c - test helpers (support.h).
+ */
+#define _XOPEN_SOURCE 700
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *kt_tmpdir(void)
+{
+    char tmpl[] = "/tmp/kizuna-test-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    cr_assert_not_null(d, "mkdtemp: %s", strerror(errno));
+    return strdup(d);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void kt_rmrf(const char *dir)
+{
+    if (dir)
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *kt_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    cr_assert_not_null(p);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+void kt_write(const char *path, const char *content, size_t n)
+{
+    if (n == (size_t)-1)
+        n = strlen(content);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(content, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+}
+
+char *kt_read(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap + 1);
+    cr_assert_not_null(buf);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            cr_assert_not_null(buf);
+        }
+    }
+    fclose(f);
+    buf[len] = '\0';
+    if (n)
+        *n = len;
+    return buf;
+}
+
+char *kt_fixture(const char *name)
+{
+    const char *dir = getenv("KIZUNA_FIXTURES");
+    cr_assert_not_null(dir, "KIZUNA_FIXTURES is not set (run through make test)");
+    return kt_path(dir, name);
+}
+
+void kt_kizuna(kt_run *r, const char *cwd, const char *stdin_data, const char *const *args)
+{
+    const char *bin = getenv("KIZUNA_BIN");
+    char out_path[] = "/tmp/kizuna-out-XXXXXX", err_path[] = "/tmp/kizuna-err-XXXXXX", in_path[] = "/tmp/kizuna-in-XXXXXX";
+    cr_assert_not_null(bin, "KIZUNA_BIN is not set (run through make test)");
+    int out = mkstemp(out_path), err = mkstemp(err_path), in = mkstemp(in_path);
+    cr_assert(out >= 0 && err >= 0 && in >= 0);
+    if (stdin_data) {
+        size_t n = strlen(stdin_data);
+        cr_assert_eq(write(in, stdin_data, n), (ssize_t)n);
+        lseek(in, 0, SEEK_SET);
+    }
+    size_t nargs = 0;
+    while (args[nargs])
+        nargs++;
+    const char **argv = calloc(nargs + 2, sizeof *argv);
+    cr_assert_not_null(argv);
+    argv[0] = bin;
+    for (size_t i = 0; i < nargs; i++)
+        argv[i + 1] = args[i];
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        if (cwd && chdir(cwd) != 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        unsetenv("KIZUNA_DB");
+        unsetenv("KIZUNA_CONFIG");
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    close(out);
+    close(err);
+    close(in);
+    r->out = kt_read(out_path, NULL);
+    r->err = kt_read(err_path, NULL);
+    unlink(out_path);
+    unlink(err_path);
+    unlink(in_path);
+    free(argv);
+}
+
+void kt_kizunav(kt_run *r, const char *cwd, const char *stdin_data, ...)
+{
+    const char *args[64];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, stdin_data);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 63)
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    kt_kizuna(r, cwd, stdin_data, args);
+}
+
+void kt_run_free(kt_run *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+int kt_contains(const char *hay, const char *needle)
+{
+    return hay && strstr(hay, needle) != NULL;
+}
+
+int kt_lines(const char *s)
+{
+    int n = 0;
+    for (; s && *s; s++)
+        if (*s == '\n')
+            n++;
+    return n;
+}

@@ -1,0 +1,53 @@
+/*
+ * support.h - helpers for the tests: temporary folders, files, and running the
+ * real kizuna binary (KIZUNA_BIN) with its output captured.
+ *
+ * Every function aborts the test (cr_assert) on failure, so tests read as
+ * plain steps. Strings returned are malloc'd; tests free them or let the
+ * process end (each Criterion test is its own process).
+ */
+#ifndef KZ_TEST_SUPPORT_H
+#define KZ_TEST_SUPPORT_H
+
+#include <stddef.h>
+
+/* A new empty folder under /tmp. */
+char *kt_tmpdir(void);
+
+/* Removes a folder and everything in it. */
+void kt_rmrf(const char *dir);
+
+/* dir + "/" + name. */
+char *kt_path(const char *dir, const char *name);
+
+/* Writes content (n bytes; n = (size_t)-1 for a C string) to path. */
+void kt_write(const char *path, const char *content, size_t n);
+
+/* The whole file; *n receives its size (may be NULL). NULL when missing. */
+char *kt_read(const char *path, size_t *n);
+
+/* The path of a file in tests/fixtures. */
+char *kt_fixture(const char *name);
+
+typedef struct kt_run {
+    int status; /* exit status, or 128 + signal */
+    char *out;  /* standard output */
+    char *err;  /* standard error */
+} kt_run;
+
+/* Runs the kizuna binary in cwd with the arguments (NULL-terminated), feeding
+ * stdin_data (may be NULL) on standard input. */
+void kt_kizuna(kt_run *r, const char *cwd, const char *stdin_data, const char *const *args);
+
+/* Same with a NULL-terminated argument list. */
+void kt_kizunav(kt_run *r, const char *cwd, const char *stdin_data, ...);
+
+void kt_run_free(kt_run *r);
+
+/* 1 when needle occurs in hay. */
+int kt_contains(const char *hay, const char *needle);
+
+/* Number of lines (newline-terminated) in s. */
+int kt_lines(const char *s);
+
+#endif
