@@ -16,24 +16,39 @@ static inline uint64_t load64(const unsigned char *p)
     return v;
 }
 
+static inline uint32_t load32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 uint64_t kz_hash64(const void *data, size_t n, uint64_t seed)
 {
     const unsigned char *p = data;
-    const uint64_t k = 0x9e3779b97f4a7c15ULL;
-    uint64_t h = seed ^ (n * k);
+    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
+    uint64_t t;
 
-    /* one multiply per word; the final mix spreads every bit */
-    while (n >= 8) {
-        h = (h ^ load64(p)) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        p += 8;
-        n -= 8;
+    /* one multiply per word; the tail is read with overlapping loads instead of
+     * a variable-length copy (which would be a library call) */
+    if (n > 8) {
+        while (n > 8) {
+            h = (h ^ load64(p)) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 31;
+            p += 8;
+            n -= 8;
+        }
+        t = load64(p + n - 8);
+    } else if (n == 8) {
+        t = load64(p);
+    } else if (n >= 4) {
+        t = load32(p) | (uint64_t)load32(p + n - 4) << 32;
+    } else if (n > 0) {
+        t = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+    } else {
+        t = 0;
     }
-    if (n) {
-        uint64_t t = 0;
-        memcpy(&t, p, n);
-        h = (h ^ t ^ ((uint64_t)n << 59)) * 0x94d049bb133111ebULL;
-    }
+    h = (h ^ t) * 0x94d049bb133111ebULL;
     return kz_mix64(h);
 }
 

@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 /* A fast non-cryptographic hash of n bytes (not for untrusted keys where
- * collisions are an attack: use it for dictionaries, not for HTTP headers). */
+ * collisions are an attack: use it for dictionaries, not for HTTP headers).
+ * Not stable across versions: never store its values. */
 uint64_t kz_hash64(const void *p, size_t n, uint64_t seed);
 
 /* Mixes a 64-bit integer (the splitmix64 finaliser). */

@@ -715,6 +715,12 @@ static int import_entities(kz_imp *im)
     es.seen = kz_strmap_new(1024);
     if (!es.seen)
         return KZ_ENOMEM;
+    /* into an empty table every row is new (repeats within the file are caught
+     * by check_repeat), so rows are inserted without looking them up first */
+    int64_t stored = 0;
+    rc = kz_store_count(im->st, ent, &stored);
+    if (rc)
+        goto done;
     for (;;) {
         const char *raw = NULL;
         size_t raw_len = 0;
@@ -784,8 +790,11 @@ static int import_entities(kz_imp *im)
             goto done;
         }
         int64_t id = 0;
-        kz_row_change change;
-        rc = kz_store_upsert(im->st, ent, row, present, defaults, &id, &change);
+        kz_row_change change = KZ_ROW_INSERTED;
+        if (stored == 0)
+            rc = kz_store_insert(im->st, ent, row, present | defaults, &id);
+        else
+            rc = kz_store_upsert(im->st, ent, row, present, defaults, &id, &change);
         if (rc == KZ_EINVALID) {
             rc = kz_imp_reject(im, raw, raw_len, "rejected by the database: %s", kz_error_msg());
             if (rc)

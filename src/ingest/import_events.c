@@ -12,8 +12,16 @@
  * properties. Identical events inside one file are all kept (two clicks in the
  * same second are two events); re-importing a file adds nothing, because each
  * incoming event is matched with a different stored one.
+ *
+ * Two threads: this one reads and validates rows into a block; a writer thread
+ * sorts, de-duplicates, compresses and stores the previous block meanwhile.
+ * Only the writer touches the store while it runs (new dictionary entries are
+ * kept in memory and written after it has finished), so the store handle is
+ * never used by two threads at once. Blocks are written in input order, so the
+ * result does not depend on timing.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,13 +49,40 @@ struct existing {
     int ids_loaded;
 };
 
+/* A dictionary entry made during the import, written to the store at the end. */
+struct newkey {
+    kz_dict dict;
+    uint32_t id;
+    uint32_t account;
+    size_t off, len; /* in keys */
+};
+
+/* The writer thread and the two blocks that go back and forth. */
+struct writer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    kz_evcols blocks[2];
+    int full[2];      /* block i waits for the writer */
+    int next_write;   /* the block the writer takes next */
+    int stop;         /* no more blocks will come */
+    int rc;           /* the writer's first error */
+    char msg[1024];   /* and its message (errors are per thread) */
+    int started;
+};
+
 struct evimp {
     kz_imp *im;
     kz_strmap *users, *names;
     uint32_t users_max, names_max;
-    kz_evcols cur;
+    kz_evcols *cur;   /* the block being filled */
+    int cur_idx;
     struct existing ex;
     kz_buf blob;
+    struct newkey *newkeys;
+    size_t nnew, newcap;
+    kz_buf keys;
+    struct writer w;
 };
 
 static int load_block(struct evimp *e, size_t k)
@@ -157,11 +192,10 @@ static int load_ids(struct evimp *e)
     return KZ_OK;
 }
 
-/* Marks in keep[] which events of the (sorted) block are new. */
-static int dedup(struct evimp *e, unsigned char *keep, int64_t *dups)
+/* Marks in keep[] which events of the (sorted) block c are new. */
+static int dedup(struct evimp *e, kz_evcols *c, unsigned char *keep, int64_t *dups)
 {
     struct existing *x = &e->ex;
-    kz_evcols *c = &e->cur;
     int has_ids = c->event_id.off != NULL;
     int rc;
 
@@ -230,9 +264,9 @@ static int compact(kz_evcols *c, const unsigned char *keep)
     return KZ_OK;
 }
 
-static int flush(struct evimp *e)
+/* Sorts, de-duplicates, encodes and stores block c (the writer thread). */
+static int write_block(struct evimp *e, kz_evcols *c)
 {
-    kz_evcols *c = &e->cur;
     kz_imp *im = e->im;
     int64_t dups = 0;
     int rc;
@@ -245,7 +279,7 @@ static int flush(struct evimp *e)
         unsigned char *keep = malloc(c->n);
         if (!keep)
             return kz_error_oom();
-        rc = dedup(e, keep, &dups);
+        rc = dedup(e, c, keep, &dups);
         if (!rc && dups)
             rc = compact(c, keep);
         free(keep);
@@ -272,6 +306,107 @@ static int flush(struct evimp *e)
     return kz_evcols_reserve(c, cap);
 }
 
+static void *writer_main(void *arg)
+{
+    struct evimp *e = arg;
+    struct writer *w = &e->w;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        int i = w->next_write;
+        while (!w->full[i] && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->full[i])
+            break; /* stopped, nothing left */
+        pthread_mutex_unlock(&w->mu);
+        int rc = w->rc ? KZ_OK : write_block(e, &w->blocks[i]);
+        pthread_mutex_lock(&w->mu);
+        if (rc && !w->rc) {
+            w->rc = rc;
+            snprintf(w->msg, sizeof w->msg, "%s", kz_error_msg());
+        }
+        if (w->rc)
+            kz_evcols_clear(&w->blocks[i]);
+        w->full[i] = 0;
+        w->next_write = 1 - i;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Hands the current block to the writer and takes the other one to fill,
+ * waiting until the writer is done with it. Returns the writer's error, if any. */
+static int hand_over(struct evimp *e)
+{
+    struct writer *w = &e->w;
+    int rc;
+    pthread_mutex_lock(&w->mu);
+    w->full[e->cur_idx] = 1;
+    pthread_cond_broadcast(&w->cv);
+    int other = 1 - e->cur_idx;
+    while (w->full[other])
+        pthread_cond_wait(&w->cv, &w->mu);
+    rc = w->rc;
+    pthread_mutex_unlock(&w->mu);
+    e->cur_idx = other;
+    e->cur = &w->blocks[other];
+    if (rc)
+        kz_error_set(rc, "%s", w->msg);
+    return rc;
+}
+
+/* Waits until the writer has written everything and stops it. */
+static int writer_finish(struct evimp *e)
+{
+    struct writer *w = &e->w;
+    if (!w->started)
+        return KZ_OK;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    w->started = 0;
+    if (w->rc)
+        kz_error_set(w->rc, "%s", w->msg);
+    return w->rc;
+}
+
+/* Remembers a new dictionary entry for the end of the import. */
+static int remember(struct evimp *e, kz_dict d, uint32_t id, uint32_t account, const char *key, size_t n)
+{
+    if (e->nnew == e->newcap) {
+        size_t ncap = e->newcap ? e->newcap * 2 : 1024;
+        struct newkey *nk = realloc(e->newkeys, ncap * sizeof *nk);
+        if (!nk)
+            return kz_error_oom();
+        e->newkeys = nk;
+        e->newcap = ncap;
+    }
+    struct newkey *k = &e->newkeys[e->nnew];
+    k->dict = d;
+    k->id = id;
+    k->account = account;
+    k->off = e->keys.len;
+    k->len = n;
+    int rc = kz_buf_append(&e->keys, key, n);
+    if (rc)
+        return rc;
+    e->nnew++;
+    return KZ_OK;
+}
+
+static int write_keys(struct evimp *e)
+{
+    for (size_t i = 0; i < e->nnew; i++) {
+        struct newkey *k = &e->newkeys[i];
+        int rc = kz_store_dict_add(e->im->st, k->dict, k->id, e->keys.data + k->off, k->len, k->account);
+        if (rc)
+            return rc == KZ_EINVALID ? KZ_ERROR : rc;
+    }
+    return KZ_OK;
+}
+
 /* The dictionary id of key, adding it (validated) when new. 0 with the id, or
  * KZ_EINVALID with the reason. */
 static int dict_id(struct evimp *e, kz_dict d, const kz_input_field *f, const kz_rawval *v, uint64_t h,
@@ -293,11 +428,11 @@ static int dict_id(struct evimp *e, kz_dict d, const kz_input_field *f, const kz
     if (*max == UINT32_MAX - 1)
         return kz_error_set(KZ_ETOOBIG, "too many distinct %s", d == KZ_DICT_USERS ? "users" : "event names");
     uint32_t id = ++*max;
-    rc = kz_store_dict_add(e->im->st, d, id, val.s, val.n, account);
+    rc = remember(e, d, id, account, val.s, val.n);
     if (!rc)
         rc = kz_strmap_put(map, val.s, val.n, id);
     if (rc)
-        return rc == KZ_EINVALID ? KZ_ERROR : rc; /* a store failure is not the row's fault */
+        return rc == KZ_EINVALID ? KZ_ERROR : rc; /* not the row's fault */
     *out = id;
     return KZ_OK;
 }
@@ -331,6 +466,9 @@ int kz_import_events(kz_imp *im)
     memset(&e, 0, sizeof e);
     e.im = im;
     kz_buf_init(&e.blob, KZ_BUF_UNLIMITED);
+    kz_buf_init(&e.keys, KZ_BUF_UNLIMITED);
+    pthread_mutex_init(&e.w.mu, NULL);
+    pthread_cond_init(&e.w.cv, NULL);
     e.users = kz_strmap_new(1 << 16);
     e.names = kz_strmap_new(256);
     e.ex.ids = kz_strmap_new(1024);
@@ -343,10 +481,17 @@ int kz_import_events(kz_imp *im)
         (rc = kz_store_block_list(im->st, INT64_MIN, INT64_MAX, &e.ex.pre, &e.ex.npre)))
         goto done;
     e.ex.loaded = calloc(e.ex.npre ? e.ex.npre : 1, 1);
-    if (!e.ex.loaded || (rc = kz_evcols_reserve(&e.cur, im->o->block_events))) {
-        rc = KZ_ENOMEM;
+    if (!e.ex.loaded || kz_evcols_reserve(&e.w.blocks[0], im->o->block_events) ||
+        kz_evcols_reserve(&e.w.blocks[1], im->o->block_events)) {
+        rc = kz_error_oom();
         goto done;
     }
+    e.cur = &e.w.blocks[0];
+    if (pthread_create(&e.w.thread, NULL, writer_main, &e) != 0) {
+        rc = kz_error_set(KZ_ERROR, "cannot start the writer thread");
+        goto done;
+    }
+    e.w.started = 1;
     for (;;) {
         const char *raw;
         size_t raw_len;
@@ -409,10 +554,10 @@ int kz_import_events(kz_imp *im)
             field = fs[F_PROPS].name;
             goto bad;
         }
-        rc = kz_evcols_append(&e.cur, ts, account, user, event, value, id.s, id.n, props.s, props.n);
+        rc = kz_evcols_append(e.cur, ts, account, user, event, value, id.s, id.n, props.s, props.n);
         if (rc)
             goto done;
-        if (e.cur.n == e.cur.cap && (rc = flush(&e)))
+        if (e.cur->n == e.cur->cap && (rc = hand_over(&e)))
             goto done;
         continue;
     bad:
@@ -422,9 +567,23 @@ int kz_import_events(kz_imp *im)
         if (rc)
             goto done;
     }
-    rc = flush(&e);
+    if (e.cur->n > 0 && (rc = hand_over(&e)))
+        goto done;
+    rc = writer_finish(&e);
+    if (!rc)
+        rc = write_keys(&e);
 done:
-    kz_evcols_free(&e.cur);
+    if (e.w.started) {
+        int wrc = writer_finish(&e);
+        if (!rc)
+            rc = wrc;
+    }
+    kz_evcols_free(&e.w.blocks[0]);
+    kz_evcols_free(&e.w.blocks[1]);
+    free(e.newkeys);
+    kz_buf_free(&e.keys);
+    pthread_mutex_destroy(&e.w.mu);
+    pthread_cond_destroy(&e.w.cv);
     kz_evcols_free(&e.ex.ev);
     free(e.ex.pre);
     free(e.ex.loaded);

@@ -20,6 +20,7 @@ typedef struct kz_store_ops {
     int (*upsert)(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, uint64_t defaults,
                   int64_t *out_id,
                   kz_row_change *out_change);
+    int (*insert)(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id);
     int (*keys)(kz_store *st, kz_entity e, kz_strmap *map);
     int (*contact_account)(kz_store *st, int64_t contact_id, int64_t *out_account);
     int (*count)(kz_store *st, kz_entity e, int64_t *out);

@@ -8,7 +8,7 @@
  * Columns: time (varint of zig-zag deltas), account, user, event (u32 each),
  * value (varint of zig-zag integers, or raw doubles), event_id and properties
  * (varint lengths, then the bytes). Each column's raw bytes are zstd-compressed.
- * The checksum (kz_hash64) covers the rest of the header and the body, so a damaged
+ * The checksum (checksum() below, frozen) covers the rest of the header and the body, so a damaged
  * block is refused before any of it is believed.
  */
 #include "store/evblock.h"
@@ -27,6 +27,31 @@ enum { ENC_VARINT = 1, ENC_U32, ENC_F64, ENC_STR };
 #define HEADER 20
 #define DIRENT 12
 #define MAX_COLS 8
+
+/* ---- checksum ------------------------------------------------------------- */
+
+/* The block checksum. Stored in every block, so frozen: it must never change
+ * (kz_hash64 may). FNV-style mixing of 8-byte words, then the tail bytes. */
+static uint64_t checksum(const void *data, size_t n, uint64_t seed)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ULL ^ seed ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+                     (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    while (n--) {
+        h = (h ^ *p++) * 0x100000001b3ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
 
 /* ---- columns ------------------------------------------------------------ */
 
@@ -419,8 +444,8 @@ int kz_evblock_encode(const kz_evcols *c, kz_buf *out, int level)
         put32(d + 4, (uint32_t)cols[ci].len);
         put32(d + 8, (uint32_t)z);
     }
-    uint64_t sum = kz_hash64(out->data + base + HEADER, out->len - base - HEADER, 0x4b5a4542) ^
-                   kz_hash64(out->data + base, 12, 0x4b5a);
+    uint64_t sum = checksum(out->data + base + HEADER, out->len - base - HEADER, 0x4b5a4542) ^
+                   checksum(out->data + base, 12, 0x4b5a);
     put32((unsigned char *)out->data + base + 12, (uint32_t)sum);
     put32((unsigned char *)out->data + base + 16, (uint32_t)(sum >> 32));
     out->data[out->len] = '\0';
@@ -509,7 +534,7 @@ int kz_evblock_decode(kz_evcols *out, const void *data, size_t size)
     size_t ncols = p[6] | (size_t)p[7] << 8;
     size_t n = get32(p + 8);
     uint64_t sum = (uint64_t)get32(p + 12) | (uint64_t)get32(p + 16) << 32;
-    if ((kz_hash64(p + HEADER, size - HEADER, 0x4b5a4542) ^ kz_hash64(p, 12, 0x4b5a)) != sum)
+    if ((checksum(p + HEADER, size - HEADER, 0x4b5a4542) ^ checksum(p, 12, 0x4b5a)) != sum)
         return bad("checksum mismatch");
     if (ncols == 0 || ncols > MAX_COLS || size < HEADER + DIRENT * ncols)
         return bad("bad column directory");

@@ -182,6 +182,18 @@ int kz_store_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t pre
     return st->ops->upsert(st, e, row, present, defaults, out_id, out_change);
 }
 
+int kz_store_insert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if ((unsigned)e >= KZ_ENT_COUNT)
+        return kz_error_set(KZ_EINVALID, "unknown entity");
+    if (row[0].kind == KZ_VNULL)
+        return kz_error_set(KZ_EINVALID, "%s: the key is missing", kz_entity_name(e));
+    return st->ops->insert(st, e, row, present, out_id);
+}
+
 int kz_store_keys(kz_store *st, kz_entity e, kz_strmap *map)
 {
     if (e != KZ_ENT_ACCOUNT && e != KZ_ENT_CONTACT)

@@ -165,6 +165,12 @@ typedef enum { KZ_ROW_INSERTED, KZ_ROW_UPDATED, KZ_ROW_UNCHANGED } kz_row_change
 int kz_store_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present,
                     uint64_t defaults, int64_t *out_id, kz_row_change *out_change);
 
+/* Inserts a row known to be new (the caller checked that the key is not stored:
+ * for example an import into an empty table). Columns of present | defaults are
+ * written, the others are NULL. KZ_EINVALID for a constraint failure, including
+ * a key that exists after all. Faster than kz_store_upsert: no lookup. */
+int kz_store_insert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id);
+
 /* Fills map with key -> internal id for every row of e (accounts, contacts,
  * product users). The map must be empty; ids must fit in uint32. */
 int kz_store_keys(kz_store *st, kz_entity e, kz_strmap *map);

@@ -500,6 +500,31 @@ static int sq_rollback(kz_store *st)
 
 /* ---- rows -------------------------------------------------------------------- */
 
+/* Binds and runs the INSERT of entity e with the columns of mask (others NULL). */
+static int insert_row(sq_store *s, kz_entity e, const kz_value *row, uint64_t mask, int64_t *out_id)
+{
+    size_t ncols;
+    kz_store_columns(e, &ncols);
+    int nkeys = e == KZ_ENT_SPEND ? 2 : 1;
+    sqlite3_stmt *w = ent_stmt(s, e, ES_INS);
+    if (!w)
+        return KZ_EIO;
+    for (size_t c = 0; c < ncols; c++) {
+        kz_value nul = kz_vnull();
+        bind_value(w, (int)c + 1, (mask >> c) & 1 || (int)c < nkeys ? &row[c] : &nul);
+    }
+    sqlite3_bind_int64(w, (int)ncols + 1, kz_now());
+    int rc = step_done(s, w, "inserting a row");
+    if (!rc && out_id)
+        *out_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_insert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id)
+{
+    return insert_row(sq(st), e, row, present, out_id);
+}
+
 static int sq_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, uint64_t defaults,
                      int64_t *out_id, kz_row_change *out_change)
 {
@@ -520,19 +545,9 @@ static int sq_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t pr
     rc = sqlite3_step(sel);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(sel);
-        w = ent_stmt(s, e, ES_INS);
-        if (!w)
-            return KZ_EIO;
-        for (size_t c = 0; c < ncols; c++) {
-            kz_value nul = kz_vnull();
-            bind_value(w, (int)c + 1, ((present | defaults) >> c) & 1 || (int)c < nkeys ? &row[c] : &nul);
-        }
-        sqlite3_bind_int64(w, (int)ncols + 1, now);
-        rc = step_done(s, w, "inserting a row");
+        rc = insert_row(s, e, row, present | defaults, out_id);
         if (rc)
             return rc;
-        if (out_id)
-            *out_id = sqlite3_last_insert_rowid(s->db);
         if (out_change)
             *out_change = KZ_ROW_INSERTED;
         return KZ_OK;
@@ -1027,6 +1042,7 @@ static const kz_store_ops sq_ops = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .upsert = sq_upsert,
+    .insert = sq_insert,
     .keys = sq_keys,
     .contact_account = sq_contact_account,
     .count = sq_count,
