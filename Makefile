@@ -12,6 +12,7 @@
 # System libraries are found with pkg-config; when one is missing the Makefile runs
 # scripts/install-deps.sh (apt-get on Debian/Ubuntu) once.
 
+SHELL   := /bin/bash
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -88,9 +89,18 @@ TEST_ENV = KIZUNA_BIN=$(abspath $(BUILD)/kizuna) KIZUNA_FIXTURES=$(abspath tests
 test: lint $(BUILD)/kizuna $(BUILD)/test-kizuna
 	$(TEST_ENV) $(BUILD)/test-kizuna $(TEST_FLAGS)
 
+# Criterion runs each test in a child process whose sanitizer reports would not
+# fail the test, so the log is searched for them as well.
+ASAN_FLAGS = OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+             LDFLAGS="-fsanitize=address,undefined"
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" test
+	$(MAKE) BUILD=build-asan $(ASAN_FLAGS) lint build-asan/kizuna build-asan/test-kizuna
+	@set -o pipefail; LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1 \
+	  KIZUNA_BIN=$(abspath build-asan/kizuna) KIZUNA_FIXTURES=$(abspath tests/fixtures) \
+	  build-asan/test-kizuna $(TEST_FLAGS) 2>&1 | tee build-asan/test.log
+	@if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" build-asan/test.log; then \
+	  echo "asan: sanitizer reports above (build-asan/test.log)" >&2; exit 1; fi
 
 lint:
 	@./scripts/lint.sh

@@ -52,13 +52,21 @@ static char *file(const char *name, const char *content)
     return p;
 }
 
+/* The rejects path of the last import (results are freed at once, so that the
+ * sanitizer build sees no leaks of ours). */
+static char last_rejects_path[1024];
+
 static int run_opts(kz_import_kind kind, const char *path, kz_import_opts *o, kz_import_result *res)
 {
     rejects[0] = '\0';
     nrejects = 0;
     o->kind = kind;
     o->on_reject = on_reject;
-    return kz_import(st, path, o, res);
+    int rc = kz_import(st, path, o, res);
+    snprintf(last_rejects_path, sizeof last_rejects_path, "%s", res->rejects_path ? res->rejects_path : "");
+    kz_import_result_free(res);
+    res->rejects_path = last_rejects_path[0] ? last_rejects_path : NULL;
+    return rc;
 }
 
 static kz_import_result run(kz_import_kind kind, const char *path)
@@ -113,7 +121,7 @@ Test(import, good_rows_commit_and_each_bad_row_is_reported_and_set_aside)
     cr_assert(kt_contains(rejects, "accounts.csv:10: name: invalid UTF-8 at byte 5"), "%s", rejects);
     /* the rejects file holds the header and the bad rows exactly as written */
     char *rp = kt_path(dir, "accounts.rejects.csv");
-    cr_assert_str_eq(res.rejects_path, rp);
+    cr_assert_str_eq(last_rejects_path, rp);
     char *rej = kt_read(rp, NULL);
     cr_assert_str_eq(rej, "account_id,name,domain,created_at\n"
                           "a2,Two,https://two.com,2024-01-01\n"
@@ -122,7 +130,6 @@ Test(import, good_rows_commit_and_each_bad_row_is_reported_and_set_aside)
                           "a6,Six,six.com\n"
                           "a7,\"Se\"ven,seven.com,2024-01-01\n"
                           "a8,Bad \xff UTF-8,eight.com,2024-01-01\n");
-    kz_import_result_free(&res);
     /* the multi-line name survived */
     char *ex = export_of(KZ_IMP_ACCOUNTS, KZ_FMT_CSV);
     cr_assert(kt_contains(ex, "a4,\"Four\nwith a line break\",four.com,,,2024-01-01\n"), "%s", ex);
@@ -146,8 +153,7 @@ Test(import, strict_writes_nothing_when_a_row_is_bad)
     int64_t n;
     cr_assert_eq(kz_store_count(st, KZ_ENT_ACCOUNT, &n), 0);
     cr_assert_eq(n, 0);
-    cr_assert_not_null(res.rejects_path);
-    kz_import_result_free(&res);
+    cr_assert_str_neq(last_rejects_path, "");
 }
 
 Test(import, dry_run_validates_and_writes_nothing_at_all)
@@ -161,7 +167,7 @@ Test(import, dry_run_validates_and_writes_nothing_at_all)
     cr_assert_eq(res.inserted, 1);
     cr_assert_eq(res.rejected, 1);
     cr_assert(!res.committed);
-    cr_assert_null(res.rejects_path);
+    cr_assert_str_eq(last_rejects_path, "");
     int64_t n;
     cr_assert_eq(kz_store_count(st, KZ_ENT_ACCOUNT, &n), 0);
     cr_assert_eq(n, 0);
@@ -551,6 +557,8 @@ Test(import, limits_on_field_and_record_size)
     cr_assert_eq(run_opts(KZ_IMP_ACCOUNTS, p, &o, &res), 0);
     cr_assert(kt_contains(rejects, "accounts.csv:2: record longer than 2048 bytes"), "%s", rejects);
     cr_assert_eq(res.unchanged, 1);
+    free(big);
+    free(content);
 }
 
 Test(import, standard_input_needs_a_format)
