@@ -114,8 +114,14 @@ demo: $(BUILD)/kizuna
 	@echo
 	$(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db status
 
-bench: $(BUILD)/kizuna
+$(BUILD)/bench/rowstore: bench/rowstore.c $(BUILD)/libkizuna.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore
 	./bench/import.sh
+	@echo; echo "== events as SQL rows or as column blocks (bench/rowstore.c)"
+	$(BUILD)/bench/rowstore 10000000
 
 install: $(BUILD)/kizuna
 	install -d $(DESTDIR)$(PREFIX)/bin
