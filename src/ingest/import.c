@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "core/time.h"
 #include "ingest/import_internal.h"
@@ -954,10 +955,13 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
     rec.updated = res->updated;
     rec.unchanged = res->unchanged;
     rec.status = status;
+    KZ_LOG(KZ_LOG_DEBUG, "import: rows read", "file=%s rows=%lld seconds=%.3f", path, (long long)res->rows,
+           kz_monotonic() - t0);
     if (strcmp(status, "committed") == 0) {
         rc = kz_store_import_log(st, &rec);
         if (!rc)
             rc = kz_store_commit(st);
+        KZ_LOG(KZ_LOG_DEBUG, "import: committed", "file=%s seconds=%.3f", path, kz_monotonic() - t0);
         if (rc)
             goto done;
         in_tx = 0;

@@ -6,6 +6,7 @@
  * with placeholders, prepared once per handle and kept in a cache indexed by an
  * enum; values are always bound. Identifiers never come from input.
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,6 +395,16 @@ static int migrate(sq_store *s, int target)
 
 static const kz_store_ops sq_ops;
 
+/* Library-wide settings, made once before the first connection: without
+ * memory statistics SQLite's allocator takes no global lock per allocation
+ * (we never read the statistics). */
+static void configure_library(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
+
 static int open_db(kz_store **out, const char *path, int flags, int target)
 {
     sq_store *s = calloc(1, sizeof *s);
@@ -402,6 +413,7 @@ static int open_db(kz_store **out, const char *path, int flags, int target)
     int exists = stat(path, &sb) == 0;
 
     *out = NULL;
+    pthread_once(&configure_once, configure_library);
     if (!s)
         return kz_error_oom();
     s->base.ops = &sq_ops;
