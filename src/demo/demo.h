@@ -123,8 +123,8 @@ enum {
     KZ_DEMO_NTOPICS
 };
 
-/* Appends the subject and body of an activity on the topic. kind is the
- * activity kind index (0 email, 1 call, 2 meeting, 3 note). 0 or an error code. */
-int kz_demo_activity_text(kz_buf *subject, kz_buf *body, kz_rng *r, int topic, int kind, int lang);
+/* Appends the subject and body of an activity on the topic (an e-mail, call,
+ * meeting or note about it) in the language. 0 or an error code. */
+int kz_demo_activity_text(kz_buf *subject, kz_buf *body, kz_rng *r, int topic, int lang);
 
 #endif
