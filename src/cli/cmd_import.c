@@ -256,6 +256,7 @@ int kz_cmd_import(kz_cli *cli, int argc, char **argv)
     o.max_field = (size_t)cli->cfg.import_max_field;
     o.max_record = (size_t)cli->cfg.import_max_record;
     o.block_events = (size_t)cli->cfg.import_block_events;
+    o.parallel_min = (uint64_t)cli->cfg.import_parallel_min;
     if (o.strict && o.dry_run) {
         status = kz_cli_usage(cli, "--strict and --dry-run together make no sense: --dry-run writes nothing anyway");
         goto done;

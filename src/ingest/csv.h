@@ -39,6 +39,16 @@ typedef struct kz_csv_rec {
  * 0, or KZ_EIO with the reason. Caller frees with kz_csv_close(). */
 int kz_csv_open(kz_csv **out, const char *path, size_t max_record);
 
+/* Opens path positioned at byte offset (which must be the start of a record),
+ * numbering lines from line. No byte order mark is looked for. For reading a
+ * part of a file in a second thread. */
+int kz_csv_open_at(kz_csv **out, const char *path, uint64_t offset, int64_t line, size_t max_record);
+
+/* Counts the line ends in the first `end` bytes of path, the way the reader
+ * numbers lines: LF, CRLF and (when lone_cr) a lone CR, as in CSV; NDJSON lines
+ * end only at LF. 0 or KZ_EIO. */
+int kz_csv_count_lines(const char *path, uint64_t end, int lone_cr, int64_t *out);
+
 /* Reads from a caller-owned buffer that must outlive the reader (tests, HTTP). */
 int kz_csv_open_mem(kz_csv **out, const char *data, size_t n, size_t max_record);
 

@@ -286,18 +286,29 @@ static int export_events(kz_store *st, struct out *o)
             accounts[v].n = kn;
         }
     }
-    /* blocks are ordered by min_ts; overlapping ones are merged in groups */
+    /* Blocks come ordered by min_ts; overlapping ones are merged in groups. The
+     * order is time, then the order the events were stored in (block ids grow
+     * with every block written, and each block keeps its input order for equal
+     * times), so it does not depend on how the events fell into blocks. */
     for (size_t b = 0; b < nblocks && !rc;) {
         kz_time hi = blocks[b].max_ts;
         size_t e = b;
-        kz_evcols_clear(&ev);
         while (e < nblocks && (e == b || blocks[e].min_ts <= hi)) {
             if (blocks[e].max_ts > hi)
                 hi = blocks[e].max_ts;
-            kz_buf_reset(&blob);
-            if ((rc = kz_store_block_get(st, blocks[e].id, &blob)) || (rc = kz_evblock_decode(&ev, blob.data, blob.len)))
-                goto done;
             e++;
+        }
+        for (size_t i = b + 1; i < e; i++) /* the group by id: insertion sort, groups are small */
+            for (size_t j = i; j > b && blocks[j - 1].id > blocks[j].id; j--) {
+                kz_block_meta t = blocks[j];
+                blocks[j] = blocks[j - 1];
+                blocks[j - 1] = t;
+            }
+        kz_evcols_clear(&ev);
+        for (size_t i = b; i < e; i++) {
+            kz_buf_reset(&blob);
+            if ((rc = kz_store_block_get(st, blocks[i].id, &blob)) || (rc = kz_evblock_decode(&ev, blob.data, blob.len)))
+                goto done;
         }
         if (e - b > 1 && (rc = kz_evcols_sort(&ev)))
             goto done;

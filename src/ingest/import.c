@@ -29,6 +29,7 @@ void kz_import_opts_init(kz_import_opts *o)
     o->max_field = 1 << 20;
     o->max_record = 16 << 20;
     o->block_events = 1 << 20;
+    o->parallel_min = 32u << 20;
 }
 
 void kz_import_result_free(kz_import_result *r)
@@ -120,17 +121,11 @@ static int open_rejects(kz_imp *im)
     return KZ_OK;
 }
 
-int kz_imp_reject(kz_imp *im, const char *raw, size_t raw_len, const char *fmt, ...)
+/* Reports one bad record now. */
+static int emit_reject(kz_imp *im, int64_t line_no, const char *msg, const char *raw, size_t raw_len)
 {
-    char msg[1024];
     char line[1200];
-    va_list ap;
-
-    im->res->rejected++;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(line, sizeof line, "%s:%lld: %s", im->path, (long long)im->line, msg);
+    snprintf(line, sizeof line, "%s:%lld: %s", im->path, (long long)line_no, msg);
     if (im->o->on_reject)
         im->o->on_reject(im->o->ctx, line);
     if (im->o->dry_run)
@@ -140,13 +135,74 @@ int kz_imp_reject(kz_imp *im, const char *raw, size_t raw_len, const char *fmt, 
         if (rc)
             return rc;
     }
-    if (!raw) {
-        /* the record was too long to keep; leave a trace a person will see */
-        return KZ_OK;
-    }
+    if (!raw)
+        return KZ_OK; /* the record was too long to keep */
     if (fwrite(raw, 1, raw_len, im->rej) != raw_len || fputc('\n', im->rej) == EOF)
         return kz_error_set(KZ_EIO, "writing rejects file %s: %s", im->rej_tmp, strerror(errno));
     return KZ_OK;
+}
+
+int kz_imp_reject(kz_imp *im, kz_src *src, const char *raw, size_t raw_len, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    src->rejected++;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!src->held)
+        return emit_reject(im, src->line, msg, raw, raw_len);
+    /* kept as: line (8 bytes), message length (4), raw length (4, UINT32_MAX
+     * when the raw bytes are lost), message, raw */
+    size_t mlen = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    uint32_t m32 = (uint32_t)mlen, r32 = raw ? (uint32_t)raw_len : UINT32_MAX;
+    if (raw && raw_len >= UINT32_MAX)
+        return kz_error_set(KZ_ETOOBIG, "rejected record too long");
+    int64_t line_no = src->line;
+    int rc = kz_buf_append(&src->kept, &line_no, sizeof line_no);
+    if (!rc)
+        rc = kz_buf_append(&src->kept, &m32, sizeof m32);
+    if (!rc)
+        rc = kz_buf_append(&src->kept, &r32, sizeof r32);
+    if (!rc)
+        rc = kz_buf_append(&src->kept, msg, mlen);
+    if (!rc && raw)
+        rc = kz_buf_append(&src->kept, raw, raw_len);
+    return rc;
+}
+
+int kz_imp_release(kz_imp *im, kz_src *src)
+{
+    size_t at = 0;
+    while (at < src->kept.len) {
+        int64_t line_no;
+        uint32_t m32, r32;
+        char msg[1024];
+        memcpy(&line_no, src->kept.data + at, sizeof line_no);
+        memcpy(&m32, src->kept.data + at + 8, sizeof m32);
+        memcpy(&r32, src->kept.data + at + 12, sizeof r32);
+        at += 16;
+        memcpy(msg, src->kept.data + at, m32);
+        msg[m32] = '\0';
+        at += m32;
+        const char *raw = r32 == UINT32_MAX ? NULL : src->kept.data + at;
+        size_t raw_len = r32 == UINT32_MAX ? 0 : r32;
+        at += raw_len;
+        int rc = emit_reject(im, line_no, msg, raw, raw_len);
+        if (rc)
+            return rc;
+    }
+    kz_buf_reset(&src->kept);
+    return KZ_OK;
+}
+
+void kz_src_free(kz_src *src)
+{
+    kz_csv_close(src->rd);
+    src->rd = NULL;
+    kz_ndjson_free(&src->json);
+    kz_buf_free(&src->kept);
 }
 
 /* Moves the rejects file into place, or removes a stale one when there were
@@ -306,7 +362,7 @@ static int custom_value(const kz_custom *c, const kz_rawval *v, size_t max, kz_v
 static int read_header(kz_imp *im)
 {
     kz_csv_rec rec;
-    int rc = kz_csv_next(im->rd, &rec);
+    int rc = kz_csv_next(im->src.rd, &rec);
     if (rc == 0)
         return kz_error_set(KZ_EINVALID, "%s: the file is empty (a header row is required)", im->path);
     if (rc < 0)
@@ -365,18 +421,18 @@ static int read_header(kz_imp *im)
     return KZ_OK;
 }
 
-void kz_imp_progress(kz_imp *im, int force)
+void kz_imp_progress(kz_imp *im, int force, uint64_t extra_bytes, int64_t extra_rows)
 {
-    uint64_t off = kz_csv_offset(im->rd);
+    uint64_t off = kz_csv_offset(im->src.rd) + extra_bytes;
     if (!im->o->on_progress)
         return;
     if (!force && off - im->progress_bytes < (1u << 20))
         return;
     im->progress_bytes = off;
-    im->o->on_progress(im->o->ctx, off, kz_csv_size(im->rd), im->res->rows);
+    im->o->on_progress(im->o->ctx, off, kz_csv_size(im->src.rd), im->src.rows + extra_rows);
 }
 
-int kz_imp_next(kz_imp *im, kz_rawval *vals, uint64_t *present, const char **raw, size_t *raw_len)
+int kz_imp_next(kz_imp *im, kz_src *src, kz_rawval *vals, uint64_t *present, const char **raw, size_t *raw_len)
 {
     kz_csv_rec rec;
     int rc;
@@ -389,23 +445,23 @@ int kz_imp_next(kz_imp *im, kz_rawval *vals, uint64_t *present, const char **raw
         im->custom_given[i] = 0;
     }
     *present = 0;
-    rc = im->ndjson ? kz_csv_next_line(im->rd, &rec) : kz_csv_next(im->rd, &rec);
+    rc = im->ndjson ? kz_csv_next_line(src->rd, &rec) : kz_csv_next(src->rd, &rec);
     if (rc == 0)
         return 0;
-    im->line = rec.line;
+    src->line = rec.line;
     *raw = rec.raw;
     *raw_len = rec.raw_len;
     if (rc == KZ_EINVALID) {
-        im->res->rows++;
-        rc = kz_imp_reject(im, rec.raw, rec.raw_len, "%s", kz_error_msg());
+        src->rows++;
+        rc = kz_imp_reject(im, src, rec.raw, rec.raw_len, "%s", kz_error_msg());
         return rc ? rc : KZ_EINVALID;
     }
     if (rc < 0)
         return kz_error_prefix(rc, "%s:%lld", im->path, (long long)rec.line);
-    im->res->rows++;
+    src->rows++;
     if (!im->ndjson) {
         if (rec.nfields != im->ncols) {
-            rc = kz_imp_reject(im, rec.raw, rec.raw_len, "expected %zu fields (as in the header), found %zu",
+            rc = kz_imp_reject(im, src, rec.raw, rec.raw_len, "expected %zu fields (as in the header), found %zu",
                                im->ncols, rec.nfields);
             return rc ? rc : KZ_EINVALID;
         }
@@ -421,13 +477,13 @@ int kz_imp_next(kz_imp *im, kz_rawval *vals, uint64_t *present, const char **raw
         *present = im->header_fields;
         return 1;
     }
-    rc = kz_ndjson_parse(&im->json, rec.f[0].p, rec.f[0].n);
+    rc = kz_ndjson_parse(&src->json, rec.f[0].p, rec.f[0].n);
     if (rc) {
-        rc = kz_imp_reject(im, rec.raw, rec.raw_len, "%s", kz_error_msg());
+        rc = kz_imp_reject(im, src, rec.raw, rec.raw_len, "%s", kz_error_msg());
         return rc ? rc : KZ_EINVALID;
     }
-    for (size_t k = 0; k < im->json.n; k++) {
-        const kz_jpair *pr = &im->json.pairs[k];
+    for (size_t k = 0; k < src->json.n; k++) {
+        const kz_jpair *pr = &src->json.pairs[k];
         size_t n;
         if (kz_imp_ignored(im, pr->key, pr->key_len))
             continue;
@@ -444,13 +500,13 @@ int kz_imp_next(kz_imp *im, kz_rawval *vals, uint64_t *present, const char **raw
             if (rc) {
                 if (rc != KZ_EINVALID)
                     return rc;
-                rc = kz_imp_reject(im, rec.raw, rec.raw_len, "%.*s: %s", (int)(n > 60 ? 60 : n), name, kz_error_msg());
+                rc = kz_imp_reject(im, src, rec.raw, rec.raw_len, "%.*s: %s", (int)(n > 60 ? 60 : n), name, kz_error_msg());
                 return rc ? rc : KZ_EINVALID;
             }
             im->custom_vals[ci] = v;
             im->custom_given[ci] = 1;
         } else {
-            rc = kz_imp_reject(im, rec.raw, rec.raw_len,
+            rc = kz_imp_reject(im, src, rec.raw, rec.raw_len,
                                "%.*s: not a field of %s (rename it with --map, or drop it with --ignore)",
                                (int)(n > 60 ? 60 : n), name, im->sc->name);
             return rc ? rc : KZ_EINVALID;
@@ -458,7 +514,7 @@ int kz_imp_next(kz_imp *im, kz_rawval *vals, uint64_t *present, const char **raw
     }
     for (size_t i = 0; i < im->sc->nfields; i++) {
         if (im->sc->fields[i].required && !(*present & ((uint64_t)1 << i))) {
-            rc = kz_imp_reject(im, rec.raw, rec.raw_len, "%s: required, but missing", im->sc->fields[i].name);
+            rc = kz_imp_reject(im, src, rec.raw, rec.raw_len, "%s: required, but missing", im->sc->fields[i].name);
             return rc ? rc : KZ_EINVALID;
         }
     }
@@ -535,7 +591,7 @@ static int check_repeat(kz_imp *im, struct entity_state *es, const kz_value *row
     if (at >= 0) {
         if (es->seen_hash[at] == h)
             return 1;
-        int rc = kz_imp_reject(im, raw, raw_len, "%s: '%.*s' appears again with different values (first at line %lld)",
+        int rc = kz_imp_reject(im, &im->src, raw, raw_len, "%s: '%.*s' appears again with different values (first at line %lld)",
                                im->sc->fields[0].name, (int)(klen > 80 ? 80 : klen), key, (long long)es->seen_line[at]);
         return rc ? rc : KZ_EINVALID;
     }
@@ -552,7 +608,7 @@ static int check_repeat(kz_imp *im, struct entity_state *es, const kz_value *row
         es->seencap = ncap;
     }
     es->seen_hash[es->nseen] = h;
-    es->seen_line[es->nseen] = im->line;
+    es->seen_line[es->nseen] = im->src.line;
     if (kz_strmap_put(es->seen, key, klen, (uint32_t)es->nseen))
         return KZ_ENOMEM;
     es->nseen++;
@@ -728,10 +784,10 @@ static int import_entities(kz_imp *im)
         uint64_t in_present = 0, present = 0, defaults = 0;
         char why[512];
 
-        rc = kz_imp_next(im, vals, &in_present, &raw, &raw_len);
+        rc = kz_imp_next(im, &im->src, vals, &in_present, &raw, &raw_len);
         if (rc == 0)
             break;
-        kz_imp_progress(im, 0);
+        kz_imp_progress(im, 0, 0, 0);
         if (rc == KZ_EINVALID)
             continue;
         if (rc < 0)
@@ -745,7 +801,7 @@ static int import_entities(kz_imp *im)
             if (!(in_present & ((uint64_t)1 << i)))
                 continue;
             if (kz_validate(&im->vctx, f, &vals[i], &row[f->col])) {
-                rc = kz_imp_reject(im, raw, raw_len, "%s: %s", f->name, kz_error_msg());
+                rc = kz_imp_reject(im, &im->src, raw, raw_len, "%s: %s", f->name, kz_error_msg());
                 bad = 1;
             }
             present |= (uint64_t)1 << f->col;
@@ -753,7 +809,7 @@ static int import_entities(kz_imp *im)
         if (!bad) {
             int cr = cross_checks(im, row, &present, &defaults, why, sizeof why);
             if (cr == KZ_EINVALID) {
-                rc = kz_imp_reject(im, raw, raw_len, "%s", why);
+                rc = kz_imp_reject(im, &im->src, raw, raw_len, "%s", why);
                 bad = 1;
             } else if (cr) {
                 rc = cr;
@@ -764,14 +820,14 @@ static int import_entities(kz_imp *im)
         kz_value cvals[64];
         size_t ncv = im->ncustoms < 64 ? im->ncustoms : 64;
         if (im->ncustoms > 64 && !bad) {
-            rc = kz_imp_reject(im, raw, raw_len, "more than 64 custom fields");
+            rc = kz_imp_reject(im, &im->src, raw, raw_len, "more than 64 custom fields");
             bad = 1;
         }
         for (size_t ci = 0; ci < ncv && !bad; ci++) {
             if (!im->custom_given[ci] || !im->customs[ci].defined)
                 continue;
             if (custom_value(&im->customs[ci], &im->custom_vals[ci], im->o->max_field, &cvals[ci])) {
-                rc = kz_imp_reject(im, raw, raw_len, "%s: %s", im->customs[ci].name, kz_error_msg());
+                rc = kz_imp_reject(im, &im->src, raw, raw_len, "%s: %s", im->customs[ci].name, kz_error_msg());
                 bad = 1;
             }
         }
@@ -797,7 +853,7 @@ static int import_entities(kz_imp *im)
         else
             rc = kz_store_upsert(im->st, ent, row, present, defaults, &id, &change);
         if (rc == KZ_EINVALID) {
-            rc = kz_imp_reject(im, raw, raw_len, "rejected by the database: %s", kz_error_msg());
+            rc = kz_imp_reject(im, &im->src, raw, raw_len, "rejected by the database: %s", kz_error_msg());
             if (rc)
                 goto done;
             continue;
@@ -864,8 +920,7 @@ static void imp_free(kz_imp *im)
     }
     free(im->rej_path);
     free(im->rej_tmp);
-    kz_csv_close(im->rd);
-    kz_ndjson_free(&im->json);
+    kz_src_free(&im->src);
     kz_arena_free(im->arena);
     kz_strmap_free(im->accounts);
     kz_strmap_free(im->contacts);
@@ -893,7 +948,8 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
     im.path = path;
     im.sc = kz_import_schema_of(o->kind);
     kz_buf_init(&im.header_raw, 1 << 20);
-    kz_ndjson_init(&im.json, o->max_record);
+    kz_ndjson_init(&im.src.json, o->max_record);
+    kz_buf_init(&im.src.kept, KZ_BUF_UNLIMITED);
     kz_format fmt = o->format != KZ_FMT_AUTO ? o->format : kz_format_of_path(path);
     if (fmt == KZ_FMT_AUTO) {
         if (strcmp(path, "-") == 0) {
@@ -910,7 +966,7 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
         rc = KZ_ENOMEM;
         goto done;
     }
-    rc = kz_csv_open(&im.rd, path, o->max_record);
+    rc = kz_csv_open(&im.src.rd, path, o->max_record);
     if (rc)
         goto done;
     rc = kz_store_begin(st);
@@ -939,9 +995,11 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
             goto done;
     }
     rc = o->kind == KZ_IMP_EVENTS ? kz_import_events(&im) : import_entities(&im);
+    res->rows = im.src.rows;
+    res->rejected = im.src.rejected;
     if (rc)
         goto done;
-    kz_imp_progress(&im, 1);
+    kz_imp_progress(&im, 1, 0, 0);
     const char *status = o->dry_run ? "dry run" : (o->strict && res->rejected) ? "rolled back" : "committed";
     memset(&rec, 0, sizeof rec);
     rec.entity = im.sc->name;

@@ -38,6 +38,7 @@ typedef struct kz_import_opts {
     size_t max_field;        /* import.max_field_bytes */
     size_t max_record;       /* import.max_record_bytes */
     size_t block_events;     /* import.block_events */
+    uint64_t parallel_min;   /* import.parallel_min_bytes: two readers from this size (0: never) */
     /* called for each rejected row with "file:line: column: reason" */
     void (*on_reject)(void *ctx, const char *message);
     /* called now and then with progress (total 0 when unknown) */

@@ -13,20 +13,33 @@
  * same second are two events); re-importing a file adds nothing, because each
  * incoming event is matched with a different stored one.
  *
- * Two threads: this one reads and validates rows into a block; a writer thread
- * sorts, de-duplicates, compresses and stores the previous block meanwhile.
- * Only the writer touches the store while it runs (new dictionary entries are
- * kept in memory and written after it has finished), so the store handle is
- * never used by two threads at once. Blocks are written in input order, so the
- * result does not depend on timing.
+ * Threads: a big file is read by two parts at once, this thread the first half
+ * and a second thread the rest (from a line start near the middle); a writer
+ * thread sorts, de-duplicates, compresses and stores finished blocks meanwhile.
+ * - The second part is only a guess until the first arrives exactly at its
+ *   starting point at a record boundary; if a record of the first part runs
+ *   across it (a quoted field with line breaks), the guess is dropped and the
+ *   first part simply reads on to the end. The result is the same as reading
+ *   the file in one pass, always.
+ * - Dictionary ids follow the file order: the first part numbers new users and
+ *   event names as it meets them; the second gives provisional numbers, mapped
+ *   to final ones when the first has finished, before its blocks are written.
+ *   Both only read the dictionaries loaded at the start.
+ * - The second part holds its rejects back, so that they are reported after the
+ *   first part's, in file order.
+ * - Only the writer touches the store while the parts run (new dictionary
+ *   entries are written after it has finished), so the store handle is never
+ *   used by two threads at once. Blocks are written in file order.
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "ingest/import_internal.h"
 #include "store/evblock.h"
@@ -49,40 +62,67 @@ struct existing {
     int ids_loaded;
 };
 
-/* A dictionary entry made during the import, written to the store at the end. */
+/* A dictionary entry first met by a part, in the order met. */
 struct newkey {
     kz_dict dict;
-    uint32_t id;
+    uint32_t id;      /* final, or provisional (PROVISIONAL bit) in the second part */
     uint32_t account;
-    size_t off, len; /* in keys */
+    size_t off, len;  /* in the part's key bytes */
 };
 
-/* The writer thread and the two blocks that go back and forth. */
+#define PROVISIONAL 0x80000000u
+
+struct evimp;
+
+/* One reading thread's state. */
+struct part {
+    struct evimp *e;
+    kz_src *src;            /* the first part reads the import's source */
+    kz_src own;             /* the second part's source */
+    int second;
+    uint64_t start;         /* second part: its first byte */
+    uint64_t stop_at;       /* first part: the second part's start (0: to the end) */
+    int crossed;            /* first part: a record ran across stop_at */
+    kz_strmap *new_users, *new_names;
+    struct newkey *keys;
+    size_t nkeys, keycap;
+    kz_buf keybytes;
+    uint32_t nprov[2];      /* second part: provisional ids handed out per dictionary */
+    kz_evcols *cur;
+    kz_evcols **held;       /* second part: finished blocks, written after the merge */
+    size_t nheld, heldcap;
+    _Atomic uint64_t bytes; /* second part: progress, read by the first */
+    _Atomic int64_t rows;
+    _Atomic int stop;       /* tell the second part to stop early */
+    int rc;
+    char msg[1024];
+    pthread_t thread;
+    int started;
+};
+
+/* The writer thread and its queue. */
 struct writer {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    kz_evcols blocks[2];
-    int full[2];      /* block i waits for the writer */
-    int next_write;   /* the block the writer takes next */
-    int stop;         /* no more blocks will come */
-    int rc;           /* the writer's first error */
-    char msg[1024];   /* and its message (errors are per thread) */
+    kz_evcols **queue;      /* blocks to write, in order */
+    size_t qhead, qlen, qcap;
+    kz_evcols **spare;      /* written blocks, emptied, for reuse */
+    size_t nspare, sparecap;
+    int stop;               /* no more blocks will come */
+    int rc;                 /* the writer's first error */
+    char msg[1024];         /* and its message (errors are per thread) */
     int started;
 };
 
 struct evimp {
     kz_imp *im;
-    kz_strmap *users, *names;
+    kz_strmap *users, *names;   /* the dictionaries as stored when the import began */
     uint32_t users_max, names_max;
-    kz_evcols *cur;   /* the block being filled */
-    int cur_idx;
     struct existing ex;
     kz_buf blob;
-    struct newkey *newkeys;
-    size_t nnew, newcap;
-    kz_buf keys;
     struct writer w;
+    struct part a, b;
 };
 
 static int load_block(struct evimp *e, size_t k)
@@ -312,47 +352,93 @@ static void *writer_main(void *arg)
     struct writer *w = &e->w;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        int i = w->next_write;
-        while (!w->full[i] && !w->stop)
+        while (w->qlen == 0 && !w->stop)
             pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->full[i])
+        if (w->qlen == 0)
             break; /* stopped, nothing left */
+        kz_evcols *c = w->queue[w->qhead];
         pthread_mutex_unlock(&w->mu);
-        int rc = w->rc ? KZ_OK : write_block(e, &w->blocks[i]);
+        int rc = w->rc ? KZ_OK : write_block(e, c);
         pthread_mutex_lock(&w->mu);
         if (rc && !w->rc) {
             w->rc = rc;
             snprintf(w->msg, sizeof w->msg, "%s", kz_error_msg());
         }
-        if (w->rc)
-            kz_evcols_clear(&w->blocks[i]);
-        w->full[i] = 0;
-        w->next_write = 1 - i;
+        kz_evcols_clear(c);
+        w->qhead = (w->qhead + 1) % w->qcap;
+        w->qlen--;
+        if (w->nspare < w->sparecap)
+            w->spare[w->nspare++] = c;
+        else {
+            kz_evcols_free(c);
+            free(c);
+        }
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-/* Hands the current block to the writer and takes the other one to fill,
- * waiting until the writer is done with it. Returns the writer's error, if any. */
-static int hand_over(struct evimp *e)
+/* Queues block c for writing; with limit > 0, first waits until fewer than
+ * limit blocks are waiting (so that reading never runs far ahead of writing).
+ * The writer owns c from here on. Returns the writer's error, if any. */
+static int submit(struct evimp *e, kz_evcols *c, size_t limit)
 {
     struct writer *w = &e->w;
-    int rc;
+    int rc = KZ_OK;
     pthread_mutex_lock(&w->mu);
-    w->full[e->cur_idx] = 1;
-    pthread_cond_broadcast(&w->cv);
-    int other = 1 - e->cur_idx;
-    while (w->full[other])
+    while (limit && w->qlen >= limit && !w->rc)
         pthread_cond_wait(&w->cv, &w->mu);
-    rc = w->rc;
+    if (!w->rc && w->qlen == w->qcap) {
+        size_t ncap = w->qcap ? w->qcap * 2 : 8;
+        kz_evcols **nq = malloc(ncap * sizeof *nq);
+        if (!nq) {
+            rc = kz_error_oom();
+        } else {
+            for (size_t i = 0; i < w->qlen; i++)
+                nq[i] = w->queue[(w->qhead + i) % w->qcap];
+            free(w->queue);
+            w->queue = nq;
+            w->qhead = 0;
+            w->qcap = ncap;
+        }
+    }
+    if (!rc && !w->rc) {
+        w->queue[(w->qhead + w->qlen) % w->qcap] = c;
+        w->qlen++;
+        pthread_cond_broadcast(&w->cv);
+        c = NULL;
+    }
+    if (!rc && w->rc)
+        rc = kz_error_set(w->rc, "%s", w->msg);
     pthread_mutex_unlock(&w->mu);
-    e->cur_idx = other;
-    e->cur = &w->blocks[other];
-    if (rc)
-        kz_error_set(rc, "%s", w->msg);
+    if (c) {
+        kz_evcols_free(c);
+        free(c);
+    }
     return rc;
+}
+
+/* An empty block to fill: a spare one or a new one. */
+static int take_block(struct evimp *e, kz_evcols **out)
+{
+    struct writer *w = &e->w;
+    kz_evcols *c = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (w->nspare)
+        c = w->spare[--w->nspare];
+    pthread_mutex_unlock(&w->mu);
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c || kz_evcols_reserve(c, e->im->o->block_events)) {
+            if (c)
+                kz_evcols_free(c);
+            free(c);
+            return kz_error_oom();
+        }
+    }
+    *out = c;
+    return KZ_OK;
 }
 
 /* Waits until the writer has written everything and stops it. */
@@ -372,65 +458,127 @@ static int writer_finish(struct evimp *e)
     return w->rc;
 }
 
-/* Remembers a new dictionary entry for the end of the import. */
-static int remember(struct evimp *e, kz_dict d, uint32_t id, uint32_t account, const char *key, size_t n)
+static void writer_free(struct writer *w)
 {
-    if (e->nnew == e->newcap) {
-        size_t ncap = e->newcap ? e->newcap * 2 : 1024;
-        struct newkey *nk = realloc(e->newkeys, ncap * sizeof *nk);
+    for (size_t i = 0; i < w->qlen; i++) {
+        kz_evcols *c = w->queue[(w->qhead + i) % w->qcap];
+        kz_evcols_free(c);
+        free(c);
+    }
+    for (size_t i = 0; i < w->nspare; i++) {
+        kz_evcols_free(w->spare[i]);
+        free(w->spare[i]);
+    }
+    free(w->queue);
+    free(w->spare);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
+/* ---- reading parts ---------------------------------------------------------------- */
+
+static int part_init(struct part *p, struct evimp *e, int second)
+{
+    memset(p, 0, sizeof *p);
+    p->e = e;
+    p->second = second;
+    kz_buf_init(&p->keybytes, KZ_BUF_UNLIMITED);
+    p->new_users = kz_strmap_new(1024);
+    p->new_names = kz_strmap_new(64);
+    if (!p->new_users || !p->new_names)
+        return KZ_ENOMEM;
+    if (second) {
+        kz_ndjson_init(&p->own.json, e->im->o->max_record);
+        kz_buf_init(&p->own.kept, KZ_BUF_UNLIMITED);
+        p->own.held = 1;
+        p->src = &p->own;
+    } else {
+        p->src = &e->im->src;
+    }
+    return KZ_OK;
+}
+
+static void part_free(struct part *p)
+{
+    kz_strmap_free(p->new_users);
+    kz_strmap_free(p->new_names);
+    free(p->keys);
+    kz_buf_free(&p->keybytes);
+    if (p->cur) {
+        kz_evcols_free(p->cur);
+        free(p->cur);
+    }
+    for (size_t i = 0; i < p->nheld; i++) {
+        if (!p->held[i])
+            continue; /* handed to the writer */
+        kz_evcols_free(p->held[i]);
+        free(p->held[i]);
+    }
+    free(p->held);
+    if (p->second)
+        kz_src_free(&p->own);
+}
+
+/* Remembers a dictionary entry first met by this part. */
+static int remember(struct part *p, kz_dict d, uint32_t id, uint32_t account, const char *key, size_t n)
+{
+    if (p->nkeys == p->keycap) {
+        size_t ncap = p->keycap ? p->keycap * 2 : 1024;
+        struct newkey *nk = realloc(p->keys, ncap * sizeof *nk);
         if (!nk)
             return kz_error_oom();
-        e->newkeys = nk;
-        e->newcap = ncap;
+        p->keys = nk;
+        p->keycap = ncap;
     }
-    struct newkey *k = &e->newkeys[e->nnew];
+    struct newkey *k = &p->keys[p->nkeys];
     k->dict = d;
     k->id = id;
     k->account = account;
-    k->off = e->keys.len;
+    k->off = p->keybytes.len;
     k->len = n;
-    int rc = kz_buf_append(&e->keys, key, n);
+    int rc = kz_buf_append(&p->keybytes, key, n);
     if (rc)
         return rc;
-    e->nnew++;
+    p->nkeys++;
     return KZ_OK;
 }
 
-static int write_keys(struct evimp *e)
-{
-    for (size_t i = 0; i < e->nnew; i++) {
-        struct newkey *k = &e->newkeys[i];
-        int rc = kz_store_dict_add(e->im->st, k->dict, k->id, e->keys.data + k->off, k->len, k->account);
-        if (rc)
-            return rc == KZ_EINVALID ? KZ_ERROR : rc;
-    }
-    return KZ_OK;
-}
-
-/* The dictionary id of key, adding it (validated) when new. 0 with the id, or
+/* The dictionary id of key: stored ones from the shared (read-only) maps, new
+ * ones from this part's own map, validated on first sight. 0 with the id, or
  * KZ_EINVALID with the reason. */
-static int dict_id(struct evimp *e, kz_dict d, const kz_input_field *f, const kz_rawval *v, uint64_t h,
+static int dict_id(struct part *p, kz_dict d, const kz_input_field *f, const kz_rawval *v, uint64_t h,
                    uint32_t account, uint32_t *out)
 {
-    kz_strmap *map = d == KZ_DICT_USERS ? e->users : e->names;
-    uint32_t *max = d == KZ_DICT_USERS ? &e->users_max : &e->names_max;
+    struct evimp *e = p->e;
+    kz_strmap *base = d == KZ_DICT_USERS ? e->users : e->names;
+    kz_strmap *mine = d == KZ_DICT_USERS ? p->new_users : p->new_names;
     if ((v->type == KZ_JSTRING || v->type == KZ_JNUMBER) && v->s) {
-        int64_t id = kz_strmap_get_h(map, v->s, v->n, h);
+        int64_t id = kz_strmap_get_h(base, v->s, v->n, h);
+        if (id < 0)
+            id = kz_strmap_get_h(mine, v->s, v->n, h);
         if (id >= 0) {
             *out = (uint32_t)id;
             return KZ_OK;
         }
     }
     kz_value val;
-    int rc = kz_validate(&e->im->vctx, f, v, &val); /* checks text only on first sight */
+    int rc = kz_validate(&e->im->vctx, f, v, &val); /* checks the text on first sight only */
     if (rc)
         return rc;
-    if (*max == UINT32_MAX - 1)
-        return kz_error_set(KZ_ETOOBIG, "too many distinct %s", d == KZ_DICT_USERS ? "users" : "event names");
-    uint32_t id = ++*max;
-    rc = remember(e, d, id, account, val.s, val.n);
+    uint32_t id;
+    if (p->second) {
+        if (p->nprov[d] >= PROVISIONAL - 1)
+            return kz_error_set(KZ_ETOOBIG, "too many distinct %s", d == KZ_DICT_USERS ? "users" : "event names");
+        id = PROVISIONAL | ++p->nprov[d];
+    } else {
+        uint32_t *max = d == KZ_DICT_USERS ? &e->users_max : &e->names_max;
+        if (*max >= PROVISIONAL - 1)
+            return kz_error_set(KZ_ETOOBIG, "too many distinct %s", d == KZ_DICT_USERS ? "users" : "event names");
+        id = ++*max;
+    }
+    rc = remember(p, d, id, account, val.s, val.n);
     if (!rc)
-        rc = kz_strmap_put(map, val.s, val.n, id);
+        rc = kz_strmap_put(mine, val.s, val.n, id);
     if (rc)
         return rc == KZ_EINVALID ? KZ_ERROR : rc; /* not the row's fault */
     *out = id;
@@ -456,43 +604,38 @@ static int parse_value(const kz_rawval *v, double *out)
     return kz_parse_double(out, v->s, v->n);
 }
 
-int kz_import_events(kz_imp *im)
+/* A finished block: the first part queues it, the second holds it. */
+static int block_full(struct part *p)
 {
-    struct evimp e;
+    if (!p->second) {
+        int rc = submit(p->e, p->cur, 2);
+        p->cur = NULL;
+        return rc ? rc : take_block(p->e, &p->cur);
+    }
+    if (p->nheld == p->heldcap) {
+        size_t ncap = p->heldcap ? p->heldcap * 2 : 16;
+        kz_evcols **nh = realloc(p->held, ncap * sizeof *nh);
+        if (!nh)
+            return kz_error_oom();
+        p->held = nh;
+        p->heldcap = ncap;
+    }
+    p->held[p->nheld++] = p->cur;
+    p->cur = NULL;
+    return take_block(p->e, &p->cur);
+}
+
+/* Reads this part's records into blocks. */
+static int parse(struct part *p)
+{
+    struct evimp *e = p->e;
+    kz_imp *im = e->im;
+    kz_src *src = p->src;
     const kz_input_field *fs = im->sc->fields;
     kz_rawval vals[F_N];
-    int rc;
+    int rc = take_block(e, &p->cur);
 
-    memset(&e, 0, sizeof e);
-    e.im = im;
-    kz_buf_init(&e.blob, KZ_BUF_UNLIMITED);
-    kz_buf_init(&e.keys, KZ_BUF_UNLIMITED);
-    pthread_mutex_init(&e.w.mu, NULL);
-    pthread_cond_init(&e.w.cv, NULL);
-    e.users = kz_strmap_new(1 << 16);
-    e.names = kz_strmap_new(256);
-    e.ex.ids = kz_strmap_new(1024);
-    if (!e.users || !e.names || !e.ex.ids) {
-        rc = KZ_ENOMEM;
-        goto done;
-    }
-    if ((rc = kz_store_dict_load(im->st, KZ_DICT_USERS, e.users, &e.users_max)) ||
-        (rc = kz_store_dict_load(im->st, KZ_DICT_EVENT_NAMES, e.names, &e.names_max)) ||
-        (rc = kz_store_block_list(im->st, INT64_MIN, INT64_MAX, &e.ex.pre, &e.ex.npre)))
-        goto done;
-    e.ex.loaded = calloc(e.ex.npre ? e.ex.npre : 1, 1);
-    if (!e.ex.loaded || kz_evcols_reserve(&e.w.blocks[0], im->o->block_events) ||
-        kz_evcols_reserve(&e.w.blocks[1], im->o->block_events)) {
-        rc = kz_error_oom();
-        goto done;
-    }
-    e.cur = &e.w.blocks[0];
-    if (pthread_create(&e.w.thread, NULL, writer_main, &e) != 0) {
-        rc = kz_error_set(KZ_ERROR, "cannot start the writer thread");
-        goto done;
-    }
-    e.w.started = 1;
-    for (;;) {
+    while (!rc) {
         const char *raw;
         size_t raw_len;
         uint64_t present;
@@ -502,14 +645,36 @@ int kz_import_events(kz_imp *im)
         double value = NAN;
         const char *field = NULL;
 
-        rc = kz_imp_next(im, vals, &present, &raw, &raw_len);
+        if (p->stop_at) {
+            uint64_t off = kz_csv_offset(src->rd);
+            if (off == p->stop_at)
+                break; /* exactly where the second part began: it read the rest */
+            if (off > p->stop_at) {
+                p->crossed = 1; /* the second part started inside a record */
+                p->stop_at = 0;
+                atomic_store(&e->b.stop, 1);
+            }
+        }
+        rc = kz_imp_next(im, src, vals, &present, &raw, &raw_len);
         if (rc == 0)
             break;
-        kz_imp_progress(im, 0);
-        if (rc == KZ_EINVALID)
+        if (p->second) {
+            if ((src->rows & 0xffff) == 0) {
+                atomic_store_explicit(&p->bytes, kz_csv_offset(src->rd) - p->start, memory_order_relaxed);
+                atomic_store_explicit(&p->rows, src->rows, memory_order_relaxed);
+                if (atomic_load(&p->stop))
+                    return KZ_OK;
+            }
+        } else {
+            kz_imp_progress(im, 0, atomic_load_explicit(&e->b.bytes, memory_order_relaxed),
+                            atomic_load_explicit(&e->b.rows, memory_order_relaxed));
+        }
+        if (rc == KZ_EINVALID) {
+            rc = KZ_OK;
             continue;
+        }
         if (rc < 0)
-            goto done;
+            return rc;
         rc = KZ_OK;
         /* the dictionaries are bigger than the caches: start their loads now and
          * parse the time while they arrive */
@@ -517,7 +682,7 @@ int kz_import_events(kz_imp *im)
         uint64_t h_user = vals[F_USER].s ? kz_strmap_hash(vals[F_USER].s, vals[F_USER].n) : 0;
         uint64_t h_event = vals[F_EVENT].s ? kz_strmap_hash(vals[F_EVENT].s, vals[F_EVENT].n) : 0;
         kz_strmap_prefetch(im->accounts, h_acc);
-        kz_strmap_prefetch(e.users, h_user);
+        kz_strmap_prefetch(e->users, h_user);
         if ((rc = kz_validate(&im->vctx, &fs[F_TS], &vals[F_TS], &v))) {
             field = fs[F_TS].name;
             goto bad;
@@ -532,12 +697,12 @@ int kz_import_events(kz_imp *im)
             goto bad;
         }
         account = (uint32_t)acc;
-        if ((rc = dict_id(&e, KZ_DICT_EVENT_NAMES, &fs[F_EVENT], &vals[F_EVENT], h_event, 0, &event))) {
+        if ((rc = dict_id(p, KZ_DICT_EVENT_NAMES, &fs[F_EVENT], &vals[F_EVENT], h_event, 0, &event))) {
             field = fs[F_EVENT].name;
             goto bad;
         }
         if (vals[F_USER].type != KZ_JNULL && !(vals[F_USER].type == KZ_JSTRING && vals[F_USER].n == 0) &&
-            (rc = dict_id(&e, KZ_DICT_USERS, &fs[F_USER], &vals[F_USER], h_user, account, &user))) {
+            (rc = dict_id(p, KZ_DICT_USERS, &fs[F_USER], &vals[F_USER], h_user, account, &user))) {
             field = fs[F_USER].name;
             goto bad;
         }
@@ -554,36 +719,206 @@ int kz_import_events(kz_imp *im)
             field = fs[F_PROPS].name;
             goto bad;
         }
-        rc = kz_evcols_append(e.cur, ts, account, user, event, value, id.s, id.n, props.s, props.n);
-        if (rc)
-            goto done;
-        if (e.cur->n == e.cur->cap && (rc = hand_over(&e)))
-            goto done;
+        rc = kz_evcols_append(p->cur, ts, account, user, event, value, id.s, id.n, props.s, props.n);
+        if (!rc && p->cur->n == p->cur->cap)
+            rc = block_full(p);
         continue;
     bad:
         if (rc != KZ_EINVALID)
-            goto done;
-        rc = kz_imp_reject(im, raw, raw_len, "%s: %s", field, kz_error_msg());
-        if (rc)
-            goto done;
+            return rc;
+        rc = kz_imp_reject(im, src, raw, raw_len, "%s: %s", field, kz_error_msg());
     }
-    if (e.cur->n > 0 && (rc = hand_over(&e)))
+    if (rc)
+        return rc;
+    if (p->cur && p->cur->n > 0)
+        return block_full(p);
+    return KZ_OK;
+}
+
+static void *second_main(void *arg)
+{
+    struct part *p = arg;
+    kz_imp *im = p->e->im;
+    int64_t lines = 0;
+    int rc = kz_csv_count_lines(im->path, p->start, !im->ndjson, &lines);
+    if (!rc)
+        rc = kz_csv_open_at(&p->own.rd, im->path, p->start, 1 + lines, im->o->max_record);
+    if (!rc)
+        rc = parse(p);
+    if (rc) {
+        p->rc = rc;
+        snprintf(p->msg, sizeof p->msg, "%s", kz_error_msg());
+    }
+    return NULL;
+}
+
+/* Where a second part could start: the first line start after the middle of
+ * the file, or 0 when the file is too small to split or has no line end there. */
+static uint64_t split_point(kz_imp *im)
+{
+    uint64_t size = kz_csv_size(im->src.rd);
+    uint64_t min = im->o->parallel_min;
+    if (min == 0 || size < min || size < 1024 || strcmp(im->path, "-") == 0)
+        return 0;
+    FILE *f = fopen(im->path, "rb");
+    if (!f)
+        return 0;
+    uint64_t mid = size / 2, at = 0;
+    char buf[65536];
+    if (fseeko(f, (off_t)mid, SEEK_SET) == 0) {
+        size_t got = fread(buf, 1, sizeof buf, f);
+        const char *nl = memchr(buf, '\n', got);
+        if (nl && mid + (uint64_t)(nl - buf) + 1 < size)
+            at = mid + (uint64_t)(nl - buf) + 1;
+    }
+    fclose(f);
+    return at;
+}
+
+/* After both parts: gives the second part's new keys their final ids in file
+ * order, rewrites its blocks with them, and queues the blocks. */
+static int merge_second(struct evimp *e)
+{
+    struct part *a = &e->a, *b = &e->b;
+    uint32_t *remap[2] = { NULL, NULL };
+    int rc = KZ_OK;
+    for (int d = 0; d < 2; d++) {
+        remap[d] = calloc((size_t)b->nprov[d] + 1, sizeof *remap[d]);
+        if (!remap[d]) {
+            rc = kz_error_oom();
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < b->nkeys && !rc; i++) {
+        struct newkey *k = &b->keys[i];
+        const char *key = b->keybytes.data + k->off;
+        kz_strmap *amap = k->dict == KZ_DICT_USERS ? a->new_users : a->new_names;
+        int64_t have = kz_strmap_get(amap, key, k->len);
+        uint32_t final;
+        if (have >= 0) {
+            final = (uint32_t)have; /* the first part met it too, earlier in the file */
+        } else {
+            uint32_t *max = k->dict == KZ_DICT_USERS ? &e->users_max : &e->names_max;
+            final = ++*max;
+            rc = remember(a, k->dict, final, k->account, key, k->len);
+            if (!rc)
+                rc = kz_strmap_put(amap, key, k->len, final);
+        }
+        remap[k->dict][k->id & ~PROVISIONAL] = final;
+    }
+    for (size_t h = 0; h < b->nheld && !rc; h++) {
+        kz_evcols *c = b->held[h];
+        for (size_t i = 0; i < c->n; i++) {
+            if (c->user[i] & PROVISIONAL)
+                c->user[i] = remap[KZ_DICT_USERS][c->user[i] & ~PROVISIONAL];
+            if (c->event[i] & PROVISIONAL)
+                c->event[i] = remap[KZ_DICT_EVENT_NAMES][c->event[i] & ~PROVISIONAL];
+        }
+        b->held[h] = NULL;
+        rc = submit(e, c, 0);
+    }
+done:
+    free(remap[0]);
+    free(remap[1]);
+    return rc;
+}
+
+static int write_keys(struct evimp *e)
+{
+    struct part *a = &e->a;
+    for (size_t i = 0; i < a->nkeys; i++) {
+        struct newkey *k = &a->keys[i];
+        int rc = kz_store_dict_add(e->im->st, k->dict, k->id, a->keybytes.data + k->off, k->len, k->account);
+        if (rc)
+            return rc == KZ_EINVALID ? KZ_ERROR : rc;
+    }
+    return KZ_OK;
+}
+
+int kz_import_events(kz_imp *im)
+{
+    struct evimp e;
+    int rc;
+
+    memset(&e, 0, sizeof e);
+    e.im = im;
+    kz_buf_init(&e.blob, KZ_BUF_UNLIMITED);
+    pthread_mutex_init(&e.w.mu, NULL);
+    pthread_cond_init(&e.w.cv, NULL);
+    e.w.sparecap = 4;
+    e.w.spare = calloc(e.w.sparecap, sizeof *e.w.spare);
+    e.users = kz_strmap_new(1 << 16);
+    e.names = kz_strmap_new(256);
+    e.ex.ids = kz_strmap_new(1024);
+    if (!e.w.spare || !e.users || !e.names || !e.ex.ids) {
+        rc = kz_error_oom();
         goto done;
-    rc = writer_finish(&e);
+    }
+    if ((rc = part_init(&e.a, &e, 0)) || (rc = part_init(&e.b, &e, 1)))
+        goto done;
+    if ((rc = kz_store_dict_load(im->st, KZ_DICT_USERS, e.users, &e.users_max)) ||
+        (rc = kz_store_dict_load(im->st, KZ_DICT_EVENT_NAMES, e.names, &e.names_max)) ||
+        (rc = kz_store_block_list(im->st, INT64_MIN, INT64_MAX, &e.ex.pre, &e.ex.npre)))
+        goto done;
+    e.ex.loaded = calloc(e.ex.npre ? e.ex.npre : 1, 1);
+    if (!e.ex.loaded) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    if (pthread_create(&e.w.thread, NULL, writer_main, &e) != 0) {
+        rc = kz_error_set(KZ_ERROR, "cannot start the writer thread");
+        goto done;
+    }
+    e.w.started = 1;
+    uint64_t split = split_point(im);
+    if (split) {
+        e.b.start = split;
+        if (pthread_create(&e.b.thread, NULL, second_main, &e.b) == 0) {
+            e.b.started = 1;
+            e.a.stop_at = split;
+        }
+    }
+    double t0 = kz_monotonic();
+    rc = parse(&e.a);
+    KZ_LOG(KZ_LOG_DEBUG, "events: first part read", "seconds=%.3f split=%llu", kz_monotonic() - t0,
+           (unsigned long long)split);
+    if (e.b.started) {
+        if (rc)
+            atomic_store(&e.b.stop, 1);
+        pthread_join(e.b.thread, NULL);
+        e.b.started = 0;
+        if (!rc && !e.a.crossed) {
+            if (e.b.rc) {
+                rc = kz_error_set(e.b.rc, "%s", e.b.msg);
+            } else {
+                im->src.rows += e.b.own.rows;
+                im->src.rejected += e.b.own.rejected;
+                rc = kz_imp_release(im, &e.b.own);
+                if (!rc)
+                    rc = merge_second(&e);
+            }
+        }
+        KZ_LOG(KZ_LOG_DEBUG, "events: second part merged", "seconds=%.3f crossed=%d", kz_monotonic() - t0,
+               e.a.crossed);
+    }
+    if (!rc)
+        rc = writer_finish(&e);
+    KZ_LOG(KZ_LOG_DEBUG, "events: written", "seconds=%.3f", kz_monotonic() - t0);
     if (!rc)
         rc = write_keys(&e);
 done:
+    if (e.b.started) {
+        atomic_store(&e.b.stop, 1);
+        pthread_join(e.b.thread, NULL);
+    }
     if (e.w.started) {
         int wrc = writer_finish(&e);
         if (!rc)
             rc = wrc;
     }
-    kz_evcols_free(&e.w.blocks[0]);
-    kz_evcols_free(&e.w.blocks[1]);
-    free(e.newkeys);
-    kz_buf_free(&e.keys);
-    pthread_mutex_destroy(&e.w.mu);
-    pthread_cond_destroy(&e.w.cv);
+    part_free(&e.a);
+    part_free(&e.b);
+    writer_free(&e.w);
     kz_evcols_free(&e.ex.ev);
     free(e.ex.pre);
     free(e.ex.loaded);

@@ -28,6 +28,19 @@ typedef struct kz_custom {
     int may_bool, may_number, may_date, seen;
 } kz_custom;
 
+/* One reader over the input (or, for events, over its second half), with the
+ * counts of what it has read. A second reader holds its rejects back until the
+ * first has finished, so that they are reported in file order. */
+typedef struct kz_src {
+    kz_csv *rd;
+    kz_ndjson json;
+    int64_t line;     /* line of the current record */
+    int64_t rows;     /* records read, good and bad */
+    int64_t rejected;
+    int held;         /* keep rejects in `kept` instead of reporting them */
+    kz_buf kept;      /* records: line, message length, raw length, message, raw */
+} kz_src;
+
 typedef struct kz_imp {
     kz_store *st;
     const kz_import_opts *o;
@@ -35,8 +48,7 @@ typedef struct kz_imp {
     kz_import_result *res;
     const char *path;     /* as given, for messages */
     int ndjson;
-    kz_csv *rd;
-    kz_ndjson json;
+    kz_src src;           /* the reader of the file */
     kz_arena *arena;
     kz_vctx vctx;
     kz_strmap *accounts;  /* account_id -> internal id */
@@ -47,7 +59,6 @@ typedef struct kz_imp {
     int *col_target;      /* schema field index or custom index */
     uint64_t header_fields; /* bit i: schema field i has a column */
     kz_buf header_raw;
-    int64_t line;         /* line of the current record */
     /* custom account fields: known ones and their values in the current record */
     kz_custom *customs;
     size_t ncustoms, custom_cap;
@@ -59,15 +70,24 @@ typedef struct kz_imp {
     uint64_t progress_bytes;
 } kz_imp;
 
-/* Reports a bad record: the message ("file:line: " is prepended) goes to
- * on_reject, the raw bytes to the rejects file. Returns 0 or an I/O error. */
-int kz_imp_reject(kz_imp *im, const char *raw, size_t raw_len, const char *fmt, ...) KZ_PRINTF(4, 5);
+/* Reports a bad record of src (its current line): the message ("file:line: "
+ * is prepended) goes to on_reject, the raw bytes to the rejects file; a held
+ * source keeps both for kz_imp_release(). Returns 0 or an I/O error. */
+int kz_imp_reject(kz_imp *im, kz_src *src, const char *raw, size_t raw_len, const char *fmt, ...)
+    KZ_PRINTF(5, 6);
 
-/* Reads the next record: 1 with the raw values per schema field filled (and the
- * record's raw bytes), 0 at the end, KZ_EINVALID for a record that was already
- * rejected (malformed), other negatives on failure. vals has nfields entries;
- * *present gets bit i for field i given in this record. */
-int kz_imp_next(kz_imp *im, kz_rawval *vals, uint64_t *present, const char **raw, size_t *raw_len);
+/* Reports what a held source kept, in order, and empties it. */
+int kz_imp_release(kz_imp *im, kz_src *src);
+
+/* Reads the next record of src: 1 with the raw values per schema field filled
+ * (and the record's raw bytes), 0 at the end, KZ_EINVALID for a record that was
+ * already rejected (malformed), other negatives on failure. vals has nfields
+ * entries; *present gets bit i for field i given in this record. Custom fields
+ * (accounts) are read only from the import's own source. */
+int kz_imp_next(kz_imp *im, kz_src *src, kz_rawval *vals, uint64_t *present, const char **raw, size_t *raw_len);
+
+/* Frees a source's reader and buffers. */
+void kz_src_free(kz_src *src);
 
 /* Applies --map to a column or key name; the result is borrowed. */
 const char *kz_imp_mapped(const kz_imp *im, const char *name, size_t n, size_t *out_n);
@@ -75,8 +95,9 @@ const char *kz_imp_mapped(const kz_imp *im, const char *name, size_t n, size_t *
 /* 1 when --ignore lists the (mapped) name. */
 int kz_imp_ignored(const kz_imp *im, const char *name, size_t n);
 
-/* Calls on_progress when enough input went by. */
-void kz_imp_progress(kz_imp *im, int force);
+/* Calls on_progress when enough input went by; extra_bytes and extra_rows come
+ * from a second reader. */
+void kz_imp_progress(kz_imp *im, int force, uint64_t extra_bytes, int64_t extra_rows);
 
 /* The events path (import_events.c). */
 int kz_import_events(kz_imp *im);

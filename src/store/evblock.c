@@ -5,7 +5,9 @@
  *   "KZEB" u8 version(1) u8 reserved u16 ncols u32 nevents u64 checksum
  *   ncols x { u8 column, u8 encoding, u16 reserved, u32 raw_bytes, u32 stored_bytes }
  *   the stored bytes of each column, in directory order
- * Columns: time (varint of zig-zag deltas), account, user, event (u32 each),
+ * Columns: time (varint of zig-zag deltas), account, user, event (unsigned
+ * integers packed into the fewest bytes their largest value needs, 1 to 4, the
+ * width in the directory entry's third byte),
  * value (varint of zig-zag integers, or raw doubles), event_id and properties
  * (varint lengths, then the bytes). Each column's raw bytes are zstd-compressed.
  * The checksum (checksum() below, frozen) covers the rest of the header and the body, so a damaged
@@ -22,7 +24,7 @@
 #include "core/hash.h"
 
 enum { COL_TS = 1, COL_ACCOUNT, COL_USER, COL_EVENT, COL_VALUE, COL_EVENT_ID, COL_PROPS };
-enum { ENC_VARINT = 1, ENC_U32, ENC_F64, ENC_STR };
+enum { ENC_VARINT = 1, ENC_U32, ENC_F64, ENC_STR, ENC_PACKED };
 
 #define HEADER 20
 #define DIRENT 12
@@ -306,7 +308,7 @@ static inline int get_varint(const unsigned char *p, size_t end, size_t *i, uint
 /* ---- encoding ------------------------------------------------------------------- */
 
 struct raw_col {
-    int id, enc;
+    int id, enc, width;
     const void *data; /* raw bytes */
     size_t len;
     unsigned char *owned; /* freed after encoding */
@@ -323,6 +325,44 @@ static void put32(unsigned char *p, uint32_t v)
 static uint32_t get32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Packs n u32 values into the fewest little-endian bytes the largest needs.
+ * Returns a malloc'd array (caller frees) and the width. */
+static unsigned char *pack_u32(const uint32_t *v, size_t n, int *width)
+{
+    uint32_t max = 0;
+    for (size_t i = 0; i < n; i++)
+        max |= v[i];
+    int w = max < 0x100 ? 1 : max < 0x10000 ? 2 : max < 0x1000000 ? 3 : 4;
+    unsigned char *p = malloc(n * (size_t)w + 1);
+    if (!p)
+        return NULL;
+    switch (w) {
+    case 1:
+        for (size_t i = 0; i < n; i++)
+            p[i] = (unsigned char)v[i];
+        break;
+    case 2:
+        for (size_t i = 0; i < n; i++) {
+            p[2 * i] = (unsigned char)v[i];
+            p[2 * i + 1] = (unsigned char)(v[i] >> 8);
+        }
+        break;
+    case 3:
+        for (size_t i = 0; i < n; i++) {
+            p[3 * i] = (unsigned char)v[i];
+            p[3 * i + 1] = (unsigned char)(v[i] >> 8);
+            p[3 * i + 2] = (unsigned char)(v[i] >> 16);
+        }
+        break;
+    default:
+        for (size_t i = 0; i < n; i++)
+            put32(p + 4 * i, v[i]);
+        break;
+    }
+    *width = w;
+    return p;
 }
 
 static int values_integral(const kz_evcols *c)
@@ -375,10 +415,20 @@ int kz_evblock_encode(const kz_evcols *c, kz_buf *out, int level)
         k += put_varint(tsbuf + k, zigzag(c->ts[i] - prev));
         prev = c->ts[i];
     }
-    cols[ncols++] = (struct raw_col){ COL_TS, ENC_VARINT, tsbuf, k, tsbuf };
-    cols[ncols++] = (struct raw_col){ COL_ACCOUNT, ENC_U32, c->account, n * 4, NULL };
-    cols[ncols++] = (struct raw_col){ COL_USER, ENC_U32, c->user, n * 4, NULL };
-    cols[ncols++] = (struct raw_col){ COL_EVENT, ENC_U32, c->event, n * 4, NULL };
+    cols[ncols++] = (struct raw_col){ COL_TS, ENC_VARINT, 0, tsbuf, k, tsbuf };
+    {
+        const uint32_t *src[3] = { c->account, c->user, c->event };
+        const int ids[3] = { COL_ACCOUNT, COL_USER, COL_EVENT };
+        for (int q = 0; q < 3; q++) {
+            int width;
+            unsigned char *p = pack_u32(src[q], n, &width);
+            if (!p) {
+                rc = kz_error_oom();
+                goto done;
+            }
+            cols[ncols++] = (struct raw_col){ ids[q], ENC_PACKED, width, p, n * (size_t)width, p };
+        }
+    }
     if (values_integral(c)) {
         valbuf = malloc(n * 10);
         if (!valbuf) {
@@ -388,9 +438,9 @@ int kz_evblock_encode(const kz_evcols *c, kz_buf *out, int level)
         k = 0;
         for (size_t i = 0; i < n; i++)
             k += put_varint(valbuf + k, zigzag((int64_t)c->value[i]));
-        cols[ncols++] = (struct raw_col){ COL_VALUE, ENC_VARINT, valbuf, k, valbuf };
+        cols[ncols++] = (struct raw_col){ COL_VALUE, ENC_VARINT, 0, valbuf, k, valbuf };
     } else {
-        cols[ncols++] = (struct raw_col){ COL_VALUE, ENC_F64, c->value, n * 8, NULL };
+        cols[ncols++] = (struct raw_col){ COL_VALUE, ENC_F64, 0, c->value, n * 8, NULL };
     }
     if (c->event_id.off) {
         size_t len;
@@ -399,7 +449,7 @@ int kz_evblock_encode(const kz_evcols *c, kz_buf *out, int level)
             rc = kz_error_oom();
             goto done;
         }
-        cols[ncols++] = (struct raw_col){ COL_EVENT_ID, ENC_STR, p, len, p };
+        cols[ncols++] = (struct raw_col){ COL_EVENT_ID, ENC_STR, 0, p, len, p };
     }
     if (c->props.off) {
         size_t len;
@@ -408,7 +458,7 @@ int kz_evblock_encode(const kz_evcols *c, kz_buf *out, int level)
             rc = kz_error_oom();
             goto done;
         }
-        cols[ncols++] = (struct raw_col){ COL_PROPS, ENC_STR, p, len, p };
+        cols[ncols++] = (struct raw_col){ COL_PROPS, ENC_STR, 0, p, len, p };
     }
 
     /* header and directory, patched with the stored sizes below */
@@ -441,6 +491,7 @@ int kz_evblock_encode(const kz_evcols *c, kz_buf *out, int level)
         unsigned char *d = (unsigned char *)out->data + dir + (size_t)ci * DIRENT;
         d[0] = (unsigned char)cols[ci].id;
         d[1] = (unsigned char)cols[ci].enc;
+        d[2] = (unsigned char)cols[ci].width;
         put32(d + 4, (uint32_t)cols[ci].len);
         put32(d + 8, (uint32_t)z);
     }
@@ -453,6 +504,7 @@ done:
     for (int ci = 0; ci < ncols; ci++)
         if (cols[ci].owned && cols[ci].owned != tsbuf && cols[ci].owned != valbuf)
             free(cols[ci].owned);
+    /* (the packed id columns are owned entries too) */
     free(tsbuf);
     free(valbuf);
     return rc;
@@ -595,12 +647,25 @@ int kz_evblock_decode(kz_evcols *out, const void *data, size_t size)
         case COL_ACCOUNT:
         case COL_USER:
         case COL_EVENT: {
-            uint32_t *dst = id == COL_ACCOUNT ? out->account : id == COL_USER ? out->user : out->event;
-            if (enc != ENC_U32 || rawlen != n * 4) {
+            uint32_t *dst = (id == COL_ACCOUNT ? out->account : id == COL_USER ? out->user : out->event) + base;
+            int w = d[2];
+            if (enc == ENC_U32 && rawlen == n * 4) {
+                memcpy(dst, raw, rawlen);
+            } else if (enc == ENC_PACKED && w >= 1 && w <= 4 && rawlen == n * (size_t)w) {
+                for (size_t e = 0; e < n; e++) {
+                    const unsigned char *q = raw + e * (size_t)w;
+                    uint32_t x = q[0];
+                    if (w > 1)
+                        x |= (uint32_t)q[1] << 8;
+                    if (w > 2)
+                        x |= (uint32_t)q[2] << 16;
+                    if (w > 3)
+                        x |= (uint32_t)q[3] << 24;
+                    dst[e] = x;
+                }
+            } else {
                 rc = bad("id column size");
-                break;
             }
-            memcpy(dst + base, raw, rawlen);
             break;
         }
         case COL_VALUE:

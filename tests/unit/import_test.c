@@ -582,3 +582,92 @@ Test(import, rejects_path_names)
     cr_assert_str_eq(p, "stdin.rejects.ndjson");
     free(p);
 }
+
+/* Imports path into a fresh database with the given split threshold and
+ * returns the export of its events, the reject messages and the user
+ * dictionary, joined. */
+static char *import_events_with(const char *path, uint64_t parallel_min, const char *dbname)
+{
+    kz_store *saved = st;
+    char *db = kt_path(dir, dbname);
+    cr_assert_eq(kz_store_open(&st, db, KZ_STORE_CREATE), 0);
+    run(KZ_IMP_ACCOUNTS, file("acc.csv", ACCOUNTS));
+    kz_import_opts o;
+    kz_import_result res;
+    kz_import_opts_init(&o);
+    o.parallel_min = parallel_min;
+    o.block_events = 1000;
+    o.rejects = kt_path(dir, "rej.csv");
+    cr_assert_eq(run_opts(KZ_IMP_EVENTS, path, &o, &res), 0, "%s", kz_error_msg());
+    char *ex = export_of(KZ_IMP_EVENTS, KZ_FMT_CSV);
+    char **users;
+    size_t nusers;
+    cr_assert_eq(kz_store_dict_array(st, KZ_DICT_USERS, &users, &nusers), 0);
+    size_t cap = strlen(ex) + strlen(rejects) + 100 + nusers * 16;
+    char *all = malloc(cap);
+    int n = snprintf(all, cap, "rows=%lld new=%lld rejected=%lld\n%s--\n%s--\n", (long long)res.rows,
+                     (long long)res.inserted, (long long)res.rejected, rejects, ex);
+    for (size_t i = 1; i < nusers; i++)
+        n += snprintf(all + n, cap - (size_t)n, "%zu=%s\n", i, users[i] ? users[i] : "-");
+    char *rej = kt_read(o.rejects, NULL);
+    size_t used = strlen(all), rlen = rej ? strlen(rej) : 0;
+    all = realloc(all, used + rlen + 1);
+    memcpy(all + used, rej ? rej : "", rlen + 1);
+    kz_store_dict_free(users);
+    free(ex);
+    free(rej);
+    free((char *)o.rejects);
+    free(db);
+    kz_store_close(st);
+    st = saved;
+    return all;
+}
+
+static void write_events(const char *path, int straddle)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputs("ts,account_id,user_id,event,value,properties\n", f);
+    for (int i = 0; i < 6000; i++) {
+        if (i == 3000 && straddle) {
+            /* a record with a quoted field full of line breaks, across the middle */
+            fputs("2024-06-01T12:00:00Z,acc_1,u_mid,big,1,\"{", f);
+            for (int k = 0; k < 3000; k++)
+                fputs("\n ", f);
+            fputs("\"\"a\"\":1}\"\n", f);
+            continue;
+        }
+        if (i % 997 == 5) {
+            fprintf(f, "2024-06-01T%02d:00:00Z,acc_9,u%d,login,1,\n", i % 24, i); /* unknown account */
+            continue;
+        }
+        /* users first met late in the file get their ids after the early ones */
+        fprintf(f, "2024-06-%02dT%02d:%02d:00Z,acc_%d,u%d,e%d,%d,\n", 1 + i % 28, i % 24, i % 60, 1 + i % 3,
+                i < 3000 ? i % 40 : 40 + i % 70, i % 5, i);
+    }
+    fclose(f);
+}
+
+Test(import, two_readers_give_exactly_the_one_reader_result)
+{
+    char *path = kt_path(dir, "events.csv");
+    write_events(path, 0);
+    char *one = import_events_with(path, 0, "one.db");
+    char *two = import_events_with(path, 1, "two.db");
+    cr_assert(kt_contains(one, "rejected=7"), "%.300s", one);
+    cr_assert_str_eq(two, one);
+    free(one);
+    free(two);
+}
+
+Test(import, a_quoted_field_across_the_split_point_falls_back_to_one_reader)
+{
+    char *path = kt_path(dir, "events.csv");
+    write_events(path, 1);
+    char *one = import_events_with(path, 0, "one.db");
+    char *two = import_events_with(path, 1, "two.db");
+    cr_assert(kt_contains(one, ",big,1,,\"{"), "the big record is missing");
+    cr_assert_str_eq(two, one);
+    free(one);
+    free(two);
+}
