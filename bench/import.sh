@@ -20,8 +20,10 @@ OUT=bench/results
 mkdir -p "$OUT" build/bench
 
 [ -f "$BENCH_REF/gen.c" ] || { echo "bench: reference workload not found at $BENCH_REF (set BENCH_REF)" >&2; exit 1; }
-command -v node >/dev/null || { echo "bench: node is needed for the DuckDB side" >&2; exit 1; }
-[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
+command -v node >/dev/null || { echo "bench: node and npm are needed for the DuckDB side" >&2; exit 1; }
+if [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null; then
+    ./scripts/install-deps.sh --bench
+fi
 
 case $SIZE in S) ACC=1000;; M) ACC=10000;; L) ACC=50000;; *) echo "bench: SIZE is S, M or L" >&2; exit 1;; esac
 DATA=bench/data/$SIZE
@@ -58,10 +60,11 @@ for r in $(seq 1 "$REPS"); do
     echo "duckdb $ds $(peak_kb build/bench/duck.timev)" | tee -a "$T"
     rm -f "$KZ_DB" "$KZ_DB-wal" "$KZ_DB-shm"
     sync
-    s0=$(date +%s.%N)
+    s0=$(date +%s%N)
     /usr/bin/time -v -o build/bench/kz.timev "$KZ" --db "$KZ_DB" import --quiet "$DATA"
-    s1=$(date +%s.%N)
-    ks=$(echo "$s1 - $s0" | bc)
+    s1=$(date +%s%N)
+    ks=$(( (s1 - s0) / 1000000 ))
+    ks=$(printf '%d.%03d' $((ks / 1000)) $((ks % 1000)))
     echo "kizuna $ks $(peak_kb build/bench/kz.timev)" | tee -a "$T"
 done
 

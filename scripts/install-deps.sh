@@ -8,6 +8,7 @@
 set -eu
 
 # Build and test dependencies, one package a line (Debian 12 names).
+# `install-deps.sh --bench` adds what `make bench` needs besides node and npm.
 PACKAGES="
 build-essential
 pkg-config
@@ -17,6 +18,10 @@ libzstd-dev
 libinih-dev
 libcriterion-dev
 "
+
+if [ "${1:-}" = "--bench" ]; then
+    PACKAGES="$PACKAGES time python3"
+fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "install-deps: apt-get not found; install these packages (or your system's equivalents):" >&2
