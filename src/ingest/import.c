@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "core/time.h"
+#include "core/vec.h"
 #include "ingest/import_internal.h"
 
 #define FIELD_NAME_MAX 127
@@ -531,15 +532,17 @@ struct deferred {
     size_t row_slot;  /* index into the row outcomes, to count a change */
 };
 
+/* A key met earlier in the file: the hash of its row and where it was. */
+struct seen_row {
+    uint64_t hash;
+    int64_t line;
+};
+
 struct entity_state {
-    struct deferred *def;
-    size_t ndef, defcap;
-    kz_row_change *outcome; /* per row with deferred values */
-    size_t nout, outcap;
-    kz_strmap *seen;        /* key -> index into seen_hash */
-    uint64_t *seen_hash;
-    int64_t *seen_line;
-    size_t nseen, seencap;
+    KZ_VEC(struct deferred) def;
+    KZ_VEC(kz_row_change) outcome; /* per row with deferred values */
+    kz_strmap *seen;               /* key -> index into rows */
+    KZ_VEC(struct seen_row) rows;
 };
 
 static uint64_t row_hash(const kz_imp *im, const kz_value *row, size_t ncols, uint64_t present)
@@ -589,29 +592,15 @@ static int check_repeat(kz_imp *im, struct entity_state *es, const kz_value *row
     uint64_t h = row_hash(im, row, ncols, present);
     int64_t at = kz_strmap_get(es->seen, key, klen);
     if (at >= 0) {
-        if (es->seen_hash[at] == h)
+        if (es->rows.v[at].hash == h)
             return 1;
         int rc = kz_imp_reject(im, &im->src, raw, raw_len, "%s: '%.*s' appears again with different values (first at line %lld)",
-                               im->sc->fields[0].name, (int)(klen > 80 ? 80 : klen), key, (long long)es->seen_line[at]);
+                               im->sc->fields[0].name, (int)(klen > 80 ? 80 : klen), key, (long long)es->rows.v[at].line);
         return rc ? rc : KZ_EINVALID;
     }
-    if (es->nseen == es->seencap) {
-        size_t ncap = es->seencap ? es->seencap * 2 : 1024;
-        uint64_t *nh = realloc(es->seen_hash, ncap * sizeof *nh);
-        if (!nh)
-            return kz_error_oom();
-        es->seen_hash = nh;
-        int64_t *nl = realloc(es->seen_line, ncap * sizeof *nl);
-        if (!nl)
-            return kz_error_oom();
-        es->seen_line = nl;
-        es->seencap = ncap;
-    }
-    es->seen_hash[es->nseen] = h;
-    es->seen_line[es->nseen] = im->src.line;
-    if (kz_strmap_put(es->seen, key, klen, (uint32_t)es->nseen))
+    struct seen_row sr = { h, im->src.line };
+    if (kz_strmap_put(es->seen, key, klen, (uint32_t)es->rows.n) || kz_vec_push(&es->rows, sr))
         return KZ_ENOMEM;
-    es->nseen++;
     return 0;
 }
 
@@ -684,15 +673,9 @@ static int defer_value(kz_imp *im, struct entity_state *es, int64_t account_id, 
 {
     const kz_rawval *v = &im->custom_vals[ci];
     kz_custom *c = &im->customs[ci];
-    if (es->ndef == es->defcap) {
-        size_t ncap = es->defcap ? es->defcap * 2 : 256;
-        struct deferred *nd = realloc(es->def, ncap * sizeof *nd);
-        if (!nd)
-            return kz_error_oom();
-        es->def = nd;
-        es->defcap = ncap;
-    }
-    struct deferred *d = &es->def[es->ndef++];
+    if (kz_vec_reserve(&es->def, es->def.n + 1))
+        return KZ_ENOMEM;
+    struct deferred *d = &es->def.v[es->def.n++];
     d->account_id = account_id;
     d->custom = ci;
     d->row_slot = slot;
@@ -734,8 +717,8 @@ static int flush_deferred(kz_imp *im, struct entity_state *es)
         c->defined = 1;
         im->res->fields_defined++;
     }
-    for (size_t k = 0; k < es->ndef; k++) {
-        struct deferred *d = &es->def[k];
+    for (size_t k = 0; k < es->def.n; k++) {
+        struct deferred *d = &es->def.v[k];
         kz_value v;
         int changed = 0;
         kz_rawval rv = d->v;
@@ -748,8 +731,8 @@ static int flush_deferred(kz_imp *im, struct entity_state *es)
         rc = kz_store_field_set(im->st, d->account_id, im->customs[d->custom].field_id, &v, &changed);
         if (rc)
             return rc;
-        if (changed && es->outcome[d->row_slot] == KZ_ROW_UNCHANGED) {
-            es->outcome[d->row_slot] = KZ_ROW_UPDATED;
+        if (changed && es->outcome.v[d->row_slot] == KZ_ROW_UNCHANGED) {
+            es->outcome.v[d->row_slot] = KZ_ROW_UPDATED;
             im->res->unchanged--;
             im->res->updated++;
         }
@@ -873,17 +856,9 @@ static int import_entities(kz_imp *im)
                     change = KZ_ROW_UPDATED;
             } else {
                 if (slot == SIZE_MAX) {
-                    if (es.nout == es.outcap) {
-                        size_t ncap = es.outcap ? es.outcap * 2 : 256;
-                        kz_row_change *no = realloc(es.outcome, ncap * sizeof *no);
-                        if (!no) {
-                            rc = kz_error_oom();
-                            goto done;
-                        }
-                        es.outcome = no;
-                        es.outcap = ncap;
-                    }
-                    slot = es.nout++;
+                    slot = es.outcome.n;
+                    if ((rc = kz_vec_push(&es.outcome, change)) != 0)
+                        goto done;
                 }
                 rc = defer_value(im, &es, id, ci, slot);
                 if (rc)
@@ -891,7 +866,7 @@ static int import_entities(kz_imp *im)
             }
         }
         if (slot != SIZE_MAX)
-            es.outcome[slot] = change;
+            es.outcome.v[slot] = change;
         if (change == KZ_ROW_INSERTED)
             im->res->inserted++;
         else if (change == KZ_ROW_UPDATED)
@@ -903,10 +878,9 @@ static int import_entities(kz_imp *im)
     /* a file of only new custom columns with no values still defines them */
 done:
     kz_strmap_free(es.seen);
-    free(es.seen_hash);
-    free(es.seen_line);
-    free(es.def);
-    free(es.outcome);
+    kz_vec_free(&es.rows);
+    kz_vec_free(&es.def);
+    kz_vec_free(&es.outcome);
     return rc;
 }
 

@@ -40,6 +40,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/vec.h"
 #include "core/text.h"
 #include "ingest/import_internal.h"
 #include "store/evblock.h"
@@ -84,13 +85,11 @@ struct part {
     uint64_t stop_at;       /* first part: the second part's start (0: to the end) */
     int crossed;            /* first part: a record ran across stop_at */
     kz_strmap *new_users, *new_names;
-    struct newkey *keys;
-    size_t nkeys, keycap;
+    KZ_VEC(struct newkey) keys;
     kz_buf keybytes;
     uint32_t nprov[2];      /* second part: provisional ids handed out per dictionary */
     kz_evcols *cur;
-    kz_evcols **held;       /* second part: finished blocks, written after the merge */
-    size_t nheld, heldcap;
+    KZ_VEC(kz_evcols *) held; /* second part: finished blocks, written after the merge */
     _Atomic uint64_t bytes; /* second part: progress, read by the first */
     _Atomic int64_t rows;
     _Atomic int stop;       /* tell the second part to stop early */
@@ -502,19 +501,19 @@ static void part_free(struct part *p)
 {
     kz_strmap_free(p->new_users);
     kz_strmap_free(p->new_names);
-    free(p->keys);
+    kz_vec_free(&p->keys);
     kz_buf_free(&p->keybytes);
     if (p->cur) {
         kz_evcols_free(p->cur);
         free(p->cur);
     }
-    for (size_t i = 0; i < p->nheld; i++) {
-        if (!p->held[i])
+    for (size_t i = 0; i < p->held.n; i++) {
+        if (!p->held.v[i])
             continue; /* handed to the writer */
-        kz_evcols_free(p->held[i]);
-        free(p->held[i]);
+        kz_evcols_free(p->held.v[i]);
+        free(p->held.v[i]);
     }
-    free(p->held);
+    kz_vec_free(&p->held);
     if (p->second)
         kz_src_free(&p->own);
 }
@@ -522,25 +521,9 @@ static void part_free(struct part *p)
 /* Remembers a dictionary entry first met by this part. */
 static int remember(struct part *p, kz_dict d, uint32_t id, uint32_t account, const char *key, size_t n)
 {
-    if (p->nkeys == p->keycap) {
-        size_t ncap = p->keycap ? p->keycap * 2 : 1024;
-        struct newkey *nk = realloc(p->keys, ncap * sizeof *nk);
-        if (!nk)
-            return kz_error_oom();
-        p->keys = nk;
-        p->keycap = ncap;
-    }
-    struct newkey *k = &p->keys[p->nkeys];
-    k->dict = d;
-    k->id = id;
-    k->account = account;
-    k->off = p->keybytes.len;
-    k->len = n;
+    struct newkey k = { d, id, account, p->keybytes.len, n };
     int rc = kz_buf_append(&p->keybytes, key, n);
-    if (rc)
-        return rc;
-    p->nkeys++;
-    return KZ_OK;
+    return rc ? rc : kz_vec_push(&p->keys, k);
 }
 
 /* The dictionary id of key: stored ones from the shared (read-only) maps, new
@@ -612,15 +595,9 @@ static int block_full(struct part *p)
         p->cur = NULL;
         return rc ? rc : take_block(p->e, &p->cur);
     }
-    if (p->nheld == p->heldcap) {
-        size_t ncap = p->heldcap ? p->heldcap * 2 : 16;
-        kz_evcols **nh = realloc(p->held, ncap * sizeof *nh);
-        if (!nh)
-            return kz_error_oom();
-        p->held = nh;
-        p->heldcap = ncap;
-    }
-    p->held[p->nheld++] = p->cur;
+    int rc = kz_vec_push(&p->held, p->cur);
+    if (rc)
+        return rc;
     p->cur = NULL;
     return take_block(p->e, &p->cur);
 }
@@ -789,8 +766,8 @@ static int merge_second(struct evimp *e)
             goto done;
         }
     }
-    for (size_t i = 0; i < b->nkeys && !rc; i++) {
-        struct newkey *k = &b->keys[i];
+    for (size_t i = 0; i < b->keys.n && !rc; i++) {
+        struct newkey *k = &b->keys.v[i];
         const char *key = b->keybytes.data + k->off;
         kz_strmap *amap = k->dict == KZ_DICT_USERS ? a->new_users : a->new_names;
         int64_t have = kz_strmap_get(amap, key, k->len);
@@ -806,15 +783,15 @@ static int merge_second(struct evimp *e)
         }
         remap[k->dict][k->id & ~PROVISIONAL] = final;
     }
-    for (size_t h = 0; h < b->nheld && !rc; h++) {
-        kz_evcols *c = b->held[h];
+    for (size_t h = 0; h < b->held.n && !rc; h++) {
+        kz_evcols *c = b->held.v[h];
         for (size_t i = 0; i < c->n; i++) {
             if (c->user[i] & PROVISIONAL)
                 c->user[i] = remap[KZ_DICT_USERS][c->user[i] & ~PROVISIONAL];
             if (c->event[i] & PROVISIONAL)
                 c->event[i] = remap[KZ_DICT_EVENT_NAMES][c->event[i] & ~PROVISIONAL];
         }
-        b->held[h] = NULL;
+        b->held.v[h] = NULL;
         rc = submit(e, c, 0);
     }
 done:
@@ -826,8 +803,8 @@ done:
 static int write_keys(struct evimp *e)
 {
     struct part *a = &e->a;
-    for (size_t i = 0; i < a->nkeys; i++) {
-        struct newkey *k = &a->keys[i];
+    for (size_t i = 0; i < a->keys.n; i++) {
+        struct newkey *k = &a->keys.v[i];
         int rc = kz_store_dict_add(e->im->st, k->dict, k->id, a->keybytes.data + k->off, k->len, k->account);
         if (rc)
             return rc == KZ_EINVALID ? KZ_ERROR : rc;

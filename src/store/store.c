@@ -169,8 +169,8 @@ int kz_store_rollback(kz_store *st)
     return st->ops->rollback(st);
 }
 
-int kz_store_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, uint64_t defaults,
-                    int64_t *out_id, kz_row_change *out_change)
+/* What every row write checks first. */
+static int row_writable(kz_store *st, kz_entity e, const kz_value *row)
 {
     int rc = writable(st);
     if (rc)
@@ -179,19 +179,20 @@ int kz_store_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t pre
         return kz_error_set(KZ_EINVALID, "unknown entity");
     if (row[0].kind == KZ_VNULL)
         return kz_error_set(KZ_EINVALID, "%s: the key is missing", kz_entity_name(e));
-    return st->ops->upsert(st, e, row, present, defaults, out_id, out_change);
+    return KZ_OK;
+}
+
+int kz_store_upsert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, uint64_t defaults,
+                    int64_t *out_id, kz_row_change *out_change)
+{
+    int rc = row_writable(st, e, row);
+    return rc ? rc : st->ops->upsert(st, e, row, present, defaults, out_id, out_change);
 }
 
 int kz_store_insert(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, int64_t *out_id)
 {
-    int rc = writable(st);
-    if (rc)
-        return rc;
-    if ((unsigned)e >= KZ_ENT_COUNT)
-        return kz_error_set(KZ_EINVALID, "unknown entity");
-    if (row[0].kind == KZ_VNULL)
-        return kz_error_set(KZ_EINVALID, "%s: the key is missing", kz_entity_name(e));
-    return st->ops->insert(st, e, row, present, out_id);
+    int rc = row_writable(st, e, row);
+    return rc ? rc : st->ops->insert(st, e, row, present, out_id);
 }
 
 int kz_store_keys(kz_store *st, kz_entity e, kz_strmap *map)

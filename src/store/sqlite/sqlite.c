@@ -15,6 +15,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/vec.h"
 #include "store/backend.h"
 #include "store/sqlite/sqlite_internal.h"
 
@@ -690,8 +691,7 @@ static int sq_fields(kz_store *st, kz_field_def **out, size_t *n)
 {
     sq_store *s = sq(st);
     sqlite3_stmt *q = stmt(s, S_FIELDS);
-    kz_field_def *defs = NULL;
-    size_t count = 0, cap = 0;
+    KZ_VEC(kz_field_def) defs = { 0 };
     int rc;
 
     *out = NULL;
@@ -699,38 +699,28 @@ static int sq_fields(kz_store *st, kz_field_def **out, size_t *n)
     if (!q)
         return KZ_EIO;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            kz_field_def *nd = realloc(defs, ncap * sizeof *nd);
-            if (!nd) {
-                free(defs);
-                sqlite3_reset(q);
-                return kz_error_oom();
-            }
-            defs = nd;
-            cap = ncap;
-        }
-        kz_field_def *d = &defs[count++];
+        kz_field_def d;
         const char *name = (const char *)sqlite3_column_text(q, 1);
         const char *type = (const char *)sqlite3_column_text(q, 2);
-        d->id = sqlite3_column_int64(q, 0);
-        snprintf(d->name, sizeof d->name, "%s", name ? name : "");
-        if (kz_field_type_parse(&d->type, type ? type : "")) {
-            free(defs);
-            sqlite3_reset(q);
-            return KZ_EIO;
+        d.id = sqlite3_column_int64(q, 0);
+        snprintf(d.name, sizeof d.name, "%s", name ? name : "");
+        if (kz_field_type_parse(&d.type, type ? type : "") || kz_vec_push(&defs, d)) {
+            rc = kz_error_code();
+            goto fail;
         }
     }
     if (rc != SQLITE_DONE) {
         rc = db_error(s, "reading custom fields");
-        free(defs);
-        sqlite3_reset(q);
-        return rc;
+        goto fail;
     }
     sqlite3_reset(q);
-    *out = defs;
-    *n = count;
+    *out = defs.v;
+    *n = defs.n;
     return KZ_OK;
+fail:
+    sqlite3_reset(q);
+    kz_vec_free(&defs);
+    return rc ? rc : KZ_EIO;
 }
 
 static int sq_field_define(kz_store *st, const char *name, kz_field_type type, int64_t *out_id)
@@ -924,8 +914,7 @@ static int sq_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta *
 {
     sq_store *s = sq(st);
     sqlite3_stmt *q = stmt(s, S_BLOCK_LIST);
-    kz_block_meta *v = NULL;
-    size_t count = 0, cap = 0;
+    KZ_VEC(kz_block_meta) v = { 0 };
     int rc;
 
     *out = NULL;
@@ -935,33 +924,27 @@ static int sq_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta *
     sqlite3_bind_int64(q, 1, from);
     sqlite3_bind_int64(q, 2, to);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            kz_block_meta *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                free(v);
-                sqlite3_reset(q);
-                return kz_error_oom();
-            }
-            v = nv;
-            cap = ncap;
+        kz_block_meta b;
+        b.id = sqlite3_column_int64(q, 0);
+        b.min_ts = sqlite3_column_int64(q, 1);
+        b.max_ts = sqlite3_column_int64(q, 2);
+        b.n_events = sqlite3_column_int64(q, 3);
+        b.bytes = sqlite3_column_int64(q, 4);
+        if (kz_vec_push(&v, b)) {
+            sqlite3_reset(q);
+            kz_vec_free(&v);
+            return KZ_ENOMEM;
         }
-        kz_block_meta *b = &v[count++];
-        b->id = sqlite3_column_int64(q, 0);
-        b->min_ts = sqlite3_column_int64(q, 1);
-        b->max_ts = sqlite3_column_int64(q, 2);
-        b->n_events = sqlite3_column_int64(q, 3);
-        b->bytes = sqlite3_column_int64(q, 4);
     }
     if (rc != SQLITE_DONE) {
         rc = db_error(s, "listing event blocks");
-        free(v);
+        kz_vec_free(&v);
         sqlite3_reset(q);
         return rc;
     }
     sqlite3_reset(q);
-    *out = v;
-    *n = count;
+    *out = v.v;
+    *n = v.n;
     return KZ_OK;
 }
 
