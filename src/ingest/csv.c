@@ -108,54 +108,6 @@ int kz_csv_open_at(kz_csv **out, const char *path, uint64_t offset, int64_t line
     return KZ_OK;
 }
 
-int kz_csv_count_lines(const char *path, uint64_t end, int lone_cr, int64_t *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return kz_error_set(KZ_EIO, "cannot open %s: %s", path, strerror(errno));
-    size_t cap = 4u << 20;
-    char *buf = malloc(cap + 1);
-    int64_t n = 0;
-    uint64_t done = 0;
-    int rc = KZ_OK, cr_pending = 0; /* the previous chunk ended with CR */
-    if (!buf) {
-        close(fd);
-        return kz_error_oom();
-    }
-    while (done < end) {
-        size_t want = end - done < cap ? (size_t)(end - done) : cap;
-        ssize_t got = read(fd, buf, want);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
-            rc = kz_error_set(KZ_EIO, "reading %s: %s", path, got < 0 ? strerror(errno) : "unexpected end");
-            break;
-        }
-        size_t len = (size_t)got;
-        if (lone_cr && cr_pending && buf[0] != '\n')
-            n++; /* a lone CR at the end of the previous chunk */
-        for (const char *p = buf; (p = memchr(p, '\n', len - (size_t)(p - buf))) != NULL; p++)
-            n++;
-        /* lone CRs: those not followed by LF (the last one is decided by the next chunk) */
-        for (const char *p = buf; lone_cr && (p = memchr(p, '\r', len - (size_t)(p - buf))) != NULL; p++)
-            if ((size_t)(p - buf) + 1 < len && p[1] != '\n')
-                n++;
-        cr_pending = buf[len - 1] == '\r';
-        done += len;
-    }
-    if (!rc && lone_cr && cr_pending) {
-        /* what follows the last CR decides; peek one byte */
-        char next;
-        if (read(fd, &next, 1) != 1 || next != '\n')
-            n++;
-    }
-    free(buf);
-    close(fd);
-    if (!rc)
-        *out = n;
-    return rc;
-}
-
 int kz_csv_open_mem(kz_csv **out, const char *data, size_t n, size_t max_record)
 {
     kz_csv *r = NULL;
@@ -186,6 +138,11 @@ void kz_csv_close(kz_csv *r)
 uint64_t kz_csv_offset(const kz_csv *r)
 {
     return r->consumed;
+}
+
+int64_t kz_csv_line(const kz_csv *r)
+{
+    return r->line;
 }
 
 uint64_t kz_csv_size(const kz_csv *r)

@@ -44,11 +44,6 @@ int kz_csv_open(kz_csv **out, const char *path, size_t max_record);
  * part of a file in a second thread. */
 int kz_csv_open_at(kz_csv **out, const char *path, uint64_t offset, int64_t line, size_t max_record);
 
-/* Counts the line ends in the first `end` bytes of path, the way the reader
- * numbers lines: LF, CRLF and (when lone_cr) a lone CR, as in CSV; NDJSON lines
- * end only at LF. 0 or KZ_EIO. */
-int kz_csv_count_lines(const char *path, uint64_t end, int lone_cr, int64_t *out);
-
 /* Reads from a caller-owned buffer that must outlive the reader (tests, HTTP). */
 int kz_csv_open_mem(kz_csv **out, const char *data, size_t n, size_t max_record);
 
@@ -62,6 +57,9 @@ int kz_csv_next(kz_csv *r, kz_csv_rec *rec);
 /* The next non-blank physical line as a record with one field (NDJSON). Same
  * returns; a line longer than max_record is KZ_EINVALID. */
 int kz_csv_next_line(kz_csv *r, kz_csv_rec *rec);
+
+/* The line the next record starts on. */
+int64_t kz_csv_line(const kz_csv *r);
 
 /* Bytes consumed so far, and the total size (0 when unknown, e.g. a pipe). */
 uint64_t kz_csv_offset(const kz_csv *r);

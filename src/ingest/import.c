@@ -173,7 +173,7 @@ int kz_imp_reject(kz_imp *im, kz_src *src, const char *raw, size_t raw_len, cons
     return rc;
 }
 
-int kz_imp_release(kz_imp *im, kz_src *src)
+int kz_imp_release(kz_imp *im, kz_src *src, int64_t line_offset)
 {
     size_t at = 0;
     while (at < src->kept.len) {
@@ -190,7 +190,7 @@ int kz_imp_release(kz_imp *im, kz_src *src)
         const char *raw = r32 == UINT32_MAX ? NULL : src->kept.data + at;
         size_t raw_len = r32 == UINT32_MAX ? 0 : r32;
         at += raw_len;
-        int rc = emit_reject(im, line_no, msg, raw, raw_len);
+        int rc = emit_reject(im, line_no + line_offset, msg, raw, raw_len);
         if (rc)
             return rc;
     }

@@ -26,7 +26,8 @@
  *   to final ones when the first has finished, before its blocks are written.
  *   Both only read the dictionaries loaded at the start.
  * - The second part holds its rejects back, so that they are reported after the
- *   first part's, in file order.
+ *   first part's, in file order. It numbers lines from where it started; the
+ *   first part, stopping exactly there, knows what to add.
  * - Only the writer touches the store while the parts run (new dictionary
  *   entries are written after it has finished), so the store handle is never
  *   used by two threads at once. Blocks are written in file order.
@@ -716,10 +717,7 @@ static void *second_main(void *arg)
 {
     struct part *p = arg;
     kz_imp *im = p->e->im;
-    int64_t lines = 0;
-    int rc = kz_csv_count_lines(im->path, p->start, !im->ndjson, &lines);
-    if (!rc)
-        rc = kz_csv_open_at(&p->own.rd, im->path, p->start, 1 + lines, im->o->max_record);
+    int rc = kz_csv_open_at(&p->own.rd, im->path, p->start, 1, im->o->max_record);
     if (!rc)
         rc = parse(p);
     if (rc) {
@@ -870,7 +868,9 @@ int kz_import_events(kz_imp *im)
             } else {
                 im->src.rows += e.b.own.rows;
                 im->src.rejected += e.b.own.rejected;
-                rc = kz_imp_release(im, &e.b.own);
+                /* the first part stopped where the second began: its next line
+                 * is the second part's line 1 */
+                rc = kz_imp_release(im, &e.b.own, kz_csv_line(im->src.rd) - 1);
                 if (!rc)
                     rc = merge_second(&e);
             }

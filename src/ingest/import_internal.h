@@ -76,8 +76,9 @@ typedef struct kz_imp {
 int kz_imp_reject(kz_imp *im, kz_src *src, const char *raw, size_t raw_len, const char *fmt, ...)
     KZ_PRINTF(5, 6);
 
-/* Reports what a held source kept, in order, and empties it. */
-int kz_imp_release(kz_imp *im, kz_src *src);
+/* Reports what a held source kept, in order, adding line_offset to its line
+ * numbers (a second reader counts lines from where it started), and empties it. */
+int kz_imp_release(kz_imp *im, kz_src *src, int64_t line_offset);
 
 /* Reads the next record of src: 1 with the raw values per schema field filled
  * (and the record's raw bytes), 0 at the end, KZ_EINVALID for a record that was
