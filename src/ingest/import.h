@@ -39,6 +39,7 @@ typedef struct kz_import_opts {
     size_t max_record;       /* import.max_record_bytes */
     size_t block_events;     /* import.block_events */
     uint64_t parallel_min;   /* import.parallel_min_bytes: two readers from this size (0: never) */
+    size_t parallel_hold;    /* blocks the second reader may hold before it stops (0: about 1 GiB) */
     /* called for each rejected row with "file:line: column: reason" */
     void (*on_reject)(void *ctx, const char *message);
     /* called now and then with progress (total 0 when unknown) */

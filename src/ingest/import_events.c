@@ -28,6 +28,9 @@
  * - The second part holds its rejects back, so that they are reported after the
  *   first part's, in file order. It numbers lines from where it started; the
  *   first part, stopping exactly there, knows what to add.
+ * - The second part's blocks wait in memory for the merge, so it stops after a
+ *   budget of them (about 1 GiB) at a record boundary; the first part's reader
+ *   then goes on from there, alone, after the merge.
  * - Only the writer touches the store while the parts run (new dictionary
  *   entries are written after it has finished), so the store handle is never
  *   used by two threads at once. Blocks are written in file order.
@@ -84,6 +87,10 @@ struct part {
     int second;
     uint64_t start;         /* second part: its first byte */
     uint64_t stop_at;       /* first part: the second part's start (0: to the end) */
+    size_t hold;            /* second part: blocks it may hold; it stops at the next record after */
+    int stopped_early;      /* second part: stopped for the budget at end_at / end_line */
+    uint64_t end_at;
+    int64_t end_line;
     int crossed;            /* first part: a record ran across stop_at */
     kz_strmap *new_users, *new_names;
     KZ_VEC(struct newkey) keys;
@@ -611,7 +618,7 @@ static int parse(struct part *p)
     kz_src *src = p->src;
     const kz_input_field *fs = im->sc->fields;
     kz_rawval vals[F_N];
-    int rc = take_block(e, &p->cur);
+    int rc = p->cur ? KZ_OK : take_block(e, &p->cur); /* the first part may be called twice */
 
     while (!rc) {
         const char *raw;
@@ -632,6 +639,13 @@ static int parse(struct part *p)
                 p->stop_at = 0;
                 atomic_store(&e->b.stop, 1);
             }
+        }
+        if (p->second && p->held.n >= p->hold) {
+            /* at a record boundary: the rest is the first part's after the merge */
+            p->stopped_early = 1;
+            p->end_at = kz_csv_offset(src->rd);
+            p->end_line = kz_csv_line(src->rd);
+            break;
         }
         rc = kz_imp_next(im, src, vals, &present, &raw, &raw_len);
         if (rc == 0)
@@ -848,6 +862,9 @@ int kz_import_events(kz_imp *im)
     uint64_t split = split_point(im);
     if (split) {
         e.b.start = split;
+        e.b.hold = im->o->parallel_hold;
+        if (e.b.hold == 0) /* about 1 GiB of decoded events (28 bytes each) */
+            e.b.hold = (size_t)1 + ((size_t)1 << 30) / (28 * (im->o->block_events ? im->o->block_events : 1));
         if (pthread_create(&e.b.thread, NULL, second_main, &e.b) == 0) {
             e.b.started = 1;
             e.a.stop_at = split;
@@ -870,9 +887,23 @@ int kz_import_events(kz_imp *im)
                 im->src.rejected += e.b.own.rejected;
                 /* the first part stopped where the second began: its next line
                  * is the second part's line 1 */
-                rc = kz_imp_release(im, &e.b.own, kz_csv_line(im->src.rd) - 1);
+                int64_t line_offset = kz_csv_line(im->src.rd) - 1;
+                rc = kz_imp_release(im, &e.b.own, line_offset);
                 if (!rc)
                     rc = merge_second(&e);
+                /* its rows now count in the first part's source */
+                atomic_store(&e.b.bytes, 0);
+                atomic_store(&e.b.rows, 0);
+                if (!rc && e.b.stopped_early) {
+                    /* the first part reads the rest, where the second stopped */
+                    kz_csv_close(im->src.rd);
+                    im->src.rd = NULL;
+                    rc = kz_csv_open_at(&im->src.rd, im->path, e.b.end_at, line_offset + e.b.end_line,
+                                        im->o->max_record);
+                    e.a.stop_at = 0;
+                    if (!rc)
+                        rc = parse(&e.a);
+                }
             }
         }
         KZ_LOG(KZ_LOG_DEBUG, "events: second part merged", "seconds=%.3f crossed=%d", kz_monotonic() - t0,

@@ -586,7 +586,7 @@ Test(import, rejects_path_names)
 /* Imports path into a fresh database with the given split threshold and
  * returns the export of its events, the reject messages and the user
  * dictionary, joined. */
-static char *import_events_with(const char *path, uint64_t parallel_min, const char *dbname)
+static char *import_events_with(const char *path, uint64_t parallel_min, const char *dbname, size_t hold)
 {
     kz_store *saved = st;
     char *db = kt_path(dir, dbname);
@@ -596,6 +596,7 @@ static char *import_events_with(const char *path, uint64_t parallel_min, const c
     kz_import_result res;
     kz_import_opts_init(&o);
     o.parallel_min = parallel_min;
+    o.parallel_hold = hold;
     o.block_events = 1000;
     o.rejects = kt_path(dir, "rej.csv");
     cr_assert_eq(run_opts(KZ_IMP_EVENTS, path, &o, &res), 0, "%s", kz_error_msg());
@@ -652,20 +653,24 @@ Test(import, two_readers_give_exactly_the_one_reader_result)
 {
     char *path = kt_path(dir, "events.csv");
     write_events(path, 0);
-    char *one = import_events_with(path, 0, "one.db");
-    char *two = import_events_with(path, 1, "two.db");
+    char *one = import_events_with(path, 0, "one.db", 0);
+    char *two = import_events_with(path, 1, "two.db", 0);
     cr_assert(kt_contains(one, "rejected=7"), "%.300s", one);
     cr_assert_str_eq(two, one);
+    /* a second reader that stops after one block: the first reads on from there */
+    char *held = import_events_with(path, 1, "held.db", 1);
+    cr_assert_str_eq(held, one);
     free(one);
     free(two);
+    free(held);
 }
 
 Test(import, a_quoted_field_across_the_split_point_falls_back_to_one_reader)
 {
     char *path = kt_path(dir, "events.csv");
     write_events(path, 1);
-    char *one = import_events_with(path, 0, "one.db");
-    char *two = import_events_with(path, 1, "two.db");
+    char *one = import_events_with(path, 0, "one.db", 0);
+    char *two = import_events_with(path, 1, "two.db", 0);
     cr_assert(kt_contains(one, ",big,1,,\"{"), "the big record is missing");
     cr_assert_str_eq(two, one);
     free(one);
