@@ -62,6 +62,18 @@ static const kz_command commands[] = {
       "                        with events, or today when there are none)\n"
       "  --format table|json   output format (default table)\n",
       "status [options]" },
+    { "metrics", kz_cmd_metrics, "the SaaS numbers: MRR movements, cohorts, usage, daily activity",
+      "Computes a report from the analytics engine (docs/metrics.md has every definition).\n"
+      "\n"
+      "Options:\n"
+      "  --format table|csv|json  output (default table); the CSV of mrr, cohorts, usage\n"
+      "                           and daily has the columns and rows of the reference\n"
+      "                           results Q2, Q5, Q3 and Q4 of ../shared/bench\n"
+      "  --from WHEN, --to WHEN   only rows in this span: YYYY-MM or YYYY-MM-DD\n"
+      "  --as-of DATE             the observation date (default: the last day with\n"
+      "                           events, or today when there are none)\n"
+      "\n",
+      "metrics [options] REPORT" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",
       "Generates a B2B SaaS world as import files (accounts, contacts, subscriptions,\n"
       "events, tickets, nps, activities, spend) plus planted.json, the list of the\n"

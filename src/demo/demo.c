@@ -1165,7 +1165,8 @@ static int derive(world *w)
 {
     int rc = 0;
     kz_rng r;
-    qsort(w->rows.v, w->rows.n, sizeof *w->rows.v, cmp_row);
+    if (w->rows.n)
+        qsort(w->rows.v, w->rows.n, sizeof *w->rows.v, cmp_row);
     size_t k = 0;
     int64_t max_users = 1;
     for (int64_t i = 0; i < w->n && !rc; i++) {
@@ -1591,9 +1592,13 @@ static int make_records(world *w)
     }
     if (rc)
         return kz_error_set(rc, "making tickets, NPS and activities: %s", kz_error_name(rc));
-    qsort(w->tickets.v, w->tickets.n, sizeof *w->tickets.v, cmp_ticket);
-    qsort(w->nps.v, w->nps.n, sizeof *w->nps.v, cmp_nps);
-    qsort(w->acts.v, w->acts.n, sizeof *w->acts.v, cmp_act);
+    /* (empty vectors have no array: qsort must not see a NULL) */
+    if (w->tickets.n)
+        qsort(w->tickets.v, w->tickets.n, sizeof *w->tickets.v, cmp_ticket);
+    if (w->nps.n)
+        qsort(w->nps.v, w->nps.n, sizeof *w->nps.v, cmp_nps);
+    if (w->acts.n)
+        qsort(w->acts.v, w->acts.n, sizeof *w->acts.v, cmp_act);
     return 0;
 }
 

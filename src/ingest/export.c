@@ -242,31 +242,64 @@ static int export_entity(kz_store *st, kz_entity e, struct out *o)
 
 /* ---- events --------------------------------------------------------------------- */
 
-static int export_events(kz_store *st, struct out *o)
-{
-    static const char *const names[] = { "ts", "account_id", "user_id", "event", "value", "event_id", "properties" };
-    kz_block_meta *blocks = NULL;
-    size_t nblocks = 0;
-    char **users = NULL, **evnames = NULL;
+struct ev_ctx {
+    struct out *o;
+    char **users, **names;
+    size_t nusers, nnames;
     struct {
         const char *p;
         size_t n;
-    } *accounts = NULL;
-    size_t nusers = 0, nnames = 0, naccounts = 0;
+    } *accounts;
+    size_t naccounts;
+};
+
+static const char *const event_cols[] = { "ts", "account_id", "user_id", "event", "value", "event_id", "properties" };
+
+static int on_events(void *vctx, const kz_evcols *ev)
+{
+    struct ev_ctx *c = vctx;
+    struct out *o = c->o;
+    for (size_t i = 0; i < ev->n && !o->rc; i++) {
+        char tbuf[KZ_TIME_BUF], vbuf[KZ_DOUBLE_BUF];
+        size_t n = kz_format_time(tbuf, ev->ts[i]);
+        rec_begin(o);
+        put(o, event_cols[0], tbuf, n, 0);
+        int known = ev->account[i] < c->naccounts && c->accounts[ev->account[i]].p;
+        put(o, event_cols[1], known ? c->accounts[ev->account[i]].p : "", known ? c->accounts[ev->account[i]].n : 0, 0);
+        const char *u = ev->user[i] && ev->user[i] < c->nusers ? c->users[ev->user[i]] : NULL;
+        put(o, event_cols[2], u, u ? strlen(u) : 0, 0);
+        const char *nm = ev->event[i] < c->nnames ? c->names[ev->event[i]] : NULL;
+        put(o, event_cols[3], nm ? nm : "", nm ? strlen(nm) : 0, 0);
+        if (isnan(ev->value[i])) {
+            put(o, event_cols[4], NULL, 0, 0);
+        } else {
+            n = kz_format_double(vbuf, ev->value[i]);
+            put(o, event_cols[4], vbuf, n, 1);
+        }
+        size_t ln;
+        const char *id = kz_strcol_get(&ev->event_id, i, &ln);
+        put(o, event_cols[5], id, ln, 0);
+        const char *props = kz_strcol_get(&ev->props, i, &ln);
+        put(o, event_cols[6], props, ln, 1);
+        rec_end(o);
+    }
+    return o->rc;
+}
+
+static int export_events(kz_store *st, struct out *o)
+{
+    struct ev_ctx c;
     kz_strmap *acc = NULL;
-    kz_evcols ev;
-    kz_buf blob;
     int rc;
 
-    memset(&ev, 0, sizeof ev);
-    kz_buf_init(&blob, KZ_BUF_UNLIMITED);
-    header(o, names, 7);
+    memset(&c, 0, sizeof c);
+    c.o = o;
+    header(o, event_cols, 7);
     acc = kz_strmap_new(1024);
     if (!acc)
         return KZ_ENOMEM;
-    if ((rc = kz_store_keys(st, KZ_ENT_ACCOUNT, acc)) || (rc = kz_store_dict_array(st, KZ_DICT_USERS, &users, &nusers)) ||
-        (rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, &evnames, &nnames)) ||
-        (rc = kz_store_block_list(st, INT64_MIN, INT64_MAX, &blocks, &nblocks)))
+    if ((rc = kz_store_keys(st, KZ_ENT_ACCOUNT, acc)) || (rc = kz_store_dict_array(st, KZ_DICT_USERS, &c.users, &c.nusers)) ||
+        (rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, &c.names, &c.nnames)))
         goto done;
     /* account ids -> keys */
     {
@@ -274,78 +307,23 @@ static int export_events(kz_store *st, struct out *o)
         size_t kn;
         uint32_t v;
         for (size_t it = 0; kz_strmap_next(acc, &it, &k, &kn, &v);)
-            if (v >= naccounts)
-                naccounts = (size_t)v + 1;
-        accounts = calloc(naccounts ? naccounts : 1, sizeof *accounts);
-        if (!accounts) {
+            if (v >= c.naccounts)
+                c.naccounts = (size_t)v + 1;
+        c.accounts = calloc(c.naccounts ? c.naccounts : 1, sizeof *c.accounts);
+        if (!c.accounts) {
             rc = kz_error_oom();
             goto done;
         }
         for (size_t it = 0; kz_strmap_next(acc, &it, &k, &kn, &v);) {
-            accounts[v].p = k; /* borrowed from the map, which is not written again */
-            accounts[v].n = kn;
+            c.accounts[v].p = k; /* borrowed from the map, which is not written again */
+            c.accounts[v].n = kn;
         }
     }
-    /* Blocks come ordered by min_ts; overlapping ones are merged in groups. The
-     * order is time, then the order the events were stored in (block ids grow
-     * with every block written, and each block keeps its input order for equal
-     * times), so it does not depend on how the events fell into blocks. */
-    for (size_t b = 0; b < nblocks && !rc;) {
-        kz_time hi = blocks[b].max_ts;
-        size_t e = b;
-        while (e < nblocks && (e == b || blocks[e].min_ts <= hi)) {
-            if (blocks[e].max_ts > hi)
-                hi = blocks[e].max_ts;
-            e++;
-        }
-        for (size_t i = b + 1; i < e; i++) /* the group by id: insertion sort, groups are small */
-            for (size_t j = i; j > b && blocks[j - 1].id > blocks[j].id; j--) {
-                kz_block_meta t = blocks[j];
-                blocks[j] = blocks[j - 1];
-                blocks[j - 1] = t;
-            }
-        kz_evcols_clear(&ev);
-        for (size_t i = b; i < e; i++) {
-            kz_buf_reset(&blob);
-            if ((rc = kz_store_block_get(st, blocks[i].id, &blob)) || (rc = kz_evblock_decode(&ev, blob.data, blob.len)))
-                goto done;
-        }
-        if (e - b > 1 && (rc = kz_evcols_sort(&ev)))
-            goto done;
-        for (size_t i = 0; i < ev.n && !o->rc; i++) {
-            char tbuf[KZ_TIME_BUF], vbuf[KZ_DOUBLE_BUF];
-            size_t n = kz_format_time(tbuf, ev.ts[i]);
-            rec_begin(o);
-            put(o, names[0], tbuf, n, 0);
-            int known = ev.account[i] < naccounts && accounts[ev.account[i]].p;
-            put(o, names[1], known ? accounts[ev.account[i]].p : "", known ? accounts[ev.account[i]].n : 0, 0);
-            const char *u = ev.user[i] && ev.user[i] < nusers ? users[ev.user[i]] : NULL;
-            put(o, names[2], u, u ? strlen(u) : 0, 0);
-            const char *nm = ev.event[i] < nnames ? evnames[ev.event[i]] : NULL;
-            put(o, names[3], nm ? nm : "", nm ? strlen(nm) : 0, 0);
-            if (isnan(ev.value[i])) {
-                put(o, names[4], NULL, 0, 0);
-            } else {
-                n = kz_format_double(vbuf, ev.value[i]);
-                put(o, names[4], vbuf, n, 1);
-            }
-            size_t ln;
-            const char *id = kz_strcol_get(&ev.event_id, i, &ln);
-            put(o, names[5], id, ln, 0);
-            const char *props = kz_strcol_get(&ev.props, i, &ln);
-            put(o, names[6], props, ln, 1);
-            rec_end(o);
-        }
-        rc = o->rc;
-        b = e;
-    }
+    rc = kz_events_walk(st, on_events, &c, NULL);
 done:
-    kz_evcols_free(&ev);
-    kz_buf_free(&blob);
-    free(blocks);
-    free(accounts);
-    kz_store_dict_free(users);
-    kz_store_dict_free(evnames);
+    free(c.accounts);
+    kz_store_dict_free(c.users);
+    kz_store_dict_free(c.names);
     kz_strmap_free(acc);
     return rc;
 }

@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "store/store.h"
 
 enum { COL_TS = 1, COL_ACCOUNT, COL_USER, COL_EVENT, COL_VALUE, COL_EVENT_ID, COL_PROPS };
 enum { ENC_VARINT = 1, ENC_U32, ENC_F64, ENC_STR, ENC_PACKED };
@@ -729,4 +730,59 @@ uint64_t kz_evcols_identity(const kz_evcols *c, size_t i)
     if (props)
         h ^= kz_mix64(kz_hash64(props, n, 0x3f));
     return h;
+}
+
+/* ---- the canonical walk ------------------------------------------------------------ */
+
+int kz_events_walk(struct kz_store *st, kz_events_fn fn, void *ctx, int64_t *out_total)
+{
+    kz_block_meta *blocks = NULL;
+    size_t nblocks = 0;
+    kz_evcols ev;
+    kz_buf blob;
+    int rc;
+
+    memset(&ev, 0, sizeof ev);
+    kz_buf_init(&blob, KZ_BUF_UNLIMITED);
+    rc = kz_store_block_list(st, INT64_MIN, INT64_MAX, &blocks, &nblocks);
+    if (rc)
+        goto done;
+    if (out_total) {
+        *out_total = 0;
+        for (size_t i = 0; i < nblocks; i++)
+            *out_total += blocks[i].n_events;
+    }
+    /* blocks come ordered by min_ts; overlapping ones form a group */
+    for (size_t b = 0; b < nblocks && !rc;) {
+        kz_time hi = blocks[b].max_ts;
+        size_t e = b;
+        while (e < nblocks && (e == b || blocks[e].min_ts <= hi)) {
+            if (blocks[e].max_ts > hi)
+                hi = blocks[e].max_ts;
+            e++;
+        }
+        for (size_t i = b + 1; i < e; i++) /* the group by id: insertion sort, groups are small */
+            for (size_t j = i; j > b && blocks[j - 1].id > blocks[j].id; j--) {
+                kz_block_meta t = blocks[j];
+                blocks[j] = blocks[j - 1];
+                blocks[j - 1] = t;
+            }
+        kz_evcols_clear(&ev);
+        for (size_t i = b; i < e && !rc; i++) {
+            kz_buf_reset(&blob);
+            rc = kz_store_block_get(st, blocks[i].id, &blob);
+            if (!rc)
+                rc = kz_evblock_decode(&ev, blob.data, blob.len);
+        }
+        if (!rc && e - b > 1)
+            rc = kz_evcols_sort(&ev);
+        if (!rc)
+            rc = fn(ctx, &ev);
+        b = e;
+    }
+done:
+    kz_evcols_free(&ev);
+    kz_buf_free(&blob);
+    free(blocks);
+    return rc;
 }

@@ -21,6 +21,8 @@
 #include "core/buf.h"
 #include "core/time.h"
 
+struct kz_store;
+
 /* Optional text per event (event_id, properties): offsets into one byte array;
  * event i is bytes[off[i] .. off[i+1]); empty means none. */
 typedef struct kz_strcol {
@@ -68,6 +70,17 @@ int kz_evblock_encode(const kz_evcols *c, kz_buf *out, int level);
 /* Decodes a block and appends its events to out. KZ_EINVALID when the bytes are
  * not a valid block. */
 int kz_evblock_decode(kz_evcols *out, const void *data, size_t n);
+
+/* Calls fn with the stored events in their canonical order: by time, and for
+ * equal times in the order they were stored (block ids grow with every block
+ * written, and each block keeps its input order for equal times). Blocks whose
+ * time spans overlap are decoded together and merged, so the order does not
+ * depend on how events fell into blocks. Each call gets one run of events,
+ * borrowed for the call; a non-zero return of fn stops the walk and is
+ * returned. *out_total (may be NULL) receives the number of stored events
+ * before the first call. */
+typedef int (*kz_events_fn)(void *ctx, const kz_evcols *ev);
+int kz_events_walk(struct kz_store *st, kz_events_fn fn, void *ctx, int64_t *out_total);
 
 /* A 64-bit identity of an event for de-duplication: its event_id when it has one,
  * otherwise its content (time, account, user, event, value, properties). */

@@ -15,6 +15,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
+#include <math.h>
+
+#include "ingest/csv.h"
 
 char *kt_tmpdir(void)
 {
@@ -168,4 +172,92 @@ int kt_lines(const char *s)
         if (*s == '\n')
             n++;
     return n;
+}
+
+void kt_unzstd(const char *src, const char *dst)
+{
+    size_t n;
+    char *in = kt_read(src, &n);
+    cr_assert_not_null(in, "cannot read %s", src);
+    FILE *f = fopen(dst, "wb");
+    cr_assert_not_null(f);
+    ZSTD_DStream *z = ZSTD_createDStream();
+    cr_assert_not_null(z);
+    ZSTD_initDStream(z);
+    ZSTD_inBuffer ib = { in, n, 0 };
+    char out[1 << 16];
+    while (ib.pos < ib.size) {
+        ZSTD_outBuffer ob = { out, sizeof out, 0 };
+        size_t r = ZSTD_decompressStream(z, &ob, &ib);
+        cr_assert(!ZSTD_isError(r), "zstd: %s", ZSTD_getErrorName(r));
+        cr_assert_eq(fwrite(out, 1, ob.pos, f), ob.pos);
+    }
+    ZSTD_freeDStream(z);
+    fclose(f);
+    free(in);
+}
+
+static int number(const char *s, size_t n, double *out)
+{
+    char tmp[64];
+    char *end;
+    if (n == 0 || n >= sizeof tmp)
+        return 0;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    *out = strtod(tmp, &end);
+    return *end == '\0';
+}
+
+char *kt_csv_diff(const char *a, const char *b)
+{
+    kz_csv *ra, *rb;
+    kz_csv_rec x, y;
+    char *msg = malloc(512);
+    cr_assert_not_null(msg);
+    cr_assert_eq(kz_csv_open_mem(&ra, a, strlen(a), 1 << 20), 0);
+    cr_assert_eq(kz_csv_open_mem(&rb, b, strlen(b), 1 << 20), 0);
+    for (int row = 0;; row++) {
+        int ga = kz_csv_next(ra, &x);
+        /* the second reader's record is only valid until its next call: copy what we need */
+        size_t nx = ga == 1 ? x.nfields : 0;
+        char **fx = calloc(nx + 1, sizeof *fx);
+        size_t *lx = calloc(nx + 1, sizeof *lx);
+        for (size_t i = 0; i < nx; i++) {
+            fx[i] = strndup(x.f[i].p, x.f[i].n);
+            lx[i] = x.f[i].n;
+        }
+        int gb = kz_csv_next(rb, &y);
+        int differs = 0;
+        if (ga != gb) {
+            snprintf(msg, 512, "row %d: one file has more rows", row);
+            differs = 1;
+        } else if (ga == 1 && x.nfields != y.nfields) {
+            snprintf(msg, 512, "row %d: %zu columns vs %zu", row, nx, y.nfields);
+            differs = 1;
+        } else if (ga == 1) {
+            for (size_t i = 0; i < nx && !differs; i++) {
+                double u, v;
+                if (lx[i] == y.f[i].n && memcmp(fx[i], y.f[i].p, lx[i]) == 0)
+                    continue;
+                if (number(fx[i], lx[i], &u) && number(y.f[i].p, y.f[i].n, &v) &&
+                    fabs(u - v) <= 1e-9 * fmax(1.0, fmax(fabs(u), fabs(v))))
+                    continue;
+                snprintf(msg, 512, "row %d column %zu: '%s' vs '%.*s'", row, i + 1, fx[i], (int)y.f[i].n, y.f[i].p);
+                differs = 1;
+            }
+        }
+        for (size_t i = 0; i < nx; i++)
+            free(fx[i]);
+        free(fx);
+        free(lx);
+        if (differs || ga != 1) {
+            kz_csv_close(ra);
+            kz_csv_close(rb);
+            if (differs)
+                return msg;
+            free(msg);
+            return NULL;
+        }
+    }
 }

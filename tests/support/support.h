@@ -26,6 +26,15 @@ void kt_write(const char *path, const char *content, size_t n);
 /* The whole file; *n receives its size (may be NULL). NULL when missing. */
 char *kt_read(const char *path, size_t *n);
 
+/* Decompresses a zstd file into dst. */
+void kt_unzstd(const char *src, const char *dst);
+
+/* Compares two CSV texts as ../shared/bench/compare.py does: same rows and
+ * columns, each cell equal as text or as numbers within a relative 1e-9.
+ * Returns NULL when they agree, else a malloc'd description of the first
+ * difference. */
+char *kt_csv_diff(const char *a, const char *b);
+
 /* The path of a file in tests/fixtures. */
 char *kt_fixture(const char *name);
 

@@ -1,0 +1,149 @@
+/*
+ * cmd_metrics.c - `kizuna metrics REPORT`: the SaaS numbers from the engine.
+ *
+ * One table of reports: each row names the engine function, the parts of the
+ * image it needs, and its help. Every report prints as an aligned table, CSV or
+ * JSON (`--format`); the CSV of mrr, usage, daily and cohorts has exactly the
+ * columns and rows of the reference results Q2..Q5 of ../shared/bench.
+ */
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/table.h"
+#include "engine/engine.h"
+
+struct report {
+    const char *name;
+    int (*run)(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+    int parts;
+    const char *summary;
+};
+
+static const struct report reports[] = {
+    { "mrr", kz_metric_mrr, KZ_ENGINE_SUBSCRIPTIONS,
+      "monthly MRR movements: starting, new, expansion, contraction, churned, reactivation, ending; logo churn, GRR, NRR" },
+    { "cohorts", kz_metric_cohorts, KZ_ENGINE_SUBSCRIPTIONS,
+      "logo retention by signup cohort, k = 0..24 months" },
+    { "usage", kz_metric_usage, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
+      "per-account usage in the last 28 days against the 28 before, at the observation date" },
+    { "daily", kz_metric_daily, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
+      "events and distinct active users per day" },
+};
+
+#define NREPORTS (sizeof reports / sizeof reports[0])
+
+/* YYYY-MM (the month's first or last day) or YYYY-MM-DD. */
+static int parse_bound(kz_day *out, const char *s, int is_end)
+{
+    size_t n = strlen(s);
+    kz_month m;
+    if (n == 7 && kz_parse_month(&m, s, n) == 0) {
+        *out = is_end ? kz_month_first_day(m + 1) - 1 : kz_month_first_day(m);
+        return KZ_OK;
+    }
+    return kz_parse_date(out, s, n);
+}
+
+static void list_reports(FILE *f)
+{
+    fprintf(f, "Reports:\n");
+    for (size_t i = 0; i < NREPORTS; i++)
+        fprintf(f, "  %-10s %s\n", reports[i].name, reports[i].summary);
+}
+
+int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "format", required_argument, NULL, 'f' }, { "from", required_argument, NULL, 'F' },
+        { "to", required_argument, NULL, 'T' },     { "as-of", required_argument, NULL, 'a' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *format = "table";
+    kz_metric_opts mo;
+    int done, c, rc = KZ_EXIT_OK;
+    kz_store *st = NULL;
+    kz_engine *e = NULL;
+    kz_table *t = NULL;
+    kz_buf out;
+
+    kz_metric_opts_init(&mo);
+    kz_buf_init(&out, KZ_BUF_UNLIMITED);
+    while ((c = kz_cli_getopt(cli, argc, argv, "", opts, &done)) != -1) {
+        const char *which = c == 'F' ? "--from" : c == 'T' ? "--to" : "--as-of";
+        switch (c) {
+        case 'f':
+            format = optarg;
+            break;
+        case 'F':
+        case 'T':
+        case 'a': {
+            kz_day d;
+            if (parse_bound(&d, optarg, c == 'T'))
+                return kz_cli_usage(cli, "%s %s: %s", which, optarg, kz_error_msg());
+            if (c == 'F')
+                mo.from = d;
+            else if (c == 'T')
+                mo.to = d;
+            else
+                mo.obs = d;
+            break;
+        }
+        default:
+            if (done == KZ_EXIT_OK && c == 'h')
+                list_reports(stdout);
+            return done;
+        }
+    }
+    if (strcmp(format, "table") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
+        return kz_cli_usage(cli, "--format must be table, csv or json, not '%s'", format);
+    if (optind >= argc) {
+        list_reports(stderr);
+        return kz_cli_usage(cli, "which report? (mrr, cohorts, usage or daily)");
+    }
+    if (optind + 1 < argc)
+        return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+    const struct report *r = NULL;
+    for (size_t i = 0; i < NREPORTS; i++)
+        if (strcmp(reports[i].name, argv[optind]) == 0)
+            r = &reports[i];
+    if (!r) {
+        list_reports(stderr);
+        return kz_cli_usage(cli, "unknown report '%s'", argv[optind]);
+    }
+    if (mo.from != INT32_MIN && mo.to != INT32_MAX && mo.from > mo.to)
+        return kz_cli_usage(cli, "--from is after --to");
+    if ((rc = kz_cli_open_store(cli, &st, KZ_STORE_READONLY)) != 0)
+        return rc;
+    if (kz_engine_build(&e, st, r->parts)) {
+        rc = kz_cli_fail(cli, "building the engine");
+        goto done;
+    }
+    if (mo.obs == KZ_DAY_NONE && kz_engine_last_day(e) == KZ_DAY_NONE)
+        mo.obs = kz_time_day(kz_now()); /* no events: the numbers as of today */
+    if (r->run(&t, e, &mo)) {
+        rc = kz_cli_fail(cli, r->name);
+        goto done;
+    }
+    int wrc = strcmp(format, "csv") == 0    ? kz_table_csv(t, &out)
+              : strcmp(format, "json") == 0 ? kz_table_json(t, &out)
+                                            : kz_table_text(t, &out);
+    if (wrc) {
+        rc = kz_cli_fail(cli, "formatting the report");
+        goto done;
+    }
+    if (strcmp(format, "table") == 0 && kz_table_rows(t) == 0)
+        fprintf(stderr, "kizuna metrics %s: no data for this report yet (import subscriptions%s first)\n", r->name,
+                r->parts & KZ_ENGINE_EVENTS ? " and events" : "");
+    if (fwrite(out.data ? out.data : "", 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+        kz_cli_err(cli, "cannot write the report");
+        rc = KZ_EXIT_FAIL;
+    }
+done:
+    kz_buf_free(&out);
+    kz_table_free(t);
+    kz_engine_free(e);
+    kz_store_close(st);
+    return rc;
+}

@@ -1,0 +1,347 @@
+/*
+ * engine.c - building the columnar image from the store (engine.h).
+ */
+#include "engine/engine_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "store/evblock.h"
+
+struct build {
+    kz_engine *e;
+    kz_strmap *by_key;   /* account key -> index */
+    size_t cap_ids;
+    /* subscriptions before grouping */
+    struct sub {
+        uint32_t acc;
+        kz_day start, end;
+        int64_t mrr;
+    } *subs;
+    size_t nsubs, capsubs;
+    size_t filled;       /* events copied so far */
+    int64_t unknown;     /* events of accounts no longer stored */
+};
+
+static int on_account(void *ctx, int64_t id, const kz_value *row)
+{
+    struct build *b = ctx;
+    kz_engine *e = b->e;
+    size_t a = e->naccounts;
+    if (a >= UINT32_MAX - 1)
+        return kz_error_set(KZ_ETOOBIG, "too many accounts");
+    if (id < 0 || (uint64_t)id >= (uint64_t)SIZE_MAX / sizeof(uint32_t))
+        return kz_error_set(KZ_EINVALID, "account id out of range");
+    /* grow the arrays by doubling */
+    if (a % 1024 == 0) {
+        size_t n = a + 1024;
+        const char **k = realloc((void *)e->acc_key, n * sizeof *k);
+        if (!k)
+            return kz_error_oom();
+        e->acc_key = k;
+        size_t *kl = realloc(e->acc_key_len, n * sizeof *kl);
+        if (!kl)
+            return kz_error_oom();
+        e->acc_key_len = kl;
+    }
+    if ((size_t)id >= b->cap_ids) {
+        size_t n = b->cap_ids ? b->cap_ids : 1024;
+        while (n <= (size_t)id)
+            n *= 2;
+        uint32_t *m = realloc(e->acc_of_id, n * sizeof *m);
+        if (!m)
+            return kz_error_oom();
+        memset(m + b->cap_ids, 0xff, (n - b->cap_ids) * sizeof *m);
+        e->acc_of_id = m;
+        b->cap_ids = n;
+    }
+    char *key = kz_arena_strndup(e->arena, row[KZ_ACCOUNT_KEY].s, row[KZ_ACCOUNT_KEY].n);
+    if (!key)
+        return KZ_ENOMEM;
+    e->acc_key[a] = key;
+    e->acc_key_len[a] = row[KZ_ACCOUNT_KEY].n;
+    e->acc_of_id[id] = (uint32_t)a;
+    if ((size_t)id + 1 > e->nids)
+        e->nids = (size_t)id + 1;
+    e->naccounts++;
+    return kz_strmap_put(b->by_key, key, row[KZ_ACCOUNT_KEY].n, (uint32_t)a);
+}
+
+static int on_subscription(void *ctx, int64_t id, const kz_value *row)
+{
+    struct build *b = ctx;
+    (void)id;
+    int64_t a = kz_strmap_get(b->by_key, row[KZ_SUB_ACCOUNT].s, row[KZ_SUB_ACCOUNT].n);
+    if (a < 0)
+        return kz_error_set(KZ_ERROR, "a subscription refers to an account that is not stored");
+    if (b->nsubs == b->capsubs) {
+        size_t n = b->capsubs ? b->capsubs * 2 : 1024;
+        struct sub *s = realloc(b->subs, n * sizeof *s);
+        if (!s)
+            return kz_error_oom();
+        b->subs = s;
+        b->capsubs = n;
+    }
+    struct sub *s = &b->subs[b->nsubs++];
+    s->acc = (uint32_t)a;
+    s->mrr = row[KZ_SUB_MRR].i;
+    s->start = (kz_day)row[KZ_SUB_START].i;
+    s->end = row[KZ_SUB_END].kind == KZ_VINT ? (kz_day)row[KZ_SUB_END].i : KZ_DAY_OPEN;
+    return KZ_OK;
+}
+
+static int cmp_sub(const void *x, const void *y)
+{
+    const struct sub *a = x, *b = y;
+    if (a->acc != b->acc)
+        return a->acc < b->acc ? -1 : 1;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return (a->end > b->end) - (a->end < b->end);
+}
+
+static int group_subscriptions(struct build *b)
+{
+    kz_engine *e = b->e;
+    size_t n = b->nsubs;
+    if (n > 1)
+        qsort(b->subs, n, sizeof *b->subs, cmp_sub);
+    e->nsubs = n;
+    e->sub_mrr = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_mrr);
+    e->sub_start = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_start);
+    e->sub_end = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_end);
+    e->acc_subs = kz_arena_calloc(e->arena, e->naccounts + 1, sizeof *e->acc_subs);
+    if (!e->sub_mrr || !e->sub_start || !e->sub_end || !e->acc_subs)
+        return KZ_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        e->sub_mrr[i] = b->subs[i].mrr;
+        e->sub_start[i] = b->subs[i].start;
+        e->sub_end[i] = b->subs[i].end;
+        e->acc_subs[b->subs[i].acc + 1]++;
+    }
+    for (size_t a = 0; a < e->naccounts; a++)
+        e->acc_subs[a + 1] += e->acc_subs[a];
+    return KZ_OK;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b < 0) ? q - 1 : q;
+}
+
+static int on_events(void *ctx, const kz_evcols *ev)
+{
+    struct build *b = ctx;
+    kz_engine *e = b->e;
+    for (size_t i = 0; i < ev->n; i++) {
+        uint32_t id = ev->account[i];
+        uint32_t a = id < e->nids ? e->acc_of_id[id] : UINT32_MAX;
+        if (a == UINT32_MAX) {
+            b->unknown++;
+            continue;
+        }
+        if (b->filled >= e->nevents)
+            return kz_error_set(KZ_ERROR, "more events than the blocks announced");
+        int64_t sec = floor_div(ev->ts[i], KZ_USEC_PER_SEC) - e->base;
+        if (sec < 0 || sec > UINT32_MAX)
+            return kz_error_set(KZ_ETOOBIG, "events span more than 136 years");
+        if (ev->event[i] > UINT16_MAX)
+            return kz_error_set(KZ_ETOOBIG, "more than 65535 event names");
+        size_t k = b->filled++;
+        e->ev_sec[k] = (uint32_t)sec;
+        e->ev_acc[k] = a;
+        e->ev_user[k] = ev->user[i];
+        e->ev_name[k] = (uint16_t)ev->event[i];
+        if ((int64_t)sec > e->acc_last[a])
+            e->acc_last[a] = sec;
+    }
+    return KZ_OK;
+}
+
+static int load_events(struct build *b, kz_store *st)
+{
+    kz_engine *e = b->e;
+    kz_store_stats stats;
+    int rc = kz_store_stats_get(st, 0, &stats);
+    if (rc)
+        return rc;
+    size_t n = (size_t)stats.events;
+    e->nevents = n;
+    e->base = n ? floor_div(stats.first_event, KZ_USEC_PER_SEC) : 0;
+    e->last_day = n ? kz_time_day(stats.last_event) : KZ_DAY_NONE;
+    e->ev_sec = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->ev_sec);
+    e->ev_acc = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->ev_acc);
+    e->ev_user = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->ev_user);
+    e->ev_name = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->ev_name);
+    e->acc_last = kz_arena_alloc(e->arena, (e->naccounts ? e->naccounts : 1) * sizeof *e->acc_last);
+    if (!e->ev_sec || !e->ev_acc || !e->ev_user || !e->ev_name || !e->acc_last)
+        return KZ_ENOMEM;
+    for (size_t a = 0; a < e->naccounts; a++)
+        e->acc_last[a] = -1;
+    rc = kz_events_walk(st, on_events, b, NULL);
+    if (rc)
+        return rc;
+    e->nevents = b->filled;
+    if (b->unknown)
+        KZ_LOG(KZ_LOG_WARN, "engine: events of accounts that are not stored were left out", "events=%lld",
+               (long long)b->unknown);
+    /* dictionaries: sizes, and the names of events (reports show them) */
+    char **names = NULL;
+    size_t nnames = 0;
+    rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, &names, &nnames);
+    if (rc)
+        return rc;
+    e->nnames = nnames;
+    e->names = kz_arena_calloc(e->arena, nnames ? nnames : 1, sizeof *e->names);
+    if (!e->names) {
+        kz_store_dict_free(names);
+        return KZ_ENOMEM;
+    }
+    for (size_t i = 0; i < nnames; i++) {
+        if (!names[i])
+            continue;
+        e->names[i] = kz_arena_strndup(e->arena, names[i], strlen(names[i]));
+        if (!e->names[i]) {
+            kz_store_dict_free(names);
+            return KZ_ENOMEM;
+        }
+    }
+    kz_store_dict_free(names);
+    e->nusers = (size_t)stats.users + 1;
+    for (size_t i = 0; i < e->nevents; i++)
+        if (e->ev_user[i] >= e->nusers)
+            e->nusers = (size_t)e->ev_user[i] + 1;
+    return KZ_OK;
+}
+
+int kz_engine_build(kz_engine **out, kz_store *st, int parts)
+{
+    struct build b;
+    int rc;
+    kz_engine *e = calloc(1, sizeof *e);
+
+    *out = NULL;
+    memset(&b, 0, sizeof b);
+    if (!e)
+        return kz_error_oom();
+    b.e = e;
+    e->last_day = KZ_DAY_NONE;
+    e->arena = kz_arena_new(1 << 20);
+    b.by_key = kz_strmap_new(1024);
+    if (!e->arena || !b.by_key) {
+        rc = KZ_ENOMEM;
+        goto done;
+    }
+    if ((rc = kz_store_each(st, KZ_ENT_ACCOUNT, on_account, &b)))
+        goto done;
+    if ((rc = kz_store_each(st, KZ_ENT_SUBSCRIPTION, on_subscription, &b)) || (rc = group_subscriptions(&b)))
+        goto done;
+    if (parts & KZ_ENGINE_EVENTS) {
+        rc = load_events(&b, st);
+    } else {
+        /* the observation date without loading events */
+        kz_store_stats stats;
+        rc = kz_store_stats_get(st, 0, &stats);
+        if (!rc && stats.events)
+            e->last_day = kz_time_day(stats.last_event);
+    }
+done:
+    kz_strmap_free(b.by_key);
+    free(b.subs);
+    if (rc) {
+        kz_engine_free(e);
+        return rc;
+    }
+    *out = e;
+    return KZ_OK;
+}
+
+void kz_engine_free(kz_engine *e)
+{
+    if (!e)
+        return;
+    free((void *)e->acc_key);
+    free(e->acc_key_len);
+    free(e->acc_of_id);
+    kz_arena_free(e->arena);
+    free(e);
+}
+
+kz_day kz_engine_last_day(const kz_engine *e)
+{
+    return e->last_day;
+}
+
+size_t kz_engine_accounts(const kz_engine *e)
+{
+    return e->naccounts;
+}
+
+size_t kz_engine_events(const kz_engine *e)
+{
+    return e->nevents;
+}
+
+size_t kz_engine_bytes(const kz_engine *e)
+{
+    return e->nevents * (sizeof *e->ev_sec + sizeof *e->ev_acc + sizeof *e->ev_user + sizeof *e->ev_name) +
+           e->nsubs * (sizeof *e->sub_mrr + sizeof *e->sub_start + sizeof *e->sub_end) +
+           e->naccounts * (sizeof *e->acc_last + sizeof *e->acc_subs + sizeof *e->acc_key + sizeof *e->acc_key_len);
+}
+
+size_t kz_engine_lower(const kz_engine *e, int64_t t)
+{
+    int64_t rel = t - e->base;
+    if (rel <= 0)
+        return 0;
+    if (rel > UINT32_MAX)
+        return e->nevents;
+    size_t lo = 0, hi = e->nevents;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((int64_t)e->ev_sec[mid] < rel)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int64_t kz_engine_mrr_on(const kz_engine *e, uint32_t a, kz_day d)
+{
+    int64_t m = 0;
+    for (uint32_t i = e->acc_subs[a]; i < e->acc_subs[a + 1]; i++)
+        if (e->sub_start[i] <= d && e->sub_end[i] > d)
+            m += e->sub_mrr[i];
+    return m;
+}
+
+kz_day kz_engine_first_start(const kz_engine *e, uint32_t a)
+{
+    /* grouped by start date: the first is the earliest */
+    return e->acc_subs[a] < e->acc_subs[a + 1] ? e->sub_start[e->acc_subs[a]] : KZ_DAY_OPEN;
+}
+
+kz_day kz_engine_obs(const kz_engine *e, const kz_metric_opts *o)
+{
+    return o->obs != KZ_DAY_NONE ? o->obs : e->last_day;
+}
+
+int kz_month_in_range(const kz_metric_opts *o, kz_month m)
+{
+    kz_day first = kz_month_first_day(m);
+    if (o->from != INT32_MIN && first < kz_month_first_day(kz_day_month(o->from)))
+        return 0;
+    return first <= o->to;
+}
+
+void kz_metric_opts_init(kz_metric_opts *o)
+{
+    o->obs = KZ_DAY_NONE;
+    o->from = INT32_MIN;
+    o->to = INT32_MAX;
+}

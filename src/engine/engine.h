@@ -1,0 +1,72 @@
+/*
+ * engine.h - the analytics engine: an in-memory columnar image of accounts,
+ * subscriptions and product events, and the metrics computed from it.
+ *
+ * The image is built from the store (kz_engine_build); every metric, usage
+ * feature and daily series is computed here, in C, from compact columns:
+ * events sorted by time with dense integer ids (14 bytes an event), accounts
+ * indexed 0..n-1 in the order of their ids, subscriptions grouped by account.
+ * Definitions are in docs/metrics.md; they equal the reference SQL of
+ * ../shared/bench on the same data, row for row.
+ *
+ * An engine is read-only once built and may be shared by threads.
+ */
+#ifndef KZ_ENGINE_ENGINE_H
+#define KZ_ENGINE_ENGINE_H
+
+#include <stdint.h>
+
+#include "core/table.h"
+#include "core/time.h"
+#include "store/store.h"
+
+typedef struct kz_engine kz_engine;
+
+enum {
+    KZ_ENGINE_SUBSCRIPTIONS = 1, /* accounts and subscriptions */
+    KZ_ENGINE_EVENTS = 2         /* product events too */
+};
+
+/* Builds the image of what parts asks for. 0, or an error with the reason.
+ * Caller frees with kz_engine_free(). */
+int kz_engine_build(kz_engine **out, kz_store *st, int parts);
+
+void kz_engine_free(kz_engine *e);
+
+#define KZ_DAY_NONE INT32_MIN
+
+/* The observation date: the day of the last event (UTC), or KZ_DAY_NONE when
+ * there are no events. */
+kz_day kz_engine_last_day(const kz_engine *e);
+
+/* Numbers of things in the image. */
+size_t kz_engine_accounts(const kz_engine *e);
+size_t kz_engine_events(const kz_engine *e);
+
+/* Bytes the image takes (the columns, not counting the allocator). */
+size_t kz_engine_bytes(const kz_engine *e);
+
+/* What a report covers. */
+typedef struct kz_metric_opts {
+    kz_day obs;       /* observation date; KZ_DAY_NONE: kz_engine_last_day() */
+    kz_day from, to;  /* rows whose day or month lies in [from, to]; INT32_MIN/MAX for all */
+} kz_metric_opts;
+
+void kz_metric_opts_init(kz_metric_opts *o);
+
+/* Monthly MRR movements (reference Q2): month, starting, new, expansion,
+ * contraction, churned, reactivation, ending MRR, accounts at the start and
+ * churned, logo churn rate, GRR, NRR. */
+int kz_metric_mrr(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Logo retention by signup cohort (reference Q5), long form: cohort month, k,
+ * cohort accounts, retained, share. */
+int kz_metric_cohorts(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Per-account usage at the observation date (reference Q3). */
+int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Events and distinct active users per day (reference Q4). */
+int kz_metric_daily(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * engine_internal.h - the image's columns, shared by the files of src/engine/.
+ */
+#ifndef KZ_ENGINE_INTERNAL_H
+#define KZ_ENGINE_INTERNAL_H
+
+#include "core/arena.h"
+#include "engine/engine.h"
+
+#define KZ_DAY_OPEN INT32_MAX /* end of a subscription without an end date */
+
+struct kz_engine {
+    kz_arena *arena;
+    /* accounts, index 0..naccounts-1 in the order of their ids */
+    size_t naccounts;
+    const char **acc_key;
+    size_t *acc_key_len;
+    uint32_t *acc_of_id;     /* store id -> index, UINT32_MAX when none */
+    size_t nids;             /* entries of acc_of_id */
+    /* subscriptions, grouped by account, each group by start date */
+    size_t nsubs;
+    int64_t *sub_mrr;        /* money units */
+    kz_day *sub_start, *sub_end;
+    uint32_t *acc_subs;      /* account a's subscriptions are [acc_subs[a], acc_subs[a+1]) */
+    /* events, by time (then by storage order) */
+    size_t nevents;
+    int64_t base;            /* seconds since the epoch of ev_sec == 0 */
+    uint32_t *ev_sec;        /* seconds since base */
+    uint32_t *ev_acc;        /* account index */
+    uint32_t *ev_user;       /* user id of the dictionary, 0 when none */
+    uint16_t *ev_name;       /* event name id */
+    int64_t *acc_last;       /* per account: its last event (seconds since base), -1 when none */
+    size_t nusers;           /* user ids are 1..nusers-1 */
+    size_t nnames;
+    const char **names;      /* event name id -> name */
+    kz_day last_day;         /* KZ_DAY_NONE when no events */
+};
+
+/* The observation date of a report: o->obs, or the last day with events;
+ * KZ_DAY_NONE when neither exists. */
+kz_day kz_engine_obs(const kz_engine *e, const kz_metric_opts *o);
+
+/* 1 when month m is one a report should show: its first day lies between the
+ * first day of from's month and to. */
+int kz_month_in_range(const kz_metric_opts *o, kz_month m);
+
+/* The day (UTC) of an event time in seconds since base. */
+static inline int64_t kz_engine_day(const kz_engine *e, int64_t sec)
+{
+    int64_t t = e->base + sec;
+    return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
+/* The index of the first event at or after t (seconds since the epoch). */
+size_t kz_engine_lower(const kz_engine *e, int64_t t);
+
+/* MRR of account a on day d (money units). */
+int64_t kz_engine_mrr_on(const kz_engine *e, uint32_t a, kz_day d);
+
+/* The first start date of account a, or KZ_DAY_OPEN when it has no subscription. */
+kz_day kz_engine_first_start(const kz_engine *e, uint32_t a);
+
+#endif
