@@ -118,10 +118,15 @@ $(BUILD)/bench/rowstore: bench/rowstore.c $(BUILD)/libkizuna.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore
+$(BUILD)/bench/metrics: bench/metrics.c $(BUILD)/libkizuna.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics
 	./bench/import.sh
 	@echo; echo "== events as SQL rows or as column blocks (bench/rowstore.c)"
 	$(BUILD)/bench/rowstore 10000000
+	@echo; ./bench/metrics.sh
 
 install: $(BUILD)/kizuna
 	install -d $(DESTDIR)$(PREFIX)/bin

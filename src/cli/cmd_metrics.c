@@ -6,6 +6,7 @@
  * JSON (`--format`); the CSV of mrr, usage, daily and cohorts has exactly the
  * columns and rows of the reference results Q2..Q5 of ../shared/bench.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -66,6 +67,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     kz_store *st = NULL;
     kz_engine *e = NULL;
     kz_table *t = NULL;
+    char *image = NULL;
     kz_buf out;
 
     kz_metric_opts_init(&mo);
@@ -116,7 +118,8 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         return kz_cli_usage(cli, "--from is after --to");
     if ((rc = kz_cli_open_store(cli, &st, KZ_STORE_READONLY)) != 0)
         return rc;
-    if (kz_engine_build(&e, st, r->parts)) {
+    image = kz_engine_image_path(st);
+    if (!image || kz_engine_build(&e, st, r->parts, image)) {
         rc = kz_cli_fail(cli, "building the engine");
         goto done;
     }
@@ -141,6 +144,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = KZ_EXIT_FAIL;
     }
 done:
+    free(image);
     kz_buf_free(&out);
     kz_table_free(t);
     kz_engine_free(e);

@@ -3,8 +3,10 @@
  */
 #include "engine/engine_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -162,6 +164,28 @@ static int on_events(void *ctx, const kz_evcols *ev)
     return KZ_OK;
 }
 
+/* The names of events (reports show them). */
+static int load_names(kz_engine *e, kz_store *st)
+{
+    char **names = NULL;
+    size_t nnames = 0;
+    int rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, &names, &nnames);
+    if (rc)
+        return rc;
+    e->nnames = nnames;
+    e->names = kz_arena_calloc(e->arena, nnames ? nnames : 1, sizeof *e->names);
+    for (size_t i = 0; e->names && i < nnames; i++) {
+        if (!names[i])
+            continue;
+        e->names[i] = kz_arena_strndup(e->arena, names[i], strlen(names[i]));
+        if (!e->names[i])
+            break;
+    }
+    rc = !e->names || (nnames && names[nnames - 1] && !e->names[nnames - 1]) ? KZ_ENOMEM : KZ_OK;
+    kz_store_dict_free(names);
+    return rc;
+}
+
 static int load_events(struct build *b, kz_store *st)
 {
     kz_engine *e = b->e;
@@ -189,28 +213,6 @@ static int load_events(struct build *b, kz_store *st)
     if (b->unknown)
         KZ_LOG(KZ_LOG_WARN, "engine: events of accounts that are not stored were left out", "events=%lld",
                (long long)b->unknown);
-    /* dictionaries: sizes, and the names of events (reports show them) */
-    char **names = NULL;
-    size_t nnames = 0;
-    rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, &names, &nnames);
-    if (rc)
-        return rc;
-    e->nnames = nnames;
-    e->names = kz_arena_calloc(e->arena, nnames ? nnames : 1, sizeof *e->names);
-    if (!e->names) {
-        kz_store_dict_free(names);
-        return KZ_ENOMEM;
-    }
-    for (size_t i = 0; i < nnames; i++) {
-        if (!names[i])
-            continue;
-        e->names[i] = kz_arena_strndup(e->arena, names[i], strlen(names[i]));
-        if (!e->names[i]) {
-            kz_store_dict_free(names);
-            return KZ_ENOMEM;
-        }
-    }
-    kz_store_dict_free(names);
     e->nusers = (size_t)stats.users + 1;
     for (size_t i = 0; i < e->nevents; i++)
         if (e->ev_user[i] >= e->nusers)
@@ -218,7 +220,19 @@ static int load_events(struct build *b, kz_store *st)
     return KZ_OK;
 }
 
-int kz_engine_build(kz_engine **out, kz_store *st, int parts)
+char *kz_engine_image_path(const kz_store *st)
+{
+    const char *loc = kz_store_location(st);
+    size_t n = strlen(loc) + sizeof ".engine";
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s.engine", loc);
+    else
+        kz_error_oom();
+    return p;
+}
+
+int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_file)
 {
     struct build b;
     int rc;
@@ -241,7 +255,17 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts)
     if ((rc = kz_store_each(st, KZ_ENT_SUBSCRIPTION, on_subscription, &b)) || (rc = group_subscriptions(&b)))
         goto done;
     if (parts & KZ_ENGINE_EVENTS) {
-        rc = load_events(&b, st);
+        int64_t version = -1;
+        rc = load_names(e, st);
+        if (!rc && image_file)
+            rc = kz_store_data_version(st, &version);
+        if (rc)
+            goto done;
+        if (!image_file || kz_image_load(e, image_file, version) != KZ_OK) {
+            rc = load_events(&b, st);
+            if (!rc && image_file && kz_image_save(e, image_file, version))
+                KZ_LOG(KZ_LOG_DEBUG, "engine: image file not written", "reason=%s", kz_error_msg());
+        }
     } else {
         /* the observation date without loading events */
         kz_store_stats stats;
@@ -267,6 +291,8 @@ void kz_engine_free(kz_engine *e)
     free((void *)e->acc_key);
     free(e->acc_key_len);
     free(e->acc_of_id);
+    if (e->map)
+        munmap(e->map, e->map_len);
     kz_arena_free(e->arena);
     free(e);
 }

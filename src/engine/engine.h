@@ -27,9 +27,15 @@ enum {
     KZ_ENGINE_EVENTS = 2         /* product events too */
 };
 
-/* Builds the image of what parts asks for. 0, or an error with the reason.
- * Caller frees with kz_engine_free(). */
-int kz_engine_build(kz_engine **out, kz_store *st, int parts);
+/* Builds the image of what parts asks for. With image_file (may be NULL), the
+ * event columns are mapped from that file when it was made at the store's
+ * current data version, and written there when not (best effort: a file that
+ * cannot be written is only logged). 0, or an error with the reason. Caller
+ * frees with kz_engine_free(). */
+int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_file);
+
+/* The default image file of a database: "<location>.engine". Caller frees. */
+char *kz_engine_image_path(const kz_store *st);
 
 void kz_engine_free(kz_engine *e);
 

@@ -34,7 +34,14 @@ struct kz_engine {
     size_t nnames;
     const char **names;      /* event name id -> name */
     kz_day last_day;         /* KZ_DAY_NONE when no events */
+    void *map;               /* the image file, when the columns come from it */
+    size_t map_len;
 };
+
+/* The image file (image.c): load columns made at data version `version`
+ * (KZ_ENOTFOUND when the file is missing, stale or damaged), or save them. */
+int kz_image_load(kz_engine *e, const char *path, int64_t version);
+int kz_image_save(const kz_engine *e, const char *path, int64_t version);
 
 /* The observation date of a report: o->obs, or the last day with events;
  * KZ_DAY_NONE when neither exists. */

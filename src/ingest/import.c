@@ -991,6 +991,8 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
            kz_monotonic() - t0);
     if (strcmp(status, "committed") == 0) {
         rc = kz_store_import_log(st, &rec);
+        if (!rc && (res->inserted || res->updated || res->fields_defined))
+            rc = kz_store_touch(st);
         if (!rc)
             rc = kz_store_commit(st);
         KZ_LOG(KZ_LOG_DEBUG, "import: committed", "file=%s seconds=%.3f", path, kz_monotonic() - t0);

@@ -41,12 +41,15 @@ typedef struct kz_store_ops {
     int (*block_get)(kz_store *st, int64_t id, kz_buf *out);
     int (*stats_get)(kz_store *st, kz_day as_of, kz_store_stats *out);
     int (*import_log)(kz_store *st, const kz_import_rec *rec);
+    int (*data_version)(kz_store *st, int64_t *out);
+    int (*touch)(kz_store *st);
 } kz_store_ops;
 
 struct kz_store {
     const kz_store_ops *ops;
     int readonly;
     int in_tx;
+    const char *location; /* set by the backend, owned by it */
 };
 
 /* The SQLite backend (src/store/sqlite/). */

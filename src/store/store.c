@@ -311,3 +311,23 @@ void kz_store_dict_free(char **arr)
     /* backends return the pointer array and the strings in one allocation */
     free(arr);
 }
+
+int kz_store_data_version(kz_store *st, int64_t *out)
+{
+    return st->ops->data_version(st, out);
+}
+
+int kz_store_touch(kz_store *st)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (!st->in_tx)
+        return kz_error_set(KZ_ECONFLICT, "kz_store_touch needs the writing transaction");
+    return st->ops->touch(st);
+}
+
+const char *kz_store_location(const kz_store *st)
+{
+    return st->location ? st->location : "";
+}

@@ -258,6 +258,17 @@ int kz_store_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta **
 /* Appends the encoded bytes of block id to out. */
 int kz_store_block_get(kz_store *st, int64_t id, kz_buf *out);
 
+/* ---- versions ---------------------------------------------------------------- */
+
+/* The data version: a number that every committed change of data raises (call
+ * kz_store_touch() inside the writing transaction). Derived data made at
+ * version v is current while the version is still v. */
+int kz_store_data_version(kz_store *st, int64_t *out);
+int kz_store_touch(kz_store *st);
+
+/* The location the store was opened at (a file path for SQLite). Borrowed. */
+const char *kz_store_location(const kz_store *st);
+
 /* ---- summary and ledger ------------------------------------------------------- */
 
 typedef struct kz_store_stats {

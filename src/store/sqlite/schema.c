@@ -127,6 +127,14 @@ static const char *const migrations[] = {
     "  unchanged INTEGER NOT NULL,\n"
     "  status TEXT NOT NULL);\n"
     "PRAGMA user_version = 3;\n",
+
+    /* 4: a data version, bumped by every change, so that derived data (the
+     * engine's image file) can tell whether it is current */
+    "CREATE TABLE meta (\n"
+    "  key TEXT PRIMARY KEY,\n"
+    "  value INTEGER NOT NULL) WITHOUT ROWID;\n"
+    "INSERT INTO meta (key, value) VALUES ('data_version', 0);\n"
+    "PRAGMA user_version = 4;\n",
 };
 
 int kz_sqlite_latest_version(void)

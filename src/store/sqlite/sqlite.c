@@ -141,6 +141,8 @@ enum stmt_id {
     S_STATS_MRR,
     S_STATS_TICKETS,
     S_IMPORT_LOG,
+    S_VERSION_GET,
+    S_VERSION_BUMP,
     S_N
 };
 
@@ -186,6 +188,8 @@ static const char *const stmt_sql[S_N] = {
     [S_IMPORT_LOG] = "INSERT INTO imports (entity, source, format, started_at, finished_at, rows_ok, "
                      "rows_rejected, inserted, updated, unchanged, status) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [S_VERSION_GET] = "SELECT value FROM meta WHERE key = 'data_version'",
+    [S_VERSION_BUMP] = "UPDATE meta SET value = value + 1 WHERE key = 'data_version'",
 };
 
 typedef struct sq_store {
@@ -195,6 +199,7 @@ typedef struct sq_store {
     sqlite3_stmt *stmt[S_N];
     sqlite3_stmt *ent[KZ_ENT_COUNT][ES_N];
     kz_arena *scratch; /* copies of text handed out, reset per call */
+    int needs_migration; /* a read-only open found an older schema */
 } sq_store;
 
 static sq_store *sq(kz_store *st)
@@ -374,11 +379,13 @@ static int migrate(sq_store *s, int target)
                             "use a newer kizuna",
                             s->path, (long long)cur, latest);
     for (int v = (int)cur + 1; v <= target; v++) {
-        if (s->base.readonly)
+        if (s->base.readonly) {
+            s->needs_migration = 1;
             return kz_error_set(KZ_ECONFLICT,
-                                "%s has schema version %lld and needs migrating to %d; "
-                                "open it once for writing (any import does)",
+                                "%s has schema version %lld and needs migrating to %d, which needs write "
+                                "access to the file",
                                 s->path, (long long)cur, target);
+        }
         rc = exec(s, "BEGIN IMMEDIATE");
         if (!rc)
             rc = exec(s, kz_sqlite_migration(v));
@@ -395,6 +402,7 @@ static int migrate(sq_store *s, int target)
 }
 
 static const kz_store_ops sq_ops;
+static void sq_close(kz_store *st);
 
 /* Library-wide settings, made once before the first connection: without
  * memory statistics SQLite's allocator takes no global lock per allocation
@@ -406,7 +414,7 @@ static void configure_library(void)
 
 static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
 
-static int open_db(kz_store **out, const char *path, int flags, int target)
+static int open_db(kz_store **out, const char *path, int flags, int target, int *needs_migration)
 {
     sq_store *s = calloc(1, sizeof *s);
     struct stat sb;
@@ -456,6 +464,8 @@ static int open_db(kz_store **out, const char *path, int flags, int target)
     rc = migrate(s, target);
 done:
     if (rc) {
+        if (needs_migration)
+            *needs_migration = s->needs_migration;
         if (s->db)
             sqlite3_close(s->db);
         kz_arena_free(s->scratch);
@@ -463,18 +473,29 @@ done:
         free(s);
         return rc;
     }
+    s->base.location = s->path;
     *out = &s->base;
     return KZ_OK;
 }
 
 int kz_sqlite_open(kz_store **out, const char *path, int flags)
 {
-    return open_db(out, path, flags, kz_sqlite_latest_version());
+    int latest = kz_sqlite_latest_version(), older = 0;
+    int rc = open_db(out, path, flags, latest, &older);
+    if (rc == KZ_ECONFLICT && older) {
+        /* a reader of an older database: migrate it forward, then read */
+        kz_store *w = NULL;
+        if (open_db(&w, path, flags & ~KZ_STORE_READONLY, latest, NULL) == KZ_OK) {
+            sq_close(w);
+            rc = open_db(out, path, flags, latest, NULL);
+        }
+    }
+    return rc;
 }
 
 int kz_sqlite_open_at_version(kz_store **out, const char *path, int version)
 {
-    return open_db(out, path, KZ_STORE_CREATE, version);
+    return open_db(out, path, KZ_STORE_CREATE, version, NULL);
 }
 
 static int sq_schema_version(kz_store *st, int *cur, int *latest)
@@ -1029,6 +1050,20 @@ static int sq_import_log(kz_store *st, const kz_import_rec *r)
     return step_done(s, q, "recording the import");
 }
 
+static int sq_data_version(kz_store *st, int64_t *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_VERSION_GET);
+    return q ? step_ints(s, q, out, 1, "reading the data version") : KZ_EIO;
+}
+
+static int sq_touch(kz_store *st)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_VERSION_BUMP);
+    return q ? step_done(s, q, "raising the data version") : KZ_EIO;
+}
+
 static const kz_store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1054,4 +1089,6 @@ static const kz_store_ops sq_ops = {
     .block_get = sq_block_get,
     .stats_get = sq_stats_get,
     .import_log = sq_import_log,
+    .data_version = sq_data_version,
+    .touch = sq_touch,
 };

@@ -1,0 +1,89 @@
+/*
+ * metrics.c - warm timings of the engine's reports (make bench).
+ *
+ * Builds the engine once from a database, then runs each report REPS times and
+ * prints the median time per report, the build (cold start) time, and the
+ * memory of the image: "kizuna warm <report> <seconds>" lines for the script.
+ *
+ *   build/bench/metrics DB [REPS]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/table.h"
+#include "core/time.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: metrics DB [REPS]\n");
+        return 2;
+    }
+    int reps = argc > 2 ? atoi(argv[2]) : 9;
+    kz_store *st;
+    kz_engine *e;
+    if (kz_store_open(&st, argv[1], KZ_STORE_READONLY)) {
+        fprintf(stderr, "metrics: %s\n", kz_error_msg());
+        return 1;
+    }
+    /* the cold start: from the compressed blocks, then from the image file */
+    double t0 = kz_monotonic();
+    if (kz_engine_build(&e, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, NULL)) {
+        fprintf(stderr, "metrics: %s\n", kz_error_msg());
+        return 1;
+    }
+    printf("kizuna build %.6f\n", kz_monotonic() - t0);
+    kz_engine_free(e);
+    char *image = kz_engine_image_path(st);
+    kz_engine_build(&e, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, image); /* writes it if needed */
+    kz_engine_free(e);
+    t0 = kz_monotonic();
+    if (kz_engine_build(&e, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, image)) {
+        fprintf(stderr, "metrics: %s\n", kz_error_msg());
+        return 1;
+    }
+    printf("kizuna build_from_image %.6f\n", kz_monotonic() - t0);
+    free(image);
+    printf("kizuna events %zu\n", kz_engine_events(e));
+    printf("kizuna image_bytes %zu\n", kz_engine_bytes(e));
+    static const struct {
+        const char *name;
+        int (*fn)(kz_table **, const kz_engine *, const kz_metric_opts *);
+    } q[] = { { "q2", kz_metric_mrr }, { "q3", kz_metric_usage }, { "q4", kz_metric_daily }, { "q5", kz_metric_cohorts } };
+    kz_metric_opts o;
+    kz_metric_opts_init(&o);
+    double *times = calloc((size_t)reps, sizeof *times);
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        for (int r = 0; r < reps; r++) {
+            kz_table *t;
+            double s = kz_monotonic();
+            if (q[i].fn(&t, e, &o)) {
+                fprintf(stderr, "metrics: %s\n", kz_error_msg());
+                return 1;
+            }
+            /* rendering is part of the work a client sees */
+            kz_buf b;
+            kz_buf_init(&b, KZ_BUF_UNLIMITED);
+            kz_table_csv(t, &b);
+            times[r] = kz_monotonic() - s;
+            kz_buf_free(&b);
+            kz_table_free(t);
+        }
+        qsort(times, (size_t)reps, sizeof *times, cmp_double);
+        printf("kizuna warm %s %.6f\n", q[i].name, times[reps / 2]);
+    }
+    free(times);
+    kz_engine_free(e);
+    kz_store_close(st);
+    return 0;
+}
