@@ -135,3 +135,53 @@ Test(metrics, filters_formats_and_usage_errors)
     }
     kt_rmrf(dir);
 }
+
+Test(metrics, the_image_file_is_used_when_current_and_never_when_stale_or_damaged)
+{
+    char *dir = kt_tmpdir();
+    kt_run r;
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", kt_fixture("reference/edges"), NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--format", "csv", NULL);
+    char *first = strdup(r.out);
+    kt_run_free(&r);
+    char *image = kt_path(dir, "k.db.engine");
+    size_t n;
+    char *bytes = kt_read(image, &n);
+    cr_assert_not_null(bytes, "the first report did not write the image file");
+    cr_assert_gt(n, 128);
+    /* current: the same answer */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--format", "csv", NULL);
+    cr_assert_str_eq(r.out, first);
+    kt_run_free(&r);
+    /* damaged: rebuilt from the store, same answer (a column byte, then a
+     * header byte) */
+    bytes[200] ^= 0x5a;
+    kt_write(image, bytes, n);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--format", "csv", NULL);
+    cr_assert_str_eq(r.out, first);
+    kt_run_free(&r);
+    free(bytes);
+    bytes = kt_read(image, &n); /* rewritten by the rebuild */
+    bytes[20] ^= 0x01;
+    kt_write(image, bytes, n);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--format", "csv", NULL);
+    cr_assert_str_eq(r.out, first);
+    kt_run_free(&r);
+    kt_write(image, "short", 5);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--format", "csv", NULL);
+    cr_assert_str_eq(r.out, first);
+    kt_run_free(&r);
+    /* stale: an import of one more event shows in the next report */
+    kt_kizunav(&r, dir, "ts,account_id,user_id,event\n2024-07-01T10:00:00Z,a5,u5,login\n", "--db", "k.db", "import",
+               "--format", "csv", "events", "-", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--format", "csv", NULL);
+    cr_assert(kt_contains(r.out, "\n2024-07-01,1,1\n"), "%s", r.out);
+    kt_run_free(&r);
+    free(first);
+    free(bytes);
+    kt_rmrf(dir);
+}
