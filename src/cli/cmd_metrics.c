@@ -23,6 +23,8 @@ struct report {
 };
 
 static const struct report reports[] = {
+    { "summary", kz_metric_summary, KZ_ENGINE_SUBSCRIPTIONS,
+      "the last complete month at a glance, each number beside the month before" },
     { "mrr", kz_metric_mrr, KZ_ENGINE_SUBSCRIPTIONS,
       "monthly MRR movements: starting, new, expansion, contraction, churned, reactivation, ending; logo churn, GRR, NRR" },
     { "cohorts", kz_metric_cohorts, KZ_ENGINE_SUBSCRIPTIONS,
@@ -31,6 +33,17 @@ static const struct report reports[] = {
       "per-account usage in the last 28 days against the 28 before, at the observation date" },
     { "daily", kz_metric_daily, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
       "events and distinct active users per day" },
+    { "arpa", kz_metric_arpa, KZ_ENGINE_SUBSCRIPTIONS,
+      "average revenue per paying account, and of the new accounts, per month" },
+    { "ltv", kz_metric_ltv, KZ_ENGINE_SUBSCRIPTIONS,
+      "lifetime value: ARPA x gross margin / revenue churn (trailing 12-month mean), per month" },
+    { "cac", kz_metric_cac, KZ_ENGINE_SUBSCRIPTIONS,
+      "acquisition cost per new account from the imported spend, and its payback in months" },
+    { "nps", kz_metric_nps, KZ_ENGINE_SUBSCRIPTIONS, "NPS per month: responses, promoters, passives, detractors" },
+    { "contract-length", kz_metric_contract_length, KZ_ENGINE_SUBSCRIPTIONS,
+      "how long accounts stay: Kaplan-Meier median (paying accounts censored), mean of the churned" },
+    { "survival", kz_metric_survival, KZ_ENGINE_SUBSCRIPTIONS,
+      "the Kaplan-Meier survival curve of account lifetime, month by month" },
 };
 
 #define NREPORTS (sizeof reports / sizeof reports[0])
@@ -102,7 +115,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         return kz_cli_usage(cli, "--format must be table, csv or json, not '%s'", format);
     if (optind >= argc) {
         list_reports(stderr);
-        return kz_cli_usage(cli, "which report? (mrr, cohorts, usage or daily)");
+        return kz_cli_usage(cli, "which report? (see the list above)");
     }
     if (optind + 1 < argc)
         return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
@@ -116,6 +129,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     }
     if (mo.from != INT32_MIN && mo.to != INT32_MAX && mo.from > mo.to)
         return kz_cli_usage(cli, "--from is after --to");
+    mo.gross_margin = (double)cli->cfg.metrics_gross_margin_pct / 100.0;
     if ((rc = kz_cli_open_store(cli, &st, KZ_STORE_READONLY)) != 0)
         return rc;
     image = kz_engine_image_path(st);

@@ -62,7 +62,7 @@ static const kz_command commands[] = {
       "                        with events, or today when there are none)\n"
       "  --format table|json   output format (default table)\n",
       "status [options]" },
-    { "metrics", kz_cmd_metrics, "the SaaS numbers: MRR movements, cohorts, usage, daily activity",
+    { "metrics", kz_cmd_metrics, "the SaaS numbers: summary, MRR movements, cohorts, usage, LTV, CAC, NPS...",
       "Computes a report from the analytics engine (docs/metrics.md has every definition).\n"
       "\n"
       "Options:\n"

@@ -36,6 +36,8 @@ typedef struct kz_config {
     int64_t import_max_record;     /* import.max_record_bytes */
     int64_t import_block_events;   /* import.block_events */
     int64_t import_parallel_min;   /* import.parallel_min_bytes */
+    /* metrics */
+    int64_t metrics_gross_margin_pct; /* metrics.gross_margin_percent */
     /* logging */
     char *log_level;               /* log.level */
     char *log_format;              /* log.format */

@@ -81,6 +81,32 @@ void kz_cell_double(kz_tcell *c, double v)
     c->d = v;
 }
 
+void kz_cell_money(kz_tcell *c, int64_t units)
+{
+    c->null = 0;
+    c->unit = KZ_U_MONEY;
+    c->i = units;
+}
+
+void kz_cell_count(kz_tcell *c, int64_t n)
+{
+    c->null = 0;
+    c->unit = KZ_U_COUNT;
+    c->i = n;
+}
+
+void kz_cell_ratio(kz_tcell *c, double r)
+{
+    kz_cell_double(c, r);
+    c->unit = KZ_U_RATIO;
+}
+
+void kz_cell_number(kz_tcell *c, double v)
+{
+    kz_cell_double(c, v);
+    c->unit = KZ_U_NUMBER;
+}
+
 int kz_cell_text(kz_table *t, kz_tcell *c, const char *s, size_t n)
 {
     char *p = kz_arena_strndup(t->arena, s, n);
@@ -137,6 +163,11 @@ const char *kz_cell_format(const kz_tcol *col, const kz_tcell *c, char *buf, siz
         *len = 0;
         return "";
     }
+    if (col->type == KZ_T_NUMBER) {
+        static const kz_tcol as[] = { [KZ_U_NUMBER] = { "", KZ_T_DOUBLE }, [KZ_U_MONEY] = { "", KZ_T_MONEY },
+                                      [KZ_U_COUNT] = { "", KZ_T_INT },     [KZ_U_RATIO] = { "", KZ_T_DOUBLE } };
+        return kz_cell_format(&as[c->unit], c, buf, cap, len);
+    }
     switch (col->type) {
     case KZ_T_TEXT:
         *len = (size_t)c->i;
@@ -173,6 +204,8 @@ const char *kz_cell_format(const kz_tcol *col, const kz_tcell *c, char *buf, siz
         n = (size_t)snprintf(buf, cap, "%s", tmp);
         break;
     }
+    case KZ_T_NUMBER:
+        break; /* handled above */
     }
     *len = n < cap ? n : cap - 1;
     return buf;
@@ -308,13 +341,24 @@ int kz_table_text(const kz_table *t, kz_buf *out)
                 const kz_tcell *cell = kz_table_cell(t, r, c);
                 size_t len;
                 const char *s = kz_cell_format(col, cell, buf, sizeof buf, &len);
+                kz_ctype ty = col->type;
+                if (ty == KZ_T_NUMBER)
+                    ty = cell->unit == KZ_U_MONEY ? KZ_T_MONEY : cell->unit == KZ_U_COUNT ? KZ_T_INT : KZ_T_DOUBLE;
                 if (cell->null) {
                     s = "-";
                     len = 1;
-                } else if (col->type == KZ_T_MONEY || col->type == KZ_T_INT) {
+                } else if (ty == KZ_T_MONEY || ty == KZ_T_INT) {
                     len = grouped(g, sizeof g, s, len);
                     s = g;
-                } else if (col->type == KZ_T_DOUBLE) {
+                } else if (col->type == KZ_T_NUMBER && cell->unit == KZ_U_RATIO) {
+                    len = (size_t)snprintf(g, sizeof g, "%.2f%%", cell->d * 100);
+                    s = g;
+                } else if (col->type == KZ_T_NUMBER) {
+                    char plain[64];
+                    size_t pn = (size_t)snprintf(plain, sizeof plain, "%.2f", cell->d);
+                    len = grouped(g, sizeof g, plain, pn);
+                    s = g;
+                } else if (ty == KZ_T_DOUBLE) {
                     len = (size_t)snprintf(g, sizeof g, "%.4f", cell->d);
                     s = g;
                 }

@@ -22,8 +22,12 @@ typedef enum {
     KZ_T_MONEY,  /* int64 in 1/10,000 units */
     KZ_T_DOUBLE,
     KZ_T_DATE,   /* kz_day */
-    KZ_T_MONTH   /* kz_month, written as its first day */
+    KZ_T_MONTH,  /* kz_month, written as its first day */
+    KZ_T_NUMBER  /* per cell: money, count, ratio or number (kz_tcell.unit) */
 } kz_ctype;
+
+/* Units of KZ_T_NUMBER cells. */
+enum { KZ_U_NUMBER = 0, KZ_U_MONEY, KZ_U_COUNT, KZ_U_RATIO };
 
 typedef struct kz_tcol {
     const char *name; /* static or owned by the table */
@@ -32,6 +36,7 @@ typedef struct kz_tcol {
 
 typedef struct kz_tcell {
     int null;
+    int unit;       /* KZ_T_NUMBER: KZ_U_*; money and count use i, the others d */
     int64_t i;      /* INT, MONEY, DATE, MONTH */
     double d;       /* DOUBLE */
     const char *s;  /* TEXT: owned by the table */
@@ -51,6 +56,11 @@ kz_tcell *kz_table_add_row(kz_table *t);
 /* Setters for the cells of a row. */
 void kz_cell_int(kz_tcell *c, int64_t v);
 void kz_cell_double(kz_tcell *c, double v); /* NaN and infinities become null */
+/* A KZ_T_NUMBER cell: money (units) or count in i; ratio or number in d. */
+void kz_cell_money(kz_tcell *c, int64_t units);
+void kz_cell_count(kz_tcell *c, int64_t n);
+void kz_cell_ratio(kz_tcell *c, double r);
+void kz_cell_number(kz_tcell *c, double v);
 /* Copies text into the table. 0 or KZ_ENOMEM. */
 int kz_cell_text(kz_table *t, kz_tcell *c, const char *s, size_t n);
 

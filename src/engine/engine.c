@@ -21,7 +21,7 @@ struct build {
     struct sub {
         uint32_t acc;
         kz_day start, end;
-        int64_t mrr;
+        int64_t mrr, qty;
     } *subs;
     size_t nsubs, capsubs;
     size_t filled;       /* events copied so far */
@@ -92,7 +92,115 @@ static int on_subscription(void *ctx, int64_t id, const kz_value *row)
     s->mrr = row[KZ_SUB_MRR].i;
     s->start = (kz_day)row[KZ_SUB_START].i;
     s->end = row[KZ_SUB_END].kind == KZ_VINT ? (kz_day)row[KZ_SUB_END].i : KZ_DAY_OPEN;
+    s->qty = row[KZ_SUB_QUANTITY].kind == KZ_VINT ? row[KZ_SUB_QUANTITY].i : 0;
     return KZ_OK;
+}
+
+/* NPS answers and spend are few: growable arrays in the arena would waste
+ * it, so they are collected with realloc and copied once. */
+struct nps_row {
+    kz_day day;
+    uint8_t score;
+    uint32_t acc;
+};
+
+struct extra {
+    struct build *b;
+    struct nps_row *nps;
+    size_t nnps, capnps;
+    struct {
+        kz_month month;
+        int64_t amount;
+    } *spend;
+    size_t nspend, capspend;
+};
+
+static int on_nps(void *ctx, int64_t id, const kz_value *row)
+{
+    struct extra *x = ctx;
+    (void)id;
+    int64_t a = kz_strmap_get(x->b->by_key, row[KZ_NPS_ACCOUNT].s, row[KZ_NPS_ACCOUNT].n);
+    if (a < 0)
+        return KZ_OK;
+    if (x->nnps == x->capnps) {
+        size_t n = x->capnps ? x->capnps * 2 : 256;
+        struct nps_row *p = realloc(x->nps, n * sizeof *p);
+        if (!p)
+            return kz_error_oom();
+        x->nps = p;
+        x->capnps = n;
+    }
+    x->nps[x->nnps++] = (struct nps_row){ kz_time_day(row[KZ_NPS_TS].i), (uint8_t)row[KZ_NPS_SCORE].i, (uint32_t)a };
+    return KZ_OK;
+}
+
+static int on_spend(void *ctx, int64_t id, const kz_value *row)
+{
+    struct extra *x = ctx;
+    (void)id;
+    kz_month m = (kz_month)row[KZ_SPEND_MONTH].i;
+    /* rows come by month then channel: add channels up */
+    if (x->nspend && x->spend[x->nspend - 1].month == m) {
+        x->spend[x->nspend - 1].amount += row[KZ_SPEND_AMOUNT].i;
+        return KZ_OK;
+    }
+    if (x->nspend == x->capspend) {
+        size_t n = x->capspend ? x->capspend * 2 : 64;
+        void *p = realloc(x->spend, n * sizeof *x->spend);
+        if (!p)
+            return kz_error_oom();
+        x->spend = p;
+        x->capspend = n;
+    }
+    x->spend[x->nspend].month = m;
+    x->spend[x->nspend].amount = row[KZ_SPEND_AMOUNT].i;
+    x->nspend++;
+    return KZ_OK;
+}
+
+static int cmp_nps(const void *x, const void *y)
+{
+    const struct nps_row *a = x, *b = y;
+    return (a->day > b->day) - (a->day < b->day);
+}
+
+static int load_extra(struct build *b, kz_store *st)
+{
+    kz_engine *e = b->e;
+    struct extra x;
+    memset(&x, 0, sizeof x);
+    x.b = b;
+    int rc = kz_store_each(st, KZ_ENT_NPS, on_nps, &x);
+    if (!rc)
+        rc = kz_store_each(st, KZ_ENT_SPEND, on_spend, &x);
+    if (rc)
+        goto done;
+    if (x.nnps > 1)
+        qsort(x.nps, x.nnps, sizeof *x.nps, cmp_nps);
+    e->nnps = x.nnps;
+    e->nps_day = kz_arena_alloc(e->arena, (x.nnps ? x.nnps : 1) * sizeof *e->nps_day);
+    e->nps_score = kz_arena_alloc(e->arena, x.nnps ? x.nnps : 1);
+    e->nps_acc = kz_arena_alloc(e->arena, (x.nnps ? x.nnps : 1) * sizeof *e->nps_acc);
+    e->nspend = x.nspend;
+    e->spend_month = kz_arena_alloc(e->arena, (x.nspend ? x.nspend : 1) * sizeof *e->spend_month);
+    e->spend_amount = kz_arena_alloc(e->arena, (x.nspend ? x.nspend : 1) * sizeof *e->spend_amount);
+    if (!e->nps_day || !e->nps_score || !e->nps_acc || !e->spend_month || !e->spend_amount) {
+        rc = KZ_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < x.nnps; i++) {
+        e->nps_day[i] = x.nps[i].day;
+        e->nps_score[i] = x.nps[i].score;
+        e->nps_acc[i] = x.nps[i].acc;
+    }
+    for (size_t i = 0; i < x.nspend; i++) {
+        e->spend_month[i] = x.spend[i].month;
+        e->spend_amount[i] = x.spend[i].amount;
+    }
+done:
+    free(x.nps);
+    free(x.spend);
+    return rc;
 }
 
 static int cmp_sub(const void *x, const void *y)
@@ -115,10 +223,12 @@ static int group_subscriptions(struct build *b)
     e->sub_mrr = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_mrr);
     e->sub_start = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_start);
     e->sub_end = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_end);
+    e->sub_qty = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_qty);
     e->acc_subs = kz_arena_calloc(e->arena, e->naccounts + 1, sizeof *e->acc_subs);
-    if (!e->sub_mrr || !e->sub_start || !e->sub_end || !e->acc_subs)
+    if (!e->sub_mrr || !e->sub_start || !e->sub_end || !e->sub_qty || !e->acc_subs)
         return KZ_ENOMEM;
     for (size_t i = 0; i < n; i++) {
+        e->sub_qty[i] = b->subs[i].qty;
         e->sub_mrr[i] = b->subs[i].mrr;
         e->sub_start[i] = b->subs[i].start;
         e->sub_end[i] = b->subs[i].end;
@@ -252,7 +362,8 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
     }
     if ((rc = kz_store_each(st, KZ_ENT_ACCOUNT, on_account, &b)))
         goto done;
-    if ((rc = kz_store_each(st, KZ_ENT_SUBSCRIPTION, on_subscription, &b)) || (rc = group_subscriptions(&b)))
+    if ((rc = kz_store_each(st, KZ_ENT_SUBSCRIPTION, on_subscription, &b)) || (rc = group_subscriptions(&b)) ||
+        (rc = load_extra(&b, st)))
         goto done;
     if (parts & KZ_ENGINE_EVENTS) {
         int64_t version = -1;
@@ -367,6 +478,7 @@ int kz_month_in_range(const kz_metric_opts *o, kz_month m)
 
 void kz_metric_opts_init(kz_metric_opts *o)
 {
+    o->gross_margin = 1.0;
     o->obs = KZ_DAY_NONE;
     o->from = INT32_MIN;
     o->to = INT32_MAX;

@@ -56,6 +56,7 @@ size_t kz_engine_bytes(const kz_engine *e);
 typedef struct kz_metric_opts {
     kz_day obs;       /* observation date; KZ_DAY_NONE: kz_engine_last_day() */
     kz_day from, to;  /* rows whose day or month lies in [from, to]; INT32_MIN/MAX for all */
+    double gross_margin; /* metrics.gross_margin: share of revenue kept, for LTV and CAC payback */
 } kz_metric_opts;
 
 void kz_metric_opts_init(kz_metric_opts *o);
@@ -74,5 +75,29 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
 
 /* Events and distinct active users per day (reference Q4). */
 int kz_metric_daily(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* The last complete month at a glance, each number beside the month before:
+ * MRR, ARR, paying accounts, movements, churn, GRR, NRR, ARPA, LTV, quick
+ * ratio, NPS. */
+int kz_metric_summary(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Per month: ending MRR, paying accounts, ARPA; new accounts and their ARPA. */
+int kz_metric_arpa(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Per month: ARPA, revenue churn and its trailing 12-month mean, LTV. */
+int kz_metric_ltv(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Per month: spend, new accounts, CAC, new-account ARPA, CAC payback. */
+int kz_metric_cac(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Per month: NPS responses, promoters, passives, detractors, NPS. */
+int kz_metric_nps(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Account lifetime: Kaplan-Meier median (accounts still paying are censored)
+ * and the mean lifetime of churned accounts. */
+int kz_metric_contract_length(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* The Kaplan-Meier survival curve of account lifetime, month by month. */
+int kz_metric_survival(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
 
 #endif

@@ -21,7 +21,17 @@ struct kz_engine {
     size_t nsubs;
     int64_t *sub_mrr;        /* money units */
     kz_day *sub_start, *sub_end;
+    int64_t *sub_qty;        /* seats (quantity), 0 when not given */
     uint32_t *acc_subs;      /* account a's subscriptions are [acc_subs[a], acc_subs[a+1]) */
+    /* NPS answers, by time */
+    size_t nnps;
+    kz_day *nps_day;
+    uint8_t *nps_score;
+    uint32_t *nps_acc;
+    /* sales and marketing spend per month, summed over channels, by month */
+    size_t nspend;
+    kz_month *spend_month;
+    int64_t *spend_amount;
     /* events, by time (then by storage order) */
     size_t nevents;
     int64_t base;            /* seconds since the epoch of ev_sec == 0 */
@@ -46,6 +56,31 @@ int kz_image_save(const kz_engine *e, const char *path, int64_t version);
 /* The observation date of a report: o->obs, or the last day with events;
  * KZ_DAY_NONE when neither exists. */
 kz_day kz_engine_obs(const kz_engine *e, const kz_metric_opts *o);
+
+/* A money sum as a double the way SQL engines cast a DECIMAL: the integer of
+ * its smallest scale divided by the power of ten (cents / 100.0 when every
+ * amount is in whole cents), so that ratios agree to the last bit. */
+static inline double kz_money_double(int64_t units)
+{
+    if (units % 100 == 0)
+        return (double)(units / 100) / 100.0;
+    return (double)units / 10000.0;
+}
+
+/* The MRR movements of one month (docs/metrics.md). */
+typedef struct kz_movement {
+    kz_month month;
+    int64_t start, new_, expansion, contraction, churned, reactivation, end; /* money units */
+    int64_t accounts_start, accounts_churned, accounts_end, accounts_new;
+    /* accounts whose first subscription started in the month, and their MRR
+     * on that first day (for new-account ARPA and CAC) */
+    int64_t accounts_first, first_mrr;
+} kz_movement;
+
+/* The movements of every month from the month of the first subscription to
+ * the last month that has ended by obs. *out is malloc'd (caller frees);
+ * *n = 0 when there are none. */
+int kz_engine_movements(const kz_engine *e, kz_day obs, const kz_metric_opts *o, kz_movement **out, size_t *n);
 
 /* 1 when month m is one a report should show: its first day lies between the
  * first day of from's month and to. */

@@ -20,59 +20,47 @@ static const kz_tcol cols[] = {
     { "nrr", KZ_T_DOUBLE },
 };
 
-/* A money sum as a double the way SQL engines cast a DECIMAL: the integer of
- * its smallest scale divided by the power of ten (cents / 100.0 when every
- * amount is in whole cents), so that ratios agree to the last bit. */
-static double money_double(int64_t units)
+int kz_engine_movements(const kz_engine *e, kz_day obs, const kz_metric_opts *o, kz_movement **out, size_t *n)
 {
-    if (units % 100 == 0)
-        return (double)(units / 100) / 100.0;
-    return (double)units / 10000.0;
-}
-
-struct movement {
-    int64_t start, new_, expansion, contraction, churned, reactivation, end;
-    int64_t accounts_start, accounts_churned;
-};
-
-int kz_metric_mrr(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
-{
-    kz_table *t = kz_table_new(cols, sizeof cols / sizeof cols[0]);
-    struct movement *mv = NULL;
-    int rc = KZ_OK;
+    (void)o;
     *out = NULL;
-    if (!t)
-        return KZ_ENOMEM;
-    kz_day obs = kz_engine_obs(e, o);
+    *n = 0;
     kz_day first = KZ_DAY_OPEN;
     for (size_t i = 0; i < e->nsubs; i++)
         if (e->sub_start[i] < first)
             first = e->sub_start[i];
     if (obs == KZ_DAY_NONE || first == KZ_DAY_OPEN)
-        goto done; /* no months */
+        return KZ_OK; /* no months */
     kz_month m_first = kz_day_month(first);
     kz_month m_last = kz_day_month(obs) - 1; /* the last month that has ended by obs */
     if (m_last < m_first)
-        goto done;
+        return KZ_OK;
     size_t nm = (size_t)(m_last - m_first + 1);
-    mv = calloc(nm, sizeof *mv);
-    if (!mv) {
-        rc = kz_error_oom();
-        goto done;
-    }
+    kz_movement *mv = calloc(nm, sizeof *mv);
+    if (!mv)
+        return kz_error_oom();
+    for (size_t i = 0; i < nm; i++)
+        mv[i].month = m_first + (kz_month)i;
     for (uint32_t a = 0; a < e->naccounts; a++) {
         kz_day fs = kz_engine_first_start(e, a);
         if (fs == KZ_DAY_OPEN)
             continue;
         kz_month mfs = kz_day_month(fs);
         kz_month from = mfs > m_first ? mfs : m_first; /* fs < me: months from fs's month */
-        int64_t m0 = kz_engine_mrr_on(e, a, kz_month_first_day(from));
+        if (mfs <= m_last) {
+            mv[mfs - m_first].accounts_first++;
+            mv[mfs - m_first].first_mrr += kz_engine_mrr_on(e, a, fs);
+        }
+        kz_day ms = kz_month_first_day(from);
+        int64_t m0 = kz_engine_mrr_on(e, a, ms);
         for (kz_month m = from; m <= m_last; m++) {
-            kz_day ms = kz_month_first_day(m), me = kz_month_first_day(m + 1);
+            kz_day me = kz_month_first_day(m + 1);
             int64_t m1 = kz_engine_mrr_on(e, a, me);
-            struct movement *x = &mv[m - m_first];
+            kz_movement *x = &mv[m - m_first];
             x->start += m0;
             x->end += m1;
+            if (m1 > 0)
+                x->accounts_end++;
             if (m0 > 0) {
                 x->accounts_start++;
                 if (m1 == 0) {
@@ -84,25 +72,42 @@ int kz_metric_mrr(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
                     x->contraction += m0 - m1;
                 }
             } else if (m1 > 0) {
-                if (fs >= ms)
+                if (fs >= ms) {
                     x->new_ += m1;
-                else
+                    x->accounts_new++;
+                } else {
                     x->reactivation += m1;
+                }
             }
             m0 = m1;
+            ms = me;
         }
     }
-    for (size_t i = 0; i < nm; i++) {
-        kz_month m = m_first + (kz_month)i;
-        if (!kz_month_in_range(o, m))
+    *out = mv;
+    *n = nm;
+    return KZ_OK;
+}
+
+int kz_metric_mrr(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
+{
+    kz_table *t = kz_table_new(cols, sizeof cols / sizeof cols[0]);
+    kz_movement *mv = NULL;
+    size_t nm = 0;
+    int rc;
+    *out = NULL;
+    if (!t)
+        return KZ_ENOMEM;
+    rc = kz_engine_movements(e, kz_engine_obs(e, o), o, &mv, &nm);
+    for (size_t i = 0; i < nm && !rc; i++) {
+        const kz_movement *x = &mv[i];
+        if (!kz_month_in_range(o, x->month))
             continue;
-        const struct movement *x = &mv[i];
         kz_tcell *r = kz_table_add_row(t);
         if (!r) {
             rc = KZ_ENOMEM;
-            goto done;
+            break;
         }
-        kz_cell_int(&r[0], m);
+        kz_cell_int(&r[0], x->month);
         kz_cell_int(&r[1], x->start);
         kz_cell_int(&r[2], x->new_);
         kz_cell_int(&r[3], x->expansion);
@@ -115,12 +120,11 @@ int kz_metric_mrr(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
         if (x->accounts_start)
             kz_cell_double(&r[10], (double)x->accounts_churned / (double)x->accounts_start);
         if (x->start) {
-            double start = money_double(x->start);
-            kz_cell_double(&r[11], money_double(x->start - x->contraction - x->churned) / start);
-            kz_cell_double(&r[12], money_double(x->start + x->expansion - x->contraction - x->churned) / start);
+            double start = kz_money_double(x->start);
+            kz_cell_double(&r[11], kz_money_double(x->start - x->contraction - x->churned) / start);
+            kz_cell_double(&r[12], kz_money_double(x->start + x->expansion - x->contraction - x->churned) / start);
         }
     }
-done:
     free(mv);
     if (rc) {
         kz_table_free(t);

@@ -185,3 +185,75 @@ Test(metrics, the_image_file_is_used_when_current_and_never_when_stale_or_damage
     free(bytes);
     kt_rmrf(dir);
 }
+
+/* Runs a report on the edge cases (imported into dir) and returns its CSV. */
+static char *edge_report(const char *dir, const char *report, const char *extra)
+{
+    kt_run r;
+    if (extra)
+        kt_kizunav(&r, dir, NULL, "--db", "k.db", "--set", extra, "metrics", report, "--format", "csv", NULL);
+    else
+        kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", report, "--format", "csv", NULL);
+    cr_assert_eq(r.status, 0, "%s: %s", report, r.err);
+    char *out = strdup(r.out);
+    kt_run_free(&r);
+    return out;
+}
+
+/* The business reports on the hand-built edge cases, each number checked by
+ * hand (the observation date is 2024-06-30, the last event):
+ * - May 2024 is the last complete month: MRR 310 (a2 50, a5 100, a6 40, a8 120)
+ *   against April's 190; ARPA 77.5; revenue churn of the 12 months to May
+ *   averages 0, 0, 1/3 (March: 50 + 60 of 330), 30/220 (April), 0 = 0.0939,
+ *   so LTV = 77.5 / 0.0939 = 825.
+ * - January 2024: three accounts start (a2 and a5 on the 1st, a4 on the 15th),
+ *   260 of MRR, spend 600 + 400: CAC 333.33, payback 333.33 / 86.67 = 3.85.
+ * - NPS May: 10, 9, 8, 3: two promoters, one detractor of four = 25.
+ * - Lifetimes: a1 15 days, a4 77, a3 89 (its first span, before it came back)
+ *   churned; a8 60, a6 122, a2 and a5 181 still paying. Kaplan-Meier:
+ *   6/7 after day 15, x 4/5 after day 77, x 3/4 after day 89 = 0.514, never
+ *   0.5 or below: no median yet; churned accounts lasted 60.33 days. */
+Test(metrics, business_reports_on_the_edge_cases)
+{
+    char *dir = kt_tmpdir();
+    kt_run r;
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", kt_fixture("reference/edges"), NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    char *s = edge_report(dir, "summary", NULL);
+    cr_assert(kt_contains(s, "\nmrr,2024-05-01,310.00,190.00,120.00\n"), "%s", s);
+    cr_assert(kt_contains(s, "\narr,2024-05-01,3720.00,2280.00,1440.00\n"), "%s", s);
+    cr_assert(kt_contains(s, "\npaying_accounts,2024-05-01,4,3,1\n"), "%s", s);
+    cr_assert(kt_contains(s, "\narpa,2024-05-01,77.5,"), "%s", s);
+    cr_assert(kt_contains(s, "\nltv,2024-05-01,825.0,"), "%s", s);
+    cr_assert(kt_contains(s, "\nquick_ratio,2024-05-01,,0.0,\n"), "%s", s); /* nothing lost in May: no ratio */
+    cr_assert(kt_contains(s, "\nnps,2024-05-01,25.0,,\n"), "%s", s);
+    free(s);
+    s = edge_report(dir, "cac", NULL);
+    cr_assert(kt_contains(s, "\n2024-01-01,1000.00,3,333.3333333333333,86.66666666666667,3.846153846153846\n"), "%s", s);
+    cr_assert(kt_contains(s, "\n2024-02-01,800.00,1,800.0,40.0,20.0\n"), "%s", s);
+    cr_assert(kt_contains(s, "\n2024-03-01,,1,,50.0,\n"), "%s", s); /* no spend imported: no CAC */
+    free(s);
+    s = edge_report(dir, "nps", NULL);
+    cr_assert_str_eq(s, "month,responses,promoters,passives,detractors,nps\n"
+                        "2024-05-01,4,2,1,1,25.0\n"
+                        "2024-06-01,1,0,0,1,-100.0\n");
+    free(s);
+    s = edge_report(dir, "contract-length", NULL);
+    cr_assert_str_eq(s, "metric,value\naccounts,7\nchurned,3\nstill_paying,4\nmedian_lifetime_months,\n"
+                        "median_lifetime_days,\nmean_churned_lifetime_months,1.9822039698836413\n"
+                        "mean_churned_lifetime_days,60.333333333333336\n");
+    free(s);
+    s = edge_report(dir, "survival", NULL);
+    cr_assert(kt_contains(s, "\n1,7,1,0,0.8571428571428572\n2,6,0,1,0.8571428571428572\n3,5,2,0,0.5142857142857143\n"),
+              "%s", s);
+    free(s);
+    /* gross margin from the configuration: LTV x 0.8 */
+    s = edge_report(dir, "ltv", "metrics.gross_margin_percent=80");
+    cr_assert(kt_contains(s, "\n2024-05-01,77.5,0.0,0.09393939393939393,0.8,660.0\n"), "%s", s);
+    free(s);
+    s = edge_report(dir, "arpa", NULL);
+    cr_assert(kt_contains(s, "\n2024-05-01,310.00,4,77.5,1,120.00,120.0\n"), "%s", s);
+    free(s);
+    kt_rmrf(dir);
+}

@@ -1,0 +1,199 @@
+/*
+ * survival.c - how long customers stay (docs/metrics.md).
+ *
+ * An account's lifetime runs from its first paid day to its first churn: the
+ * first day on which its paid subscriptions (mrr > 0) no longer cover it.
+ * Accounts that have not churned by the observation date are censored there
+ * (they stayed at least that long). The Kaplan-Meier estimate handles the
+ * censoring: at each day on which some accounts churn, the share still
+ * surviving is multiplied by 1 - churned / at risk. The median lifetime is the
+ * first day the survival falls to one half or below; the mean is taken over
+ * the accounts that did churn.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "engine/engine_internal.h"
+
+#define DAYS_PER_MONTH (365.25 / 12.0)
+
+struct life {
+    int32_t days;
+    int churned; /* 0: censored */
+};
+
+static int cmp_life(const void *x, const void *y)
+{
+    const struct life *a = x, *b = y;
+    if (a->days != b->days)
+        return a->days < b->days ? -1 : 1;
+    return b->churned - a->churned; /* churn before censoring on the same day */
+}
+
+/* The lifetimes of every account with a paid start on or before obs. */
+static int lifetimes(const kz_engine *e, kz_day obs, struct life **out, size_t *n)
+{
+    struct life *v = malloc((e->naccounts ? e->naccounts : 1) * sizeof *v);
+    size_t k = 0;
+    if (!v)
+        return kz_error_oom();
+    for (uint32_t a = 0; a < e->naccounts; a++) {
+        kz_day start = KZ_DAY_OPEN, end = KZ_DAY_OPEN;
+        /* grouped by start date: merge the paid spans from the first */
+        for (uint32_t i = e->acc_subs[a]; i < e->acc_subs[a + 1]; i++) {
+            if (e->sub_mrr[i] <= 0)
+                continue;
+            if (start == KZ_DAY_OPEN) {
+                start = e->sub_start[i];
+                end = e->sub_end[i];
+            } else if (e->sub_start[i] <= end) {
+                if (e->sub_end[i] > end)
+                    end = e->sub_end[i];
+            } else {
+                break; /* a gap: the first span ended at end */
+            }
+        }
+        if (start == KZ_DAY_OPEN || start > obs)
+            continue;
+        if (end <= obs)
+            v[k++] = (struct life){ end - start, 1 };
+        else
+            v[k++] = (struct life){ obs - start, 0 };
+    }
+    if (k > 1)
+        qsort(v, k, sizeof *v, cmp_life);
+    *out = v;
+    *n = k;
+    return KZ_OK;
+}
+
+static const kz_tcol len_cols[] = {
+    { "metric", KZ_T_TEXT },
+    { "value", KZ_T_NUMBER },
+};
+
+int kz_metric_contract_length(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
+{
+    kz_table *t = kz_table_new(len_cols, 2);
+    struct life *v = NULL;
+    size_t n = 0;
+    int rc;
+    *out = NULL;
+    if (!t)
+        return KZ_ENOMEM;
+    kz_day obs = kz_engine_obs(e, o);
+    rc = obs == KZ_DAY_NONE ? KZ_OK : lifetimes(e, obs, &v, &n);
+    if (rc) {
+        kz_table_free(t);
+        return rc;
+    }
+    double s = 1.0, median = NAN, sum = 0;
+    int64_t churned = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        int64_t d = 0;
+        while (j < n && v[j].days == v[i].days) {
+            d += v[j].churned;
+            j++;
+        }
+        if (d) {
+            s *= 1.0 - (double)d / (double)(n - i);
+            if (isnan(median) && s <= 0.5)
+                median = v[i].days;
+        }
+        for (size_t k = i; k < j; k++)
+            if (v[k].churned) {
+                churned++;
+                sum += v[k].days;
+            }
+        i = j;
+    }
+    struct {
+        const char *name;
+        int count;
+        double value;
+    } rows[] = {
+        { "accounts", 1, (double)n },
+        { "churned", 1, (double)churned },
+        { "still_paying", 1, (double)((int64_t)n - churned) },
+        { "median_lifetime_months", 0, median / DAYS_PER_MONTH },
+        { "median_lifetime_days", 0, median },
+        { "mean_churned_lifetime_months", 0, churned ? sum / (double)churned / DAYS_PER_MONTH : NAN },
+        { "mean_churned_lifetime_days", 0, churned ? sum / (double)churned : NAN },
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0] && !rc; k++) {
+        kz_tcell *r = kz_table_add_row(t);
+        if (!r || kz_cell_text(t, &r[0], rows[k].name, strlen(rows[k].name))) {
+            rc = KZ_ENOMEM;
+            break;
+        }
+        if (rows[k].count)
+            kz_cell_count(&r[1], (int64_t)rows[k].value);
+        else if (!isnan(rows[k].value))
+            kz_cell_number(&r[1], rows[k].value);
+    }
+    free(v);
+    if (rc) {
+        kz_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return KZ_OK;
+}
+
+static const kz_tcol curve_cols[] = {
+    { "month", KZ_T_INT },     { "at_risk", KZ_T_INT },  { "churned", KZ_T_INT },
+    { "censored", KZ_T_INT },  { "survival", KZ_T_DOUBLE },
+};
+
+int kz_metric_survival(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
+{
+    kz_table *t = kz_table_new(curve_cols, sizeof curve_cols / sizeof curve_cols[0]);
+    struct life *v = NULL;
+    size_t n = 0;
+    int rc;
+    *out = NULL;
+    if (!t)
+        return KZ_ENOMEM;
+    kz_day obs = kz_engine_obs(e, o);
+    rc = obs == KZ_DAY_NONE ? KZ_OK : lifetimes(e, obs, &v, &n);
+    double s = 1.0;
+    size_t i = 0;
+    /* month k covers lifetimes in (k-1, k] months; month 0 is the start */
+    for (int month = 0; !rc && n && (month == 0 || i < n); month++) {
+        double limit = month * DAYS_PER_MONTH;
+        int64_t at_risk = (int64_t)(n - i), d = 0, c = 0;
+        while (i < n && v[i].days <= limit) {
+            size_t j = i;
+            int64_t dd = 0;
+            while (j < n && v[j].days == v[i].days) {
+                dd += v[j].churned;
+                j++;
+            }
+            if (dd)
+                s *= 1.0 - (double)dd / (double)(n - i);
+            d += dd;
+            c += (int64_t)(j - i) - dd;
+            i = j;
+        }
+        kz_tcell *r = kz_table_add_row(t);
+        if (!r) {
+            rc = KZ_ENOMEM;
+            break;
+        }
+        kz_cell_int(&r[0], month);
+        kz_cell_int(&r[1], at_risk);
+        kz_cell_int(&r[2], d);
+        kz_cell_int(&r[3], c);
+        kz_cell_double(&r[4], s);
+    }
+    free(v);
+    if (rc) {
+        kz_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return KZ_OK;
+}
