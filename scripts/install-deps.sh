@@ -17,6 +17,7 @@ libcjson-dev
 libzstd-dev
 libinih-dev
 libcriterion-dev
+tzdata
 "
 
 if [ "${1:-}" = "--bench" ]; then

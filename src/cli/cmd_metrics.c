@@ -72,7 +72,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         { "format", required_argument, NULL, 'f' }, { "from", required_argument, NULL, 'F' },
         { "to", required_argument, NULL, 'T' },     { "as-of", required_argument, NULL, 'a' },
-        { NULL, 0, NULL, 0 },
+        { "timezone", required_argument, NULL, 'z' }, { NULL, 0, NULL, 0 },
     };
     const char *format = "table";
     kz_metric_opts mo;
@@ -81,6 +81,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     kz_engine *e = NULL;
     kz_table *t = NULL;
     char *image = NULL;
+    kz_tz *tz = NULL;
     kz_buf out;
 
     kz_metric_opts_init(&mo);
@@ -90,6 +91,10 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         switch (c) {
         case 'f':
             format = optarg;
+            break;
+        case 'z':
+            if (kz_config_set(&cli->cfg, "reporting.timezone", optarg, KZ_SRC_FLAG))
+                return kz_cli_usage(cli, "--timezone: %s", kz_error_msg());
             break;
         case 'F':
         case 'T':
@@ -130,6 +135,11 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     if (mo.from != INT32_MIN && mo.to != INT32_MAX && mo.from > mo.to)
         return kz_cli_usage(cli, "--from is after --to");
     mo.gross_margin = (double)cli->cfg.metrics_gross_margin_pct / 100.0;
+    if (kz_tz_load(&tz, cli->cfg.reporting_timezone)) {
+        kz_cli_err(cli, "reporting.timezone: %s", kz_error_msg());
+        return KZ_EXIT_USAGE;
+    }
+    mo.tz = tz;
     if ((rc = kz_cli_open_store(cli, &st, KZ_STORE_READONLY)) != 0)
         return rc;
     image = kz_engine_image_path(st);
@@ -137,8 +147,8 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = kz_cli_fail(cli, "building the engine");
         goto done;
     }
-    if (mo.obs == KZ_DAY_NONE && kz_engine_last_day(e) == KZ_DAY_NONE)
-        mo.obs = kz_time_day(kz_now()); /* no events: the numbers as of today */
+    if (mo.obs == KZ_DAY_NONE && kz_engine_last_day(e, tz) == KZ_DAY_NONE)
+        mo.obs = (kz_day)kz_tz_day(tz, kz_now() / KZ_USEC_PER_SEC); /* no events: as of today */
     if (r->run(&t, e, &mo)) {
         rc = kz_cli_fail(cli, r->name);
         goto done;
@@ -158,6 +168,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = KZ_EXIT_FAIL;
     }
 done:
+    kz_tz_free(tz);
     free(image);
     kz_buf_free(&out);
     kz_table_free(t);

@@ -72,6 +72,8 @@ static const kz_command commands[] = {
       "  --from WHEN, --to WHEN   only rows in this span: YYYY-MM or YYYY-MM-DD\n"
       "  --as-of DATE             the observation date (default: the last day with\n"
       "                           events, or today when there are none)\n"
+      "  --timezone ZONE          days and months in this zone (default the key\n"
+      "                           reporting.timezone, UTC): Asia/Tokyo, +09:00, ...\n"
       "\n",
       "metrics [options] REPORT" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",

@@ -11,34 +11,47 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "core/tz.h"
 
 #define OFF(f) offsetof(kz_config, f)
 
+static int check_timezone(const char *v)
+{
+    kz_tz *tz = NULL;
+    int rc = kz_tz_load(&tz, v);
+    kz_tz_free(tz);
+    return rc ? KZ_EINVALID : KZ_OK;
+}
+
 static const kz_cfg_key keys[] = {
     { "db.path", KZ_CFG_STR, OFF(db_path), "kizuna.db", 0, 0, NULL, "KIZUNA_DB",
-      "Database: a SQLite file path (created when missing)." },
+      "Database: a SQLite file path (created when missing).", NULL },
     { "import.max_errors", KZ_CFG_INT, OFF(import_max_errors), "100", 0, INT64_MAX, NULL,
       "KIZUNA_IMPORT_MAX_ERRORS",
       "Rejected rows an import prints on stderr before it only counts them (0: print all). "
-      "Every rejected row is still written to the rejects file." },
+      "Every rejected row is still written to the rejects file.", NULL },
     { "import.max_field_bytes", KZ_CFG_INT, OFF(import_max_field), "1048576", 64, 1073741824, NULL,
-      "KIZUNA_IMPORT_MAX_FIELD_BYTES", "Longest field an import accepts; a longer one rejects its row." },
+      "KIZUNA_IMPORT_MAX_FIELD_BYTES", "Longest field an import accepts; a longer one rejects its row.", NULL },
     { "import.max_record_bytes", KZ_CFG_INT, OFF(import_max_record), "16777216", 1024, 1073741824,
       NULL, "KIZUNA_IMPORT_MAX_RECORD_BYTES",
       "Longest record (CSV row or NDJSON line) an import accepts; bounds the memory an unterminated "
-      "quote can take." },
+      "quote can take.", NULL },
     { "import.block_events", KZ_CFG_INT, OFF(import_block_events), "1048576", 1024, 16777216, NULL,
-      "KIZUNA_IMPORT_BLOCK_EVENTS", "Events per stored column block." },
+      "KIZUNA_IMPORT_BLOCK_EVENTS", "Events per stored column block.", NULL },
     { "import.parallel_min_bytes", KZ_CFG_INT, OFF(import_parallel_min), "33554432", 0, INT64_MAX, NULL,
       "KIZUNA_IMPORT_PARALLEL_MIN_BYTES",
-      "Event files at least this big are read by two threads (0: always one)." },
+      "Event files at least this big are read by two threads (0: always one).", NULL },
     { "metrics.gross_margin_percent", KZ_CFG_INT, OFF(metrics_gross_margin_pct), "100", 0, 100, NULL,
       "KIZUNA_METRICS_GROSS_MARGIN_PERCENT",
-      "Gross margin, in percent of revenue, used by LTV and CAC payback." },
+      "Gross margin, in percent of revenue, used by LTV and CAC payback.", NULL },
+    { "reporting.timezone", KZ_CFG_STR, OFF(reporting_timezone), "UTC", 0, 0, NULL, "KIZUNA_TIMEZONE",
+      "Time zone of the days and months that reports count events and answers in: UTC, an offset like +09:00, or "
+      "an IANA name like Asia/Tokyo.",
+      check_timezone },
     { "log.level", KZ_CFG_ENUM, OFF(log_level), "info", 0, 0, "debug|info|warn|error",
-      "KIZUNA_LOG_LEVEL", "Least severe log message written to stderr." },
+      "KIZUNA_LOG_LEVEL", "Least severe log message written to stderr.", NULL },
     { "log.format", KZ_CFG_ENUM, OFF(log_format), "logfmt", 0, 0, "logfmt|json", "KIZUNA_LOG_FORMAT",
-      "Log line format." },
+      "Log line format.", NULL },
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -92,6 +105,8 @@ static int set_value(kz_config *cfg, const kz_cfg_key *k, const char *v, kz_cfg_
     case KZ_CFG_STR: {
         if (k->type == KZ_CFG_STR && v[0] == '\0')
             return kz_error_set(KZ_EINVALID, "%s: must not be empty", k->name);
+        if (k->check && k->check(v))
+            return kz_error_prefix(KZ_EINVALID, "%s", k->name);
         char *copy = strdup(v);
         char *old;
         if (!copy)

@@ -38,6 +38,7 @@ typedef struct kz_config {
     int64_t import_parallel_min;   /* import.parallel_min_bytes */
     /* metrics */
     int64_t metrics_gross_margin_pct; /* metrics.gross_margin_percent */
+    char *reporting_timezone;         /* reporting.timezone */
     /* logging */
     char *log_level;               /* log.level */
     char *log_format;              /* log.format */
@@ -55,6 +56,7 @@ typedef struct kz_cfg_key {
     const char *choices;  /* enum values, '|'-separated */
     const char *env;      /* environment variable */
     const char *help;
+    int (*check)(const char *value); /* extra validation (0 or KZ_EINVALID with the reason), or NULL */
 } kz_cfg_key;
 
 /* The table; *n receives its length. */

@@ -60,20 +60,21 @@ static double ltv_of(const kz_movement *mv, size_t i, double margin)
     return safe_div(arpa_of(&mv[i]) * margin, churn_12m(mv, i));
 }
 
-/* NPS answers of month m: responses, promoters, passives, detractors. */
-static void nps_of(const kz_engine *e, kz_month m, int64_t out[4])
+/* NPS answers of month m (in the reporting zone): responses, promoters,
+ * passives, detractors. */
+static void nps_of(const kz_engine *e, const kz_metric_opts *o, kz_month m, int64_t out[4])
 {
-    kz_day a = kz_month_first_day(m), b = kz_month_first_day(m + 1);
+    int64_t a = kz_tz_day_start(o->tz, kz_month_first_day(m)), b = kz_tz_day_start(o->tz, kz_month_first_day(m + 1));
     memset(out, 0, 4 * sizeof *out);
     size_t lo = 0, hi = e->nnps;
-    while (lo < hi) { /* first answer on or after a */
+    while (lo < hi) { /* first answer at or after a */
         size_t mid = lo + (hi - lo) / 2;
-        if (e->nps_day[mid] < a)
+        if (e->nps_sec[mid] < a)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (size_t i = lo; i < e->nnps && e->nps_day[i] < b; i++) {
+    for (size_t i = lo; i < e->nnps && e->nps_sec[i] < b; i++) {
         int s = e->nps_score[i];
         out[0]++;
         out[s >= 9 ? 1 : s >= 7 ? 2 : 3]++;
@@ -223,12 +224,12 @@ int kz_metric_nps(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
         return KZ_ENOMEM;
     kz_day obs = kz_engine_obs(e, o);
     if (e->nnps && obs != KZ_DAY_NONE) {
-        kz_month first = kz_day_month(e->nps_day[0]), last = kz_day_month(obs);
+        kz_month first = kz_day_month((kz_day)kz_tz_day(o->tz, e->nps_sec[0])), last = kz_day_month(obs);
         for (kz_month m = first; m <= last && !rc; m++) {
             int64_t c[4];
             if (!kz_month_in_range(o, m))
                 continue;
-            nps_of(e, m, c);
+            nps_of(e, o, m, c);
             kz_tcell *r = kz_table_add_row(t);
             if (!r) {
                 rc = KZ_ENOMEM;
@@ -304,8 +305,10 @@ static void put_change(kz_tcell *c, const struct sval *now, const struct sval *b
 }
 
 /* The numbers of month i (-1: none, all empty). */
-static int summary_values(const kz_engine *e, const kz_movement *mv, ptrdiff_t i, double margin, struct sval *v)
+static int summary_values(const kz_engine *e, const kz_metric_opts *o, const kz_movement *mv, ptrdiff_t i,
+                          struct sval *v)
 {
+    double margin = o->gross_margin;
     static const struct sval empty = { V_NUMBER, 0, 0, 1 };
     int n = 0;
     if (i < 0) {
@@ -315,7 +318,7 @@ static int summary_values(const kz_engine *e, const kz_movement *mv, ptrdiff_t i
     }
     const kz_movement *x = &mv[i];
     int64_t c[4];
-    nps_of(e, x->month, c);
+    nps_of(e, o, x->month, c);
     v[n++] = money(x->end);
     v[n++] = money(x->end * 12);
     v[n++] = count(x->accounts_end);
@@ -358,8 +361,8 @@ int kz_metric_summary(kz_table **out, const kz_engine *e, const kz_metric_opts *
         while (cur >= 0 && !kz_month_in_range(o, mv[cur].month) && kz_month_first_day(mv[cur].month) > o->to)
             cur--;
         struct sval now[16], before[16];
-        summary_values(e, mv, cur, o->gross_margin, now);
-        summary_values(e, mv, cur - 1, o->gross_margin, before);
+        summary_values(e, o, mv, cur, now);
+        summary_values(e, o, mv, cur - 1, before);
         for (int k = 0; k < 16 && cur >= 0; k++) {
             kz_tcell *r = kz_table_add_row(t);
             if (!r || kz_cell_text(t, &r[0], names[k], strlen(names[k]))) {

@@ -28,6 +28,7 @@ struct day_row {
 
 struct part {
     const kz_engine *e;
+    const kz_metric_opts *o;
     size_t from, to;      /* events [from, to), whole days */
     int64_t last_day;     /* stop after this day */
     struct day_row *rows; /* out: one per day with events */
@@ -46,10 +47,10 @@ static void *run_part(void *arg)
         return NULL;
     }
     for (size_t i = p->from; i < p->to;) {
-        int64_t day = kz_engine_day(e, e->ev_sec[i]);
+        int64_t day = kz_engine_day(e, p->o, e->ev_sec[i]);
         if (day > p->last_day)
             break;
-        size_t end = kz_engine_lower(e, (day + 1) * 86400);
+        size_t end = kz_engine_lower_day(e, p->o, day + 1);
         if (end > p->to)
             end = p->to;
         int64_t dau = 0;
@@ -93,17 +94,17 @@ int kz_metric_daily(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
     if (!t)
         return KZ_ENOMEM;
     memset(parts, 0, sizeof parts);
-    size_t from = o->from != INT32_MIN ? kz_engine_lower(e, (int64_t)o->from * 86400) : 0;
-    size_t to = o->to != INT32_MAX ? kz_engine_lower(e, ((int64_t)o->to + 1) * 86400) : e->nevents;
-    parts[0] = (struct part){ e, from, to, o->to, NULL, 0, 0, 0 };
+    size_t from = o->from != INT32_MIN ? kz_engine_lower_day(e, o, o->from) : 0;
+    size_t to = o->to != INT32_MAX ? kz_engine_lower_day(e, o, (int64_t)o->to + 1) : e->nevents;
+    parts[0] = (struct part){ e, o, from, to, o->to, NULL, 0, 0, 0 };
     if (to - from >= 1000000) {
         /* two halves, split at the start of the day in the middle */
         size_t mid = from + (to - from) / 2;
-        int64_t mid_day = kz_engine_day(e, e->ev_sec[mid]);
-        size_t split = kz_engine_lower(e, mid_day * 86400);
+        int64_t mid_day = kz_engine_day(e, o, e->ev_sec[mid]);
+        size_t split = kz_engine_lower_day(e, o, mid_day);
         if (split > from && split < to) {
             parts[0].to = split;
-            parts[1] = (struct part){ e, split, to, o->to, NULL, 0, 0, 0 };
+            parts[1] = (struct part){ e, o, split, to, o->to, NULL, 0, 0, 0 };
             nparts = 2;
         }
     }

@@ -99,7 +99,7 @@ static int on_subscription(void *ctx, int64_t id, const kz_value *row)
 /* NPS answers and spend are few: growable arrays in the arena would waste
  * it, so they are collected with realloc and copied once. */
 struct nps_row {
-    kz_day day;
+    int64_t sec;
     uint8_t score;
     uint32_t acc;
 };
@@ -130,7 +130,9 @@ static int on_nps(void *ctx, int64_t id, const kz_value *row)
         x->nps = p;
         x->capnps = n;
     }
-    x->nps[x->nnps++] = (struct nps_row){ kz_time_day(row[KZ_NPS_TS].i), (uint8_t)row[KZ_NPS_SCORE].i, (uint32_t)a };
+    int64_t us = row[KZ_NPS_TS].i;
+    int64_t sec = us / KZ_USEC_PER_SEC - (us % KZ_USEC_PER_SEC < 0);
+    x->nps[x->nnps++] = (struct nps_row){ sec, (uint8_t)row[KZ_NPS_SCORE].i, (uint32_t)a };
     return KZ_OK;
 }
 
@@ -161,7 +163,7 @@ static int on_spend(void *ctx, int64_t id, const kz_value *row)
 static int cmp_nps(const void *x, const void *y)
 {
     const struct nps_row *a = x, *b = y;
-    return (a->day > b->day) - (a->day < b->day);
+    return (a->sec > b->sec) - (a->sec < b->sec);
 }
 
 static int load_extra(struct build *b, kz_store *st)
@@ -178,18 +180,18 @@ static int load_extra(struct build *b, kz_store *st)
     if (x.nnps > 1)
         qsort(x.nps, x.nnps, sizeof *x.nps, cmp_nps);
     e->nnps = x.nnps;
-    e->nps_day = kz_arena_alloc(e->arena, (x.nnps ? x.nnps : 1) * sizeof *e->nps_day);
+    e->nps_sec = kz_arena_alloc(e->arena, (x.nnps ? x.nnps : 1) * sizeof *e->nps_sec);
     e->nps_score = kz_arena_alloc(e->arena, x.nnps ? x.nnps : 1);
     e->nps_acc = kz_arena_alloc(e->arena, (x.nnps ? x.nnps : 1) * sizeof *e->nps_acc);
     e->nspend = x.nspend;
     e->spend_month = kz_arena_alloc(e->arena, (x.nspend ? x.nspend : 1) * sizeof *e->spend_month);
     e->spend_amount = kz_arena_alloc(e->arena, (x.nspend ? x.nspend : 1) * sizeof *e->spend_amount);
-    if (!e->nps_day || !e->nps_score || !e->nps_acc || !e->spend_month || !e->spend_amount) {
+    if (!e->nps_sec || !e->nps_score || !e->nps_acc || !e->spend_month || !e->spend_amount) {
         rc = KZ_ENOMEM;
         goto done;
     }
     for (size_t i = 0; i < x.nnps; i++) {
-        e->nps_day[i] = x.nps[i].day;
+        e->nps_sec[i] = x.nps[i].sec;
         e->nps_score[i] = x.nps[i].score;
         e->nps_acc[i] = x.nps[i].acc;
     }
@@ -306,7 +308,7 @@ static int load_events(struct build *b, kz_store *st)
     size_t n = (size_t)stats.events;
     e->nevents = n;
     e->base = n ? floor_div(stats.first_event, KZ_USEC_PER_SEC) : 0;
-    e->last_day = n ? kz_time_day(stats.last_event) : KZ_DAY_NONE;
+    e->last_time = n ? floor_div(stats.last_event, KZ_USEC_PER_SEC) : INT64_MIN;
     e->ev_sec = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->ev_sec);
     e->ev_acc = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->ev_acc);
     e->ev_user = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->ev_user);
@@ -353,7 +355,7 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
     if (!e)
         return kz_error_oom();
     b.e = e;
-    e->last_day = KZ_DAY_NONE;
+    e->last_time = INT64_MIN;
     e->arena = kz_arena_new(1 << 20);
     b.by_key = kz_strmap_new(1024);
     if (!e->arena || !b.by_key) {
@@ -382,7 +384,7 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
         kz_store_stats stats;
         rc = kz_store_stats_get(st, 0, &stats);
         if (!rc && stats.events)
-            e->last_day = kz_time_day(stats.last_event);
+            e->last_time = floor_div(stats.last_event, KZ_USEC_PER_SEC);
     }
 done:
     kz_strmap_free(b.by_key);
@@ -408,9 +410,9 @@ void kz_engine_free(kz_engine *e)
     free(e);
 }
 
-kz_day kz_engine_last_day(const kz_engine *e)
+kz_day kz_engine_last_day(const kz_engine *e, const kz_tz *tz)
 {
-    return e->last_day;
+    return e->last_time == INT64_MIN ? KZ_DAY_NONE : (kz_day)kz_tz_day(tz, e->last_time);
 }
 
 size_t kz_engine_accounts(const kz_engine *e)
@@ -465,7 +467,12 @@ kz_day kz_engine_first_start(const kz_engine *e, uint32_t a)
 
 kz_day kz_engine_obs(const kz_engine *e, const kz_metric_opts *o)
 {
-    return o->obs != KZ_DAY_NONE ? o->obs : e->last_day;
+    return o->obs != KZ_DAY_NONE ? o->obs : kz_engine_last_day(e, o->tz);
+}
+
+size_t kz_engine_lower_day(const kz_engine *e, const kz_metric_opts *o, int64_t day)
+{
+    return kz_engine_lower(e, kz_tz_day_start(o->tz, day));
 }
 
 int kz_month_in_range(const kz_metric_opts *o, kz_month m)
@@ -479,6 +486,7 @@ int kz_month_in_range(const kz_metric_opts *o, kz_month m)
 void kz_metric_opts_init(kz_metric_opts *o)
 {
     o->gross_margin = 1.0;
+    o->tz = NULL;
     o->obs = KZ_DAY_NONE;
     o->from = INT32_MIN;
     o->to = INT32_MAX;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/table.h"
+#include "core/tz.h"
 #include "core/time.h"
 #include "store/store.h"
 
@@ -41,9 +42,9 @@ void kz_engine_free(kz_engine *e);
 
 #define KZ_DAY_NONE INT32_MIN
 
-/* The observation date: the day of the last event (UTC), or KZ_DAY_NONE when
- * there are no events. */
-kz_day kz_engine_last_day(const kz_engine *e);
+/* The observation date: the day of the last event in zone tz (NULL: UTC), or
+ * KZ_DAY_NONE when there are no events. */
+kz_day kz_engine_last_day(const kz_engine *e, const kz_tz *tz);
 
 /* Numbers of things in the image. */
 size_t kz_engine_accounts(const kz_engine *e);
@@ -57,6 +58,7 @@ typedef struct kz_metric_opts {
     kz_day obs;       /* observation date; KZ_DAY_NONE: kz_engine_last_day() */
     kz_day from, to;  /* rows whose day or month lies in [from, to]; INT32_MIN/MAX for all */
     double gross_margin; /* metrics.gross_margin: share of revenue kept, for LTV and CAC payback */
+    const kz_tz *tz;     /* reporting.timezone: days and months of events and answers (NULL: UTC) */
 } kz_metric_opts;
 
 void kz_metric_opts_init(kz_metric_opts *o);

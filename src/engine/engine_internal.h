@@ -25,7 +25,7 @@ struct kz_engine {
     uint32_t *acc_subs;      /* account a's subscriptions are [acc_subs[a], acc_subs[a+1]) */
     /* NPS answers, by time */
     size_t nnps;
-    kz_day *nps_day;
+    int64_t *nps_sec;        /* seconds since the epoch */
     uint8_t *nps_score;
     uint32_t *nps_acc;
     /* sales and marketing spend per month, summed over channels, by month */
@@ -43,7 +43,7 @@ struct kz_engine {
     size_t nusers;           /* user ids are 1..nusers-1 */
     size_t nnames;
     const char **names;      /* event name id -> name */
-    kz_day last_day;         /* KZ_DAY_NONE when no events */
+    int64_t last_time;       /* the last event, seconds since the epoch; INT64_MIN when none */
     void *map;               /* the image file, when the columns come from it */
     size_t map_len;
 };
@@ -86,12 +86,14 @@ int kz_engine_movements(const kz_engine *e, kz_day obs, const kz_metric_opts *o,
  * first day of from's month and to. */
 int kz_month_in_range(const kz_metric_opts *o, kz_month m);
 
-/* The day (UTC) of an event time in seconds since base. */
-static inline int64_t kz_engine_day(const kz_engine *e, int64_t sec)
+/* The local day (o->tz) of an event time in seconds since base. */
+static inline int64_t kz_engine_day(const kz_engine *e, const kz_metric_opts *o, int64_t sec)
 {
-    int64_t t = e->base + sec;
-    return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    return kz_tz_day(o->tz, e->base + sec);
 }
+
+/* The index of the first event of local day `day` (o->tz). */
+size_t kz_engine_lower_day(const kz_engine *e, const kz_metric_opts *o, int64_t day);
 
 /* The index of the first event at or after t (seconds since the epoch). */
 size_t kz_engine_lower(const kz_engine *e, int64_t t);

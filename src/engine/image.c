@@ -134,7 +134,7 @@ int kz_image_load(kz_engine *e, const char *path, int64_t version)
     e->map_len = size;
     e->nevents = (size_t)h.nevents;
     e->base = h.base;
-    e->last_day = (kz_day)h.last_day;
+    e->last_time = h.nevents ? e->base + 0 : INT64_MIN; /* set from the columns below */
     e->nusers = (size_t)h.nusers;
     /* the columns are read-only in the map; the engine never writes them */
     e->ev_sec = (uint32_t *)(uintptr_t)(p + off[0]);
@@ -142,6 +142,8 @@ int kz_image_load(kz_engine *e, const char *path, int64_t version)
     e->ev_user = (uint32_t *)(uintptr_t)(p + off[2]);
     e->ev_name = (uint16_t *)(uintptr_t)(p + off[3]);
     e->acc_last = (int64_t *)(uintptr_t)(p + off[4]);
+    if (e->nevents)
+        e->last_time = e->base + e->ev_sec[e->nevents - 1];
     return KZ_OK;
 }
 
@@ -172,7 +174,7 @@ int kz_image_save(const kz_engine *e, const char *path, int64_t version)
     h.nevents = e->nevents;
     h.naccounts = e->naccounts;
     h.base = e->base;
-    h.last_day = e->last_day;
+    h.last_day = 0; /* unused: the last event is the last of the columns */
     h.nusers = e->nusers;
     layout(h.nevents, h.naccounts, off, &size);
     h.file_size = size;

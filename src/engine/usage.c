@@ -186,9 +186,9 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
     memset(rank, -1, e->nnames ? e->nnames : 1);
     size_t p0 = 0, l0 = 0, end = 0;
     if (obs != KZ_DAY_NONE && e->nevents) {
-        p0 = kz_engine_lower(e, (int64_t)(obs - 55) * 86400);
-        l0 = kz_engine_lower(e, (int64_t)(obs - 27) * 86400);
-        end = kz_engine_lower(e, (int64_t)(obs + 1) * 86400);
+        p0 = kz_engine_lower_day(e, o, (int64_t)obs - 55);
+        l0 = kz_engine_lower_day(e, o, (int64_t)obs - 27);
+        end = kz_engine_lower_day(e, o, (int64_t)obs + 1);
     }
     for (size_t i = l0; i < end; i++)
         count[e->ev_name[i]]++;
@@ -258,7 +258,7 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
         if (x->prev)
             kz_cell_double(&r[9], (double)x->ev28 / (double)x->prev);
         if (e->acc_last && e->acc_last[a] >= 0 && obs != KZ_DAY_NONE)
-            kz_cell_int(&r[10], obs - kz_engine_day(e, e->acc_last[a]));
+            kz_cell_int(&r[10], obs - kz_engine_day(e, o, e->acc_last[a]));
     }
 done:
     for (int k = 0; k < 2; k++) {

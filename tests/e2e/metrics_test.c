@@ -257,3 +257,52 @@ Test(metrics, business_reports_on_the_edge_cases)
     free(s);
     kt_rmrf(dir);
 }
+
+/* The reporting time zone moves events to their local days: in Tokyo
+ * (UTC+9) 2024-02-28T23:59:59Z is on the 29th, and the last event,
+ * 2024-06-30T23:59:59Z, makes 1 July the observation date. */
+Test(metrics, reporting_time_zone_shifts_days)
+{
+    char *dir = kt_tmpdir();
+    kt_run r;
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", kt_fixture("reference/edges"), NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--timezone", "Asia/Tokyo", "--format", "csv", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_str_eq(r.out, "day,events,dau\n"
+                            "2024-02-29,3,2\n"
+                            "2024-05-01,4,2\n"
+                            "2024-06-10,1,1\n"
+                            "2024-06-20,2,1\n"
+                            "2024-06-25,2,2\n"
+                            "2024-06-26,2,1\n"
+                            "2024-06-27,1,1\n"
+                            "2024-06-29,2,1\n"
+                            "2024-07-01,1,1\n");
+    kt_run_free(&r);
+    /* the same through the configuration; an offset works too */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "--set", "reporting.timezone=+09:00", "metrics", "daily", "--from",
+               "2024-07-01", "--format", "csv", NULL);
+    cr_assert_str_eq(r.out, "day,events,dau\n2024-07-01,1,1\n");
+    kt_run_free(&r);
+    /* usage: a2's last event is on 26 June, 5 days before 1 July in Tokyo and 4
+     * before 30 June in UTC */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "usage", "--timezone", "Asia/Tokyo", "--format", "csv", NULL);
+    cr_assert(kt_contains(r.out, "\na2,1,0,0,0,0,1,0,1,,5\n"), "%s", r.out);
+    cr_assert(kt_contains(r.out, "\na6,0,1,0,0,0,1,0,1,,0\n"), "%s", r.out);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "usage", "--format", "csv", NULL);
+    cr_assert(kt_contains(r.out, "\na2,1,0,0,0,0,1,0,1,,4\n"), "%s", r.out);
+    kt_run_free(&r);
+    /* a zone that does not exist is a usage error, whichever way it comes */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--timezone", "Mars/Base", NULL);
+    cr_assert_eq(r.status, 2);
+    cr_assert(kt_contains(r.err, "unknown time zone 'Mars/Base'"), "%s", r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "--set", "reporting.timezone=../../etc", "metrics", "daily", NULL);
+    cr_assert_eq(r.status, 2);
+    cr_assert(kt_contains(r.err, "reporting.timezone"), "%s", r.err);
+    kt_run_free(&r);
+    kt_rmrf(dir);
+}
