@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/table.h"
 #include "engine/engine.h"
+#include "engine/segment.h"
 
 struct report {
     const char *name;
@@ -72,7 +73,8 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         { "format", required_argument, NULL, 'f' }, { "from", required_argument, NULL, 'F' },
         { "to", required_argument, NULL, 'T' },     { "as-of", required_argument, NULL, 'a' },
-        { "timezone", required_argument, NULL, 'z' }, { NULL, 0, NULL, 0 },
+        { "timezone", required_argument, NULL, 'z' }, { "filter", required_argument, NULL, 'w' },
+        { "segment", required_argument, NULL, 's' },  { NULL, 0, NULL, 0 },
     };
     const char *format = "table";
     kz_metric_opts mo;
@@ -82,10 +84,18 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     kz_table *t = NULL;
     char *image = NULL;
     kz_tz *tz = NULL;
+    kz_segments *seg = NULL;
+    const char *segment_by = NULL;
+    const char **filters = calloc((size_t)argc + 1, sizeof *filters);
+    size_t nfilters = 0;
     kz_buf out;
 
     kz_metric_opts_init(&mo);
     kz_buf_init(&out, KZ_BUF_UNLIMITED);
+    if (!filters) {
+        kz_cli_err(cli, "out of memory");
+        return KZ_EXIT_FAIL;
+    }
     while ((c = kz_cli_getopt(cli, argc, argv, "", opts, &done)) != -1) {
         const char *which = c == 'F' ? "--from" : c == 'T' ? "--to" : "--as-of";
         switch (c) {
@@ -93,15 +103,25 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
             format = optarg;
             break;
         case 'z':
-            if (kz_config_set(&cli->cfg, "reporting.timezone", optarg, KZ_SRC_FLAG))
+            if (kz_config_set(&cli->cfg, "reporting.timezone", optarg, KZ_SRC_FLAG)) {
+                free(filters);
                 return kz_cli_usage(cli, "--timezone: %s", kz_error_msg());
+            }
+            break;
+        case 'w':
+            filters[nfilters++] = optarg;
+            break;
+        case 's':
+            segment_by = optarg;
             break;
         case 'F':
         case 'T':
         case 'a': {
             kz_day d;
-            if (parse_bound(&d, optarg, c == 'T'))
+            if (parse_bound(&d, optarg, c == 'T')) {
+                free(filters);
                 return kz_cli_usage(cli, "%s %s: %s", which, optarg, kz_error_msg());
+            }
             if (c == 'F')
                 mo.from = d;
             else if (c == 'T')
@@ -113,35 +133,45 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         default:
             if (done == KZ_EXIT_OK && c == 'h')
                 list_reports(stdout);
+            free(filters);
             return done;
         }
     }
-    if (strcmp(format, "table") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
-        return kz_cli_usage(cli, "--format must be table, csv or json, not '%s'", format);
+    const struct report *r = NULL;
+    if (strcmp(format, "table") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+        rc = kz_cli_usage(cli, "--format must be table, csv or json, not '%s'", format);
+        goto done;
+    }
     if (optind >= argc) {
         list_reports(stderr);
-        return kz_cli_usage(cli, "which report? (see the list above)");
+        rc = kz_cli_usage(cli, "which report? (see the list above)");
+        goto done;
     }
-    if (optind + 1 < argc)
-        return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
-    const struct report *r = NULL;
+    if (optind + 1 < argc) {
+        rc = kz_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+        goto done;
+    }
     for (size_t i = 0; i < NREPORTS; i++)
         if (strcmp(reports[i].name, argv[optind]) == 0)
             r = &reports[i];
     if (!r) {
         list_reports(stderr);
-        return kz_cli_usage(cli, "unknown report '%s'", argv[optind]);
+        rc = kz_cli_usage(cli, "unknown report '%s'", argv[optind]);
+        goto done;
     }
-    if (mo.from != INT32_MIN && mo.to != INT32_MAX && mo.from > mo.to)
-        return kz_cli_usage(cli, "--from is after --to");
+    if (mo.from != INT32_MIN && mo.to != INT32_MAX && mo.from > mo.to) {
+        rc = kz_cli_usage(cli, "--from is after --to");
+        goto done;
+    }
     mo.gross_margin = (double)cli->cfg.metrics_gross_margin_pct / 100.0;
     if (kz_tz_load(&tz, cli->cfg.reporting_timezone)) {
         kz_cli_err(cli, "reporting.timezone: %s", kz_error_msg());
-        return KZ_EXIT_USAGE;
+        rc = KZ_EXIT_USAGE;
+        goto done;
     }
     mo.tz = tz;
     if ((rc = kz_cli_open_store(cli, &st, KZ_STORE_READONLY)) != 0)
-        return rc;
+        goto done;
     image = kz_engine_image_path(st);
     if (!image || kz_engine_build(&e, st, r->parts, image)) {
         rc = kz_cli_fail(cli, "building the engine");
@@ -149,7 +179,13 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     }
     if (mo.obs == KZ_DAY_NONE && kz_engine_last_day(e, tz) == KZ_DAY_NONE)
         mo.obs = (kz_day)kz_tz_day(tz, kz_now() / KZ_USEC_PER_SEC); /* no events: as of today */
-    if (r->run(&t, e, &mo)) {
+    if (kz_segments_build(&seg, st, e, mo.obs != KZ_DAY_NONE ? mo.obs : kz_engine_last_day(e, tz), filters, nfilters,
+                          segment_by)) {
+        kz_cli_err(cli, "%s", kz_error_msg());
+        rc = kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
+        goto done;
+    }
+    if (kz_metric_segmented(&t, r->run, e, &mo, seg)) {
         rc = kz_cli_fail(cli, r->name);
         goto done;
     }
@@ -168,6 +204,8 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = KZ_EXIT_FAIL;
     }
 done:
+    free(filters);
+    kz_segments_free(seg);
     kz_tz_free(tz);
     free(image);
     kz_buf_free(&out);

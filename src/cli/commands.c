@@ -74,6 +74,12 @@ static const kz_command commands[] = {
       "                           events, or today when there are none)\n"
       "  --timezone ZONE          days and months in this zone (default the key\n"
       "                           reporting.timezone, UTC): Asia/Tokyo, +09:00, ...\n"
+      "  --filter ATTR OP VALUE   only the accounts that pass (repeatable, all must):\n"
+      "                           owner=\"Sato Yui\", plan!=starter, employees>=100,\n"
+      "                           onboarded_at<2025-01-01; ATTR is owner, industry, plan,\n"
+      "                           domain, name, account_id or a custom field\n"
+      "  --segment ATTR           one set of rows per value of ATTR, after a first\n"
+      "                           column 'segment'\n"
       "\n",
       "metrics [options] REPORT" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",

@@ -75,6 +75,8 @@ static void nps_of(const kz_engine *e, const kz_metric_opts *o, kz_month m, int6
             hi = mid;
     }
     for (size_t i = lo; i < e->nnps && e->nps_sec[i] < b; i++) {
+        if (!kz_counts(o, e->nps_acc[i]))
+            continue;
         int s = e->nps_score[i];
         out[0]++;
         out[s >= 9 ? 1 : s >= 7 ? 2 : 3]++;
@@ -193,7 +195,7 @@ int kz_metric_cac(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
             rc = KZ_ENOMEM;
             break;
         }
-        int64_t spend = spend_of(e, x->month);
+        int64_t spend = o->mask ? -1 : spend_of(e, x->month); /* spend is not per account */
         double new_arpa = x->accounts_first ? kz_money_double(x->first_mrr) / (double)x->accounts_first : NAN;
         double cac = spend >= 0 && x->accounts_first ? kz_money_double(spend) / (double)x->accounts_first : NAN;
         kz_cell_int(&r[0], x->month);

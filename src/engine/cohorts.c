@@ -50,7 +50,7 @@ int kz_metric_cohorts(kz_table **out, const kz_engine *e, const kz_metric_opts *
     }
     for (uint32_t a = 0; a < e->naccounts; a++) {
         kz_day fs = kz_engine_first_start(e, a);
-        if (fs == KZ_DAY_OPEN)
+        if (fs == KZ_DAY_OPEN || !kz_counts(o, a))
             continue;
         kz_month cm = kz_day_month(fs);
         for (int k = 0; k <= MAX_K; k++) {

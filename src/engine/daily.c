@@ -53,12 +53,26 @@ static void *run_part(void *arg)
         size_t end = kz_engine_lower_day(e, p->o, day + 1);
         if (end > p->to)
             end = p->to;
-        int64_t dau = 0;
-        for (size_t k = i; k < end; k++) {
-            uint32_t u = e->ev_user[k];
-            uint64_t bit = (uint64_t)1 << (u & 63), *w = &seen[u >> 6];
-            dau += !(*w & bit);
-            *w |= bit;
+        int64_t dau = 0, events = (int64_t)(end - i);
+        const uint8_t *mask = p->o->mask;
+        if (!mask) {
+            for (size_t k = i; k < end; k++) {
+                uint32_t u = e->ev_user[k];
+                uint64_t bit = (uint64_t)1 << (u & 63), *w = &seen[u >> 6];
+                dau += !(*w & bit);
+                *w |= bit;
+            }
+        } else {
+            events = 0;
+            for (size_t k = i; k < end; k++) {
+                if (!mask[e->ev_acc[k]])
+                    continue;
+                uint32_t u = e->ev_user[k];
+                uint64_t bit = (uint64_t)1 << (u & 63), *w = &seen[u >> 6];
+                events++;
+                dau += !(*w & bit);
+                *w |= bit;
+            }
         }
         /* user 0 (no user) is never a user */
         if (seen[0] & 1) {
@@ -74,7 +88,8 @@ static void *run_part(void *arg)
             p->rows = nr;
             p->cap = ncap;
         }
-        p->rows[p->nrows++] = (struct day_row){ day, (int64_t)(end - i), dau };
+        if (events)
+            p->rows[p->nrows++] = (struct day_row){ day, events, dau };
         /* clear only what this day set */
         for (size_t k = i; k < end; k++)
             seen[e->ev_user[k] >> 6] = 0;

@@ -59,6 +59,7 @@ typedef struct kz_metric_opts {
     kz_day from, to;  /* rows whose day or month lies in [from, to]; INT32_MIN/MAX for all */
     double gross_margin; /* metrics.gross_margin: share of revenue kept, for LTV and CAC payback */
     const kz_tz *tz;     /* reporting.timezone: days and months of events and answers (NULL: UTC) */
+    const uint8_t *mask; /* per account index: 1 to count it, 0 to leave it out (NULL: all) */
 } kz_metric_opts;
 
 void kz_metric_opts_init(kz_metric_opts *o);

@@ -92,6 +92,12 @@ static inline int64_t kz_engine_day(const kz_engine *e, const kz_metric_opts *o,
     return kz_tz_day(o->tz, e->base + sec);
 }
 
+/* 1 when account a counts in the report (o->mask). */
+static inline int kz_counts(const kz_metric_opts *o, uint32_t a)
+{
+    return !o->mask || o->mask[a];
+}
+
 /* The index of the first event of local day `day` (o->tz). */
 size_t kz_engine_lower_day(const kz_engine *e, const kz_metric_opts *o, int64_t day);
 

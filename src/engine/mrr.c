@@ -22,7 +22,6 @@ static const kz_tcol cols[] = {
 
 int kz_engine_movements(const kz_engine *e, kz_day obs, const kz_metric_opts *o, kz_movement **out, size_t *n)
 {
-    (void)o;
     *out = NULL;
     *n = 0;
     kz_day first = KZ_DAY_OPEN;
@@ -43,7 +42,7 @@ int kz_engine_movements(const kz_engine *e, kz_day obs, const kz_metric_opts *o,
         mv[i].month = m_first + (kz_month)i;
     for (uint32_t a = 0; a < e->naccounts; a++) {
         kz_day fs = kz_engine_first_start(e, a);
-        if (fs == KZ_DAY_OPEN)
+        if (fs == KZ_DAY_OPEN || !kz_counts(o, a))
             continue;
         kz_month mfs = kz_day_month(fs);
         kz_month from = mfs > m_first ? mfs : m_first; /* fs < me: months from fs's month */

@@ -33,7 +33,7 @@ static int cmp_life(const void *x, const void *y)
 }
 
 /* The lifetimes of every account with a paid start on or before obs. */
-static int lifetimes(const kz_engine *e, kz_day obs, struct life **out, size_t *n)
+static int lifetimes(const kz_engine *e, const kz_metric_opts *o, kz_day obs, struct life **out, size_t *n)
 {
     struct life *v = malloc((e->naccounts ? e->naccounts : 1) * sizeof *v);
     size_t k = 0;
@@ -41,6 +41,8 @@ static int lifetimes(const kz_engine *e, kz_day obs, struct life **out, size_t *
         return kz_error_oom();
     for (uint32_t a = 0; a < e->naccounts; a++) {
         kz_day start = KZ_DAY_OPEN, end = KZ_DAY_OPEN;
+        if (!kz_counts(o, a))
+            continue;
         /* grouped by start date: merge the paid spans from the first */
         for (uint32_t i = e->acc_subs[a]; i < e->acc_subs[a + 1]; i++) {
             if (e->sub_mrr[i] <= 0)
@@ -84,7 +86,7 @@ int kz_metric_contract_length(kz_table **out, const kz_engine *e, const kz_metri
     if (!t)
         return KZ_ENOMEM;
     kz_day obs = kz_engine_obs(e, o);
-    rc = obs == KZ_DAY_NONE ? KZ_OK : lifetimes(e, obs, &v, &n);
+    rc = obs == KZ_DAY_NONE ? KZ_OK : lifetimes(e, o, obs, &v, &n);
     if (rc) {
         kz_table_free(t);
         return rc;
@@ -158,7 +160,7 @@ int kz_metric_survival(kz_table **out, const kz_engine *e, const kz_metric_opts 
     if (!t)
         return KZ_ENOMEM;
     kz_day obs = kz_engine_obs(e, o);
-    rc = obs == KZ_DAY_NONE ? KZ_OK : lifetimes(e, obs, &v, &n);
+    rc = obs == KZ_DAY_NONE ? KZ_OK : lifetimes(e, o, obs, &v, &n);
     double s = 1.0;
     size_t i = 0;
     /* month k covers lifetimes in (k-1, k] months; month 0 is the start */

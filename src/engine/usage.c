@@ -91,6 +91,7 @@ struct counters {
 
 struct half {
     const kz_engine *e;
+    const uint8_t *mask;
     size_t from, to, l0;       /* events [from, to); L starts at l0 */
     const int8_t *rank;        /* event name id -> 0..4, or -1 */
     struct counters *c;        /* per account */
@@ -105,9 +106,11 @@ static void *run_half(void *arg)
     const kz_engine *e = h->e;
     size_t i = h->from;
     for (; i < h->to && i < h->l0; i++)
-        h->c[e->ev_acc[i]].prev++;
+        h->c[e->ev_acc[i]].prev++; /* accounts left out are not shown */
     for (; i < h->to; i++) {
         uint32_t a = e->ev_acc[i], u = e->ev_user[i];
+        if (h->mask && !h->mask[a])
+            continue;
         struct counters *x = &h->c[a];
         x->ev28++;
         int r = h->rank[e->ev_name[i]];
@@ -191,7 +194,8 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
         end = kz_engine_lower_day(e, o, (int64_t)obs + 1);
     }
     for (size_t i = l0; i < end; i++)
-        count[e->ev_name[i]]++;
+        if (kz_counts(o, e->ev_acc[i]))
+            count[e->ev_name[i]]++;
     rank_names(e, count, rank);
     /* two halves of [p0, end) of about equal work when the run is long enough:
      * an event of P costs about a quarter of one of L, so the first half takes
@@ -201,6 +205,7 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
     size_t split = l0 + (nl / 2 > np / 8 ? nl / 2 - np / 8 : 0);
     for (int k = 0; k < nh; k++) {
         h[k].e = e;
+        h[k].mask = o->mask;
         h[k].from = k == 0 ? p0 : split;
         h[k].to = k == nh - 1 ? end : split;
         h[k].l0 = l0;
@@ -245,6 +250,8 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
     }
     for (uint32_t a = 0; a < e->naccounts; a++) {
         const struct counters *x = &h[0].c[a];
+        if (!kz_counts(o, a))
+            continue;
         kz_tcell *r = kz_table_add_row(t);
         if (!r || kz_cell_text(t, &r[0], e->acc_key[a], e->acc_key_len[a])) {
             rc = KZ_ENOMEM;

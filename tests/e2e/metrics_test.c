@@ -7,6 +7,7 @@
  * world (annual terms, reactivations, add-ons), and hand-built edge cases.
  */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,123 @@ Test(metrics, reporting_time_zone_shifts_days)
     kt_kizunav(&r, dir, NULL, "--db", "k.db", "--set", "reporting.timezone=../../etc", "metrics", "daily", NULL);
     cr_assert_eq(r.status, 2);
     cr_assert(kt_contains(r.err, "reporting.timezone"), "%s", r.err);
+    kt_run_free(&r);
+    kt_rmrf(dir);
+}
+
+/* Sums column col (a money column with two decimals) of the CSV rows whose
+ * first field is `month`, when segmented (the month is then the second). */
+static double sum_month(const char *csv, const char *month, int col, int segmented)
+{
+    double total = 0;
+    for (const char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        const char *p = line + 1;
+        if (segmented) {
+            /* skip the segment (no commas in the demo's regions) */
+            p = strchr(p, ',');
+            if (!p)
+                break;
+            p++;
+        }
+        if (strncmp(p, month, strlen(month)) != 0)
+            continue;
+        for (int k = 0; k < col && p; k++) {
+            p = strchr(p, ',');
+            if (p)
+                p++;
+        }
+        if (p)
+            total += strtod(p, NULL);
+    }
+    return total;
+}
+
+Test(metrics, segments_add_up_to_the_whole, .timeout = 60)
+{
+    char *dir = kt_tmpdir();
+    kt_run r;
+    kt_kizunav(&r, dir, NULL, "demo", "--accounts", "150", "--days", "365", "--seed", "9", "--out", "world", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", "world", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--format", "csv", NULL);
+    char *whole = strdup(r.out);
+    kt_run_free(&r);
+    const char *by[] = { "region", "plan", "owner", "industry" };
+    for (size_t k = 0; k < 4; k++) {
+        kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--segment", by[k], "--format", "csv", NULL);
+        cr_assert_eq(r.status, 0, "%s: %s", by[k], r.err);
+        cr_assert(strncmp(r.out, "segment,month,", 14) == 0, "%s", r.out);
+        const char *months[] = { "2026-01-01", "2026-06-01", "2026-09-01" };
+        for (size_t m = 0; m < 3; m++) {
+            double a = sum_month(whole, months[m], 7, 0), b = sum_month(r.out, months[m], 7, 1);
+            cr_assert(a > 0, "no MRR in %s", months[m]);
+            cr_assert(fabs(a - b) < 0.005, "%s by %s: %.2f in all, %.2f over the segments", months[m], by[k], a, b);
+        }
+        kt_run_free(&r);
+    }
+    /* a filter and its complement add up too */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--filter", "employees>=200", "--format", "csv", NULL);
+    char *big = strdup(r.out);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--filter", "employees<200", "--format", "csv", NULL);
+    char *small = strdup(r.out);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--filter", "employees!=0", "--filter",
+               "strategic=true", "--format", "csv", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    double a = sum_month(whole, "2026-06-01", 7, 0);
+    double b = sum_month(big, "2026-06-01", 7, 0) + sum_month(small, "2026-06-01", 7, 0);
+    cr_assert(fabs(a - b) < 0.005, "%.2f vs %.2f", a, b);
+    free(big);
+    free(small);
+    free(whole);
+    kt_rmrf(dir);
+}
+
+/* Filters on the edge cases: industry Finance is a5 and a6; a5 starts on
+ * 2024-01-01 (100) and adds an add-on of 30 from 2024-02-10 to 2024-05-01,
+ * a6 starts on 2024-02-29 (40). */
+Test(metrics, filters_on_the_edge_cases)
+{
+    char *dir = kt_tmpdir();
+    kt_run r;
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", kt_fixture("reference/edges"), NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--filter", "industry=Finance", "--from", "2024-01",
+               "--to", "2024-04", "--format", "csv", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(kt_contains(r.out, "\n2024-01-01,100.00,0.00,0.00,0.00,0.00,0.00,100.00,1,0,"), "%s", r.out);
+    cr_assert(kt_contains(r.out, "\n2024-02-01,100.00,40.00,30.00,0.00,0.00,0.00,170.00,1,0,"), "%s", r.out);
+    cr_assert(kt_contains(r.out, "\n2024-04-01,170.00,0.00,0.00,30.00,0.00,0.00,140.00,2,0,"), "%s", r.out);
+    kt_run_free(&r);
+    /* plan on the observation date: a2 is on starter (its third subscription) */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "usage", "--filter", "plan=starter", "--format", "csv", NULL);
+    cr_assert(kt_contains(r.out, "\na2,") && kt_contains(r.out, "\na6,"), "%s", r.out);
+    cr_assert(!kt_contains(r.out, "\na5,"), "%s", r.out);
+    kt_run_free(&r);
+    /* nps by industry */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "nps", "--segment", "industry", "--format", "csv", NULL);
+    cr_assert(kt_contains(r.out, "\nFinance,2024-05-01,2,1,1,0,50.0\n"), "%s", r.out);
+    cr_assert(kt_contains(r.out, "\nMedia,2024-05-01,1,0,0,1,-100.0\n"), "%s", r.out);
+    kt_run_free(&r);
+    /* CAC has no spend per segment: its spend and CAC stay empty */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "cac", "--filter", "industry=SaaS", "--format", "csv", NULL);
+    cr_assert(kt_contains(r.out, "\n2024-01-01,,1,,100.0,\n"), "%s", r.out);
+    kt_run_free(&r);
+    const char *bad[] = { "nope=1", "industry>Retail", "owner", "=x" };
+    for (size_t k = 0; k < 4; k++) {
+        kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--filter", bad[k], NULL);
+        cr_assert_eq(r.status, 2, "%s: %s", bad[k], r.err);
+        kt_run_free(&r);
+    }
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--segment", "colour", NULL);
+    cr_assert_eq(r.status, 2);
+    cr_assert(kt_contains(r.err, "'colour' is not an attribute of accounts"), "%s", r.err);
     kt_run_free(&r);
     kt_rmrf(dir);
 }
