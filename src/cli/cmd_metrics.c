@@ -16,35 +16,47 @@
 #include "engine/engine.h"
 #include "engine/segment.h"
 
+/* What --explain takes: nothing (the report has no drill-down), a month, a day. */
+enum { X_NONE, X_MONTH, X_DAY, X_MONTH_OR_ALL };
+
 struct report {
     const char *name;
-    int (*run)(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+    kz_metric_fn run;
     int parts;
     const char *summary;
+    kz_metric_fn explain; /* the accounts behind a row, or NULL */
+    int explain_takes;
 };
 
 static const struct report reports[] = {
     { "summary", kz_metric_summary, KZ_ENGINE_SUBSCRIPTIONS,
-      "the last complete month at a glance, each number beside the month before" },
+      "the last complete month at a glance, each number beside the month before", kz_explain_mrr, X_MONTH },
     { "mrr", kz_metric_mrr, KZ_ENGINE_SUBSCRIPTIONS,
-      "monthly MRR movements: starting, new, expansion, contraction, churned, reactivation, ending; logo churn, GRR, NRR" },
+      "MRR movements by month or week: starting, new, expansion, contraction, churned, reactivation, ending; "
+      "logo churn, GRR, NRR",
+      kz_explain_mrr, X_DAY },
     { "cohorts", kz_metric_cohorts, KZ_ENGINE_SUBSCRIPTIONS,
-      "logo retention by signup cohort, k = 0..24 months" },
+      "logo and revenue retention by signup cohort, k = 0..24 months", kz_explain_cohorts, X_MONTH },
     { "usage", kz_metric_usage, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
-      "per-account usage in the last 28 days against the 28 before, at the observation date" },
+      "per-account usage in the last 28 days against the 28 before, at the observation date", NULL, X_NONE },
     { "daily", kz_metric_daily, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
-      "events and distinct active users per day" },
+      "events and distinct active users per day", kz_explain_daily, X_DAY },
     { "arpa", kz_metric_arpa, KZ_ENGINE_SUBSCRIPTIONS,
-      "average revenue per paying account, and of the new accounts, per month" },
+      "average revenue per paying account, and of the new accounts, per month", kz_explain_mrr, X_MONTH },
     { "ltv", kz_metric_ltv, KZ_ENGINE_SUBSCRIPTIONS,
-      "lifetime value: ARPA x gross margin / revenue churn (trailing 12-month mean), per month" },
+      "lifetime value: ARPA x gross margin / revenue churn (trailing 12-month mean), per month", kz_explain_mrr,
+      X_MONTH },
     { "cac", kz_metric_cac, KZ_ENGINE_SUBSCRIPTIONS,
-      "acquisition cost per new account from the imported spend, and its payback in months" },
-    { "nps", kz_metric_nps, KZ_ENGINE_SUBSCRIPTIONS, "NPS per month: responses, promoters, passives, detractors" },
+      "acquisition cost per new account from the imported spend, and its payback in months", kz_explain_mrr,
+      X_MONTH },
+    { "nps", kz_metric_nps, KZ_ENGINE_SUBSCRIPTIONS, "NPS per month: responses, promoters, passives, detractors",
+      kz_explain_nps, X_MONTH },
     { "contract-length", kz_metric_contract_length, KZ_ENGINE_SUBSCRIPTIONS,
-      "how long accounts stay: Kaplan-Meier median (paying accounts censored), mean of the churned" },
+      "how long accounts stay: Kaplan-Meier median (paying accounts censored), mean of the churned",
+      kz_explain_lifetimes, X_MONTH_OR_ALL },
     { "survival", kz_metric_survival, KZ_ENGINE_SUBSCRIPTIONS,
-      "the Kaplan-Meier survival curve of account lifetime, month by month" },
+      "the Kaplan-Meier survival curve of account lifetime, month by month", kz_explain_lifetimes,
+      X_MONTH_OR_ALL },
 };
 
 #define NREPORTS (sizeof reports / sizeof reports[0])
@@ -61,11 +73,46 @@ static int parse_bound(kz_day *out, const char *s, int is_end)
     return kz_parse_date(out, s, n);
 }
 
+/* --explain WHEN for report r: sets o->at (KZ_EXIT_OK) or says why not. */
+static int parse_explain(kz_cli *cli, const struct report *r, const char *v, kz_metric_opts *o)
+{
+    size_t n = strlen(v);
+    kz_month m;
+    kz_day d;
+    switch (r->explain_takes) {
+    case X_NONE:
+        return kz_cli_usage(cli, "--explain: the %s report already lists its accounts", r->name);
+    case X_MONTH_OR_ALL:
+        if (strcmp(v, "all") == 0)
+            return KZ_EXIT_OK; /* o->at stays KZ_DAY_NONE */
+        /* fall through */
+    case X_MONTH:
+        if (n == 7 && kz_parse_month(&m, v, n) == 0) {
+            o->at = kz_month_first_day(m);
+            return KZ_EXIT_OK;
+        }
+        return kz_cli_usage(cli, "--explain %s: the %s report drills into a month, YYYY-MM%s", v, r->name,
+                            r->explain_takes == X_MONTH_OR_ALL ? ", or all" : "");
+    default:
+        if (n == 10 && kz_parse_date(&d, v, n) == 0) {
+            o->at = d;
+            return KZ_EXIT_OK;
+        }
+        if (r->run == kz_metric_mrr && n == 7 && kz_parse_month(&m, v, n) == 0) {
+            o->at = kz_month_first_day(m);
+            return KZ_EXIT_OK;
+        }
+        return kz_cli_usage(cli, "--explain %s: the %s report drills into a %s", v, r->name,
+                            r->run == kz_metric_mrr ? "month, YYYY-MM (or a day of the week, YYYY-MM-DD)"
+                                                    : "day, YYYY-MM-DD");
+    }
+}
+
 static void list_reports(FILE *f)
 {
     fprintf(f, "Reports:\n");
     for (size_t i = 0; i < NREPORTS; i++)
-        fprintf(f, "  %-10s %s\n", reports[i].name, reports[i].summary);
+        fprintf(f, "  %-16s %s\n", reports[i].name, reports[i].summary);
 }
 
 int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
@@ -74,8 +121,11 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         { "format", required_argument, NULL, 'f' }, { "from", required_argument, NULL, 'F' },
         { "to", required_argument, NULL, 'T' },     { "as-of", required_argument, NULL, 'a' },
         { "timezone", required_argument, NULL, 'z' }, { "filter", required_argument, NULL, 'w' },
-        { "segment", required_argument, NULL, 's' },  { NULL, 0, NULL, 0 },
+        { "segment", required_argument, NULL, 's' },  { "interval", required_argument, NULL, 'i' },
+        { "explain", required_argument, NULL, 'x' },  { "revenue", no_argument, NULL, 'r' },
+        { "matrix", no_argument, NULL, 'm' },         { NULL, 0, NULL, 0 },
     };
+    const char *explain = NULL, *interval = "month";
     const char *format = "table";
     kz_metric_opts mo;
     int done, c, rc = KZ_EXIT_OK;
@@ -113,6 +163,18 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
             break;
         case 's':
             segment_by = optarg;
+            break;
+        case 'i':
+            interval = optarg;
+            break;
+        case 'x':
+            explain = optarg;
+            break;
+        case 'r':
+            mo.flags |= KZ_METRIC_REVENUE;
+            break;
+        case 'm':
+            mo.flags |= KZ_METRIC_MATRIX;
             break;
         case 'F':
         case 'T':
@@ -159,11 +221,34 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = kz_cli_usage(cli, "unknown report '%s'", argv[optind]);
         goto done;
     }
+    if (strcmp(interval, "month") == 0) {
+        mo.interval = KZ_INTERVAL_MONTH;
+    } else if (strcmp(interval, "week") == 0 && strcmp(r->name, "mrr") == 0) {
+        mo.interval = KZ_INTERVAL_WEEK;
+    } else {
+        rc = kz_cli_usage(cli, strcmp(interval, "week") == 0 ? "--interval week: only the mrr report has weeks"
+                                                              : "--interval must be month or week, not '%s'",
+                          interval);
+        goto done;
+    }
+    if ((mo.flags & (KZ_METRIC_REVENUE | KZ_METRIC_MATRIX)) && strcmp(r->name, "cohorts") != 0) {
+        rc = kz_cli_usage(cli, "%s: only the cohorts report has it",
+                          mo.flags & KZ_METRIC_REVENUE ? "--revenue" : "--matrix");
+        goto done;
+    }
+    if (explain && (mo.flags & KZ_METRIC_MATRIX)) {
+        rc = kz_cli_usage(cli, "--explain and --matrix: choose one");
+        goto done;
+    }
+    if (explain && (rc = parse_explain(cli, r, explain, &mo)) != 0)
+        goto done;
     if (mo.from != INT32_MIN && mo.to != INT32_MAX && mo.from > mo.to) {
         rc = kz_cli_usage(cli, "--from is after --to");
         goto done;
     }
     mo.gross_margin = (double)cli->cfg.metrics_gross_margin_pct / 100.0;
+    mo.reactivation_days = (int32_t)cli->cfg.metrics_reactivation_days;
+    mo.count_intra = strcmp(cli->cfg.metrics_intra_period, "count") == 0;
     if (kz_tz_load(&tz, cli->cfg.reporting_timezone)) {
         kz_cli_err(cli, "reporting.timezone: %s", kz_error_msg());
         rc = KZ_EXIT_USAGE;
@@ -185,7 +270,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
         goto done;
     }
-    if (kz_metric_segmented(&t, r->run, e, &mo, seg)) {
+    if (kz_metric_segmented(&t, explain ? r->explain : r->run, e, &mo, seg)) {
         rc = kz_cli_fail(cli, r->name);
         goto done;
     }
@@ -196,9 +281,15 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = kz_cli_fail(cli, "formatting the report");
         goto done;
     }
-    if (strcmp(format, "table") == 0 && kz_table_rows(t) == 0)
-        fprintf(stderr, "kizuna metrics %s: no data for this report yet (import subscriptions%s first)\n", r->name,
-                r->parts & KZ_ENGINE_EVENTS ? " and events" : "");
+    if (strcmp(format, "table") == 0 && kz_table_rows(t) == 0) {
+        int empty = kz_engine_subscriptions(e) == 0 || ((r->parts & KZ_ENGINE_EVENTS) && kz_engine_events(e) == 0);
+        if (empty)
+            fprintf(stderr, "kizuna metrics %s: no data for this report yet (import subscriptions%s first)\n",
+                    r->name, r->parts & KZ_ENGINE_EVENTS ? " and events" : "");
+        else
+            fprintf(stderr, "kizuna metrics %s: no rows for these options (dates, filters, observation date)\n",
+                    r->name);
+    }
     if (fwrite(out.data ? out.data : "", 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
         kz_cli_err(cli, "cannot write the report");
         rc = KZ_EXIT_FAIL;

@@ -80,6 +80,16 @@ static const kz_command commands[] = {
       "                           domain, name, account_id or a custom field\n"
       "  --segment ATTR           one set of rows per value of ATTR, after a first\n"
       "                           column 'segment'\n"
+      "  --explain WHEN           the accounts behind a row instead of the report: a\n"
+      "                           month (mrr, summary, arpa, ltv, cac, cohorts, nps),\n"
+      "                           a day (daily), a month or 'all' (contract-length,\n"
+      "                           survival)\n"
+      "  --interval month|week    mrr: periods of calendar months (default) or ISO weeks\n"
+      "  --revenue                cohorts: revenue retention instead of logo retention\n"
+      "  --matrix                 cohorts: a row per cohort, a column per month of life\n"
+      "\n"
+      "Definitions that differ between businesses are the configuration keys\n"
+      "metrics.reactivation_window_days and metrics.intra_period_subscriptions.\n"
       "\n",
       "metrics [options] REPORT" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",

@@ -44,6 +44,14 @@ static const kz_cfg_key keys[] = {
     { "metrics.gross_margin_percent", KZ_CFG_INT, OFF(metrics_gross_margin_pct), "100", 0, 100, NULL,
       "KIZUNA_METRICS_GROSS_MARGIN_PERCENT",
       "Gross margin, in percent of revenue, used by LTV and CAC payback.", NULL },
+    { "metrics.reactivation_window_days", KZ_CFG_INT, OFF(metrics_reactivation_days), "0", 0, 36600, NULL,
+      "KIZUNA_METRICS_REACTIVATION_WINDOW_DAYS",
+      "An account that pays again after more days than this without MRR counts as new MRR, not reactivation "
+      "(0: every return is a reactivation, as in the reference).", NULL },
+    { "metrics.intra_period_subscriptions", KZ_CFG_ENUM, OFF(metrics_intra_period), "ignore", 0, 0, "ignore|count",
+      "KIZUNA_METRICS_INTRA_PERIOD_SUBSCRIPTIONS",
+      "A paid span that begins and ends inside one month (or week): ignore it, as MRR on the first days does "
+      "(the reference), or count it as new and churned MRR in that period.", NULL },
     { "reporting.timezone", KZ_CFG_STR, OFF(reporting_timezone), "UTC", 0, 0, NULL, "KIZUNA_TIMEZONE",
       "Time zone of the days and months that reports count events and answers in: UTC, an offset like +09:00, or "
       "an IANA name like Asia/Tokyo.",

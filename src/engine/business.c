@@ -27,10 +27,11 @@ static double safe_div(double a, double b)
     return b != 0 ? a / b : NAN; /* NaN becomes an empty cell */
 }
 
-/* Revenue churn of a month: what the starting MRR lost to contraction and churn. */
+/* Revenue churn of a month: what the starting MRR lost to contraction and
+ * churn (not counting spans inside the month, which were not in it). */
 static double revenue_churn(const kz_movement *x)
 {
-    return x->start ? kz_money_double(x->contraction + x->churned) / kz_money_double(x->start) : NAN;
+    return x->start ? kz_money_double(x->contraction + x->churned - x->intra) / kz_money_double(x->start) : NAN;
 }
 
 /* The mean revenue churn of the (up to) 12 months ending with month i, over
@@ -331,8 +332,9 @@ static int summary_values(const kz_engine *e, const kz_metric_opts *o, const kz_
     v[n++] = money(x->reactivation);
     v[n++] = ratio(x->accounts_start ? (double)x->accounts_churned / (double)x->accounts_start : NAN);
     v[n++] = ratio(revenue_churn(x));
-    v[n++] = ratio(x->start ? kz_money_double(x->start - x->contraction - x->churned) / kz_money_double(x->start) : NAN);
-    v[n++] = ratio(x->start ? kz_money_double(x->start + x->expansion - x->contraction - x->churned) /
+    int64_t lost = x->churned - x->intra; /* of the starting MRR */
+    v[n++] = ratio(x->start ? kz_money_double(x->start - x->contraction - lost) / kz_money_double(x->start) : NAN);
+    v[n++] = ratio(x->start ? kz_money_double(x->start + x->expansion - x->contraction - lost) /
                                   kz_money_double(x->start)
                             : NAN);
     v[n++] = number(arpa_of(x));

@@ -425,6 +425,11 @@ size_t kz_engine_events(const kz_engine *e)
     return e->nevents;
 }
 
+size_t kz_engine_subscriptions(const kz_engine *e)
+{
+    return e->nsubs;
+}
+
 size_t kz_engine_bytes(const kz_engine *e)
 {
     return e->nevents * (sizeof *e->ev_sec + sizeof *e->ev_acc + sizeof *e->ev_user + sizeof *e->ev_name) +
@@ -490,4 +495,10 @@ void kz_metric_opts_init(kz_metric_opts *o)
     o->obs = KZ_DAY_NONE;
     o->from = INT32_MIN;
     o->to = INT32_MAX;
+    o->mask = NULL;
+    o->at = KZ_DAY_NONE;
+    o->interval = KZ_INTERVAL_MONTH;
+    o->reactivation_days = 0;
+    o->count_intra = 0;
+    o->flags = 0;
 }

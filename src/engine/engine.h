@@ -49,9 +49,19 @@ kz_day kz_engine_last_day(const kz_engine *e, const kz_tz *tz);
 /* Numbers of things in the image. */
 size_t kz_engine_accounts(const kz_engine *e);
 size_t kz_engine_events(const kz_engine *e);
+size_t kz_engine_subscriptions(const kz_engine *e);
 
 /* Bytes the image takes (the columns, not counting the allocator). */
 size_t kz_engine_bytes(const kz_engine *e);
+
+enum { KZ_INTERVAL_MONTH, KZ_INTERVAL_WEEK };
+
+/* Variants of a report (kz_metric_opts.flags). */
+enum {
+    KZ_METRIC_REVENUE = 1 << 0, /* cohorts: revenue retention instead of logo retention */
+    KZ_METRIC_MATRIX = 1 << 1,  /* cohorts: a row per cohort and a column per k */
+    KZ_METRIC_WIDE = 1 << 2,    /* usage: every feature, not only the reference columns */
+};
 
 /* What a report covers. */
 typedef struct kz_metric_opts {
@@ -60,6 +70,13 @@ typedef struct kz_metric_opts {
     double gross_margin; /* metrics.gross_margin: share of revenue kept, for LTV and CAC payback */
     const kz_tz *tz;     /* reporting.timezone: days and months of events and answers (NULL: UTC) */
     const uint8_t *mask; /* per account index: 1 to count it, 0 to leave it out (NULL: all) */
+    int interval;        /* KZ_INTERVAL_MONTH or KZ_INTERVAL_WEEK (ISO weeks): the periods of mrr */
+    int32_t reactivation_days; /* metrics.reactivation_window_days: a return after more days
+                                * without MRR counts as new; 0: always a reactivation */
+    int count_intra;     /* metrics.intra_period_subscriptions = count: a paid span that begins
+                          * and ends inside one period counts as new and churned in it */
+    unsigned flags;      /* KZ_METRIC_*: variants of a report */
+    kz_day at;           /* the day or month (any day of it) a drill-down looks at; KZ_DAY_NONE: all */
 } kz_metric_opts;
 
 void kz_metric_opts_init(kz_metric_opts *o);
@@ -69,8 +86,10 @@ void kz_metric_opts_init(kz_metric_opts *o);
  * churned, logo churn rate, GRR, NRR. */
 int kz_metric_mrr(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
 
-/* Logo retention by signup cohort (reference Q5), long form: cohort month, k,
- * cohort accounts, retained, share. */
+/* Retention by signup cohort. Logo retention in long form (reference Q5):
+ * cohort month, k, cohort accounts, retained, share; KZ_METRIC_REVENUE:
+ * cohort month, k, cohort accounts, initial MRR, MRR, revenue retention;
+ * KZ_METRIC_MATRIX: a row per cohort, the shares in columns k0..kN. */
 int kz_metric_cohorts(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
 
 /* Per-account usage at the observation date (reference Q3). */
@@ -102,5 +121,28 @@ int kz_metric_contract_length(kz_table **out, const kz_engine *e, const kz_metri
 
 /* The Kaplan-Meier survival curve of account lifetime, month by month. */
 int kz_metric_survival(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Drill-downs (--explain): the accounts behind the numbers of o->at.
+ * mrr: for o->at's month, each account with MRR at its start or its end: the
+ * movement, MRR at the start and the end, the change, the first start
+ * (churned first, then contraction, expansion, new, reactivation, steady;
+ * the biggest change first). Its sums per movement equal the month's row of
+ * kz_metric_mrr. */
+int kz_explain_mrr(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* cohorts: the accounts of o->at's signup cohort, the months observed and the
+ * months in which each still paid. */
+int kz_explain_cohorts(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* nps: the answers of o->at's month (account, local day, score, group). */
+int kz_explain_nps(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* daily: the accounts active on day o->at, their events and distinct users. */
+int kz_explain_daily(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* contract-length and survival: each account's first paid span, churned or
+ * still paying (censored) at the observation date; only those whose first
+ * paid day lies in o->at's month unless o->at is KZ_DAY_NONE. */
+int kz_explain_lifetimes(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
 
 #endif

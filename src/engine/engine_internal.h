@@ -69,13 +69,46 @@ static inline double kz_money_double(int64_t units)
 
 /* The MRR movements of one month (docs/metrics.md). */
 typedef struct kz_movement {
-    kz_month month;
+    kz_month month;          /* the month of first_day */
+    kz_day first_day;        /* the period's first day */
     int64_t start, new_, expansion, contraction, churned, reactivation, end; /* money units */
     int64_t accounts_start, accounts_churned, accounts_end, accounts_new;
     /* accounts whose first subscription started in the month, and their MRR
      * on that first day (for new-account ARPA and CAC) */
     int64_t accounts_first, first_mrr;
+    /* with o->count_intra: the MRR of spans inside the period (part of
+     * new or reactivation and of churned, not of the starting MRR) */
+    int64_t intra;
 } kz_movement;
+
+/* How one account moved over a month: m0 on its first day, m1 on the next
+ * month's first day, fs its first start. */
+typedef enum { KZ_MOVE_NONE, KZ_MOVE_STEADY, KZ_MOVE_NEW, KZ_MOVE_EXPANSION, KZ_MOVE_CONTRACTION, KZ_MOVE_CHURNED,
+               KZ_MOVE_REACTIVATION } kz_move;
+
+static inline kz_move kz_classify(int64_t m0, int64_t m1, kz_day fs, kz_day ms)
+{
+    if (m0 > 0) {
+        if (m1 == 0)
+            return KZ_MOVE_CHURNED;
+        return m1 > m0 ? KZ_MOVE_EXPANSION : m1 < m0 ? KZ_MOVE_CONTRACTION : KZ_MOVE_STEADY;
+    }
+    if (m1 > 0)
+        return fs >= ms ? KZ_MOVE_NEW : KZ_MOVE_REACTIVATION;
+    return KZ_MOVE_NONE;
+}
+
+/* How account a (first start fs) moved over the period [ms, me) with MRR m0
+ * and m1 on its bounds, under o's definitions; *intra is the MRR of a paid
+ * span inside the period that counts (o->count_intra), else 0. */
+kz_move kz_engine_move(const kz_engine *e, const kz_metric_opts *o, uint32_t a, kz_day fs, kz_day ms, kz_day me,
+                       int64_t m0, int64_t m1, int64_t *intra);
+
+/* Adds to mv[0..np-1] the movements of the periods [b[p], b[p+1]). */
+int kz_engine_periods(const kz_engine *e, const kz_metric_opts *o, const kz_day *b, size_t np, kz_movement *mv);
+
+/* The Monday on or before day d (ISO weeks). */
+kz_day kz_week_first_day(kz_day d);
 
 /* The movements of every month from the month of the first subscription to
  * the last month that has ended by obs. *out is malloc'd (caller frees);

@@ -453,6 +453,11 @@ int kz_metric_segmented(kz_table **out, kz_metric_fn fn, const kz_engine *e, con
             }
         }
         size_t nc = kz_table_cols(t);
+        if (nc + 1 != kz_table_cols(all)) {
+            kz_table_free(t);
+            rc = kz_error_set(KZ_ERROR, "segment '%s': the report's columns differ between segments", s->names[g]);
+            break;
+        }
         for (size_t r = 0; r < kz_table_rows(t) && !rc; r++) {
             kz_tcell *row = kz_table_add_row(all);
             if (!row || kz_cell_text(all, &row[0], s->names[g], strlen(s->names[g]))) {

@@ -32,6 +32,27 @@ static int cmp_life(const void *x, const void *y)
     return b->churned - a->churned; /* churn before censoring on the same day */
 }
 
+/* Account a's first paid span [*start, *end): *start = KZ_DAY_OPEN when it
+ * never paid; *end = KZ_DAY_OPEN while it still pays. */
+static void first_span(const kz_engine *e, uint32_t a, kz_day *start, kz_day *end)
+{
+    *start = *end = KZ_DAY_OPEN;
+    /* grouped by start date: merge the paid spans from the first */
+    for (uint32_t i = e->acc_subs[a]; i < e->acc_subs[a + 1]; i++) {
+        if (e->sub_mrr[i] <= 0)
+            continue;
+        if (*start == KZ_DAY_OPEN) {
+            *start = e->sub_start[i];
+            *end = e->sub_end[i];
+        } else if (e->sub_start[i] <= *end) {
+            if (e->sub_end[i] > *end)
+                *end = e->sub_end[i];
+        } else {
+            break; /* a gap: the first span ended at end */
+        }
+    }
+}
+
 /* The lifetimes of every account with a paid start on or before obs. */
 static int lifetimes(const kz_engine *e, const kz_metric_opts *o, kz_day obs, struct life **out, size_t *n)
 {
@@ -40,23 +61,10 @@ static int lifetimes(const kz_engine *e, const kz_metric_opts *o, kz_day obs, st
     if (!v)
         return kz_error_oom();
     for (uint32_t a = 0; a < e->naccounts; a++) {
-        kz_day start = KZ_DAY_OPEN, end = KZ_DAY_OPEN;
+        kz_day start, end;
         if (!kz_counts(o, a))
             continue;
-        /* grouped by start date: merge the paid spans from the first */
-        for (uint32_t i = e->acc_subs[a]; i < e->acc_subs[a + 1]; i++) {
-            if (e->sub_mrr[i] <= 0)
-                continue;
-            if (start == KZ_DAY_OPEN) {
-                start = e->sub_start[i];
-                end = e->sub_end[i];
-            } else if (e->sub_start[i] <= end) {
-                if (e->sub_end[i] > end)
-                    end = e->sub_end[i];
-            } else {
-                break; /* a gap: the first span ended at end */
-            }
-        }
+        first_span(e, a, &start, &end);
         if (start == KZ_DAY_OPEN || start > obs)
             continue;
         if (end <= obs)
@@ -192,6 +200,51 @@ int kz_metric_survival(kz_table **out, const kz_engine *e, const kz_metric_opts 
         kz_cell_double(&r[4], s);
     }
     free(v);
+    if (rc) {
+        kz_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return KZ_OK;
+}
+
+static const kz_tcol life_cols[] = {
+    { "account_id", KZ_T_TEXT },     { "first_paid", KZ_T_DATE },        { "churned_on", KZ_T_DATE },
+    { "lifetime_days", KZ_T_INT },   { "lifetime_months", KZ_T_DOUBLE }, { "status", KZ_T_TEXT },
+};
+
+int kz_explain_lifetimes(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
+{
+    kz_table *t = kz_table_new(life_cols, sizeof life_cols / sizeof life_cols[0]);
+    int rc = KZ_OK;
+    *out = NULL;
+    if (!t)
+        return KZ_ENOMEM;
+    kz_day obs = kz_engine_obs(e, o);
+    for (uint32_t a = 0; a < e->naccounts && obs != KZ_DAY_NONE && !rc; a++) {
+        kz_day start, end;
+        if (!kz_counts(o, a))
+            continue;
+        first_span(e, a, &start, &end);
+        if (start == KZ_DAY_OPEN || start > obs)
+            continue;
+        if (o->at != KZ_DAY_NONE && kz_day_month(start) != kz_day_month(o->at))
+            continue;
+        int churned = end <= obs;
+        int64_t days = (churned ? end : obs) - start;
+        const char *st = churned ? "churned" : "paying";
+        kz_tcell *r = kz_table_add_row(t);
+        if (!r || kz_cell_text(t, &r[0], e->acc_key[a], e->acc_key_len[a]) ||
+            kz_cell_text(t, &r[5], st, strlen(st))) {
+            rc = KZ_ENOMEM;
+            break;
+        }
+        kz_cell_int(&r[1], start);
+        if (churned)
+            kz_cell_int(&r[2], end);
+        kz_cell_int(&r[3], days);
+        kz_cell_double(&r[4], (double)days / DAYS_PER_MONTH);
+    }
     if (rc) {
         kz_table_free(t);
         return rc;
