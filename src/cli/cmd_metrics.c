@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/table.h"
+#include "core/text.h"
 #include "engine/engine.h"
 #include "engine/segment.h"
 
@@ -123,7 +124,9 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         { "timezone", required_argument, NULL, 'z' }, { "filter", required_argument, NULL, 'w' },
         { "segment", required_argument, NULL, 's' },  { "interval", required_argument, NULL, 'i' },
         { "explain", required_argument, NULL, 'x' },  { "revenue", no_argument, NULL, 'r' },
-        { "matrix", no_argument, NULL, 'm' },         { NULL, 0, NULL, 0 },
+        { "matrix", no_argument, NULL, 'm' },         { "wide", no_argument, NULL, 'W' },
+        { "by-event", no_argument, NULL, 'E' },       { "window", required_argument, NULL, 'n' },
+        { NULL, 0, NULL, 0 },
     };
     const char *explain = NULL, *interval = "month";
     const char *format = "table";
@@ -176,6 +179,21 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         case 'm':
             mo.flags |= KZ_METRIC_MATRIX;
             break;
+        case 'W':
+            mo.flags |= KZ_METRIC_WIDE;
+            break;
+        case 'E':
+            mo.flags |= KZ_METRIC_BY_EVENT;
+            break;
+        case 'n': {
+            int64_t v;
+            if (kz_parse_int(&v, optarg, strlen(optarg), 1, 366)) {
+                free(filters);
+                return kz_cli_usage(cli, "--window %s: a number of days from 1 to 366", optarg);
+            }
+            mo.window = (int)v;
+            break;
+        }
         case 'F':
         case 'T':
         case 'a': {
@@ -236,6 +254,19 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
                           mo.flags & KZ_METRIC_REVENUE ? "--revenue" : "--matrix");
         goto done;
     }
+    if ((mo.flags & (KZ_METRIC_WIDE | KZ_METRIC_BY_EVENT)) && strcmp(r->name, "usage") != 0) {
+        rc = kz_cli_usage(cli, "%s: only the usage report has it",
+                          mo.flags & KZ_METRIC_WIDE ? "--wide" : "--by-event");
+        goto done;
+    }
+    if ((mo.flags & KZ_METRIC_WIDE) && (mo.flags & KZ_METRIC_BY_EVENT)) {
+        rc = kz_cli_usage(cli, "--wide and --by-event: choose one");
+        goto done;
+    }
+    if (mo.window && !(mo.flags & (KZ_METRIC_WIDE | KZ_METRIC_BY_EVENT))) {
+        rc = kz_cli_usage(cli, "--window: only with usage --wide or --by-event (the reference columns are of 28 days)");
+        goto done;
+    }
     if (explain && (mo.flags & KZ_METRIC_MATRIX)) {
         rc = kz_cli_usage(cli, "--explain and --matrix: choose one");
         goto done;
@@ -249,6 +280,7 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
     mo.gross_margin = (double)cli->cfg.metrics_gross_margin_pct / 100.0;
     mo.reactivation_days = (int32_t)cli->cfg.metrics_reactivation_days;
     mo.count_intra = strcmp(cli->cfg.metrics_intra_period, "count") == 0;
+    mo.threads = strcmp(cli->cfg.engine_threads, "auto") == 0 ? 0 : strcmp(cli->cfg.engine_threads, "1") == 0 ? 1 : 2;
     if (kz_tz_load(&tz, cli->cfg.reporting_timezone)) {
         kz_cli_err(cli, "reporting.timezone: %s", kz_error_msg());
         rc = KZ_EXIT_USAGE;

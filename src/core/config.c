@@ -44,6 +44,9 @@ static const kz_cfg_key keys[] = {
     { "metrics.gross_margin_percent", KZ_CFG_INT, OFF(metrics_gross_margin_pct), "100", 0, 100, NULL,
       "KIZUNA_METRICS_GROSS_MARGIN_PERCENT",
       "Gross margin, in percent of revenue, used by LTV and CAC payback.", NULL },
+    { "engine.threads", KZ_CFG_ENUM, OFF(engine_threads), "auto", 0, 0, "auto|1|2", "KIZUNA_ENGINE_THREADS",
+      "Threads a report may use: auto (two when the work is large enough), 1, or 2 (always; the results are "
+      "the same either way).", NULL },
     { "metrics.reactivation_window_days", KZ_CFG_INT, OFF(metrics_reactivation_days), "0", 0, 36600, NULL,
       "KIZUNA_METRICS_REACTIVATION_WINDOW_DAYS",
       "An account that pays again after more days than this without MRR counts as new MRR, not reactivation "

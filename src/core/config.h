@@ -37,6 +37,7 @@ typedef struct kz_config {
     int64_t import_block_events;   /* import.block_events */
     int64_t import_parallel_min;   /* import.parallel_min_bytes */
     /* metrics */
+    char *engine_threads;             /* engine.threads */
     int64_t metrics_gross_margin_pct; /* metrics.gross_margin_percent */
     int64_t metrics_reactivation_days; /* metrics.reactivation_window_days */
     char *metrics_intra_period;       /* metrics.intra_period_subscriptions */

@@ -112,7 +112,7 @@ int kz_metric_daily(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
     size_t from = o->from != INT32_MIN ? kz_engine_lower_day(e, o, o->from) : 0;
     size_t to = o->to != INT32_MAX ? kz_engine_lower_day(e, o, (int64_t)o->to + 1) : e->nevents;
     parts[0] = (struct part){ e, o, from, to, o->to, NULL, 0, 0, 0 };
-    if (to - from >= 1000000) {
+    if (to > from + 1 && kz_engine_parts(o, to - from, 1000000) == 2) {
         /* two halves, split at the start of the day in the middle */
         size_t mid = from + (to - from) / 2;
         int64_t mid_day = kz_engine_day(e, o, e->ev_sec[mid]);

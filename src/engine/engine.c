@@ -501,4 +501,6 @@ void kz_metric_opts_init(kz_metric_opts *o)
     o->reactivation_days = 0;
     o->count_intra = 0;
     o->flags = 0;
+    o->window = 0;
+    o->threads = 0;
 }

@@ -61,6 +61,7 @@ enum {
     KZ_METRIC_REVENUE = 1 << 0, /* cohorts: revenue retention instead of logo retention */
     KZ_METRIC_MATRIX = 1 << 1,  /* cohorts: a row per cohort and a column per k */
     KZ_METRIC_WIDE = 1 << 2,    /* usage: every feature, not only the reference columns */
+    KZ_METRIC_BY_EVENT = 1 << 3, /* usage: a row per account and event name */
 };
 
 /* What a report covers. */
@@ -76,6 +77,8 @@ typedef struct kz_metric_opts {
     int count_intra;     /* metrics.intra_period_subscriptions = count: a paid span that begins
                           * and ends inside one period counts as new and churned in it */
     unsigned flags;      /* KZ_METRIC_*: variants of a report */
+    int threads;         /* engine.threads: 0 by the size of the work, 1 or 2 always */
+    int window;          /* usage --wide and --by-event: days of the window (0: 28) */
     kz_day at;           /* the day or month (any day of it) a drill-down looks at; KZ_DAY_NONE: all */
 } kz_metric_opts;
 
@@ -92,8 +95,35 @@ int kz_metric_mrr(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
  * KZ_METRIC_MATRIX: a row per cohort, the shares in columns k0..kN. */
 int kz_metric_cohorts(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
 
-/* Per-account usage at the observation date (reference Q3). */
+/* Per-account usage at the observation date (reference Q3); with
+ * KZ_METRIC_WIDE every feature (kz_metric_usage_wide), with
+ * KZ_METRIC_BY_EVENT a row per account and event name. */
 int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* Usage features of one account at the observation date o (docs/metrics.md):
+ * W is the window of o->window days ending with o, P the same length before. */
+typedef struct kz_features {
+    int64_t events, events_prev;       /* events in W and in P */
+    int64_t active_users, active_days; /* distinct users and days with events in W */
+    int64_t dau, wau, mau;             /* distinct users on o, in the last 7 and 28 days */
+    double dau_mean;                   /* mean distinct users per day over the last 28 days */
+    int64_t features_used;             /* distinct event names in W */
+    int64_t seats;                     /* quantity of the paid subscriptions active on o */
+    int64_t days_since_last;           /* o - the day of the last event; -1 when none */
+} kz_features;
+
+/* The features of every account (index order), those outside o->mask left
+ * zero. *out is malloc'd; the caller frees it. */
+int kz_engine_features(const kz_engine *e, const kz_metric_opts *o, kz_features **out);
+
+/* usage --wide: account_id, events, events_prev, trend, active_users,
+ * active_days, dau, wau, mau, stickiness, features_used, feature_breadth,
+ * seats, seat_utilisation, days_since_last_event. */
+int kz_metric_usage_wide(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* usage --by-event: account_id, event, events (W), events_prev (P), users (W),
+ * for each account and event name with events in W or P. */
+int kz_metric_usage_events(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
 
 /* Events and distinct active users per day (reference Q4). */
 int kz_metric_daily(kz_table **out, const kz_engine *e, const kz_metric_opts *o);

@@ -125,6 +125,13 @@ static inline int64_t kz_engine_day(const kz_engine *e, const kz_metric_opts *o,
     return kz_tz_day(o->tz, e->base + sec);
 }
 
+/* How many threads (1 or 2) a pass over `work` items takes: two from `min`
+ * items on, or as o->threads says. */
+static inline int kz_engine_parts(const kz_metric_opts *o, size_t work, size_t min)
+{
+    return o->threads == 1 ? 1 : o->threads == 2 || work >= min ? 2 : 1;
+}
+
 /* 1 when account a counts in the report (o->mask). */
 static inline int kz_counts(const kz_metric_opts *o, uint32_t a)
 {

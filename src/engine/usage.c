@@ -168,6 +168,10 @@ static void rank_names(const kz_engine *e, const int64_t *count, int8_t *rank)
 
 int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
 {
+    if (o->flags & KZ_METRIC_WIDE)
+        return kz_metric_usage_wide(out, e, o);
+    if (o->flags & KZ_METRIC_BY_EVENT)
+        return kz_metric_usage_events(out, e, o);
     kz_table *t = kz_table_new(cols, sizeof cols / sizeof cols[0]);
     struct half h[2];
     int64_t *count = NULL;
@@ -200,7 +204,7 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
     /* two halves of [p0, end) of about equal work when the run is long enough:
      * an event of P costs about a quarter of one of L, so the first half takes
      * P and the start of L, the second the rest of L */
-    nh = end - p0 >= 200000 ? 2 : 1;
+    nh = kz_engine_parts(o, end - p0, 200000);
     size_t np = l0 - p0, nl = end - l0;
     size_t split = l0 + (nl / 2 > np / 8 ? nl / 2 - np / 8 : 0);
     for (int k = 0; k < nh; k++) {
