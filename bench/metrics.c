@@ -15,12 +15,35 @@
 #include "core/table.h"
 #include "core/time.h"
 #include "engine/engine.h"
+#include "engine/segment.h"
 #include "store/store.h"
 
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* The median time of reps runs of fn, rendering included (the work a client
+ * sees); -1 when it fails. times has reps entries. */
+static double median_time(kz_metric_fn fn, const kz_engine *e, const kz_metric_opts *o, int reps, double *times)
+{
+    for (int r = 0; r < reps; r++) {
+        kz_table *t;
+        double s = kz_monotonic();
+        if (fn(&t, e, o)) {
+            fprintf(stderr, "metrics: %s\n", kz_error_msg());
+            return -1;
+        }
+        kz_buf b;
+        kz_buf_init(&b, KZ_BUF_UNLIMITED);
+        kz_table_csv(t, &b);
+        times[r] = kz_monotonic() - s;
+        kz_buf_free(&b);
+        kz_table_free(t);
+    }
+    qsort(times, (size_t)reps, sizeof *times, cmp_double);
+    return times[reps / 2];
 }
 
 int main(int argc, char **argv)
@@ -58,34 +81,21 @@ int main(int argc, char **argv)
     printf("kizuna image_bytes %zu\n", kz_engine_bytes(e));
     static const struct {
         const char *name;
-        int (*fn)(kz_table **, const kz_engine *, const kz_metric_opts *);
+        kz_metric_fn fn;
     } q[] = { { "q2", kz_metric_mrr }, { "q3", kz_metric_usage }, { "q4", kz_metric_daily }, { "q5", kz_metric_cohorts } };
     kz_metric_opts o;
     kz_metric_opts_init(&o);
     double *times = calloc((size_t)reps, sizeof *times);
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-        for (int r = 0; r < reps; r++) {
-            kz_table *t;
-            double s = kz_monotonic();
-            if (q[i].fn(&t, e, &o)) {
-                fprintf(stderr, "metrics: %s\n", kz_error_msg());
-                return 1;
-            }
-            /* rendering is part of the work a client sees */
-            kz_buf b;
-            kz_buf_init(&b, KZ_BUF_UNLIMITED);
-            kz_table_csv(t, &b);
-            times[r] = kz_monotonic() - s;
-            kz_buf_free(&b);
-            kz_table_free(t);
-        }
-        qsort(times, (size_t)reps, sizeof *times, cmp_double);
-        printf("kizuna warm %s %.6f\n", q[i].name, times[reps / 2]);
+        double m = median_time(q[i].fn, e, &o, reps, times);
+        if (m < 0)
+            return 1;
+        printf("kizuna warm %s %.6f\n", q[i].name, m);
     }
     /* the variants beyond the reference, warm */
     static const struct {
         const char *name;
-        int (*fn)(kz_table **, const kz_engine *, const kz_metric_opts *);
+        kz_metric_fn fn;
         unsigned flags;
         int weekly, explain;
     } x[] = {
@@ -103,22 +113,10 @@ int main(int argc, char **argv)
         xo.interval = x[i].weekly ? KZ_INTERVAL_WEEK : KZ_INTERVAL_MONTH;
         if (x[i].explain) /* the last complete month */
             xo.at = kz_month_first_day(kz_day_month(kz_engine_last_day(e, NULL)) - 1);
-        for (int r = 0; r < reps; r++) {
-            kz_table *t;
-            double s = kz_monotonic();
-            if (x[i].fn(&t, e, &xo)) {
-                fprintf(stderr, "metrics: %s\n", kz_error_msg());
-                return 1;
-            }
-            kz_buf b;
-            kz_buf_init(&b, KZ_BUF_UNLIMITED);
-            kz_table_csv(t, &b);
-            times[r] = kz_monotonic() - s;
-            kz_buf_free(&b);
-            kz_table_free(t);
-        }
-        qsort(times, (size_t)reps, sizeof *times, cmp_double);
-        printf("kizuna extra %s %.6f\n", x[i].name, times[reps / 2]);
+        double m = median_time(x[i].fn, e, &xo, reps, times);
+        if (m < 0)
+            return 1;
+        printf("kizuna extra %s %.6f\n", x[i].name, m);
     }
     free(times);
     kz_engine_free(e);

@@ -17,44 +17,15 @@
 
 #include "../support/support.h"
 
-/* Imports the edge cases into dir/k.db. */
+/* Imports the edge cases into a new directory's k.db. */
 static char *edges(void)
 {
     char *dir = kt_tmpdir();
-    kt_run r;
-    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", kt_fixture("reference/edges"), NULL);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    kt_run_free(&r);
+    kt_import(dir, kt_fixture("reference/edges"));
     return dir;
 }
 
-/* `kizuna --db k.db [--set SET] metrics ARGS... --format csv` in dir: its
- * output, which must succeed. args ends with NULL. */
-static char *csv(const char *dir, const char *set, const char *const *args)
-{
-    const char *argv[32];
-    size_t n = 0;
-    argv[n++] = "--db";
-    argv[n++] = "k.db";
-    if (set) {
-        argv[n++] = "--set";
-        argv[n++] = set;
-    }
-    argv[n++] = "metrics";
-    for (size_t i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    argv[n++] = "--format";
-    argv[n++] = "csv";
-    argv[n] = NULL;
-    kt_run r;
-    kt_kizuna(&r, dir, NULL, argv);
-    cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
-    char *out = strdup(r.out);
-    kt_run_free(&r);
-    return out;
-}
-
-#define CSV(dir, set, ...) csv(dir, set, (const char *const[]){ __VA_ARGS__, NULL })
+#define CSV KT_METRICS_CSV
 
 Test(explain, mrr_lists_the_accounts_of_a_month)
 {
@@ -88,19 +59,6 @@ Test(explain, mrr_lists_the_accounts_of_a_month)
     kt_rmrf(dir);
 }
 
-/* Splits a CSV line in place into at most max fields; returns their count. */
-static int fields(char *line, char **f, int max)
-{
-    int n = 0;
-    for (char *p = line; n < max;) {
-        f[n++] = p;
-        p = strchr(p, ',');
-        if (!p)
-            break;
-        *p++ = '\0';
-    }
-    return n;
-}
 
 /* For every month of the demo world, the explained accounts add up to the
  * month's row of the report: starting, ending, and each movement. */
@@ -111,16 +69,14 @@ Test(explain, mrr_accounts_add_up_to_every_month, .timeout = 120)
     kt_kizunav(&r, dir, NULL, "demo", "--accounts", "120", "--days", "400", "--seed", "5", "--out", "world", NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     kt_run_free(&r);
-    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", "world", NULL);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    kt_run_free(&r);
+    kt_import(dir, "world");
     char *report = CSV(dir, NULL, "mrr");
     int months = 0;
     for (char *line = strchr(report, '\n') + 1, *next; *line; line = next) {
         next = strchr(line, '\n');
         *next++ = '\0';
         char *f[16];
-        cr_assert_eq(fields(line, f, 16), 13);
+        cr_assert_eq(kt_fields(line, f, 16), 13);
         double want[7]; /* starting, new, expansion, contraction, churned, reactivation, ending */
         for (int k = 0; k < 7; k++)
             want[k] = strtod(f[1 + k], NULL);
@@ -132,7 +88,7 @@ Test(explain, mrr_accounts_add_up_to_every_month, .timeout = 120)
             nl = strchr(l, '\n');
             *nl++ = '\0';
             char *g[8];
-            cr_assert_eq(fields(l, g, 8), 6);
+            cr_assert_eq(kt_fields(l, g, 8), 6);
             double m0 = strtod(g[2], NULL), m1 = strtod(g[3], NULL);
             got[0] += m0;
             got[6] += m1;
@@ -259,13 +215,13 @@ Test(explain, the_reactivation_window)
 {
     char *dir = edges();
     const char *june[] = { "mrr", "--as-of", "2024-07-01", "--from", "2024-06", NULL };
-    char *s = csv(dir, NULL, june); /* the reference: always a reactivation */
+    char *s = kt_metrics_csv(dir, NULL, june); /* the reference: always a reactivation */
     cr_assert(kt_contains(s, "\n2024-06-01,310.00,0.00,0.00,0.00,0.00,90.00,400.00,"), "%s", s);
     free(s);
-    s = csv(dir, "metrics.reactivation_window_days=411", june); /* not more than 411 */
+    s = kt_metrics_csv(dir, "metrics.reactivation_window_days=411", june); /* not more than 411 */
     cr_assert(kt_contains(s, "\n2024-06-01,310.00,0.00,0.00,0.00,0.00,90.00,400.00,"), "%s", s);
     free(s);
-    s = csv(dir, "metrics.reactivation_window_days=410", june);
+    s = kt_metrics_csv(dir, "metrics.reactivation_window_days=410", june);
     cr_assert(kt_contains(s, "\n2024-06-01,310.00,90.00,0.00,0.00,0.00,0.00,400.00,"), "%s", s);
     free(s);
     s = CSV(dir, "metrics.reactivation_window_days=410", "mrr", "--explain", "2024-06");
@@ -281,7 +237,7 @@ Test(explain, subscriptions_inside_one_period)
 {
     char *dir = edges();
     const char *march[] = { "mrr", "--from", "2024-03", "--to", "2024-03", NULL };
-    char *s = csv(dir, "metrics.intra_period_subscriptions=count", march);
+    char *s = kt_metrics_csv(dir, "metrics.intra_period_subscriptions=count", march);
     cr_assert_str_eq(s, "month,starting_mrr,new_mrr,expansion_mrr,contraction_mrr,churned_mrr,reactivation_mrr,"
                         "ending_mrr,accounts_start,accounts_churned,logo_churn_rate,grr,nrr\n"
                         "2024-03-01,330.00,50.00,0.00,50.00,110.00,0.00,220.00,5,2,0.4,0.6666666666666666,"

@@ -43,18 +43,7 @@ static void check_reports(const char *dir, const char *folder, const char *expec
 Test(metrics, equal_to_the_reference_on_generated_data, .timeout = 60)
 {
     char *dir = kt_tmpdir();
-    char *data = kt_path(dir, "data");
-    cr_assert_eq(mkdir(data, 0755), 0);
-    const char *files[] = { "accounts.csv", "subscriptions.csv", "tickets.csv" };
-    for (size_t i = 0; i < 3; i++) {
-        char rel[128];
-        snprintf(rel, sizeof rel, "reference/bench/%s", files[i]);
-        char *text = kt_read(kt_fixture(rel), NULL);
-        cr_assert_not_null(text);
-        kt_write(kt_path(data, files[i]), text, (size_t)-1);
-        free(text);
-    }
-    kt_unzstd(kt_fixture("reference/bench/events.csv.zst"), kt_path(data, "events.csv"));
+    char *data = kt_reference_data(dir, 1);
     check_reports(dir, data, kt_fixture("reference/bench/expected"));
     kt_rmrf(dir);
 }

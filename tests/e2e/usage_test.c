@@ -8,29 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../support/support.h"
 
-/* `kizuna --db k.db --set SET metrics ARGS... --format csv` in dir. */
-static char *csv(const char *dir, const char *set, const char *const *args)
-{
-    const char *argv[32] = { "--db", "k.db", "--set", set ? set : "engine.threads=auto", "metrics" };
-    size_t n = 5;
-    for (size_t i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    argv[n++] = "--format";
-    argv[n++] = "csv";
-    argv[n] = NULL;
-    kt_run r;
-    kt_kizuna(&r, dir, NULL, argv);
-    cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
-    char *out = strdup(r.out);
-    kt_run_free(&r);
-    return out;
-}
-
-#define CSV(dir, set, ...) csv(dir, set, (const char *const[]){ __VA_ARGS__, NULL })
+#define CSV KT_METRICS_CSV
 
 /* The edge cases at 2024-06-30, W = 3 to 30 June. a5: a login on the 10th
  * (u5), dashboards on the 25th (u5, u55), an alert on the 26th (shared): 4
@@ -42,10 +23,7 @@ static char *csv(const char *dir, const char *set, const char *const *args)
 Test(usage, features_by_hand)
 {
     char *dir = kt_tmpdir();
-    kt_run r;
-    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", kt_fixture("reference/edges"), NULL);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    kt_run_free(&r);
+    kt_import(dir, kt_fixture("reference/edges"));
     char *s = CSV(dir, NULL, "usage", "--wide");
     cr_assert_str_eq(s, "account_id,events,events_prev,trend,active_users,active_days,dau,wau,mau,stickiness,"
                         "features_used,feature_breadth,seats,seat_utilisation,days_since_last_event\n"
@@ -89,34 +67,7 @@ Test(usage, features_by_hand)
     kt_rmrf(dir);
 }
 
-/* Splits a CSV line in place; returns the number of fields. */
-static int fields(char *line, char **f, int max)
-{
-    int n = 0;
-    for (char *p = line; n < max;) {
-        f[n++] = p;
-        p = strchr(p, ',');
-        if (!p)
-            break;
-        *p++ = '\0';
-    }
-    return n;
-}
 
-/* The next line of *cur (NUL-terminated in place), or NULL at the end. */
-static char *next_line(char **cur)
-{
-    if (!*cur || !**cur)
-        return NULL;
-    char *line = *cur, *nl = strchr(line, '\n');
-    if (nl) {
-        *nl = '\0';
-        *cur = nl + 1;
-    } else {
-        *cur = line + strlen(line);
-    }
-    return line;
-}
 
 /* On the small reference data: the wide features at 28 days agree with the
  * reference columns of usage, the by-event rows add up to them, and one
@@ -124,22 +75,7 @@ static char *next_line(char **cur)
 Test(usage, agrees_with_the_reference_columns_and_across_threads, .timeout = 120)
 {
     char *dir = kt_tmpdir();
-    char *data = kt_path(dir, "data");
-    cr_assert_eq(mkdir(data, 0755), 0);
-    const char *files[] = { "accounts.csv", "subscriptions.csv" };
-    for (size_t i = 0; i < 2; i++) {
-        char rel[128];
-        snprintf(rel, sizeof rel, "reference/bench/%s", files[i]);
-        char *text = kt_read(kt_fixture(rel), NULL);
-        cr_assert_not_null(text);
-        kt_write(kt_path(data, files[i]), text, (size_t)-1);
-        free(text);
-    }
-    kt_unzstd(kt_fixture("reference/bench/events.csv.zst"), kt_path(data, "events.csv"));
-    kt_run r;
-    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", data, NULL);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    kt_run_free(&r);
+    kt_import(dir, kt_reference_data(dir, 0));
 
     static const char *const variants[][3] = {
         { "usage", NULL, NULL }, { "usage", "--wide", NULL }, { "usage", "--by-event", NULL },
@@ -147,7 +83,7 @@ Test(usage, agrees_with_the_reference_columns_and_across_threads, .timeout = 120
     };
     for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
         const char *args[4] = { variants[v][0], variants[v][1], variants[v][2], NULL };
-        char *one = csv(dir, "engine.threads=1", args), *two = csv(dir, "engine.threads=2", args);
+        char *one = kt_metrics_csv(dir, "engine.threads=1", args), *two = kt_metrics_csv(dir, "engine.threads=2", args);
         cr_assert_str_eq(one, two, "%s %s: one thread and two differ", args[0], args[1] ? args[1] : "");
         free(one);
         free(two);
@@ -156,17 +92,17 @@ Test(usage, agrees_with_the_reference_columns_and_across_threads, .timeout = 120
     char *ref = CSV(dir, NULL, "usage"), *wide = CSV(dir, NULL, "usage", "--wide"),
          *by = CSV(dir, NULL, "usage", "--by-event");
     char *pr = ref, *pw = wide, *pb = by;
-    next_line(&pr);
-    next_line(&pw);
-    next_line(&pb);
-    char *lb = next_line(&pb), *bf[8];
-    int nb = lb ? fields(lb, bf, 8) : 0;
+    kt_next_line(&pr);
+    kt_next_line(&pw);
+    kt_next_line(&pb);
+    char *lb = kt_next_line(&pb), *bf[8];
+    int nb = lb ? kt_fields(lb, bf, 8) : 0;
     size_t accounts = 0;
-    for (char *lr; (lr = next_line(&pr));) {
-        char *lw = next_line(&pw), *rf[16], *wf[16];
+    for (char *lr; (lr = kt_next_line(&pr));) {
+        char *lw = kt_next_line(&pw), *rf[16], *wf[16];
         cr_assert_not_null(lw);
-        cr_assert_eq(fields(lr, rf, 16), 11);
-        cr_assert_eq(fields(lw, wf, 16), 15);
+        cr_assert_eq(kt_fields(lr, rf, 16), 11);
+        cr_assert_eq(kt_fields(lw, wf, 16), 15);
         cr_assert_str_eq(rf[0], wf[0]);
         cr_assert_str_eq(rf[6], wf[1], "%s events", rf[0]);
         cr_assert_str_eq(rf[7], wf[2], "%s events_prev", rf[0]);
@@ -181,8 +117,8 @@ Test(usage, agrees_with_the_reference_columns_and_across_threads, .timeout = 120
             names += strtol(bf[2], NULL, 10) > 0;
             if (strtol(bf[4], NULL, 10) > most_users)
                 most_users = strtol(bf[4], NULL, 10);
-            lb = next_line(&pb);
-            nb = lb ? fields(lb, bf, 8) : 0;
+            lb = kt_next_line(&pb);
+            nb = lb ? kt_fields(lb, bf, 8) : 0;
         }
         cr_assert_eq(ev, strtol(wf[1], NULL, 10), "%s: by-event events", rf[0]);
         cr_assert_eq(prev, strtol(wf[2], NULL, 10), "%s: by-event events_prev", rf[0]);
@@ -190,7 +126,7 @@ Test(usage, agrees_with_the_reference_columns_and_across_threads, .timeout = 120
         cr_assert_leq(most_users, strtol(wf[4], NULL, 10), "%s", rf[0]);
         accounts++;
     }
-    cr_assert_null(next_line(&pw));
+    cr_assert_null(kt_next_line(&pw));
     cr_assert_eq(nb, 0, "by-event rows of an unknown account: %s", nb ? bf[0] : "");
     cr_assert_gt(accounts, 100);
     free(ref);

@@ -261,3 +261,82 @@ char *kt_csv_diff(const char *a, const char *b)
         }
     }
 }
+
+void kt_import(const char *dir, const char *folder)
+{
+    kt_run r;
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", folder, NULL);
+    cr_assert_eq(r.status, 0, "import %s: %s", folder, r.err);
+    kt_run_free(&r);
+}
+
+char *kt_reference_data(const char *dir, int with_tickets)
+{
+    char *data = kt_path(dir, "data");
+    cr_assert_eq(mkdir(data, 0755), 0, "mkdir %s: %s", data, strerror(errno));
+    const char *files[] = { "accounts.csv", "subscriptions.csv", "tickets.csv" };
+    for (size_t i = 0; i < (with_tickets ? 3u : 2u); i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "reference/bench/%s", files[i]);
+        char *text = kt_read(kt_fixture(rel), NULL);
+        cr_assert_not_null(text, "missing fixture %s", rel);
+        kt_write(kt_path(data, files[i]), text, (size_t)-1);
+        free(text);
+    }
+    kt_unzstd(kt_fixture("reference/bench/events.csv.zst"), kt_path(data, "events.csv"));
+    return data;
+}
+
+char *kt_metrics_csv(const char *dir, const char *set, const char *const *args)
+{
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = "--db";
+    argv[n++] = "k.db";
+    if (set) {
+        argv[n++] = "--set";
+        argv[n++] = set;
+    }
+    argv[n++] = "metrics";
+    for (size_t i = 0; args[i]; i++) {
+        cr_assert_lt(n, sizeof argv / sizeof argv[0] - 3, "too many arguments");
+        argv[n++] = args[i];
+    }
+    argv[n++] = "--format";
+    argv[n++] = "csv";
+    argv[n] = NULL;
+    kt_run r;
+    kt_kizuna(&r, dir, NULL, argv);
+    cr_assert_eq(r.status, 0, "metrics %s: %s", args[0], r.err);
+    char *out = strdup(r.out);
+    cr_assert_not_null(out);
+    kt_run_free(&r);
+    return out;
+}
+
+int kt_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    for (char *p = line; n < max;) {
+        f[n++] = p;
+        p = strchr(p, ',');
+        if (!p)
+            break;
+        *p++ = '\0';
+    }
+    return n;
+}
+
+char *kt_next_line(char **cur)
+{
+    if (!*cur || !**cur)
+        return NULL;
+    char *line = *cur, *nl = strchr(line, '\n');
+    if (nl) {
+        *nl = '\0';
+        *cur = nl + 1;
+    } else {
+        *cur = line + strlen(line);
+    }
+    return line;
+}

@@ -53,6 +53,28 @@ void kt_kizunav(kt_run *r, const char *cwd, const char *stdin_data, ...);
 
 void kt_run_free(kt_run *r);
 
+/* Imports folder into dir/k.db; the import must succeed. */
+void kt_import(const char *dir, const char *folder);
+
+/* Writes the small reference data (tests/fixtures/reference/bench: accounts,
+ * subscriptions, events; with_tickets: tickets too) into dir/data and
+ * returns that path (malloc'd, like kt_path). */
+char *kt_reference_data(const char *dir, int with_tickets);
+
+/* `kizuna --db k.db [--set set] metrics ARGS... --format csv` in dir, which
+ * must succeed: its standard output (malloc'd; caller frees). args ends with
+ * NULL; set may be NULL. */
+char *kt_metrics_csv(const char *dir, const char *set, const char *const *args);
+#define KT_METRICS_CSV(dir, set, ...) kt_metrics_csv(dir, set, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Splits a CSV line without quotes in place at its commas into at most max
+ * fields; returns their number. */
+int kt_fields(char *line, char **f, int max);
+
+/* The next line of the text at *cur, NUL-terminated in place (*cur moves
+ * past it), or NULL at the end. */
+char *kt_next_line(char **cur);
+
 /* 1 when needle occurs in hay. */
 int kt_contains(const char *hay, const char *needle);
 
