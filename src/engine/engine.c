@@ -362,23 +362,24 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
         rc = KZ_ENOMEM;
         goto done;
     }
+    int events = (parts & KZ_ENGINE_EVENTS) != 0;
+    int64_t version = -1;
+    if (image_file) {
+        if ((rc = kz_store_data_version(st, &version)))
+            goto done;
+        if (kz_image_load(e, image_file, version, events) == KZ_OK) {
+            KZ_LOG(KZ_LOG_DEBUG, "engine: columns from the image file", "events=%d", events);
+            goto done; /* current: nothing to read from the store */
+        }
+    }
+    KZ_LOG(KZ_LOG_DEBUG, "engine: columns from the store", "events=%d", events);
     if ((rc = kz_store_each(st, KZ_ENT_ACCOUNT, on_account, &b)))
         goto done;
     if ((rc = kz_store_each(st, KZ_ENT_SUBSCRIPTION, on_subscription, &b)) || (rc = group_subscriptions(&b)) ||
-        (rc = load_extra(&b, st)))
+        (rc = load_extra(&b, st)) || (rc = load_names(e, st)))
         goto done;
-    if (parts & KZ_ENGINE_EVENTS) {
-        int64_t version = -1;
-        rc = load_names(e, st);
-        if (!rc && image_file)
-            rc = kz_store_data_version(st, &version);
-        if (rc)
-            goto done;
-        if (!image_file || kz_image_load(e, image_file, version) != KZ_OK) {
-            rc = load_events(&b, st);
-            if (!rc && image_file && kz_image_save(e, image_file, version))
-                KZ_LOG(KZ_LOG_DEBUG, "engine: image file not written", "reason=%s", kz_error_msg());
-        }
+    if (events) {
+        rc = load_events(&b, st);
     } else {
         /* the observation date without loading events */
         kz_store_stats stats;
@@ -386,6 +387,8 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
         if (!rc && stats.events)
             e->last_time = floor_div(stats.last_event, KZ_USEC_PER_SEC);
     }
+    if (!rc && image_file && kz_image_save(e, image_file, version, events))
+        KZ_LOG(KZ_LOG_DEBUG, "engine: image file not written", "reason=%s", kz_error_msg());
 done:
     kz_strmap_free(b.by_key);
     free(b.subs);

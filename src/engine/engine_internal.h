@@ -48,10 +48,12 @@ struct kz_engine {
     size_t map_len;
 };
 
-/* The image file (image.c): load columns made at data version `version`
- * (KZ_ENOTFOUND when the file is missing, stale or damaged), or save them. */
-int kz_image_load(kz_engine *e, const char *path, int64_t version);
-int kz_image_save(const kz_engine *e, const char *path, int64_t version);
+/* The image file (image.c): load the columns made at data version `version`,
+ * the events too when `events` (KZ_ENOTFOUND when the file is missing,
+ * stale, damaged or without events), into an engine that has only its arena;
+ * or save them, the events when `events`. */
+int kz_image_load(kz_engine *e, const char *path, int64_t version, int events);
+int kz_image_save(const kz_engine *e, const char *path, int64_t version, int events);
 
 /* The observation date of a report: o->obs, or the last day with events;
  * KZ_DAY_NONE when neither exists. */
