@@ -31,7 +31,7 @@ struct report {
 
 static const struct report reports[] = {
     { "summary", kz_metric_summary, KZ_ENGINE_SUBSCRIPTIONS,
-      "the last complete month at a glance, each number beside the month before", kz_explain_mrr, X_MONTH },
+      "the current month to date at a glance, each number beside the month before", kz_explain_mrr, X_MONTH },
     { "mrr", kz_metric_mrr, KZ_ENGINE_SUBSCRIPTIONS,
       "MRR movements by month or week: starting, new, expansion, contraction, churned, reactivation, ending; "
       "logo churn, GRR, NRR",

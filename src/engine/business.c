@@ -250,8 +250,8 @@ int kz_metric_nps(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
 /* ---- summary ---------------------------------------------------------------------- */
 
 static const kz_tcol sum_cols[] = {
-    { "metric", KZ_T_TEXT }, { "month", KZ_T_MONTH },   { "value", KZ_T_NUMBER },
-    { "previous", KZ_T_NUMBER }, { "change", KZ_T_NUMBER },
+    { "metric", KZ_T_TEXT },     { "month", KZ_T_MONTH },   { "through", KZ_T_DATE },
+    { "value", KZ_T_NUMBER },    { "previous", KZ_T_NUMBER }, { "change", KZ_T_NUMBER },
 };
 
 enum { V_MONEY, V_COUNT, V_RATIO, V_NUMBER };
@@ -358,25 +358,47 @@ int kz_metric_summary(kz_table **out, const kz_engine *e, const kz_metric_opts *
     *out = NULL;
     if (!t)
         return KZ_ENOMEM;
-    int rc = kz_engine_movements(e, kz_engine_obs(e, o), o, &mv, &nm);
-    if (!rc && nm) {
-        /* the last complete month (within --to), beside the one before */
-        ptrdiff_t cur = (ptrdiff_t)nm - 1;
+    kz_day obs = kz_engine_obs(e, o);
+    int rc = kz_engine_movements(e, obs, o, &mv, &nm);
+    ptrdiff_t cur = (ptrdiff_t)nm - 1;
+    kz_day through = KZ_DAY_NONE;
+    if (!rc && o->to == INT32_MAX && obs != KZ_DAY_NONE && kz_engine_subscriptions(e)) {
+        /* the month of the observation date, to date: [its first day, obs + 1) */
+        kz_movement *grown = realloc(mv, (nm + 1) * sizeof *mv);
+        if (!grown) {
+            rc = kz_error_oom();
+        } else {
+            mv = grown;
+            kz_day b[2] = { kz_month_first_day(kz_day_month(obs)), obs + 1 };
+            memset(&mv[nm], 0, sizeof *mv);
+            mv[nm].month = kz_day_month(obs);
+            mv[nm].first_day = b[0];
+            rc = kz_engine_periods(e, o, b, 1, &mv[nm]);
+            cur = (ptrdiff_t)nm++;
+            through = obs;
+        }
+    } else {
+        /* the last complete month within --to */
         while (cur >= 0 && !kz_month_in_range(o, mv[cur].month) && kz_month_first_day(mv[cur].month) > o->to)
             cur--;
+        if (cur >= 0)
+            through = kz_month_first_day(mv[cur].month + 1) - 1;
+    }
+    if (!rc && cur >= 0) {
         struct sval now[16], before[16];
         summary_values(e, o, mv, cur, now);
         summary_values(e, o, mv, cur - 1, before);
-        for (int k = 0; k < 16 && cur >= 0; k++) {
+        for (int k = 0; k < 16; k++) {
             kz_tcell *r = kz_table_add_row(t);
             if (!r || kz_cell_text(t, &r[0], names[k], strlen(names[k]))) {
                 rc = KZ_ENOMEM;
                 break;
             }
             kz_cell_int(&r[1], mv[cur].month);
-            put_val(&r[2], &now[k]);
-            put_val(&r[3], &before[k]);
-            put_change(&r[4], &now[k], &before[k]);
+            kz_cell_int(&r[2], through);
+            put_val(&r[3], &now[k]);
+            put_val(&r[4], &before[k]);
+            put_change(&r[5], &now[k], &before[k]);
         }
     }
     free(mv);

@@ -245,14 +245,25 @@ Test(metrics, business_reports_on_the_edge_cases)
     kt_kizunav(&r, dir, NULL, "--db", "k.db", "import", "--quiet", kt_fixture("reference/edges"), NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     kt_run_free(&r);
-    char *s = edge_report(dir, "summary", NULL);
-    cr_assert(kt_contains(s, "\nmrr,2024-05-01,310.00,190.00,120.00\n"), "%s", s);
-    cr_assert(kt_contains(s, "\narr,2024-05-01,3720.00,2280.00,1440.00\n"), "%s", s);
-    cr_assert(kt_contains(s, "\npaying_accounts,2024-05-01,4,3,1\n"), "%s", s);
-    cr_assert(kt_contains(s, "\narpa,2024-05-01,77.5,"), "%s", s);
-    cr_assert(kt_contains(s, "\nltv,2024-05-01,825.0,"), "%s", s);
-    cr_assert(kt_contains(s, "\nquick_ratio,2024-05-01,,0.0,\n"), "%s", s); /* nothing lost in May: no ratio */
-    cr_assert(kt_contains(s, "\nnps,2024-05-01,25.0,,\n"), "%s", s);
+    /* the last complete month up to --to */
+    char *s = KT_METRICS_CSV(dir, NULL, "summary", "--to", "2024-05");
+    cr_assert(kt_contains(s, "\nmrr,2024-05-01,2024-05-31,310.00,190.00,120.00\n"), "%s", s);
+    cr_assert(kt_contains(s, "\narr,2024-05-01,2024-05-31,3720.00,2280.00,1440.00\n"), "%s", s);
+    cr_assert(kt_contains(s, "\npaying_accounts,2024-05-01,2024-05-31,4,3,1\n"), "%s", s);
+    cr_assert(kt_contains(s, "\narpa,2024-05-01,2024-05-31,77.5,"), "%s", s);
+    cr_assert(kt_contains(s, "\nltv,2024-05-01,2024-05-31,825.0,"), "%s", s);
+    cr_assert(kt_contains(s, "\nquick_ratio,2024-05-01,2024-05-31,,0.0,\n"), "%s", s); /* nothing lost in May */
+    cr_assert(kt_contains(s, "\nnps,2024-05-01,2024-05-31,25.0,,\n"), "%s", s);
+    free(s);
+    /* by default the month of the observation date to date: June, whole on
+     * the 30th (a3 back with 90, one detractor), partial on the 10th */
+    s = KT_METRICS_CSV(dir, NULL, "summary");
+    cr_assert(kt_contains(s, "\nmrr,2024-06-01,2024-06-30,400.00,310.00,90.00\n"), "%s", s);
+    cr_assert(kt_contains(s, "\nreactivation_mrr,2024-06-01,2024-06-30,90.00,0.00,90.00\n"), "%s", s);
+    cr_assert(kt_contains(s, "\nnps,2024-06-01,2024-06-30,-100.0,25.0,-125.0\n"), "%s", s);
+    free(s);
+    s = KT_METRICS_CSV(dir, NULL, "summary", "--as-of", "2024-06-10");
+    cr_assert(kt_contains(s, "\nmrr,2024-06-01,2024-06-10,310.00,310.00,0.00\n"), "%s", s);
     free(s);
     s = edge_report(dir, "cac", NULL);
     cr_assert(kt_contains(s, "\n2024-01-01,1000.00,3,333.3333333333333,86.66666666666667,3.846153846153846\n"), "%s", s);
