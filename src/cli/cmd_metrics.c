@@ -313,8 +313,8 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = kz_cli_fail(cli, "formatting the report");
         goto done;
     }
-    if (strcmp(format, "table") == 0 && kz_table_rows(t) == 0) {
-        int empty = kz_engine_subscriptions(e) == 0 || ((r->parts & KZ_ENGINE_EVENTS) && kz_engine_events(e) == 0);
+    int empty = kz_engine_subscriptions(e) == 0 || ((r->parts & KZ_ENGINE_EVENTS) && kz_engine_events(e) == 0);
+    if (strcmp(format, "table") == 0 && (empty || kz_table_rows(t) == 0)) {
         if (empty)
             fprintf(stderr, "kizuna metrics %s: no data for this report yet (import subscriptions%s first)\n",
                     r->name, r->parts & KZ_ENGINE_EVENTS ? " and events" : "");
