@@ -349,6 +349,14 @@ Test(metrics, reporting_time_zone_shifts_days)
     kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "usage", "--format", "csv", NULL);
     cr_assert(kt_contains(r.out, "\na2,1,0,0,0,0,1,0,1,,4\n"), "%s", r.out);
     kt_run_free(&r);
+    /* a month end: in Tokyo the last event falls on 1 July, so June has ended
+     * and mrr shows it (a3 back with 90); in UTC June is still running */
+    char *tokyo = KT_METRICS_CSV(dir, NULL, "mrr", "--timezone", "Asia/Tokyo", "--from", "2024-06");
+    cr_assert(kt_contains(tokyo, "\n2024-06-01,310.00,0.00,0.00,0.00,0.00,90.00,400.00,"), "%s", tokyo);
+    free(tokyo);
+    char *utc = KT_METRICS_CSV(dir, NULL, "mrr", "--from", "2024-06");
+    cr_assert_eq(kt_lines(utc), 1, "%s", utc);
+    free(utc);
     /* a zone that does not exist is a usage error, whichever way it comes */
     kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "daily", "--timezone", "Mars/Base", NULL);
     cr_assert_eq(r.status, 2);
