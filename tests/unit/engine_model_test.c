@@ -1,0 +1,182 @@
+/*
+ * engine_model_test.c - model evaluation (ROC AUC, average precision, lift,
+ * calibration) against values known from scikit-learn's documentation and by
+ * hand, and the logistic regression against a case solved by hand and the
+ * optimality condition of the penalised fit.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "engine/evaluate.h"
+#include "engine/logit.h"
+
+/* scikit-learn's examples: roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+ * = 0.75; average_precision_score of the same = 0.8333... */
+Test(engine_evaluate, auc_and_average_precision_of_a_known_case)
+{
+    const double s[] = { 0.1, 0.4, 0.35, 0.8 };
+    const uint8_t y[] = { 0, 0, 1, 1 };
+    cr_assert_float_eq(kz_eval_roc_auc(s, y, 4), 0.75, 1e-15);
+    cr_assert_float_eq(kz_eval_pr_auc(s, y, 4), 5.0 / 6.0, 1e-15);
+}
+
+Test(engine_evaluate, ties_count_one_half_and_one_class_has_no_auc)
+{
+    const double same[] = { 0.3, 0.3, 0.3, 0.3 };
+    const uint8_t y[] = { 1, 0, 1, 0 };
+    cr_assert_float_eq(kz_eval_roc_auc(same, y, 4), 0.5, 1e-15);
+    /* one threshold: precision 1/2 at recall 1 */
+    cr_assert_float_eq(kz_eval_pr_auc(same, y, 4), 0.5, 1e-15);
+    const double s[] = { 0.9, 0.1, 0.5 };
+    const uint8_t ones[] = { 1, 1, 1 }, zeros[] = { 0, 0, 0 };
+    cr_assert(isnan(kz_eval_roc_auc(s, ones, 3)));
+    cr_assert(isnan(kz_eval_roc_auc(s, zeros, 3)));
+    cr_assert(isnan(kz_eval_pr_auc(s, zeros, 3)));
+    /* a perfect ranking and its reverse */
+    const uint8_t z[] = { 1, 0, 0 };
+    cr_assert_float_eq(kz_eval_roc_auc(s, z, 3), 1.0, 1e-15);
+    const uint8_t w[] = { 0, 1, 0 };
+    cr_assert_float_eq(kz_eval_roc_auc(s, w, 3), 0.0, 1e-15);
+}
+
+Test(engine_evaluate, lift_of_the_top_decile)
+{
+    double s[20];
+    uint8_t y[20] = { 0 };
+    for (int i = 0; i < 20; i++)
+        s[i] = 1.0 - i / 20.0;
+    y[0] = y[1] = y[10] = y[19] = 1; /* 4 of 20 = 0.2; the top 2 both positive */
+    cr_assert_float_eq(kz_eval_lift(s, y, 20, 0.1), 5.0, 1e-15);
+    y[1] = 0;
+    y[2] = 1; /* top 2: one positive */
+    cr_assert_float_eq(kz_eval_lift(s, y, 20, 0.1), 2.5, 1e-15);
+    /* the cut rounds up: 10% of 15 rows is 2 */
+    cr_assert_float_eq(kz_eval_lift(s, y, 15, 0.1), (1.0 / 2.0) / (3.0 / 15.0), 1e-15);
+    uint8_t none[20] = { 0 };
+    cr_assert(isnan(kz_eval_lift(s, none, 20, 0.1)));
+    cr_assert(isnan(kz_eval_lift(s, y, 0, 0.1)));
+}
+
+Test(engine_evaluate, calibration_bins)
+{
+    const double p[] = { 0.05, 0.15, 0.12, 0.95, 1.0, -0.2, 1.7 };
+    const uint8_t y[] = { 0, 1, 0, 1, 1, 0, 1 };
+    kz_calib_bin b[10];
+    cr_assert_eq(kz_eval_calibration(b, 10, p, y, 7), KZ_OK);
+    cr_assert_eq(b[0].n, 2); /* 0.05 and -0.2 clamped to 0 */
+    cr_assert_float_eq(b[0].mean_pred, 0.025, 1e-15);
+    cr_assert_float_eq(b[0].observed, 0.0, 1e-15);
+    cr_assert_eq(b[1].n, 2);
+    cr_assert_float_eq(b[1].mean_pred, 0.135, 1e-15);
+    cr_assert_float_eq(b[1].observed, 0.5, 1e-15);
+    cr_assert_eq(b[9].n, 3); /* 0.95, 1.0 and 1.7 clamped: the last bin is closed */
+    cr_assert_float_eq(b[9].observed, 1.0, 1e-15);
+    cr_assert_eq(b[5].n, 0);
+    cr_assert(isnan(b[5].mean_pred) && isnan(b[5].observed));
+    cr_assert_float_eq(b[3].lo, 0.3, 1e-15);
+    cr_assert_float_eq(b[3].hi, 0.4, 1e-15);
+}
+
+/* One binary feature: x = 0 in 4 rows (1 positive), x = 1 in 4 rows (3
+ * positive). Without a penalty the fit reproduces the two rates: intercept
+ * logit(1/4) = -ln 3, slope logit(3/4) - logit(1/4) = 2 ln 3. */
+Test(engine_logit, unpenalised_fit_solved_by_hand)
+{
+    const double x[] = { 0, 0, 0, 0, 1, 1, 1, 1 };
+    const uint8_t y[] = { 1, 0, 0, 0, 1, 1, 1, 0 };
+    kz_logit *m;
+    cr_assert_eq(kz_logit_fit(&m, x, y, 8, 1, 0.0), KZ_OK, "%s", kz_error_msg());
+    cr_assert(m->converged);
+    cr_assert_float_eq(m->intercept, -log(3.0), 1e-9);
+    cr_assert_float_eq(m->coef[0], 2 * log(3.0), 1e-9);
+    double zero = 0, one = 1;
+    cr_assert_float_eq(kz_logit_prob(m, &zero), 0.25, 1e-9);
+    cr_assert_float_eq(kz_logit_prob(m, &one), 0.75, 1e-9);
+    /* the deviance: -2 × Σ log p = -2 × 2 × (ln 1/4 + 3 ln 3/4) */
+    cr_assert_float_eq(m->deviance, -4 * (log(0.25) + 3 * log(0.75)), 1e-9);
+    /* contributions: standardised x = ±1 (mean 1/2, sd 1/2) */
+    double c;
+    double base = kz_logit_contributions(m, &one, &c);
+    cr_assert_float_eq(base + c, log(3.0), 1e-9);
+    kz_logit_free(m);
+}
+
+/* Random data with a penalty: at the optimum the gradient of the penalised
+ * log-likelihood is zero, Zᵀ (y − μ) = λ β on the standardised scale (none for
+ * the intercept), and the same data give the same bits again. */
+Test(engine_logit, penalised_fit_is_optimal_and_deterministic)
+{
+    enum { N = 400, P = 4 };
+    static double x[N * P];
+    static uint8_t y[N];
+    kz_rng r;
+    kz_rng_seed(&r, 11);
+    for (int i = 0; i < N; i++) {
+        double t = -0.5;
+        for (int j = 0; j < P; j++) {
+            x[i * P + j] = kz_rng_normal(&r) * (j + 1) + j;
+            t += (j % 2 ? -0.7 : 0.4) * (x[i * P + j] - j) / (j + 1);
+        }
+        y[i] = kz_rng_unif(&r) < 1 / (1 + exp(-t));
+    }
+    const double lambda = 3.0;
+    kz_logit *m, *again;
+    cr_assert_eq(kz_logit_fit(&m, x, y, N, P, lambda), KZ_OK);
+    cr_assert(m->converged);
+    cr_assert_lt(m->iterations, 15);
+    double g[P + 1] = { 0 };
+    for (int i = 0; i < N; i++) {
+        double mu = kz_logit_prob(m, &x[i * P]), res = y[i] - mu;
+        g[0] += res;
+        for (int j = 0; j < P; j++)
+            g[j + 1] += res * (x[i * P + j] - m->mean[j]) / m->sd[j];
+    }
+    cr_assert_float_eq(g[0], 0.0, 1e-7);
+    for (int j = 0; j < P; j++)
+        cr_assert_float_eq(g[j + 1], lambda * m->coef_std[j], 1e-7, "feature %d", j);
+    /* the signs of the truth */
+    cr_assert_gt(m->coef[0], 0);
+    cr_assert_lt(m->coef[1], 0);
+    cr_assert_eq(kz_logit_fit(&again, x, y, N, P, lambda), KZ_OK);
+    cr_assert_eq(memcmp(m->coef, again->coef, sizeof(double) * P), 0);
+    cr_assert_eq(memcmp(&m->intercept, &again->intercept, sizeof(double)), 0);
+    kz_logit_free(m);
+    kz_logit_free(again);
+}
+
+Test(engine_logit, constant_and_separating_features)
+{
+    /* feature 1 is constant: it gets no coefficient; feature 0 separates the
+     * classes: unpenalised, the coefficient runs away; penalised, it settles */
+    const double x[] = { 0, 5, 1, 5, 2, 5, 3, 5 };
+    const uint8_t y[] = { 0, 0, 1, 1 };
+    kz_logit *m;
+    cr_assert_eq(kz_logit_fit(&m, x, y, 4, 2, 0.0), KZ_OK);
+    cr_assert_eq(m->coef[1], 0.0);
+    cr_assert_eq(m->sd[1], 0.0);
+    cr_assert_gt(m->coef[0], 5.0);
+    cr_assert_lt(kz_logit_prob(m, (const double[]){ 0, 5 }), 0.01);
+    kz_logit_free(m);
+    cr_assert_eq(kz_logit_fit(&m, x, y, 4, 2, 1.0), KZ_OK);
+    cr_assert(m->converged);
+    cr_assert(isfinite(m->coef[0]) && m->coef[0] > 0 && m->coef[0] < 5.0);
+    kz_logit_free(m);
+}
+
+Test(engine_logit, bad_input_is_refused)
+{
+    kz_logit *m = (kz_logit *)1;
+    const double x[] = { 0, NAN };
+    const uint8_t y[] = { 0, 1 };
+    cr_assert_eq(kz_logit_fit(&m, x, y, 0, 1, 0.0), KZ_EINVALID);
+    cr_assert_null(m);
+    cr_assert_eq(kz_logit_fit(&m, x, y, 2, 1, 0.0), KZ_EINVALID);
+    cr_assert(strstr(kz_error_msg(), "row 2, feature 1") != NULL, "%s", kz_error_msg());
+    cr_assert_eq(kz_logit_fit(&m, x, y, 1, 1, -1.0), KZ_EINVALID);
+    cr_assert_eq(kz_logit_fit(&m, x, y, 1, 1, NAN), KZ_EINVALID);
+    kz_logit_free(NULL);
+}
