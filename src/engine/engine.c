@@ -478,6 +478,19 @@ kz_day kz_engine_obs(const kz_engine *e, const kz_metric_opts *o)
     return o->obs != KZ_DAY_NONE ? o->obs : kz_engine_last_day(e, o->tz);
 }
 
+void kz_engine_last_before(const kz_engine *e, const kz_metric_opts *o, kz_day day, int64_t *last)
+{
+    size_t end = kz_engine_lower_day(e, o, (int64_t)day + 1);
+    if (end >= e->nevents && e->acc_last) {
+        memcpy(last, e->acc_last, e->naccounts * sizeof *last);
+        return;
+    }
+    for (size_t a = 0; a < e->naccounts; a++)
+        last[a] = -1;
+    for (size_t i = 0; i < end; i++) /* by time: the last write wins */
+        last[e->ev_acc[i]] = e->ev_sec[i];
+}
+
 size_t kz_engine_lower_day(const kz_engine *e, const kz_metric_opts *o, int64_t day)
 {
     return kz_engine_lower(e, kz_tz_day_start(o->tz, day));

@@ -143,6 +143,12 @@ static inline int kz_counts(const kz_metric_opts *o, uint32_t a)
 /* The index of the first event of local day `day` (o->tz). */
 size_t kz_engine_lower_day(const kz_engine *e, const kz_metric_opts *o, int64_t day);
 
+/* Each account's last event on or before local day `day` (seconds since
+ * base; -1 when none) into last[0..naccounts-1]: e->acc_last when day is on
+ * or after the last event, else one pass over the events before it (so a
+ * report as of a past date never sees later events). */
+void kz_engine_last_before(const kz_engine *e, const kz_metric_opts *o, kz_day day, int64_t *last);
+
 /* The index of the first event at or after t (seconds since the epoch). */
 size_t kz_engine_lower(const kz_engine *e, int64_t t);
 

@@ -260,9 +260,18 @@ static int compute(const kz_engine *e, const kz_metric_opts *o, const uint16_t *
                 f[a].seats += e->sub_qty[i];
     if (!e->nevents)
         goto finish;
-    for (uint32_t a = 0; a < e->naccounts; a++)
-        if (e->acc_last && e->acc_last[a] >= 0)
-            f[a].days_since_last = obs - kz_engine_day(e, o, e->acc_last[a]);
+    {
+        int64_t *last = malloc((e->naccounts ? e->naccounts : 1) * sizeof *last);
+        if (!last) {
+            rc = kz_error_oom();
+            goto finish;
+        }
+        kz_engine_last_before(e, o, obs, last);
+        for (uint32_t a = 0; a < e->naccounts; a++)
+            if (last[a] >= 0)
+                f[a].days_since_last = obs - kz_engine_day(e, o, last[a]);
+        free(last);
+    }
     kz_day first = obs - ndays + 1;
     size_t lo = kz_engine_lower_day(e, o, first), hi = kz_engine_lower_day(e, o, (int64_t)obs + 1);
     th = malloc(((size_t)ndays + 1) * sizeof *th);

@@ -176,6 +176,7 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
     struct half h[2];
     int64_t *count = NULL;
     int8_t *rank = NULL;
+    int64_t *last = NULL; /* per account: the last event by obs */
     int rc = KZ_OK, nh = 0;
 
     *out = NULL;
@@ -252,6 +253,14 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
                 h[0].c[key >> 32].users--;
         }
     }
+    if (obs != KZ_DAY_NONE && e->nevents) {
+        last = malloc((e->naccounts ? e->naccounts : 1) * sizeof *last);
+        if (!last) {
+            rc = kz_error_oom();
+            goto done;
+        }
+        kz_engine_last_before(e, o, obs, last);
+    }
     for (uint32_t a = 0; a < e->naccounts; a++) {
         const struct counters *x = &h[0].c[a];
         if (!kz_counts(o, a))
@@ -268,8 +277,8 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
         kz_cell_int(&r[8], x->users);
         if (x->prev)
             kz_cell_double(&r[9], (double)x->ev28 / (double)x->prev);
-        if (e->acc_last && e->acc_last[a] >= 0 && obs != KZ_DAY_NONE)
-            kz_cell_int(&r[10], obs - kz_engine_day(e, o, e->acc_last[a]));
+        if (last && last[a] >= 0)
+            kz_cell_int(&r[10], obs - kz_engine_day(e, o, last[a]));
     }
 done:
     for (int k = 0; k < 2; k++) {
@@ -279,6 +288,7 @@ done:
     }
     free(count);
     free(rank);
+    free(last);
     if (rc) {
         kz_table_free(t);
         return rc;

@@ -59,6 +59,17 @@ Test(usage, features_by_hand)
     s = CSV(dir, NULL, "usage", "--wide", "--timezone", "Asia/Tokyo");
     cr_assert(kt_contains(s, "\na6,1,0,,1,1,1,1,1,"), "%s", s);
     free(s);
+    /* as of a past date, later events do not exist: a6's last event before 15
+     * May is on 29 February, 76 days before; a3's and a8's come later */
+    s = CSV(dir, NULL, "usage", "--as-of", "2024-05-15");
+    cr_assert(kt_contains(s, "\na2,1,0,0,0,0,1,0,1,,14\n"), "%s", s);
+    cr_assert(kt_contains(s, "\na3,0,0,0,0,0,0,0,0,,\n"), "%s", s);
+    cr_assert(kt_contains(s, "\na6,0,0,0,0,0,0,0,0,,76\n"), "%s", s);
+    free(s);
+    s = CSV(dir, NULL, "usage", "--wide", "--as-of", "2024-05-15");
+    cr_assert(kt_contains(s, "\na6,0,0,,0,0,0,0,0,,0,0.0,1,0.0,76\n"), "%s", s);
+    cr_assert(kt_contains(s, "\na8,0,0,,0,0,0,0,0,,0,0.0,3,0.0,\n"), "%s", s); /* seats from 1 May */
+    free(s);
     /* filtered: only the accounts that pass, breadth over their names */
     s = CSV(dir, NULL, "usage", "--wide", "--filter", "plan=pro");
     cr_assert_eq(kt_lines(s), 3, "%s", s);
