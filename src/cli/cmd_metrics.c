@@ -16,6 +16,7 @@
 #include "core/text.h"
 #include "engine/engine.h"
 #include "engine/segment.h"
+#include "engine/signals.h"
 
 /* What --explain takes: nothing (the report has no drill-down), a month, a day. */
 enum { X_NONE, X_MONTH, X_DAY, X_MONTH_OR_ALL };
@@ -40,6 +41,8 @@ static const struct report reports[] = {
       "logo and revenue retention by signup cohort, k = 0..24 months", kz_explain_cohorts, X_MONTH },
     { "usage", kz_metric_usage, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
       "per-account usage in the last 28 days against the 28 before, at the observation date", NULL, X_NONE },
+    { "signals", kz_metric_signals, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
+      "every account's signals at the observation date: usage, support, NPS, revenue, tenure", NULL, X_NONE },
     { "daily", kz_metric_daily, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
       "events and distinct active users per day", kz_explain_daily, X_DAY },
     { "arpa", kz_metric_arpa, KZ_ENGINE_SUBSCRIPTIONS,
@@ -263,8 +266,9 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         rc = kz_cli_usage(cli, "--wide and --by-event: choose one");
         goto done;
     }
-    if (mo.window && !(mo.flags & (KZ_METRIC_WIDE | KZ_METRIC_BY_EVENT))) {
-        rc = kz_cli_usage(cli, "--window: only with usage --wide or --by-event (the reference columns are of 28 days)");
+    if (mo.window && !(mo.flags & (KZ_METRIC_WIDE | KZ_METRIC_BY_EVENT)) && strcmp(r->name, "signals") != 0) {
+        rc = kz_cli_usage(cli, "--window: only with signals, or usage --wide or --by-event (the reference columns "
+                               "are of 28 days)");
         goto done;
     }
     if (explain && (mo.flags & KZ_METRIC_MATRIX)) {

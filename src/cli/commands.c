@@ -90,7 +90,7 @@ static const kz_command commands[] = {
       "  --wide                   usage: every feature (DAU/WAU/MAU, stickiness, feature\n"
       "                           breadth, seats and their utilisation, trend, ...)\n"
       "  --by-event               usage: a row per account and event name\n"
-      "  --window DAYS            usage --wide/--by-event: the window (default 28)\n"
+      "  --window DAYS            signals, usage --wide/--by-event: the window (default 28)\n"
       "\n"
       "Definitions that differ between businesses are the configuration keys\n"
       "metrics.reactivation_window_days and metrics.intra_period_subscriptions.\n"

@@ -104,8 +104,16 @@ struct nps_row {
     uint32_t acc;
 };
 
+struct ticket_row {
+    uint32_t acc;
+    uint8_t priority, category;
+    int64_t opened, resolved, first_resp;
+};
+
 struct extra {
     struct build *b;
+    struct ticket_row *tk;
+    size_t ntk, captk;
     struct nps_row *nps;
     size_t nnps, capnps;
     struct {
@@ -114,6 +122,11 @@ struct extra {
     } *spend;
     size_t nspend, capspend;
 };
+
+static int64_t usec_to_sec(int64_t us)
+{
+    return us / KZ_USEC_PER_SEC - (us % KZ_USEC_PER_SEC < 0);
+}
 
 static int on_nps(void *ctx, int64_t id, const kz_value *row)
 {
@@ -130,9 +143,83 @@ static int on_nps(void *ctx, int64_t id, const kz_value *row)
         x->nps = p;
         x->capnps = n;
     }
-    int64_t us = row[KZ_NPS_TS].i;
-    int64_t sec = us / KZ_USEC_PER_SEC - (us % KZ_USEC_PER_SEC < 0);
-    x->nps[x->nnps++] = (struct nps_row){ sec, (uint8_t)row[KZ_NPS_SCORE].i, (uint32_t)a };
+    x->nps[x->nnps++] = (struct nps_row){ usec_to_sec(row[KZ_NPS_TS].i), (uint8_t)row[KZ_NPS_SCORE].i, (uint32_t)a };
+    return KZ_OK;
+}
+
+/* The index of v among the '|'-separated names, plus one; 0 when absent. */
+static uint8_t code_of(const kz_value *v, const char *const *names, int n)
+{
+    if (v->kind != KZ_VTEXT)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strlen(names[i]) == v->n && memcmp(names[i], v->s, v->n) == 0)
+            return (uint8_t)(i + 1);
+    return 0;
+}
+
+static int on_ticket(void *ctx, int64_t id, const kz_value *row)
+{
+    static const char *const prio[] = { "low", "normal", "high", "urgent" };
+    static const char *const cat[] = { "functional", "operational" };
+    struct extra *x = ctx;
+    (void)id;
+    int64_t a = kz_strmap_get(x->b->by_key, row[KZ_TICKET_ACCOUNT].s, row[KZ_TICKET_ACCOUNT].n);
+    if (a < 0)
+        return KZ_OK;
+    if (x->ntk == x->captk) {
+        size_t n = x->captk ? x->captk * 2 : 256;
+        struct ticket_row *p = realloc(x->tk, n * sizeof *p);
+        if (!p)
+            return kz_error_oom();
+        x->tk = p;
+        x->captk = n;
+    }
+    x->tk[x->ntk++] = (struct ticket_row){
+        (uint32_t)a,
+        code_of(&row[KZ_TICKET_PRIORITY], prio, 4),
+        code_of(&row[KZ_TICKET_CATEGORY], cat, 2),
+        usec_to_sec(row[KZ_TICKET_OPENED].i),
+        row[KZ_TICKET_RESOLVED].kind == KZ_VINT ? usec_to_sec(row[KZ_TICKET_RESOLVED].i) : INT64_MAX,
+        row[KZ_TICKET_FIRST_RESPONSE].kind == KZ_VINT ? usec_to_sec(row[KZ_TICKET_FIRST_RESPONSE].i) : INT64_MAX,
+    };
+    return KZ_OK;
+}
+
+static int cmp_ticket(const void *x, const void *y)
+{
+    const struct ticket_row *a = x, *b = y;
+    if (a->acc != b->acc)
+        return a->acc < b->acc ? -1 : 1;
+    return (a->opened > b->opened) - (a->opened < b->opened);
+}
+
+/* Copies the tickets into the engine's columns, grouped by account. */
+static int group_tickets(kz_engine *e, struct extra *x)
+{
+    size_t n = x->ntk;
+    if (n > 1)
+        qsort(x->tk, n, sizeof *x->tk, cmp_ticket);
+    e->ntickets = n;
+    e->tk_opened = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->tk_opened);
+    e->tk_resolved = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->tk_resolved);
+    e->tk_first_resp = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->tk_first_resp);
+    e->tk_priority = kz_arena_alloc(e->arena, n ? n : 1);
+    e->tk_category = kz_arena_alloc(e->arena, n ? n : 1);
+    e->acc_tickets = kz_arena_calloc(e->arena, e->naccounts + 1, sizeof *e->acc_tickets);
+    if (!e->tk_opened || !e->tk_resolved || !e->tk_first_resp || !e->tk_priority || !e->tk_category ||
+        !e->acc_tickets)
+        return KZ_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        e->tk_opened[i] = x->tk[i].opened;
+        e->tk_resolved[i] = x->tk[i].resolved;
+        e->tk_first_resp[i] = x->tk[i].first_resp;
+        e->tk_priority[i] = x->tk[i].priority;
+        e->tk_category[i] = x->tk[i].category;
+        e->acc_tickets[x->tk[i].acc + 1]++;
+    }
+    for (size_t a = 0; a < e->naccounts; a++)
+        e->acc_tickets[a + 1] += e->acc_tickets[a];
     return KZ_OK;
 }
 
@@ -175,6 +262,10 @@ static int load_extra(struct build *b, kz_store *st)
     int rc = kz_store_each(st, KZ_ENT_NPS, on_nps, &x);
     if (!rc)
         rc = kz_store_each(st, KZ_ENT_SPEND, on_spend, &x);
+    if (!rc)
+        rc = kz_store_each(st, KZ_ENT_TICKET, on_ticket, &x);
+    if (!rc)
+        rc = group_tickets(e, &x);
     if (rc)
         goto done;
     if (x.nnps > 1)
@@ -202,6 +293,7 @@ static int load_extra(struct build *b, kz_store *st)
 done:
     free(x.nps);
     free(x.spend);
+    free(x.tk);
     return rc;
 }
 

@@ -105,9 +105,11 @@ int kz_metric_usage(kz_table **out, const kz_engine *e, const kz_metric_opts *o)
 typedef struct kz_features {
     int64_t events, events_prev;       /* events in W and in P */
     int64_t active_users, active_days; /* distinct users and days with events in W */
+    int64_t active_users_prev;         /* distinct users with events in P */
     int64_t dau, wau, mau;             /* distinct users on o, in the last 7 and 28 days */
     double dau_mean;                   /* mean distinct users per day over the last 28 days */
     int64_t features_used;             /* distinct event names in W */
+    double feature_breadth;            /* features_used ÷ names used in W by the accounts counted (NaN: none) */
     int64_t seats;                     /* quantity of the paid subscriptions active on o */
     int64_t days_since_last;           /* o - the day of the last event; -1 when none */
 } kz_features;

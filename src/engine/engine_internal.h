@@ -9,6 +9,9 @@
 
 #define KZ_DAY_OPEN INT32_MAX /* end of a subscription without an end date */
 
+enum { KZ_PRIO_NONE, KZ_PRIO_LOW, KZ_PRIO_NORMAL, KZ_PRIO_HIGH, KZ_PRIO_URGENT };
+enum { KZ_CAT_NONE, KZ_CAT_FUNCTIONAL, KZ_CAT_OPERATIONAL };
+
 struct kz_engine {
     kz_arena *arena;
     /* accounts, index 0..naccounts-1 in the order of their ids */
@@ -28,6 +31,14 @@ struct kz_engine {
     int64_t *nps_sec;        /* seconds since the epoch */
     uint8_t *nps_score;
     uint32_t *nps_acc;
+    /* support tickets, grouped by account, each group by opening time */
+    size_t ntickets;
+    int64_t *tk_opened;      /* seconds since the epoch */
+    int64_t *tk_resolved;    /* seconds since the epoch; INT64_MAX while open */
+    int64_t *tk_first_resp;  /* seconds since the epoch; INT64_MAX when none */
+    uint8_t *tk_priority;    /* KZ_PRIO_* */
+    uint8_t *tk_category;    /* KZ_CAT_* */
+    uint32_t *acc_tickets;   /* account a's tickets are [acc_tickets[a], acc_tickets[a+1]) */
     /* sales and marketing spend per month, summed over channels, by month */
     size_t nspend;
     kz_month *spend_month;

@@ -12,6 +12,7 @@
  * counted it) instead of hash sets. Two threads take two account ranges of
  * about equal events; the results do not depend on the split.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ struct worker {
     int wdays;                   /* the window */
     kz_features *f;              /* per account */
     const uint16_t *by_event;    /* name ranks for --by-event rows, or NULL */
-    uint32_t *mark_w, *mark_28, *mark_7, *mark_1; /* per user: account + 1 */
+    uint32_t *mark_w, *mark_p, *mark_28, *mark_7, *mark_1; /* per user: account + 1 */
     uint64_t *mark_day;          /* per user: (account + 1) << 32 | day + 1 */
     uint32_t *mark_name;         /* per name: account + 1 */
     uint8_t *name_seen;          /* per name: seen in W by any account of the range */
@@ -139,6 +140,10 @@ static void *work(void *arg)
                 }
             } else if (in_p) {
                 f->events_prev++;
+                if (u && w->mark_p[u] != stamp) {
+                    w->mark_p[u] = stamp;
+                    f->active_users_prev++;
+                }
             }
             if (u && back < MONTH_DAYS) {
                 if (w->mark_28[u] != stamp) {
@@ -192,6 +197,7 @@ static void *work(void *arg)
 static void worker_free(struct worker *w)
 {
     free(w->mark_w);
+    free(w->mark_p);
     free(w->mark_28);
     free(w->mark_7);
     free(w->mark_1);
@@ -209,13 +215,14 @@ static int worker_init(struct worker *w, const kz_engine *e, const uint16_t *by_
 {
     size_t nu = e->nusers ? e->nusers : 1, nn = e->nnames ? e->nnames : 1;
     w->mark_w = calloc(nu, sizeof *w->mark_w);
+    w->mark_p = calloc(nu, sizeof *w->mark_p);
     w->mark_28 = calloc(nu, sizeof *w->mark_28);
     w->mark_7 = calloc(nu, sizeof *w->mark_7);
     w->mark_1 = calloc(nu, sizeof *w->mark_1);
     w->mark_day = calloc(nu, sizeof *w->mark_day);
     w->mark_name = calloc(nn, sizeof *w->mark_name);
     w->name_seen = calloc(nn, 1);
-    if (!w->mark_w || !w->mark_28 || !w->mark_7 || !w->mark_1 || !w->mark_day || !w->mark_name || !w->name_seen)
+    if (!w->mark_w || !w->mark_p || !w->mark_28 || !w->mark_7 || !w->mark_1 || !w->mark_day || !w->mark_name || !w->name_seen)
         return kz_error_oom();
     if (by_event) {
         w->cnt_w = calloc(nn, sizeof *w->cnt_w);
@@ -249,8 +256,10 @@ static int compute(const kz_engine *e, const kz_metric_opts *o, const uint16_t *
     kz_day obs = kz_engine_obs(e, o);
     int wdays = o->window > 0 ? o->window : 28;
     int ndays = 2 * wdays > MONTH_DAYS ? 2 * wdays : MONTH_DAYS;
-    for (uint32_t a = 0; a < e->naccounts; a++)
+    for (uint32_t a = 0; a < e->naccounts; a++) {
         f[a].days_since_last = -1;
+        f[a].feature_breadth = NAN;
+    }
     if (obs == KZ_DAY_NONE)
         goto finish;
     /* seats: the quantity of the paid subscriptions active on obs */
@@ -335,6 +344,8 @@ static int compute(const kz_engine *e, const kz_metric_opts *o, const uint16_t *
         goto finish;
     for (size_t n = 0; n < e->nnames; n++)
         *names_in_window += w[0].name_seen[n] || (nw == 2 && w[1].name_seen[n]);
+    for (uint32_t a = 0; a < e->naccounts; a++)
+        f[a].feature_breadth = *names_in_window ? (double)f[a].features_used / (double)*names_in_window : NAN;
     if (by_event) {
         size_t total = w[0].nrows + (nw == 2 ? w[1].nrows : 0);
         struct name_row *all = malloc((total ? total : 1) * sizeof *all);
@@ -412,8 +423,8 @@ int kz_metric_usage_wide(kz_table **out, const kz_engine *e, const kz_metric_opt
         if (x->mau)
             kz_cell_double(&r[9], x->dau_mean / (double)x->mau);
         kz_cell_int(&r[10], x->features_used);
-        if (names)
-            kz_cell_double(&r[11], (double)x->features_used / (double)names);
+        if (!isnan(x->feature_breadth))
+            kz_cell_double(&r[11], x->feature_breadth);
         kz_cell_int(&r[12], x->seats);
         if (x->seats)
             kz_cell_double(&r[13], (double)x->active_users / (double)x->seats);

@@ -13,7 +13,8 @@
  * Layout: a 256-byte header (magic, data version, counts, for each of the two
  * sections its place, size and checksum, a check of the header), then the
  * sections. The base section holds the accounts (ids and keys), the
- * subscriptions grouped by account, NPS answers, spend and the event names;
+ * subscriptions and support tickets grouped by account, NPS answers, spend
+ * and the event names;
  * the events section (absent when the file was written by a report that did
  * not need events) holds ev_sec, ev_acc, ev_user, ev_name and acc_last. Every
  * column starts at a multiple of 64 bytes. A section's checksum is verified
@@ -35,16 +36,16 @@
 #include "core/hash.h"
 #include "engine/engine_internal.h"
 
-#define MAGIC "KZENGIM3"
+#define MAGIC "KZENGIM4"
 #define HEADER 256
-#define NBASE 16  /* columns of the base section */
+#define NBASE 22  /* columns of the base section */
 #define NEVENTS 5 /* columns of the events section */
 
 struct header {
     char magic[8];
     uint64_t data_version;
     uint64_t has_events;
-    uint64_t naccounts, nids, nsubs, nnps, nspend, nnames, key_bytes, name_bytes;
+    uint64_t naccounts, nids, nsubs, nnps, nspend, nnames, key_bytes, name_bytes, ntickets;
     uint64_t nevents, nusers;
     int64_t base, last_time;
     uint64_t base_off, base_size, base_sum;
@@ -81,6 +82,12 @@ static void base_sizes(const struct header *h, uint64_t sz[NBASE])
         (h->nnames + 1) * 8, /* name offsets */
         h->nnames,          /* 1 where a name is stored */
         h->name_bytes,      /* names, each followed by a NUL */
+        h->ntickets * 8,    /* tk_opened */
+        h->ntickets * 8,    /* tk_resolved */
+        h->ntickets * 8,    /* tk_first_resp */
+        h->ntickets,        /* tk_priority */
+        h->ntickets,        /* tk_category */
+        (na + 1) * 4,       /* acc_tickets */
     };
     memcpy(sz, v, sizeof v);
 }
@@ -106,7 +113,8 @@ static int counts_sane(const struct header *h)
 {
     const uint64_t lim = (uint64_t)1 << 40;
     return h->naccounts < lim && h->nids < lim && h->nsubs < lim && h->nnps < lim && h->nspend < lim &&
-           h->nnames < 65536 && h->key_bytes < lim && h->name_bytes < lim && h->nevents < lim && h->nusers < lim;
+           h->nnames < 65536 && h->key_bytes < lim && h->name_bytes < lim && h->nevents < lim && h->nusers < lim &&
+           h->ntickets < lim;
 }
 
 static uint64_t header_check(const struct header *h)
@@ -164,13 +172,15 @@ static int load_base(kz_engine *e, const struct header *h, const char *p)
     const uint32_t *acc_subs = (const uint32_t *)(const void *)(p + off[7]);
     const uint32_t *nps_acc = (const uint32_t *)(const void *)(p + off[9]);
     const uint32_t *of_id = (const uint32_t *)(const void *)(p + off[0]);
+    const uint32_t *acc_tickets = (const uint32_t *)(const void *)(p + off[21]);
     /* the structure: offsets that rise and end where the bytes do, NUL
      * terminated strings, groups within the subscriptions, indexes in range */
     if (key_off[0] != 0 || key_off[na] != h->key_bytes || acc_subs[0] != 0 || acc_subs[na] != h->nsubs ||
-        name_off[0] != 0 || name_off[nn] != h->name_bytes)
+        name_off[0] != 0 || name_off[nn] != h->name_bytes || acc_tickets[0] != 0 || acc_tickets[na] != h->ntickets)
         return KZ_ENOTFOUND;
     for (size_t a = 0; a < na; a++)
-        if (key_off[a + 1] <= key_off[a] || keys[key_off[a + 1] - 1] != '\0' || acc_subs[a + 1] < acc_subs[a])
+        if (key_off[a + 1] <= key_off[a] || keys[key_off[a + 1] - 1] != '\0' || acc_subs[a + 1] < acc_subs[a] ||
+            acc_tickets[a + 1] < acc_tickets[a])
             return KZ_ENOTFOUND;
     for (size_t i = 0; i < nn; i++)
         if (name_off[i + 1] < name_off[i] + present[i] || (present[i] && names[name_off[i + 1] - 1] != '\0'))
@@ -219,6 +229,13 @@ static int load_base(kz_engine *e, const struct header *h, const char *p)
     e->spend_month = (kz_month *)(uintptr_t)(p + off[11]);
     e->spend_amount = (int64_t *)(uintptr_t)(p + off[12]);
     e->nnames = nn;
+    e->ntickets = (size_t)h->ntickets;
+    e->tk_opened = (int64_t *)(uintptr_t)(p + off[16]);
+    e->tk_resolved = (int64_t *)(uintptr_t)(p + off[17]);
+    e->tk_first_resp = (int64_t *)(uintptr_t)(p + off[18]);
+    e->tk_priority = (uint8_t *)(uintptr_t)(p + off[19]);
+    e->tk_category = (uint8_t *)(uintptr_t)(p + off[20]);
+    e->acc_tickets = (uint32_t *)(uintptr_t)(p + off[21]);
     e->last_time = h->last_time;
     return KZ_OK;
 }
@@ -325,6 +342,7 @@ int kz_image_save(const kz_engine *e, const char *path, int64_t version, int eve
     h.nnps = e->nnps;
     h.nspend = e->nspend;
     h.nnames = e->nnames;
+    h.ntickets = e->ntickets;
     for (size_t a = 0; a < e->naccounts; a++)
         h.key_bytes += e->acc_key_len[a] + 1;
     for (size_t i = 0; i < e->nnames; i++)
@@ -381,6 +399,12 @@ int kz_image_save(const kz_engine *e, const char *path, int64_t version, int eve
     put(payload, boff, HEADER, 12, e->spend_amount, e->nspend * 8);
     put(payload, boff, HEADER, 13, name_off, (e->nnames + 1) * 8);
     put(payload, boff, HEADER, 14, present, e->nnames);
+    put(payload, boff, HEADER, 16, e->tk_opened, e->ntickets * 8);
+    put(payload, boff, HEADER, 17, e->tk_resolved, e->ntickets * 8);
+    put(payload, boff, HEADER, 18, e->tk_first_resp, e->ntickets * 8);
+    put(payload, boff, HEADER, 19, e->tk_priority, e->ntickets);
+    put(payload, boff, HEADER, 20, e->tk_category, e->ntickets);
+    put(payload, boff, HEADER, 21, e->acc_tickets, (e->naccounts + 1) * 4);
     if (events) {
         put(payload, eoff, HEADER, 0, e->ev_sec, e->nevents * 4);
         put(payload, eoff, HEADER, 1, e->ev_acc, e->nevents * 4);

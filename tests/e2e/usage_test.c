@@ -153,7 +153,7 @@ Test(usage, usage_errors)
         const char *args[6];
         const char *says;
     } bad[] = {
-        { { "usage", "--window", "7", NULL }, "only with usage --wide or --by-event" },
+        { { "usage", "--window", "7", NULL }, "only with signals, or usage --wide or --by-event" },
         { { "usage", "--wide", "--window", "0", NULL }, "from 1 to 366" },
         { { "usage", "--wide", "--window", "7x", NULL }, "from 1 to 366" },
         { { "usage", "--wide", "--by-event", NULL }, "choose one" },

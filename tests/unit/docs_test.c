@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/signals.h"
 #include "ingest/schema.h"
 #include "../support/support.h"
 
@@ -45,4 +46,18 @@ Test(docs, import_md_lists_every_field_of_every_entity)
         }
         free(section);
     }
+}
+
+/* docs/metrics.md has a row for every signal of the engine's table. */
+Test(docs, metrics_md_lists_every_signal)
+{
+    char *doc = kt_read(kt_fixture("../../docs/metrics.md"), NULL);
+    cr_assert_not_null(doc, "docs/metrics.md is missing");
+    const kz_signal_def *d = kz_signal_defs();
+    for (int i = 0; i < KZ_NSIGNALS; i++) {
+        char row[96];
+        snprintf(row, sizeof row, "\n| `%s` | %s |", d[i].name, d[i].unit);
+        cr_assert(kt_contains(doc, row), "docs/metrics.md: signal %s (%s) is not documented", d[i].name, d[i].unit);
+    }
+    free(doc);
 }
