@@ -96,6 +96,28 @@ static const kz_command commands[] = {
       "metrics.reactivation_window_days and metrics.intra_period_subscriptions.\n"
       "\n",
       "metrics [options] REPORT" },
+    { "churn", kz_cmd_churn, "churn prediction: how well a model trained on the past foresees churn",
+      "Builds a churn dataset from the database: every paying account on observation\n"
+      "dates every --step days, its signals that day (`kizuna metrics signals`) and\n"
+      "whether it stopped paying within --horizon days. The latest dates are held out:\n"
+      "the model learns from dates whose outcome was known before them, and is judged\n"
+      "on them (docs/churn.md).\n"
+      "\n"
+      "Subcommands:\n"
+      "  evaluate              ROC AUC, PR AUC, top-decile lift and calibration of the\n"
+      "                        logistic regression on the held-out dates\n"
+      "\n"
+      "Options:\n"
+      "  --horizon DAYS        a churn within this many days counts (default 90)\n"
+      "  --step DAYS           days between observation dates (default 30)\n"
+      "  --test-share F        share of the dates held out, the latest (default 0.3)\n"
+      "  --lambda L            penalty of the logistic regression (default 1)\n"
+      "  --as-of DATE          the end of the history to use (default the last day\n"
+      "                        with events)\n"
+      "  --timezone ZONE       days in this zone (default reporting.timezone)\n"
+      "  --filter ATTR OP VALUE only these accounts (as in metrics)\n"
+      "  --format table|csv|json  output (default table; JSON has models.NAME.roc_auc)\n",
+      "churn [options] evaluate" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",
       "Generates a B2B SaaS world as import files (accounts, contacts, subscriptions,\n"
       "events, tickets, nps, activities, spend) plus planted.json, the list of the\n"

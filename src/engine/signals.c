@@ -49,9 +49,6 @@ static const kz_signal_def defs[KZ_NSIGNALS] = {
     [KZ_SIG_MRR_90D_AGO] = { "mrr_90d_ago", "money", "MRR 90 days before" },
     [KZ_SIG_MRR_CHANGE_90D] = { "mrr_change_90d", "ratio", "mrr ÷ mrr_90d_ago − 1" },
     [KZ_SIG_TENURE_DAYS] = { "tenure_days", "days", "days since the first subscription started" },
-    [KZ_SIG_DAYS_TO_END] = { "days_to_end", "days",
-                             "days until the earliest end date of the paid subscriptions active on the date "
-                             "(empty when none ends)" },
 };
 
 const kz_signal_def *kz_signal_defs(void)
@@ -157,15 +154,11 @@ static void revenue(double *m, const kz_engine *e, const kz_metric_opts *o, kz_d
             continue;
         double *r = m + (size_t)a * KZ_NSIGNALS;
         int64_t now = kz_engine_mrr_on(e, a, obs), before = kz_engine_mrr_on(e, a, obs - 90);
-        kz_day fs = kz_engine_first_start(e, a), end = KZ_DAY_OPEN;
-        for (uint32_t i = e->acc_subs[a]; i < e->acc_subs[a + 1]; i++)
-            if (e->sub_mrr[i] > 0 && e->sub_start[i] <= obs && e->sub_end[i] > obs && e->sub_end[i] < end)
-                end = e->sub_end[i];
+        kz_day fs = kz_engine_first_start(e, a);
         r[KZ_SIG_MRR] = money(now);
         r[KZ_SIG_MRR_90D_AGO] = money(before);
         r[KZ_SIG_MRR_CHANGE_90D] = before ? (double)now / (double)before - 1 : NAN;
         r[KZ_SIG_TENURE_DAYS] = fs != KZ_DAY_OPEN && fs <= obs ? (double)(obs - fs) : NAN;
-        r[KZ_SIG_DAYS_TO_END] = end != KZ_DAY_OPEN ? (double)(end - obs) : NAN;
     }
 }
 

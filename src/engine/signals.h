@@ -8,7 +8,10 @@
  * signal has no value (no NPS answer yet, no previous usage to compare with).
  * Each uses only data on or before the end of the observation date in the
  * reporting time zone, so a signal at a past date is what was known then:
- * backtests and model training never see the future.
+ * backtests and model training never see the future. (An end date that
+ * lies after the observation date is not a signal: a billing export writes
+ * the end of a monthly subscription once it has been cancelled, so at a past
+ * date it would tell the future.)
  */
 #ifndef KZ_ENGINE_SIGNALS_H
 #define KZ_ENGINE_SIGNALS_H
@@ -28,7 +31,7 @@ enum {
     /* customer voice */
     KZ_SIG_NPS_LAST, KZ_SIG_NPS_DAYS_SINCE,
     /* revenue and tenure */
-    KZ_SIG_MRR, KZ_SIG_MRR_90D_AGO, KZ_SIG_MRR_CHANGE_90D, KZ_SIG_TENURE_DAYS, KZ_SIG_DAYS_TO_END,
+    KZ_SIG_MRR, KZ_SIG_MRR_90D_AGO, KZ_SIG_MRR_CHANGE_90D, KZ_SIG_TENURE_DAYS,
     KZ_NSIGNALS
 };
 

@@ -89,9 +89,6 @@ Test(engine_signals, at_the_end_of_june)
     /* revenue and tenure */
     EQ(m, 0, "mrr", 100);
     EQ(m, 0, "tenure_days", 546);
-    NA(m, 0, "days_to_end");
-    EQ(m, 1, "days_to_end", 32);
-    EQ(m, 2, "days_to_end", 15);
     EQ(m, 3, "mrr", 0);
     EQ(m, 3, "mrr_90d_ago", 0);
     NA(m, 3, "mrr_change_90d");

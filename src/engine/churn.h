@@ -1,0 +1,64 @@
+/*
+ * churn.h - churn prediction from the history in the database: datasets of
+ * (account, observation date) rows with the signals known that day and the
+ * label "stopped paying within the horizon", a time-based split, and the
+ * evaluation of a model on the later, held-out observation dates.
+ *
+ * No leakage: a row's features use only data up to its observation date
+ * (signals.h), and the training rows are those whose label was known before
+ * the first test date (observation date + horizon <= first test date), so
+ * nothing the model learns comes from the period it is judged on.
+ */
+#ifndef KZ_ENGINE_CHURN_H
+#define KZ_ENGINE_CHURN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "engine/evaluate.h"
+
+typedef struct kz_churn_opts {
+    int horizon;     /* days ahead a churn counts (default 90) */
+    int step;        /* days between observation dates (default 30) */
+    double test_share; /* share of the observation dates held out, the latest (default 0.3) */
+    double lambda;   /* penalty of the logistic regression (default 1) */
+} kz_churn_opts;
+
+void kz_churn_opts_init(kz_churn_opts *c);
+
+typedef struct kz_dataset {
+    size_t n, p;          /* rows, features */
+    double *x;            /* n rows of p features; NaN where missing */
+    uint8_t *y;           /* 1: churned within the horizon */
+    kz_day *obs;          /* each row's observation date */
+    uint32_t *acc;        /* each row's account index */
+    const char **names;   /* the p feature names (static strings) */
+    size_t ndates;
+    kz_day *dates;        /* the observation dates, ascending */
+} kz_dataset;
+
+/* The dataset of every account paying on each observation date: dates every
+ * c->step days back from (the observation date of o) − horizon, as long as
+ * 56 days of events lie before them. o's mask, time zone and window apply.
+ * Caller frees with kz_dataset_free. KZ_EINVALID (with the reason) when the
+ * history is too short for one labelled date. */
+int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts *o, const kz_churn_opts *c);
+void kz_dataset_free(kz_dataset *d);
+
+/* How a model did on the held-out dates. */
+typedef struct kz_churn_eval {
+    const char *model;                   /* "logistic" */
+    size_t train_rows, train_churned, test_rows, test_churned;
+    kz_day train_first, train_last, test_first, test_last;
+    double roc_auc, pr_auc, top_decile_lift;
+    kz_calib_bin calibration[10];
+} kz_churn_eval;
+
+/* Splits d by time (c->test_share of the dates, the latest, for testing;
+ * training dates end a horizon before the first test date), fits the
+ * logistic regression on the training rows and scores the test rows.
+ * KZ_EINVALID when a side has no rows or no churn to learn from. */
+int kz_churn_evaluate_logistic(kz_churn_eval *out, const kz_dataset *d, const kz_churn_opts *c);
+
+#endif
