@@ -17,7 +17,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2 -g
-PKGS      := sqlite3 libcjson libzstd inih
+PKGS      := sqlite3 libcjson libzstd inih xgboost
 TEST_PKGS := criterion
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \

@@ -16,6 +16,7 @@ libsqlite3-dev
 libcjson-dev
 libzstd-dev
 libinih-dev
+libxgboost-dev
 libcriterion-dev
 tzdata
 "

@@ -172,7 +172,7 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
     char *image = NULL;
     const char **filters = calloc((size_t)argc + 1, sizeof *filters);
     size_t nfilters = 0;
-    kz_churn_eval ev[1];
+    kz_churn_eval ev[KZ_CHURN_MODELS];
     kz_buf out;
 
     kz_churn_opts_init(&co);
@@ -263,20 +263,20 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
         goto done;
     }
     mo.mask = seg ? seg->filter : NULL;
-    if (kz_churn_dataset(&d, e, &mo, &co) || kz_churn_evaluate_logistic(&ev[0], d, &co)) {
+    if (kz_churn_dataset(&d, e, &mo, &co) || kz_churn_evaluate(ev, d, &co)) {
         kz_cli_err(cli, "%s", kz_error_msg());
         rc = KZ_EXIT_FAIL;
         goto done;
     }
     int wrc;
     if (strcmp(format, "json") == 0) {
-        wrc = eval_json(&out, ev, 1, &co);
+        wrc = eval_json(&out, ev, KZ_CHURN_MODELS, &co);
     } else {
-        wrc = eval_table(&t, ev, 1);
+        wrc = eval_table(&t, ev, KZ_CHURN_MODELS);
         if (!wrc)
             wrc = strcmp(format, "csv") == 0 ? kz_table_csv(t, &out) : kz_table_text(t, &out);
         if (!wrc && strcmp(format, "table") == 0) {
-            wrc = calib_table(&cal, ev, 1);
+            wrc = calib_table(&cal, ev, KZ_CHURN_MODELS);
             if (!wrc)
                 wrc = kz_buf_puts(&out, "\nCalibration on the test period (predicted churn probability against what "
                                         "happened):\n");

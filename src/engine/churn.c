@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "engine/engine_internal.h"
+#include "engine/gbt.h"
 #include "engine/logit.h"
 #include "engine/signals.h"
 
@@ -205,10 +206,14 @@ static void prep_row(const struct prep *pp, const double *in, double *out)
     }
 }
 
-int kz_churn_evaluate_logistic(kz_churn_eval *out, const kz_dataset *d, const kz_churn_opts *c)
+/* The time-based split: the rows of the held-out dates into *test, those
+ * whose horizon ended before them into *train (both malloc'd), the periods
+ * and counts into ev. */
+static int split(const kz_dataset *d, const kz_churn_opts *c, size_t **train, size_t *ntr, size_t **test, size_t *nte,
+                 kz_churn_eval *ev)
 {
-    memset(out, 0, sizeof *out);
-    out->model = "logistic";
+    *train = *test = NULL;
+    *ntr = *nte = 0;
     if (d->ndates < 2)
         return kz_error_set(KZ_EINVALID, "one observation date only: nothing to hold out (a longer history, or a "
                                          "shorter --step)");
@@ -217,55 +222,58 @@ int kz_churn_evaluate_logistic(kz_churn_eval *out, const kz_dataset *d, const kz
         ntest = 1;
     if (ntest >= d->ndates)
         ntest = d->ndates - 1;
-    kz_day test_first = d->dates[d->ndates - ntest];
-    kz_day train_last = KZ_DAY_NONE;
+    kz_day test_first = d->dates[d->ndates - ntest], train_last = KZ_DAY_NONE;
     for (size_t i = 0; i < d->ndates; i++)
         if ((int64_t)d->dates[i] + c->horizon <= test_first)
             train_last = d->dates[i];
     if (train_last == KZ_DAY_NONE)
         return kz_error_set(KZ_EINVALID, "no observation date ends its horizon before the test period: a longer "
                                          "history is needed");
-    size_t *train = malloc((d->n ? d->n : 1) * sizeof *train), *test = malloc((d->n ? d->n : 1) * sizeof *test);
-    double *xt = NULL, *score = NULL;
-    uint8_t *yt = NULL, *ys = NULL;
-    struct prep pp = { 0 };
-    kz_logit *model = NULL;
-    size_t ntr = 0, nte = 0;
-    int rc = KZ_OK;
-    if (!train || !test) {
-        rc = kz_error_oom();
-        goto done;
+    *train = malloc((d->n ? d->n : 1) * sizeof **train);
+    *test = malloc((d->n ? d->n : 1) * sizeof **test);
+    if (!*train || !*test) {
+        free(*train);
+        free(*test);
+        *train = *test = NULL;
+        return kz_error_oom();
     }
     for (size_t i = 0; i < d->n; i++) {
         if (d->obs[i] <= train_last)
-            train[ntr++] = i;
+            (*train)[(*ntr)++] = i;
         else if (d->obs[i] >= test_first)
-            test[nte++] = i;
+            (*test)[(*nte)++] = i;
     }
-    out->train_first = d->dates[0];
-    out->train_last = train_last;
-    out->test_first = test_first;
-    out->test_last = d->dates[d->ndates - 1];
-    out->train_rows = ntr;
-    out->test_rows = nte;
-    for (size_t i = 0; i < ntr; i++)
-        out->train_churned += d->y[train[i]];
-    for (size_t i = 0; i < nte; i++)
-        out->test_churned += d->y[test[i]];
-    if (!ntr || !nte || !out->train_churned || out->train_churned == ntr) {
-        rc = kz_error_set(KZ_EINVALID, "the training period has %zu rows of which %zu churned: nothing to learn from",
-                          ntr, out->train_churned);
-        goto done;
-    }
-    if ((rc = prep_fit(&pp, d, train, ntr)))
+    ev->train_first = d->dates[0];
+    ev->train_last = train_last;
+    ev->test_first = test_first;
+    ev->test_last = d->dates[d->ndates - 1];
+    ev->train_rows = *ntr;
+    ev->test_rows = *nte;
+    for (size_t i = 0; i < *ntr; i++)
+        ev->train_churned += d->y[(*train)[i]];
+    for (size_t i = 0; i < *nte; i++)
+        ev->test_churned += d->y[(*test)[i]];
+    if (!*ntr || !*nte || !ev->train_churned || ev->train_churned == *ntr)
+        return kz_error_set(KZ_EINVALID, "the training period has %zu rows of which %zu churned: nothing to learn from",
+                            *ntr, ev->train_churned);
+    return KZ_OK;
+}
+
+/* The logistic regression's probabilities for the test rows. */
+static int score_logistic(const kz_dataset *d, const kz_churn_opts *c, const size_t *train, size_t ntr,
+                          const size_t *test, size_t nte, double *score)
+{
+    struct prep pp = { 0 };
+    kz_logit *model = NULL;
+    double *xt = NULL, *row = NULL;
+    uint8_t *yt = NULL;
+    int rc = prep_fit(&pp, d, train, ntr);
+    if (rc)
         goto done;
     xt = malloc(ntr * pp.p_out * sizeof *xt);
     yt = malloc(ntr);
-    score = malloc(nte * sizeof *score);
-    ys = malloc(nte ? nte : 1);
-    double *row = malloc(pp.p_out * sizeof *row);
-    if (!xt || !yt || !score || !ys || !row) {
-        free(row);
+    row = malloc(pp.p_out * sizeof *row);
+    if (!xt || !yt || !row) {
         rc = kz_error_oom();
         goto done;
     }
@@ -273,32 +281,96 @@ int kz_churn_evaluate_logistic(kz_churn_eval *out, const kz_dataset *d, const kz
         prep_row(&pp, d->x + train[i] * d->p, xt + i * pp.p_out);
         yt[i] = d->y[train[i]];
     }
-    if ((rc = kz_logit_fit(&model, xt, yt, ntr, pp.p_out, c->lambda))) {
-        free(row);
+    if ((rc = kz_logit_fit(&model, xt, yt, ntr, pp.p_out, c->lambda)))
         goto done;
-    }
     for (size_t i = 0; i < nte; i++) {
         prep_row(&pp, d->x + test[i] * d->p, row);
         score[i] = kz_logit_prob(model, row);
-        ys[i] = d->y[test[i]];
     }
+done:
+    free(xt);
+    free(yt);
     free(row);
-    out->roc_auc = kz_eval_roc_auc(score, ys, nte);
-    out->pr_auc = kz_eval_pr_auc(score, ys, nte);
-    out->top_decile_lift = kz_eval_lift(score, ys, nte, 0.1);
-    if (out->roc_auc < 0 || out->pr_auc < 0 || out->top_decile_lift < 0) {
+    prep_free(&pp);
+    kz_logit_free(model);
+    return rc;
+}
+
+/* The rows as floats (NaN stays missing), for XGBoost. */
+static float *as_float(const kz_dataset *d, const size_t *rows, size_t n)
+{
+    float *f = malloc((n ? n : 1) * d->p * sizeof *f);
+    if (!f) {
+        kz_error_oom();
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d->p; j++)
+            f[i * d->p + j] = (float)d->x[rows[i] * d->p + j];
+    return f;
+}
+
+/* The boosted trees' probabilities for the test rows. */
+static int score_gbt(const kz_dataset *d, const size_t *train, size_t ntr, const size_t *test, size_t nte,
+                     double *score)
+{
+    kz_gbt_params gp;
+    kz_gbt *model = NULL;
+    float *xt = as_float(d, train, ntr), *xs = as_float(d, test, nte), *yt = malloc((ntr ? ntr : 1) * sizeof *yt);
+    int rc = KZ_OK;
+    kz_gbt_params_init(&gp);
+    if (!xt || !xs || !yt) {
         rc = KZ_ENOMEM;
         goto done;
     }
-    rc = kz_eval_calibration(out->calibration, 10, score, ys, nte);
+    for (size_t i = 0; i < ntr; i++)
+        yt[i] = d->y[train[i]];
+    if (!(rc = kz_gbt_fit(&model, xt, yt, ntr, d->p, &gp)))
+        rc = kz_gbt_predict(model, xs, nte, d->p, score);
 done:
+    free(xt);
+    free(xs);
+    free(yt);
+    kz_gbt_free(model);
+    return rc;
+}
+
+/* Fills the measures of ev from the test rows' scores. */
+static int measure(kz_churn_eval *ev, const kz_dataset *d, const size_t *test, size_t nte, const double *score)
+{
+    uint8_t *ys = malloc(nte ? nte : 1);
+    if (!ys)
+        return kz_error_oom();
+    for (size_t i = 0; i < nte; i++)
+        ys[i] = d->y[test[i]];
+    ev->roc_auc = kz_eval_roc_auc(score, ys, nte);
+    ev->pr_auc = kz_eval_pr_auc(score, ys, nte);
+    ev->top_decile_lift = kz_eval_lift(score, ys, nte, 0.1);
+    int rc = ev->roc_auc < 0 || ev->pr_auc < 0 || ev->top_decile_lift < 0
+                 ? KZ_ENOMEM
+                 : kz_eval_calibration(ev->calibration, 10, score, ys, nte);
+    free(ys);
+    return rc;
+}
+
+int kz_churn_evaluate(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, const kz_churn_opts *c)
+{
+    size_t *train = NULL, *test = NULL, ntr = 0, nte = 0;
+    double *score = NULL;
+    kz_churn_eval base;
+    memset(&base, 0, sizeof base);
+    int rc = split(d, c, &train, &ntr, &test, &nte, &base);
+    if (!rc && !(score = malloc((nte ? nte : 1) * sizeof *score)))
+        rc = kz_error_oom();
+    for (int k = 0; k < KZ_CHURN_MODELS && !rc; k++) {
+        out[k] = base;
+        out[k].model = k == 0 ? "logistic" : "xgboost";
+        rc = k == 0 ? score_logistic(d, c, train, ntr, test, nte, score) : score_gbt(d, train, ntr, test, nte, score);
+        if (!rc)
+            rc = measure(&out[k], d, test, nte, score);
+    }
     free(train);
     free(test);
-    free(xt);
-    free(yt);
     free(score);
-    free(ys);
-    prep_free(&pp);
-    kz_logit_free(model);
     return rc;
 }

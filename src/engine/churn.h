@@ -48,17 +48,20 @@ void kz_dataset_free(kz_dataset *d);
 
 /* How a model did on the held-out dates. */
 typedef struct kz_churn_eval {
-    const char *model;                   /* "logistic" */
+    const char *model;                   /* "logistic" or "xgboost" */
     size_t train_rows, train_churned, test_rows, test_churned;
     kz_day train_first, train_last, test_first, test_last;
     double roc_auc, pr_auc, top_decile_lift;
     kz_calib_bin calibration[10];
 } kz_churn_eval;
 
+#define KZ_CHURN_MODELS 2
+
 /* Splits d by time (c->test_share of the dates, the latest, for testing;
- * training dates end a horizon before the first test date), fits the
- * logistic regression on the training rows and scores the test rows.
- * KZ_EINVALID when a side has no rows or no churn to learn from. */
-int kz_churn_evaluate_logistic(kz_churn_eval *out, const kz_dataset *d, const kz_churn_opts *c);
+ * training dates end a horizon before the first test date), fits both models
+ * on the training rows, the logistic regression (out[0]) and gradient-boosted
+ * trees (out[1]), and scores the test rows. KZ_EINVALID when a side has no
+ * rows or no churn to learn from. */
+int kz_churn_evaluate(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, const kz_churn_opts *c);
 
 #endif

@@ -11,7 +11,9 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/buf.h"
 #include "engine/evaluate.h"
+#include "engine/gbt.h"
 #include "engine/logit.h"
 
 /* scikit-learn's examples: roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
@@ -179,4 +181,84 @@ Test(engine_logit, bad_input_is_refused)
     cr_assert_eq(kz_logit_fit(&m, x, y, 1, 1, -1.0), KZ_EINVALID);
     cr_assert_eq(kz_logit_fit(&m, x, y, 1, 1, NAN), KZ_EINVALID);
     kz_logit_free(NULL);
+}
+
+/* Boosted trees on a threshold no straight line in x0 alone explains well:
+ * y = 1 when x0 > 0.5 and x1 < 0.3 (with 10 % noise), x2 pure noise, some
+ * x1 missing. */
+static void tree_data(float *x, float *y, int n)
+{
+    kz_rng r;
+    kz_rng_seed(&r, 5);
+    for (int i = 0; i < n; i++) {
+        float a = (float)kz_rng_unif(&r), b = (float)kz_rng_unif(&r), c = (float)kz_rng_unif(&r);
+        int label = a > 0.5f && b < 0.3f;
+        if (kz_rng_unif(&r) < 0.1)
+            label = !label;
+        x[i * 3] = a;
+        x[i * 3 + 1] = i % 17 == 0 ? NAN : b;
+        x[i * 3 + 2] = c;
+        y[i] = (float)label;
+    }
+}
+
+Test(engine_gbt, learns_a_rule_explains_it_and_round_trips)
+{
+    enum { N = 2000 };
+    static float x[N * 3], y[N];
+    static double prob[N], again[N], contrib[N * 4];
+    static uint8_t lab[N];
+    tree_data(x, y, N);
+    kz_gbt_params gp;
+    kz_gbt_params_init(&gp);
+    gp.rounds = 100;
+    kz_gbt *m, *m2, *loaded;
+    cr_assert_eq(kz_gbt_fit(&m, x, y, N, 3, &gp), KZ_OK, "%s", kz_error_msg());
+    cr_assert_eq(kz_gbt_predict(m, x, N, 3, prob), KZ_OK);
+    for (int i = 0; i < N; i++)
+        lab[i] = y[i] > 0.5f;
+    double auc = kz_eval_roc_auc(prob, lab, N);
+    cr_assert_gt(auc, 0.85, "AUC %f", auc);
+    /* the contributions add up to the log-odds; the noise feature matters least */
+    cr_assert_eq(kz_gbt_contributions(m, x, N, 3, contrib), KZ_OK);
+    double mean_abs[3] = { 0 };
+    for (int i = 0; i < N; i++) {
+        double t = 0;
+        for (int j = 0; j < 4; j++)
+            t += contrib[i * 4 + j];
+        cr_assert_float_eq(1 / (1 + exp(-t)), prob[i], 1e-4, "row %d", i);
+        for (int j = 0; j < 3; j++)
+            mean_abs[j] += fabs(contrib[i * 4 + j]) / N;
+    }
+    cr_assert_lt(mean_abs[2], mean_abs[0]);
+    cr_assert_lt(mean_abs[2], mean_abs[1]);
+    /* same data, same seed: the same model; saved and loaded: the same answers */
+    cr_assert_eq(kz_gbt_fit(&m2, x, y, N, 3, &gp), KZ_OK);
+    cr_assert_eq(kz_gbt_predict(m2, x, N, 3, again), KZ_OK);
+    cr_assert_eq(memcmp(prob, again, sizeof prob), 0);
+    kz_buf b;
+    kz_buf_init(&b, KZ_BUF_UNLIMITED);
+    cr_assert_eq(kz_gbt_save(m, &b), KZ_OK);
+    cr_assert(b.len > 100 && b.data[0] == '{');
+    cr_assert_eq(kz_gbt_load(&loaded, b.data, b.len), KZ_OK, "%s", kz_error_msg());
+    cr_assert_eq(kz_gbt_predict(loaded, x, N, 3, again), KZ_OK);
+    cr_assert_eq(memcmp(prob, again, sizeof prob), 0);
+    kz_buf_free(&b);
+    kz_gbt_free(m);
+    kz_gbt_free(m2);
+    kz_gbt_free(loaded);
+}
+
+Test(engine_gbt, bad_input_is_refused)
+{
+    kz_gbt *m = (kz_gbt *)1;
+    kz_gbt_params gp;
+    kz_gbt_params_init(&gp);
+    float x[1] = { 0 }, y[1] = { 0 };
+    cr_assert_eq(kz_gbt_fit(&m, x, y, 0, 1, &gp), KZ_EINVALID);
+    cr_assert_null(m);
+    cr_assert_eq(kz_gbt_load(&m, "{not a model", 12), KZ_ERROR);
+    cr_assert(strstr(kz_error_msg(), "xgboost") != NULL, "%s", kz_error_msg());
+    cr_assert_null(m);
+    kz_gbt_free(NULL);
 }
