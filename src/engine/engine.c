@@ -22,7 +22,10 @@ struct build {
         uint32_t acc;
         kz_day start, end;
         int64_t mrr, qty;
+        uint16_t plan;
     } *subs;
+    kz_strmap *plan_ids;  /* plan name -> id (1..) */
+    size_t capplans;
     size_t nsubs, capsubs;
     size_t filled;       /* events copied so far */
     int64_t unknown;     /* events of accounts no longer stored */
@@ -93,6 +96,31 @@ static int on_subscription(void *ctx, int64_t id, const kz_value *row)
     s->start = (kz_day)row[KZ_SUB_START].i;
     s->end = row[KZ_SUB_END].kind == KZ_VINT ? (kz_day)row[KZ_SUB_END].i : KZ_DAY_OPEN;
     s->qty = row[KZ_SUB_QUANTITY].kind == KZ_VINT ? row[KZ_SUB_QUANTITY].i : 0;
+    s->plan = 0;
+    if (row[KZ_SUB_PLAN].kind == KZ_VTEXT && row[KZ_SUB_PLAN].n) {
+        kz_engine *e = b->e;
+        int64_t pid = kz_strmap_get(b->plan_ids, row[KZ_SUB_PLAN].s, row[KZ_SUB_PLAN].n);
+        if (pid < 0) {
+            if (e->nplans >= UINT16_MAX)
+                return kz_error_set(KZ_ETOOBIG, "more than 65534 plans");
+            if (e->nplans == b->capplans) {
+                size_t n = b->capplans ? b->capplans * 2 : 16;
+                const char **pn = realloc((void *)e->plans, n * sizeof *pn);
+                if (!pn)
+                    return kz_error_oom();
+                e->plans = pn;
+                b->capplans = n;
+            }
+            char *name = kz_arena_strndup(e->arena, row[KZ_SUB_PLAN].s, row[KZ_SUB_PLAN].n);
+            if (!name)
+                return KZ_ENOMEM;
+            pid = (int64_t)e->nplans;
+            e->plans[e->nplans++] = name;
+            if (kz_strmap_put(b->plan_ids, name, row[KZ_SUB_PLAN].n, (uint32_t)pid))
+                return KZ_ENOMEM;
+        }
+        s->plan = (uint16_t)pid;
+    }
     return KZ_OK;
 }
 
@@ -318,11 +346,13 @@ static int group_subscriptions(struct build *b)
     e->sub_start = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_start);
     e->sub_end = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_end);
     e->sub_qty = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_qty);
+    e->sub_plan = kz_arena_alloc(e->arena, (n ? n : 1) * sizeof *e->sub_plan);
     e->acc_subs = kz_arena_calloc(e->arena, e->naccounts + 1, sizeof *e->acc_subs);
-    if (!e->sub_mrr || !e->sub_start || !e->sub_end || !e->sub_qty || !e->acc_subs)
+    if (!e->sub_mrr || !e->sub_start || !e->sub_end || !e->sub_qty || !e->sub_plan || !e->acc_subs)
         return KZ_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         e->sub_qty[i] = b->subs[i].qty;
+        e->sub_plan[i] = b->subs[i].plan;
         e->sub_mrr[i] = b->subs[i].mrr;
         e->sub_start[i] = b->subs[i].start;
         e->sub_end[i] = b->subs[i].end;
@@ -450,7 +480,8 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
     e->last_time = INT64_MIN;
     e->arena = kz_arena_new(1 << 20);
     b.by_key = kz_strmap_new(1024);
-    if (!e->arena || !b.by_key) {
+    b.plan_ids = kz_strmap_new(16);
+    if (!e->arena || !b.by_key || !b.plan_ids) {
         rc = KZ_ENOMEM;
         goto done;
     }
@@ -465,6 +496,14 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
         }
     }
     KZ_LOG(KZ_LOG_DEBUG, "engine: columns from the store", "events=%d", events);
+    e->plans = malloc(16 * sizeof *e->plans); /* plan 0: none */
+    if (!e->plans) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    e->plans[0] = NULL;
+    e->nplans = 1;
+    b.capplans = 16;
     if ((rc = kz_store_each(st, KZ_ENT_ACCOUNT, on_account, &b)))
         goto done;
     if ((rc = kz_store_each(st, KZ_ENT_SUBSCRIPTION, on_subscription, &b)) || (rc = group_subscriptions(&b)) ||
@@ -483,6 +522,7 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
         KZ_LOG(KZ_LOG_DEBUG, "engine: image file not written", "reason=%s", kz_error_msg());
 done:
     kz_strmap_free(b.by_key);
+    kz_strmap_free(b.plan_ids);
     free(b.subs);
     if (rc) {
         kz_engine_free(e);
@@ -497,6 +537,7 @@ void kz_engine_free(kz_engine *e)
     if (!e)
         return;
     free((void *)e->acc_key);
+    free((void *)e->plans);
     free(e->acc_key_len);
     free(e->acc_of_id);
     if (e->map)
@@ -557,6 +598,24 @@ int64_t kz_engine_mrr_on(const kz_engine *e, uint32_t a, kz_day d)
         if (e->sub_start[i] <= d && e->sub_end[i] > d)
             m += e->sub_mrr[i];
     return m;
+}
+
+int kz_engine_plan_on(const kz_engine *e, uint32_t a, kz_day d)
+{
+    int best = 0, active = 0;
+    int64_t best_mrr = 0;
+    kz_day best_start = INT32_MIN;
+    for (uint32_t i = e->acc_subs[a]; i < e->acc_subs[a + 1]; i++) {
+        int on = e->sub_start[i] <= d && e->sub_end[i] > d;
+        int better = on ? (!active || e->sub_mrr[i] > best_mrr) : (!active && e->sub_start[i] >= best_start);
+        if (!better || !e->sub_plan[i])
+            continue;
+        best = e->sub_plan[i];
+        active = on;
+        best_mrr = e->sub_mrr[i];
+        best_start = e->sub_start[i];
+    }
+    return best;
 }
 
 kz_day kz_engine_first_start(const kz_engine *e, uint32_t a)

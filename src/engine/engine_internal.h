@@ -25,6 +25,9 @@ struct kz_engine {
     int64_t *sub_mrr;        /* money units */
     kz_day *sub_start, *sub_end;
     int64_t *sub_qty;        /* seats (quantity), 0 when not given */
+    uint16_t *sub_plan;      /* plan id, 0 when not given */
+    size_t nplans;
+    const char **plans;      /* plan id -> name (malloc'd array; plans[0] is NULL: none) */
     uint32_t *acc_subs;      /* account a's subscriptions are [acc_subs[a], acc_subs[a+1]) */
     /* NPS answers, by time */
     size_t nnps;
@@ -165,6 +168,11 @@ size_t kz_engine_lower(const kz_engine *e, int64_t t);
 
 /* MRR of account a on day d (money units). */
 int64_t kz_engine_mrr_on(const kz_engine *e, uint32_t a, kz_day d);
+
+/* The plan of account a on day d: that of its largest subscription (by MRR;
+ * the earlier start on a tie) active that day, else of its latest
+ * subscription; only subscriptions with a plan count; 0 when none has one. */
+int kz_engine_plan_on(const kz_engine *e, uint32_t a, kz_day d);
 
 /* The first start date of account a, or KZ_DAY_OPEN when it has no subscription. */
 kz_day kz_engine_first_start(const kz_engine *e, uint32_t a);

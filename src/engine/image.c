@@ -13,8 +13,8 @@
  * Layout: a 256-byte header (magic, data version, counts, for each of the two
  * sections its place, size and checksum, a check of the header), then the
  * sections. The base section holds the accounts (ids and keys), the
- * subscriptions and support tickets grouped by account, NPS answers, spend
- * and the event names;
+ * subscriptions and support tickets grouped by account, NPS answers, spend,
+ * the event and plan names;
  * the events section (absent when the file was written by a report that did
  * not need events) holds ev_sec, ev_acc, ev_user, ev_name and acc_last. Every
  * column starts at a multiple of 64 bytes. A section's checksum is verified
@@ -36,16 +36,16 @@
 #include "core/hash.h"
 #include "engine/engine_internal.h"
 
-#define MAGIC "KZENGIM4"
+#define MAGIC "KZENGIM5"
 #define HEADER 256
-#define NBASE 22  /* columns of the base section */
+#define NBASE 25  /* columns of the base section */
 #define NEVENTS 5 /* columns of the events section */
 
 struct header {
     char magic[8];
     uint64_t data_version;
     uint64_t has_events;
-    uint64_t naccounts, nids, nsubs, nnps, nspend, nnames, key_bytes, name_bytes, ntickets;
+    uint64_t naccounts, nids, nsubs, nnps, nspend, nnames, key_bytes, name_bytes, ntickets, nplans, plan_bytes;
     uint64_t nevents, nusers;
     int64_t base, last_time;
     uint64_t base_off, base_size, base_sum;
@@ -88,6 +88,9 @@ static void base_sizes(const struct header *h, uint64_t sz[NBASE])
         h->ntickets,        /* tk_priority */
         h->ntickets,        /* tk_category */
         (na + 1) * 4,       /* acc_tickets */
+        h->nsubs * 2,       /* sub_plan */
+        (h->nplans + 1) * 8, /* plan offsets (plan 0, none, is empty) */
+        h->plan_bytes,      /* plan names, each followed by a NUL */
     };
     memcpy(sz, v, sizeof v);
 }
@@ -114,7 +117,7 @@ static int counts_sane(const struct header *h)
     const uint64_t lim = (uint64_t)1 << 40;
     return h->naccounts < lim && h->nids < lim && h->nsubs < lim && h->nnps < lim && h->nspend < lim &&
            h->nnames < 65536 && h->key_bytes < lim && h->name_bytes < lim && h->nevents < lim && h->nusers < lim &&
-           h->ntickets < lim;
+           h->ntickets < lim && h->nplans >= 1 && h->nplans <= 65535 && h->plan_bytes < lim;
 }
 
 static uint64_t header_check(const struct header *h)
@@ -173,6 +176,10 @@ static int load_base(kz_engine *e, const struct header *h, const char *p)
     const uint32_t *nps_acc = (const uint32_t *)(const void *)(p + off[9]);
     const uint32_t *of_id = (const uint32_t *)(const void *)(p + off[0]);
     const uint32_t *acc_tickets = (const uint32_t *)(const void *)(p + off[21]);
+    const uint16_t *sub_plan = (const uint16_t *)(const void *)(p + off[22]);
+    const uint64_t *plan_off = (const uint64_t *)(const void *)(p + off[23]);
+    const char *plan_names = p + off[24];
+    size_t np = (size_t)h->nplans;
     /* the structure: offsets that rise and end where the bytes do, NUL
      * terminated strings, groups within the subscriptions, indexes in range */
     if (key_off[0] != 0 || key_off[na] != h->key_bytes || acc_subs[0] != 0 || acc_subs[na] != h->nsubs ||
@@ -188,6 +195,14 @@ static int load_base(kz_engine *e, const struct header *h, const char *p)
     for (size_t i = 0; i < h->nnps; i++)
         if (nps_acc[i] >= na)
             return KZ_ENOTFOUND;
+    if (plan_off[0] != 0 || plan_off[1] != 0 || plan_off[np] != h->plan_bytes)
+        return KZ_ENOTFOUND;
+    for (size_t i = 1; i < np; i++)
+        if (plan_off[i + 1] <= plan_off[i] || plan_names[plan_off[i + 1] - 1] != '\0')
+            return KZ_ENOTFOUND;
+    for (size_t i = 0; i < h->nsubs; i++)
+        if (sub_plan[i] >= np)
+            return KZ_ENOTFOUND;
     for (size_t i = 0; i < h->nids; i++)
         if (of_id[i] != UINT32_MAX && of_id[i] >= na)
             return KZ_ENOTFOUND;
@@ -195,12 +210,20 @@ static int load_base(kz_engine *e, const struct header *h, const char *p)
     size_t *acc_key_len = malloc((na ? na : 1) * sizeof *acc_key_len);
     uint32_t *acc_of_id = malloc((h->nids ? h->nids : 1) * sizeof *acc_of_id);
     const char **name = kz_arena_calloc(e->arena, nn ? nn : 1, sizeof *name);
-    if (!acc_key || !acc_key_len || !acc_of_id || !name) {
+    const char **plans = malloc(np * sizeof *plans);
+    if (!acc_key || !acc_key_len || !acc_of_id || !name || !plans) {
         free((void *)acc_key);
         free(acc_key_len);
         free(acc_of_id);
+        free((void *)plans);
         return kz_error_oom();
     }
+    plans[0] = NULL;
+    for (size_t i = 1; i < np; i++)
+        plans[i] = plan_names + plan_off[i];
+    e->plans = plans;
+    e->nplans = np;
+    e->sub_plan = (uint16_t *)(uintptr_t)sub_plan;
     e->acc_key = acc_key;
     e->acc_key_len = acc_key_len;
     e->acc_of_id = acc_of_id;
@@ -343,6 +366,9 @@ int kz_image_save(const kz_engine *e, const char *path, int64_t version, int eve
     h.nspend = e->nspend;
     h.nnames = e->nnames;
     h.ntickets = e->ntickets;
+    h.nplans = e->nplans;
+    for (size_t i = 1; i < e->nplans; i++)
+        h.plan_bytes += strlen(e->plans[i]) + 1;
     for (size_t a = 0; a < e->naccounts; a++)
         h.key_bytes += e->acc_key_len[a] + 1;
     for (size_t i = 0; i < e->nnames; i++)
@@ -363,10 +389,12 @@ int kz_image_save(const kz_engine *e, const char *path, int64_t version, int eve
     /* the payload as it will be on disk, zero padding included */
     unsigned char *payload = calloc(1, (size_t)(eend - HEADER) + 1);
     uint64_t *key_off = malloc((e->naccounts + 1) * sizeof *key_off);
+    uint64_t *plan_off = malloc((e->nplans + 1) * sizeof *plan_off);
     uint64_t *name_off = malloc((e->nnames + 1) * sizeof *name_off);
     uint8_t *present = malloc(e->nnames + 1);
-    if (!payload || !key_off || !name_off || !present) {
+    if (!payload || !key_off || !name_off || !present || !plan_off) {
         free(payload);
+        free(plan_off);
         free(key_off);
         free(name_off);
         free(present);
@@ -405,6 +433,15 @@ int kz_image_save(const kz_engine *e, const char *path, int64_t version, int eve
     put(payload, boff, HEADER, 19, e->tk_priority, e->ntickets);
     put(payload, boff, HEADER, 20, e->tk_category, e->ntickets);
     put(payload, boff, HEADER, 21, e->acc_tickets, (e->naccounts + 1) * 4);
+    put(payload, boff, HEADER, 22, e->sub_plan, e->nsubs * 2);
+    plan_off[0] = plan_off[1] = 0;
+    for (size_t i = 1; i < e->nplans; i++) {
+        size_t n = strlen(e->plans[i]);
+        memcpy(payload + (boff[24] - HEADER) + plan_off[i], e->plans[i], n);
+        plan_off[i + 1] = plan_off[i] + n + 1;
+    }
+    put(payload, boff, HEADER, 23, plan_off, (e->nplans + 1) * 8);
+    free(plan_off);
     if (events) {
         put(payload, eoff, HEADER, 0, e->ev_sec, e->nevents * 4);
         put(payload, eoff, HEADER, 1, e->ev_acc, e->nevents * 4);

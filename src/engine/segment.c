@@ -130,38 +130,6 @@ static int on_account(void *vctx, int64_t id, const kz_value *row)
     return KZ_OK;
 }
 
-/* The plan of each account: its largest subscription on the observation day,
- * else its latest one. */
-struct plan_ctx {
-    struct ctx *c;
-    struct attr *plan;
-    int64_t *best_mrr;
-    kz_day *best_start;
-    int *active;
-};
-
-static int on_subscription(void *vctx, int64_t id, const kz_value *row)
-{
-    struct plan_ctx *p = vctx;
-    (void)id;
-    int64_t a = find_account(p->c->e, row[KZ_SUB_ACCOUNT].s, row[KZ_SUB_ACCOUNT].n);
-    if (a < 0 || row[KZ_SUB_PLAN].kind != KZ_VTEXT)
-        return KZ_OK;
-    kz_day start = (kz_day)row[KZ_SUB_START].i;
-    kz_day end = row[KZ_SUB_END].kind == KZ_VINT ? (kz_day)row[KZ_SUB_END].i : INT32_MAX;
-    int active = start <= p->c->obs && end > p->c->obs;
-    int64_t mrr = row[KZ_SUB_MRR].i;
-    int better = active ? (!p->active[a] || mrr > p->best_mrr[a]) : (!p->active[a] && start >= p->best_start[a]);
-    if (!better)
-        return KZ_OK;
-    free(p->plan->text[a]);
-    p->plan->text[a] = dup_value(&row[KZ_SUB_PLAN]);
-    p->active[a] = active;
-    p->best_mrr[a] = mrr;
-    p->best_start[a] = start;
-    return p->plan->text[a] ? KZ_OK : kz_error_oom();
-}
-
 static int load_attrs(struct ctx *c)
 {
     int rc = kz_store_fields(c->st, &c->defs, &c->ndefs);
@@ -184,21 +152,16 @@ static int load_attrs(struct ctx *c)
             return rc;
     if ((rc = kz_store_each(c->st, KZ_ENT_ACCOUNT, on_account, c)))
         return rc;
-    struct plan_ctx p = { c, plan, NULL, NULL, NULL };
-    size_t n = c->e->naccounts ? c->e->naccounts : 1;
-    p.best_mrr = calloc(n, sizeof *p.best_mrr);
-    p.best_start = malloc(n * sizeof *p.best_start);
-    p.active = calloc(n, sizeof *p.active);
-    if (!p.best_mrr || !p.best_start || !p.active)
-        rc = kz_error_oom();
-    for (size_t i = 0; !rc && i < n; i++)
-        p.best_start[i] = INT32_MIN;
-    if (!rc)
-        rc = kz_store_each(c->st, KZ_ENT_SUBSCRIPTION, on_subscription, &p);
-    free(p.best_mrr);
-    free(p.best_start);
-    free(p.active);
-    return rc;
+    /* the plan on the observation day (kz_engine_plan_on) */
+    for (uint32_t i = 0; i < c->e->naccounts; i++) {
+        int id = kz_engine_plan_on(c->e, i, c->obs);
+        if (!id)
+            continue;
+        plan->text[i] = strdup(c->e->plans[id]);
+        if (!plan->text[i])
+            return kz_error_oom();
+    }
+    return KZ_OK;
 }
 
 static struct attr *find_attr(struct ctx *c, const char *name)
