@@ -20,6 +20,7 @@ static const kz_tcol eval_cols[] = {
     { "test_from", KZ_T_DATE },     { "test_to", KZ_T_DATE },      { "train_rows", KZ_T_INT },
     { "train_churned", KZ_T_INT },  { "test_rows", KZ_T_INT },     { "test_churned", KZ_T_INT },
     { "roc_auc", KZ_T_DOUBLE },     { "pr_auc", KZ_T_DOUBLE },     { "top_decile_lift", KZ_T_DOUBLE },
+    { "lambda", KZ_T_DOUBLE },
 };
 
 static const kz_tcol calib_cols[] = {
@@ -52,6 +53,8 @@ static int eval_table(kz_table **out, const kz_churn_eval *ev, size_t n)
             kz_cell_double(&r[10], ev[i].pr_auc);
         if (!isnan(ev[i].top_decile_lift))
             kz_cell_double(&r[11], ev[i].top_decile_lift);
+        if (!isnan(ev[i].lambda))
+            kz_cell_double(&r[12], ev[i].lambda);
     }
     *out = t;
     return KZ_OK;
@@ -91,11 +94,16 @@ static void json_date(kz_jw *w, const char *key, kz_day d)
 }
 
 /* {"horizon_days", "models": {name: {roc_auc, pr_auc, top_decile_lift, periods, rows, calibration}}} */
-static int eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_churn_opts *c)
+static int eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_churn_opts *c, const kz_dataset *d)
 {
     kz_jw w;
     kz_jw_init(&w, out);
     kz_jw_obj(&w);
+    kz_jw_key(&w, "features");
+    kz_jw_arr(&w);
+    for (size_t j = 0; j < d->p; j++)
+        kz_jw_str(&w, d->names[j]);
+    kz_jw_end(&w);
     kz_jw_key(&w, "horizon_days");
     kz_jw_int(&w, c->horizon);
     kz_jw_key(&w, "step_days");
@@ -111,6 +119,10 @@ static int eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_ch
         kz_jw_double(&w, ev[i].pr_auc);
         kz_jw_key(&w, "top_decile_lift");
         kz_jw_double(&w, ev[i].top_decile_lift);
+        if (!isnan(ev[i].lambda)) {
+            kz_jw_key(&w, "lambda");
+            kz_jw_double(&w, ev[i].lambda);
+        }
         json_date(&w, "train_from", ev[i].train_first);
         json_date(&w, "train_to", ev[i].train_last);
         json_date(&w, "test_from", ev[i].test_first);
@@ -157,7 +169,7 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
         { "step", required_argument, NULL, 'S' },     { "test-share", required_argument, NULL, 'T' },
         { "lambda", required_argument, NULL, 'L' },   { "as-of", required_argument, NULL, 'a' },
         { "timezone", required_argument, NULL, 'z' }, { "filter", required_argument, NULL, 'w' },
-        { NULL, 0, NULL, 0 },
+        { "no-field", required_argument, NULL, 'x' }, { NULL, 0, NULL, 0 },
     };
     const char *format = "table";
     kz_churn_opts co;
@@ -168,6 +180,9 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
     kz_tz *tz = NULL;
     kz_segments *seg = NULL;
     kz_dataset *d = NULL;
+    kz_attrs *attrs = NULL;
+    const char **excluded = calloc((size_t)argc + 1, sizeof *excluded);
+    size_t nexcluded = 0;
     kz_table *t = NULL, *cal = NULL;
     char *image = NULL;
     const char **filters = calloc((size_t)argc + 1, sizeof *filters);
@@ -178,7 +193,9 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
     kz_churn_opts_init(&co);
     kz_metric_opts_init(&mo);
     kz_buf_init(&out, KZ_BUF_UNLIMITED);
-    if (!filters) {
+    if (!filters || !excluded) {
+        free(filters);
+        free(excluded);
         kz_cli_err(cli, "out of memory");
         return KZ_EXIT_FAIL;
     }
@@ -204,8 +221,12 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
             co.test_share = x;
             break;
         case 'L':
+            if (strcmp(optarg, "auto") == 0) {
+                co.lambda = -1;
+                break;
+            }
             if (kz_parse_double(&x, optarg, strlen(optarg)) || !(x >= 0) || !isfinite(x)) {
-                rc = kz_cli_usage(cli, "--lambda %s: a number >= 0", optarg);
+                rc = kz_cli_usage(cli, "--lambda %s: auto or a number >= 0", optarg);
                 goto done;
             }
             co.lambda = x;
@@ -226,6 +247,7 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
             }
             break;
         case 'w': filters[nfilters++] = optarg; break;
+        case 'x': excluded[nexcluded++] = optarg; break;
         default: rc = done; goto done;
         }
     }
@@ -263,14 +285,20 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
         goto done;
     }
     mo.mask = seg ? seg->filter : NULL;
-    if (kz_churn_dataset(&d, e, &mo, &co) || kz_churn_evaluate(ev, d, &co)) {
+    if (kz_attrs_load(&attrs, st, e)) {
+        rc = kz_cli_fail(cli, "reading the attributes of accounts");
+        goto done;
+    }
+    co.exclude = excluded;
+    co.nexclude = nexcluded;
+    if (kz_churn_dataset(&d, e, &mo, &co, attrs) || kz_churn_evaluate(ev, d, &co)) {
         kz_cli_err(cli, "%s", kz_error_msg());
         rc = KZ_EXIT_FAIL;
         goto done;
     }
     int wrc;
     if (strcmp(format, "json") == 0) {
-        wrc = eval_json(&out, ev, KZ_CHURN_MODELS, &co);
+        wrc = eval_json(&out, ev, KZ_CHURN_MODELS, &co, d);
     } else {
         wrc = eval_table(&t, ev, KZ_CHURN_MODELS);
         if (!wrc)
@@ -294,6 +322,8 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
     }
 done:
     free(filters);
+    free(excluded);
+    kz_attrs_free(attrs);
     kz_buf_free(&out);
     kz_table_free(t);
     kz_table_free(cal);

@@ -112,11 +112,14 @@ static const kz_command commands[] = {
       "  --horizon DAYS        a churn within this many days counts (default 90)\n"
       "  --step DAYS           days between observation dates (default 30)\n"
       "  --test-share F        share of the dates held out, the latest (default 0.3)\n"
-      "  --lambda L            penalty of the logistic regression (default 1)\n"
+      "  --lambda L|auto       penalty of the logistic regression (default auto: the\n"
+      "                        best on a time split of the training period)\n"
       "  --as-of DATE          the end of the history to use (default the last day\n"
       "                        with events)\n"
       "  --timezone ZONE       days in this zone (default reporting.timezone)\n"
       "  --filter ATTR OP VALUE only these accounts (as in metrics)\n"
+      "  --no-field NAME       leave an attribute out of the features (repeatable):\n"
+      "                        industry, owner, plan or a custom field\n"
       "  --format table|csv|json  output (default table; JSON has models.NAME.roc_auc)\n",
       "churn [options] evaluate" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",

@@ -27,18 +27,20 @@ void kz_churn_opts_init(kz_churn_opts *c)
     c->horizon = 90;
     c->step = 30;
     c->test_share = 0.3;
-    c->lambda = 1.0;
+    c->lambda = -1; /* automatic */
 }
 
 void kz_dataset_free(kz_dataset *d)
 {
     if (!d)
         return;
+    for (size_t j = 0; d->names && j < d->p; j++)
+        free(d->names[j]);
     free(d->x);
     free(d->y);
     free(d->obs);
     free(d->acc);
-    free((void *)d->names);
+    free(d->names);
     free(d->dates);
     free(d);
 }
@@ -54,6 +56,186 @@ static double transform(int k, double v)
     if (strcmp(unit, "score") == 0)
         return v;
     return v > 0 ? log1p(v) : 0; /* counts, users, days, money, hours */
+}
+
+#define MAX_VALUES 10 /* one-hot columns of a categorical feature at most */
+
+/* The columns after the signals. */
+enum { COL_PLAN, COL_NUMBER, COL_DATE, COL_VALUE };
+struct extra {
+    int kind;
+    uint16_t plan;      /* COL_PLAN */
+    size_t attr;        /* the others: the attribute column */
+    const char *value;  /* COL_VALUE: borrowed from the attributes */
+};
+
+struct count {
+    const char *value;
+    size_t n;
+};
+
+static int cmp_count(const void *x, const void *y)
+{
+    const struct count *a = x, *b = y;
+    if (a->n != b->n)
+        return a->n > b->n ? -1 : 1;
+    return strcmp(a->value, b->value);
+}
+
+static int cmp_cstr(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static int excluded(const kz_churn_opts *c, const char *name)
+{
+    for (size_t i = 0; i < c->nexclude; i++)
+        if (strcmp(c->exclude[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The common values of a text attribute (by count, then name), at most
+ * MAX_VALUES with at least 1 % of the accounts that have a value each; none
+ * when there is only one value or they look like identifiers (more than 50
+ * values of which the common ones cover under half). */
+static int common_values(const kz_attr_col *col, size_t na, const kz_metric_opts *o, const char **out, size_t *nout)
+{
+    struct count *v = malloc((na ? na : 1) * sizeof *v);
+    const char **sorted = malloc((na ? na : 1) * sizeof *sorted);
+    size_t n = 0, nv = 0, with = 0;
+    *nout = 0;
+    if (!v || !sorted) {
+        free(v);
+        free(sorted);
+        return kz_error_oom();
+    }
+    for (size_t a = 0; a < na; a++)
+        if (col->text[a] && kz_counts(o, (uint32_t)a))
+            sorted[n++] = col->text[a];
+    with = n;
+    /* count equal values: sort the pointers by text */
+    qsort(sorted, n, sizeof *sorted, cmp_cstr);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(sorted[j], sorted[i]) == 0)
+            j++;
+        v[nv++] = (struct count){ sorted[i], j - i };
+        i = j;
+    }
+    if (nv > 1)
+        qsort(v, nv, sizeof *v, cmp_count);
+    size_t covered = 0, k = 0;
+    for (; k < nv && k < MAX_VALUES && (double)v[k].n >= 0.01 * (double)with; k++) {
+        out[k] = v[k].value;
+        covered += v[k].n;
+    }
+    if (nv >= 2 && !(nv > 50 && 2 * covered < with))
+        *nout = k;
+    free(v);
+    free(sorted);
+    return KZ_OK;
+}
+
+/* Chooses the columns after the signals, and names every column. */
+static int choose_columns(kz_dataset *d, struct extra **extra, size_t *nextra, const kz_engine *e,
+                          const kz_metric_opts *o, const kz_churn_opts *c, const kz_attrs *attrs)
+{
+    size_t cap = MAX_VALUES + (attrs ? attrs->n * MAX_VALUES : 0);
+    struct extra *x = malloc(cap * sizeof *x);
+    const char *vals[MAX_VALUES];
+    size_t n = 0;
+    int rc = KZ_OK;
+    *extra = NULL;
+    *nextra = 0;
+    if (!x)
+        return kz_error_oom();
+    /* plans by the number of subscriptions */
+    if (!excluded(c, "plan") && e->nplans > 2) {
+        struct count *pc = calloc(e->nplans, sizeof *pc);
+        if (!pc) {
+            free(x);
+            return kz_error_oom();
+        }
+        for (size_t i = 0; i < e->nplans; i++)
+            pc[i].value = e->plans[i] ? e->plans[i] : "";
+        for (size_t i = 0; i < e->nsubs; i++)
+            pc[e->sub_plan[i]].n++;
+        pc[0].n = 0;
+        qsort(pc, e->nplans, sizeof *pc, cmp_count);
+        for (size_t i = 0; i < e->nplans && i < MAX_VALUES && pc[i].n; i++)
+            for (uint16_t id = 1; id < e->nplans; id++)
+                if (strcmp(e->plans[id], pc[i].value) == 0)
+                    x[n++] = (struct extra){ COL_PLAN, id, 0, NULL };
+        free(pc);
+    }
+    for (size_t k = 0; attrs && k < attrs->n && !rc; k++) {
+        const kz_attr_col *col = &attrs->cols[k];
+        if (excluded(c, col->name))
+            continue;
+        if (col->numeric) {
+            x[n++] = (struct extra){ col->is_date ? COL_DATE : COL_NUMBER, 0, k, NULL };
+            continue;
+        }
+        size_t nv = 0;
+        if ((rc = common_values(col, attrs->naccounts, o, vals, &nv)))
+            break;
+        for (size_t i = 0; i < nv; i++)
+            x[n++] = (struct extra){ COL_VALUE, 0, k, vals[i] };
+    }
+    if (!rc) {
+        d->p = KZ_NSIGNALS + n;
+        d->names = calloc(d->p, sizeof *d->names);
+        if (!d->names)
+            rc = kz_error_oom();
+    }
+    for (size_t j = 0; j < d->p && !rc; j++) {
+        char buf[512];
+        if (j < KZ_NSIGNALS) {
+            snprintf(buf, sizeof buf, "%s", kz_signal_defs()[j].name);
+        } else {
+            const struct extra *ex = &x[j - KZ_NSIGNALS];
+            const char *an = ex->kind == COL_PLAN ? "plan" : attrs->cols[ex->attr].name;
+            if (ex->kind == COL_PLAN)
+                snprintf(buf, sizeof buf, "plan=%s", e->plans[ex->plan]);
+            else if (ex->kind == COL_VALUE)
+                snprintf(buf, sizeof buf, "%s=%s", an, ex->value);
+            else if (ex->kind == COL_DATE)
+                snprintf(buf, sizeof buf, "%s_days_ago", an);
+            else
+                snprintf(buf, sizeof buf, "%s", an);
+        }
+        d->names[j] = strdup(buf);
+        if (!d->names[j])
+            rc = kz_error_oom();
+    }
+    if (rc) {
+        free(x);
+        return rc;
+    }
+    *extra = x;
+    *nextra = n;
+    return KZ_OK;
+}
+
+/* The value of an extra column for account a on day obs. */
+static double extra_value(const struct extra *ex, const kz_attrs *attrs, const kz_engine *e, uint32_t a, kz_day obs)
+{
+    switch (ex->kind) {
+    case COL_PLAN: return kz_engine_plan_on(e, a, obs) == ex->plan;
+    case COL_NUMBER: return attrs->cols[ex->attr].num[a];
+    case COL_DATE: {
+        double us = attrs->cols[ex->attr].num[a];
+        if (isnan(us))
+            return NAN;
+        double days = (double)obs - floor(us / (double)KZ_USEC_PER_DAY);
+        return days >= 0 ? days : NAN; /* a date after the observation date is not known yet */
+    }
+    default: {
+        const char *t = attrs->cols[ex->attr].text[a];
+        return t && strcmp(t, ex->value) == 0;
+    }
+    }
 }
 
 static int grow(kz_dataset *d, size_t *cap, size_t need)
@@ -81,23 +263,19 @@ static int grow(kz_dataset *d, size_t *cap, size_t need)
     return KZ_OK;
 }
 
-int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts *o, const kz_churn_opts *c)
+int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts *o, const kz_churn_opts *c,
+                     const kz_attrs *attrs)
 {
     kz_dataset *d = calloc(1, sizeof *d);
     double *m = NULL;
-    size_t cap = 0;
+    struct extra *extra = NULL;
+    size_t cap = 0, nextra = 0;
     int rc = KZ_OK;
     *out = NULL;
     if (!d)
         return kz_error_oom();
-    d->p = KZ_NSIGNALS;
-    d->names = malloc(KZ_NSIGNALS * sizeof *d->names);
-    if (!d->names) {
-        rc = kz_error_oom();
+    if ((rc = choose_columns(d, &extra, &nextra, e, o, c, attrs)))
         goto done;
-    }
-    for (int k = 0; k < KZ_NSIGNALS; k++)
-        d->names[k] = kz_signal_defs()[k].name;
     kz_day end = kz_engine_obs(e, o);
     if (end == KZ_DAY_NONE || e->nevents == 0) {
         rc = kz_error_set(KZ_EINVALID, "no events: churn needs the usage history");
@@ -106,10 +284,13 @@ int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts 
     kz_day first_event = (kz_day)kz_engine_day(e, o, e->ev_sec[0]);
     kz_day last = end - c->horizon, earliest = first_event + HISTORY_DAYS;
     if (last < earliest) {
+        char a[KZ_DATE_BUF], b[KZ_DATE_BUF];
+        kz_format_date(a, first_event);
+        kz_format_date(b, end);
         rc = kz_error_set(KZ_EINVALID,
                           "the history is too short: an observation date needs %d days of events before it and "
-                          "%d after it (the horizon); the data run from day %d to %d",
-                          HISTORY_DAYS, c->horizon, (int)first_event, (int)end);
+                          "%d after it (the horizon), and the events run from %s to %s",
+                          HISTORY_DAYS, c->horizon, a, b);
         goto done;
     }
     d->ndates = (size_t)((last - earliest) / c->step) + 1;
@@ -137,6 +318,8 @@ int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts 
             double *row = d->x + d->n * d->p;
             for (int k = 0; k < KZ_NSIGNALS; k++)
                 row[k] = transform(k, s[k]);
+            for (size_t k = 0; k < nextra; k++)
+                row[KZ_NSIGNALS + k] = extra_value(&extra[k], attrs, e, a, at.obs);
             d->y[d->n] = (uint8_t)label;
             d->obs[d->n] = at.obs;
             d->acc[d->n] = a;
@@ -147,6 +330,7 @@ int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts 
     }
 done:
     free(m);
+    free(extra);
     if (rc) {
         kz_dataset_free(d);
         return rc;
@@ -260,8 +444,8 @@ static int split(const kz_dataset *d, const kz_churn_opts *c, size_t **train, si
 }
 
 /* The logistic regression's probabilities for the test rows. */
-static int score_logistic(const kz_dataset *d, const kz_churn_opts *c, const size_t *train, size_t ntr,
-                          const size_t *test, size_t nte, double *score)
+static int fit_score(const kz_dataset *d, double lambda, const size_t *train, size_t ntr, const size_t *test,
+                     size_t nte, double *score)
 {
     struct prep pp = { 0 };
     kz_logit *model = NULL;
@@ -281,7 +465,7 @@ static int score_logistic(const kz_dataset *d, const kz_churn_opts *c, const siz
         prep_row(&pp, d->x + train[i] * d->p, xt + i * pp.p_out);
         yt[i] = d->y[train[i]];
     }
-    if ((rc = kz_logit_fit(&model, xt, yt, ntr, pp.p_out, c->lambda)))
+    if ((rc = kz_logit_fit(&model, xt, yt, ntr, pp.p_out, lambda)))
         goto done;
     for (size_t i = 0; i < nte; i++) {
         prep_row(&pp, d->x + test[i] * d->p, row);
@@ -294,6 +478,83 @@ done:
     prep_free(&pp);
     kz_logit_free(model);
     return rc;
+}
+
+/* The penalty for the logistic regression when it is automatic: the training
+ * period is split again by time the same way (the latest dates validate,
+ * a horizon after the others), and the penalty with the best validation ROC
+ * AUC wins (the larger on a tie). Without room for that split: 10. */
+static int choose_lambda(const kz_dataset *d, const kz_churn_opts *c, const size_t *train, size_t ntr,
+                         double *lambda)
+{
+    static const double grid[] = { 0.1, 1, 10, 100, 1000 };
+    kz_day last = KZ_DAY_NONE;
+    size_t nd = 0;
+    *lambda = 10;
+    for (size_t i = 0; i < ntr; i++)
+        if (last == KZ_DAY_NONE || d->obs[train[i]] > last)
+            last = d->obs[train[i]];
+    while (nd < d->ndates && d->dates[nd] <= last)
+        nd++;
+    if (nd < 2)
+        return KZ_OK;
+    size_t nval = (size_t)ceil(c->test_share * (double)nd);
+    nval = nval < 1 ? 1 : nval >= nd ? nd - 1 : nval;
+    kz_day val_first = d->dates[nd - nval];
+    size_t *in = malloc((ntr ? ntr : 1) * sizeof *in), *val = malloc((ntr ? ntr : 1) * sizeof *val);
+    double *score = malloc((ntr ? ntr : 1) * sizeof *score);
+    uint8_t *yv = malloc(ntr ? ntr : 1);
+    size_t nin = 0, nv = 0, churn_in = 0, churn_v = 0;
+    int rc = KZ_OK;
+    if (!in || !val || !score || !yv) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    for (size_t i = 0; i < ntr; i++) {
+        size_t r = train[i];
+        if ((int64_t)d->obs[r] + c->horizon <= val_first) {
+            in[nin++] = r;
+            churn_in += d->y[r];
+        } else if (d->obs[r] >= val_first) {
+            yv[nv] = d->y[r];
+            churn_v += d->y[r];
+            val[nv++] = r;
+        }
+    }
+    if (!churn_in || churn_in == nin || !churn_v || churn_v == nv)
+        goto done;
+    double best = -1;
+    for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
+        if ((rc = fit_score(d, grid[g], in, nin, val, nv, score)))
+            break;
+        double auc = kz_eval_roc_auc(score, yv, nv);
+        if (auc < 0) {
+            rc = KZ_ENOMEM;
+            break;
+        }
+        if (auc >= best) {
+            best = auc;
+            *lambda = grid[g];
+        }
+    }
+done:
+    free(in);
+    free(val);
+    free(score);
+    free(yv);
+    return rc;
+}
+
+/* The logistic regression's probabilities for the test rows; *lambda is the
+ * penalty used. */
+static int score_logistic(const kz_dataset *d, const kz_churn_opts *c, const size_t *train, size_t ntr,
+                          const size_t *test, size_t nte, double *score, double *lambda)
+{
+    int rc = KZ_OK;
+    *lambda = c->lambda;
+    if (c->lambda < 0 && (rc = choose_lambda(d, c, train, ntr, lambda)))
+        return rc;
+    return fit_score(d, *lambda, train, ntr, test, nte, score);
 }
 
 /* The rows as floats (NaN stays missing), for XGBoost. */
@@ -365,7 +626,9 @@ int kz_churn_evaluate(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, c
     for (int k = 0; k < KZ_CHURN_MODELS && !rc; k++) {
         out[k] = base;
         out[k].model = k == 0 ? "logistic" : "xgboost";
-        rc = k == 0 ? score_logistic(d, c, train, ntr, test, nte, score) : score_gbt(d, train, ntr, test, nte, score);
+        out[k].lambda = NAN;
+        rc = k == 0 ? score_logistic(d, c, train, ntr, test, nte, score, &out[k].lambda)
+                    : score_gbt(d, train, ntr, test, nte, score);
         if (!rc)
             rc = measure(&out[k], d, test, nte, score);
     }

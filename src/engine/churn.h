@@ -17,12 +17,16 @@
 
 #include "engine/engine.h"
 #include "engine/evaluate.h"
+#include "engine/segment.h"
 
 typedef struct kz_churn_opts {
     int horizon;     /* days ahead a churn counts (default 90) */
     int step;        /* days between observation dates (default 30) */
     double test_share; /* share of the observation dates held out, the latest (default 0.3) */
-    double lambda;   /* penalty of the logistic regression (default 1) */
+    double lambda;   /* penalty of the logistic regression; < 0 (the default): chosen on
+                      * a validation split of the training period */
+    const char *const *exclude; /* attributes left out of the features (--no-field), nexclude of them */
+    size_t nexclude;
 } kz_churn_opts;
 
 void kz_churn_opts_init(kz_churn_opts *c);
@@ -33,7 +37,7 @@ typedef struct kz_dataset {
     uint8_t *y;           /* 1: churned within the horizon */
     kz_day *obs;          /* each row's observation date */
     uint32_t *acc;        /* each row's account index */
-    const char **names;   /* the p feature names (static strings) */
+    char **names;         /* the p feature names (owned) */
     size_t ndates;
     kz_day *dates;        /* the observation dates, ascending */
 } kz_dataset;
@@ -41,9 +45,13 @@ typedef struct kz_dataset {
 /* The dataset of every account paying on each observation date: dates every
  * c->step days back from (the observation date of o) − horizon, as long as
  * 56 days of events lie before them. o's mask, time zone and window apply.
+ * Features: the signals, then the plan that day (one 0/1 column per common
+ * plan), then the attributes (may be NULL): numbers as they are, dates as
+ * days before the observation date, text as one 0/1 column per common value.
  * Caller frees with kz_dataset_free. KZ_EINVALID (with the reason) when the
  * history is too short for one labelled date. */
-int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts *o, const kz_churn_opts *c);
+int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts *o, const kz_churn_opts *c,
+                     const kz_attrs *attrs);
 void kz_dataset_free(kz_dataset *d);
 
 /* How a model did on the held-out dates. */
@@ -52,6 +60,7 @@ typedef struct kz_churn_eval {
     size_t train_rows, train_churned, test_rows, test_churned;
     kz_day train_first, train_last, test_first, test_last;
     double roc_auc, pr_auc, top_decile_lift;
+    double lambda;                       /* the logistic regression's penalty (NaN for others) */
     kz_calib_bin calibration[10];
 } kz_churn_eval;
 

@@ -18,7 +18,7 @@ struct attr {
     const char *name;
     kz_field_type type; /* KZ_FIELD_TEXT for the built-in ones */
     char **text;        /* per account */
-    double *num;        /* per account (NAN when empty); numbers, dates (seconds), booleans */
+    double *num;        /* per account (NAN when empty); numbers, dates (microseconds), booleans */
 };
 
 struct ctx {
@@ -317,6 +317,83 @@ static int make_groups(struct ctx *c, kz_segments *s, const char *by)
     return rc;
 }
 
+static void ctx_free(struct ctx *c)
+{
+    for (size_t k = 0; k < c->nattrs; k++) {
+        for (size_t i = 0; c->attrs[k].text && i < c->e->naccounts; i++)
+            free(c->attrs[k].text[i]);
+        free(c->attrs[k].text);
+        free(c->attrs[k].num);
+    }
+    free(c->attrs);
+    free(c->defs);
+}
+
+int kz_attrs_load(kz_attrs **out, kz_store *st, const kz_engine *e)
+{
+    struct ctx c;
+    kz_attrs *s = calloc(1, sizeof *s);
+    int rc;
+    *out = NULL;
+    memset(&c, 0, sizeof c);
+    if (!s)
+        return kz_error_oom();
+    c.e = e;
+    c.obs = kz_engine_last_day(e, NULL);
+    c.st = st;
+    if ((rc = load_attrs(&c)))
+        goto done;
+    s->naccounts = e->naccounts;
+    s->cols = calloc(c.nattrs, sizeof *s->cols);
+    if (!s->cols) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    for (size_t k = 0; k < c.nattrs; k++) {
+        struct attr *a = &c.attrs[k];
+        /* identifiers and the plan (which changes over time) are not attributes here */
+        if (strcmp(a->name, "account_id") == 0 || strcmp(a->name, "name") == 0 || strcmp(a->name, "domain") == 0 ||
+            strcmp(a->name, "plan") == 0)
+            continue;
+        kz_attr_col *col = &s->cols[s->n];
+        col->name = strdup(a->name);
+        if (!col->name) {
+            rc = kz_error_oom();
+            goto done;
+        }
+        s->n++;
+        col->numeric = a->type == KZ_FIELD_NUMBER || a->type == KZ_FIELD_BOOLEAN || a->type == KZ_FIELD_DATE;
+        col->is_date = a->type == KZ_FIELD_DATE;
+        col->text = a->text; /* moved: the context no longer frees them */
+        col->num = a->num;
+        a->text = NULL;
+        a->num = NULL;
+    }
+done:
+    ctx_free(&c);
+    if (rc) {
+        kz_attrs_free(s);
+        return rc;
+    }
+    *out = s;
+    return KZ_OK;
+}
+
+void kz_attrs_free(kz_attrs *s)
+{
+    if (!s)
+        return;
+    for (size_t k = 0; k < s->n; k++) {
+        for (size_t i = 0; s->cols[k].text && i < s->naccounts; i++)
+            free(s->cols[k].text[i]);
+        free(s->cols[k].text);
+        free(s->cols[k].num);
+        free(s->cols[k].name);
+    }
+    free(s->cols);
+    free(s);
+}
+
 int kz_segments_build(kz_segments **out, kz_store *st, const kz_engine *e, kz_day obs, const char *const *filters,
                       size_t nfilters, const char *segment_by)
 {
@@ -347,14 +424,7 @@ int kz_segments_build(kz_segments **out, kz_store *st, const kz_engine *e, kz_da
     if (!rc && segment_by)
         rc = make_groups(&c, s, segment_by);
 done:
-    for (size_t k = 0; k < c.nattrs; k++) {
-        for (size_t i = 0; i < e->naccounts; i++)
-            free(c.attrs[k].text[i]);
-        free(c.attrs[k].text);
-        free(c.attrs[k].num);
-    }
-    free(c.attrs);
-    free(c.defs);
+    ctx_free(&c);
     if (rc) {
         kz_segments_free(s);
         return rc;

@@ -29,6 +29,28 @@ int kz_segments_build(kz_segments **out, kz_store *st, const kz_engine *e, kz_da
 
 void kz_segments_free(kz_segments *s);
 
+/* The attributes that describe accounts to a model: industry, owner and
+ * every custom field (not the identifiers, nor the plan, which changes over
+ * time and comes from the engine). Values are today's: a field written after
+ * the fact (a churn reason) would tell the future, so models let the user
+ * leave fields out. */
+typedef struct kz_attr_col {
+    char *name;     /* owned */
+    int numeric;    /* 1: num holds the values (numbers, booleans as 0/1, dates as microseconds) */
+    int is_date;
+    double *num;    /* per account; NaN when empty or not numeric */
+    char **text;    /* per account, the value as text; NULL when empty */
+} kz_attr_col;
+
+typedef struct kz_attrs {
+    size_t n, naccounts;
+    kz_attr_col *cols;
+} kz_attrs;
+
+/* Loads them for every account of the engine. Caller frees with kz_attrs_free. */
+int kz_attrs_load(kz_attrs **out, kz_store *st, const kz_engine *e);
+void kz_attrs_free(kz_attrs *s);
+
 typedef int (*kz_metric_fn)(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
 
 /* Runs a report for the filtered accounts, once per group when there are
