@@ -43,6 +43,10 @@ typedef struct kz_store_ops {
     int (*import_log)(kz_store *st, const kz_import_rec *rec);
     int (*data_version)(kz_store *st, int64_t *out);
     int (*touch)(kz_store *st);
+    int (*model_put)(kz_store *st, const kz_model_rec *m, int64_t *out_id);
+    int (*model_latest)(kz_store *st, const char *kind, const char *name, kz_model_rec **out);
+    int (*predictions_put)(kz_store *st, int64_t model_id, const kz_prediction *p, size_t n, kz_time at);
+    int (*predictions_each)(kz_store *st, int64_t model_id, kz_prediction_fn fn, void *ctx);
 } kz_store_ops;
 
 struct kz_store {

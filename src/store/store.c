@@ -331,3 +331,48 @@ const char *kz_store_location(const kz_store *st)
 {
     return st->location ? st->location : "";
 }
+
+int kz_store_model_put(kz_store *st, const kz_model_rec *m, int64_t *out_id)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (!m->kind || !m->name || !m->meta || !m->body)
+        return kz_error_set(KZ_EINVALID, "a model needs a kind, a name, a description and a body");
+    return st->ops->model_put(st, m, out_id);
+}
+
+int kz_store_model_latest(kz_store *st, const char *kind, const char *name, kz_model_rec **out)
+{
+    *out = NULL;
+    return st->ops->model_latest(st, kind, name, out);
+}
+
+void kz_model_rec_free(kz_model_rec *m)
+{
+    if (!m)
+        return;
+    free((void *)m->kind);
+    free((void *)m->name);
+    free((void *)m->meta);
+    free((void *)m->body);
+    free(m);
+}
+
+int kz_store_predictions_put(kz_store *st, int64_t model_id, const kz_prediction *p, size_t n, kz_time computed_at)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (st->in_tx)
+        return kz_error_set(KZ_ECONFLICT, "kz_store_predictions_put runs its own transaction");
+    for (size_t i = 0; i < n; i++)
+        if (!(p[i].probability >= 0 && p[i].probability <= 1) || !p[i].drivers)
+            return kz_error_set(KZ_EINVALID, "prediction %zu: a probability in [0, 1] and drivers are needed", i);
+    return st->ops->predictions_put(st, model_id, p, n, computed_at);
+}
+
+int kz_store_predictions_each(kz_store *st, int64_t model_id, kz_prediction_fn fn, void *ctx)
+{
+    return st->ops->predictions_each(st, model_id, fn, ctx);
+}

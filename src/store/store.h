@@ -295,4 +295,45 @@ typedef struct kz_import_rec {
  * transaction so that both commit together). */
 int kz_store_import_log(kz_store *st, const kz_import_rec *rec);
 
+/* ---- models and predictions ------------------------------------------------------ */
+
+/* A model learnt from the data, stored whole: what it is (kind "churn", name
+ * "logistic"), when and from which data version it was made, a JSON
+ * description (training window, features, metrics) and the model itself. */
+typedef struct kz_model_rec {
+    int64_t id;
+    const char *kind, *name;
+    kz_time created_at;
+    int64_t data_version;
+    const char *meta; /* JSON */
+    const void *body; /* the model, as its module writes it */
+    size_t body_len;
+} kz_model_rec;
+
+/* Stores a model (the id is ignored) and sets *out_id. Needs a writable store. */
+int kz_store_model_put(kz_store *st, const kz_model_rec *m, int64_t *out_id);
+
+/* The latest model of kind with name (NULL: any name); KZ_ENOTFOUND when
+ * there is none. *out and its strings and body are malloc'd (the body is
+ * followed by a NUL): free with kz_model_rec_free. */
+int kz_store_model_latest(kz_store *st, const char *kind, const char *name, kz_model_rec **out);
+void kz_model_rec_free(kz_model_rec *m);
+
+/* One prediction of a model for an account (by its internal id). */
+typedef struct kz_prediction {
+    int64_t account_id;
+    kz_day as_of;
+    double probability;
+    const char *drivers; /* JSON */
+} kz_prediction;
+
+/* Replaces the predictions of model_id by these n, in a transaction of its
+ * own (KZ_ECONFLICT inside another). */
+int kz_store_predictions_put(kz_store *st, int64_t model_id, const kz_prediction *p, size_t n, kz_time computed_at);
+
+/* Calls fn for every prediction of model_id, the riskiest first, with the
+ * account's key; values are borrowed for the call. */
+typedef int (*kz_prediction_fn)(void *ctx, const char *account_key, const kz_prediction *p);
+int kz_store_predictions_each(kz_store *st, int64_t model_id, kz_prediction_fn fn, void *ctx);
+
 #endif

@@ -326,3 +326,67 @@ Test(store, a_second_writer_waits_then_reports_the_lock)
     kz_store_close(a);
     kz_store_close(b);
 }
+
+static int collect(void *ctx, const char *key, const kz_prediction *p)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s:%.2f:%d:%s;", key, p->probability, (int)p->as_of, p->drivers);
+    return KZ_OK;
+}
+
+Test(store, models_and_predictions)
+{
+    kz_store *st;
+    cr_assert_eq(kz_store_open(&st, db, KZ_STORE_CREATE), 0);
+    cr_assert_eq(kz_store_begin(st), 0);
+    int64_t a = add_account(st, "acc_a", "A"), b = add_account(st, "acc_b", "B");
+    cr_assert_eq(kz_store_commit(st), 0);
+    kz_model_rec *m;
+    cr_assert_eq(kz_store_model_latest(st, "churn", NULL, &m), KZ_ENOTFOUND);
+    cr_assert(strstr(kz_error_msg(), "no churn model") != NULL, "%s", kz_error_msg());
+    /* bodies are bytes: a NUL inside survives */
+    static const char body1[] = { 'x', '\0', 'y' };
+    kz_model_rec in = { 0, "churn", "logistic", 1000, 7, "{\"auc\":0.8}", (void *)body1, sizeof body1 };
+    int64_t id1, id2;
+    cr_assert_eq(kz_store_model_put(st, &in, &id1), 0, "%s", kz_error_msg());
+    in.name = "xgboost";
+    in.body = "{}";
+    in.body_len = 2;
+    cr_assert_eq(kz_store_model_put(st, &in, &id2), 0);
+    cr_assert_gt(id2, id1);
+    cr_assert_eq(kz_store_model_latest(st, "churn", "logistic", &m), 0);
+    cr_assert_eq(m->id, id1);
+    cr_assert_str_eq(m->meta, "{\"auc\":0.8}");
+    cr_assert_eq(m->body_len, 3);
+    cr_assert_eq(memcmp(m->body, body1, 3), 0);
+    cr_assert_eq(m->data_version, 7);
+    kz_model_rec_free(m);
+    cr_assert_eq(kz_store_model_latest(st, "churn", NULL, &m), 0);
+    cr_assert_str_eq(m->name, "xgboost");
+    kz_model_rec_free(m);
+    /* predictions: replaced whole, read back the riskiest first */
+    kz_prediction p[2] = { { a, 100, 0.25, "[]" }, { b, 100, 0.75, "[\"x\"]" } };
+    cr_assert_eq(kz_store_predictions_put(st, id1, p, 2, 5), 0, "%s", kz_error_msg());
+    char got[512] = "";
+    cr_assert_eq(kz_store_predictions_each(st, id1, collect, got), 0);
+    cr_assert_str_eq(got, "acc_b:0.75:100:[\"x\"];acc_a:0.25:100:[];");
+    p[0].probability = 0.5;
+    cr_assert_eq(kz_store_predictions_put(st, id1, p, 1, 6), 0);
+    got[0] = '\0';
+    cr_assert_eq(kz_store_predictions_each(st, id1, collect, got), 0);
+    cr_assert_str_eq(got, "acc_a:0.50:100:[];");
+    /* a probability outside [0, 1] is refused and changes nothing */
+    p[0].probability = 1.5;
+    cr_assert_eq(kz_store_predictions_put(st, id1, p, 1, 7), KZ_EINVALID);
+    got[0] = '\0';
+    cr_assert_eq(kz_store_predictions_each(st, id1, collect, got), 0);
+    cr_assert_str_eq(got, "acc_a:0.50:100:[];");
+    kz_store_close(st);
+    /* a read-only store refuses to write models */
+    cr_assert_eq(kz_store_open(&st, db, KZ_STORE_READONLY), 0);
+    cr_assert_neq(kz_store_model_put(st, &in, &id1), 0);
+    cr_assert_eq(kz_store_model_latest(st, "churn", "xgboost", &m), 0);
+    kz_model_rec_free(m);
+    kz_store_close(st);
+}

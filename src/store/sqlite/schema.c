@@ -135,6 +135,27 @@ static const char *const migrations[] = {
     "  value INTEGER NOT NULL) WITHOUT ROWID;\n"
     "INSERT INTO meta (key, value) VALUES ('data_version', 0);\n"
     "PRAGMA user_version = 4;\n",
+
+    /* 5: models learnt from the data (churn), and their predictions per
+     * account; derived, so they do not raise the data version */
+    "CREATE TABLE models (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  data_version INTEGER NOT NULL,\n"
+    "  meta TEXT NOT NULL,\n"
+    "  body BLOB NOT NULL);\n"
+    "CREATE INDEX models_kind ON models(kind, name, id);\n"
+    "CREATE TABLE predictions (\n"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  as_of INTEGER NOT NULL,\n"
+    "  probability REAL NOT NULL CHECK (probability >= 0 AND probability <= 1),\n"
+    "  drivers TEXT NOT NULL,\n"
+    "  computed_at INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (model_id, account_id)) WITHOUT ROWID;\n"
+    "PRAGMA user_version = 5;\n",
 };
 
 int kz_sqlite_latest_version(void)

@@ -143,6 +143,12 @@ enum stmt_id {
     S_IMPORT_LOG,
     S_VERSION_GET,
     S_VERSION_BUMP,
+    S_MODEL_PUT,
+    S_MODEL_LATEST,
+    S_MODEL_LATEST_ANY,
+    S_PRED_DELETE,
+    S_PRED_PUT,
+    S_PRED_EACH,
     S_N
 };
 
@@ -190,6 +196,17 @@ static const char *const stmt_sql[S_N] = {
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [S_VERSION_GET] = "SELECT value FROM meta WHERE key = 'data_version'",
     [S_VERSION_BUMP] = "UPDATE meta SET value = value + 1 WHERE key = 'data_version'",
+    [S_MODEL_PUT] = "INSERT INTO models (kind, name, created_at, data_version, meta, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_MODEL_LATEST] = "SELECT id, kind, name, created_at, data_version, meta, body FROM models "
+                       "WHERE kind = ?1 AND name = ?2 ORDER BY id DESC LIMIT 1",
+    [S_MODEL_LATEST_ANY] = "SELECT id, kind, name, created_at, data_version, meta, body FROM models "
+                           "WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
+    [S_PRED_DELETE] = "DELETE FROM predictions WHERE model_id = ?1",
+    [S_PRED_PUT] = "INSERT INTO predictions (model_id, account_id, as_of, probability, drivers, computed_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_PRED_EACH] = "SELECT a.account_key, p.account_id, p.as_of, p.probability, p.drivers FROM predictions p "
+                    "JOIN accounts a ON a.id = p.account_id WHERE p.model_id = ?1 "
+                    "ORDER BY p.probability DESC, a.account_key",
 };
 
 typedef struct sq_store {
@@ -1064,6 +1081,124 @@ static int sq_touch(kz_store *st)
     return q ? step_done(s, q, "raising the data version") : KZ_EIO;
 }
 
+static int sq_model_put(kz_store *st, const kz_model_rec *m, int64_t *out_id)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_MODEL_PUT);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, m->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, m->created_at);
+    sqlite3_bind_int64(q, 4, m->data_version);
+    sqlite3_bind_text(q, 5, m->meta, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(q, 6, m->body, m->body_len, SQLITE_STATIC);
+    int rc = step_done(s, q, "storing the model");
+    if (!rc)
+        *out_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+/* A malloc'd copy of column i of the current row (text or blob), with a NUL
+ * after it; *n gets its length. */
+static void *column_copy(sqlite3_stmt *q, int i, size_t *n)
+{
+    const void *p = sqlite3_column_blob(q, i);
+    size_t len = (size_t)sqlite3_column_bytes(q, i);
+    char *c = malloc(len + 1);
+    if (!c)
+        return NULL;
+    if (len)
+        memcpy(c, p, len);
+    c[len] = '\0';
+    if (n)
+        *n = len;
+    return c;
+}
+
+static int sq_model_latest(kz_store *st, const char *kind, const char *name, kz_model_rec **out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, name ? S_MODEL_LATEST : S_MODEL_LATEST_ANY);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+    if (name)
+        sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        int err = rc == SQLITE_DONE ? kz_error_set(KZ_ENOTFOUND, "no %s model%s%s yet", kind, name ? " " : "",
+                                                   name ? name : "")
+                                    : db_error(s, "reading the model");
+        sqlite3_reset(q);
+        return err;
+    }
+    kz_model_rec *m = calloc(1, sizeof *m);
+    if (m) {
+        m->id = sqlite3_column_int64(q, 0);
+        m->kind = column_copy(q, 1, NULL);
+        m->name = column_copy(q, 2, NULL);
+        m->created_at = sqlite3_column_int64(q, 3);
+        m->data_version = sqlite3_column_int64(q, 4);
+        m->meta = column_copy(q, 5, NULL);
+        m->body = column_copy(q, 6, &m->body_len);
+    }
+    sqlite3_reset(q);
+    if (!m || !m->kind || !m->name || !m->meta || !m->body) {
+        kz_model_rec_free(m);
+        return kz_error_oom();
+    }
+    *out = m;
+    return KZ_OK;
+}
+
+static int sq_predictions_put(kz_store *st, int64_t model_id, const kz_prediction *p, size_t n, kz_time at)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *del = stmt(s, S_PRED_DELETE), *ins = stmt(s, S_PRED_PUT);
+    if (!del || !ins)
+        return KZ_EIO;
+    int rc = sq_begin(st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(del, 1, model_id);
+    rc = step_done(s, del, "replacing the predictions");
+    for (size_t i = 0; i < n && !rc; i++) {
+        sqlite3_bind_int64(ins, 1, model_id);
+        sqlite3_bind_int64(ins, 2, p[i].account_id);
+        sqlite3_bind_int64(ins, 3, p[i].as_of);
+        sqlite3_bind_double(ins, 4, p[i].probability);
+        sqlite3_bind_text(ins, 5, p[i].drivers, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 6, at);
+        rc = step_done(s, ins, "storing a prediction");
+    }
+    if (rc) {
+        sq_rollback(st);
+        return rc;
+    }
+    return sq_commit(st);
+}
+
+static int sq_predictions_each(kz_store *st, int64_t model_id, kz_prediction_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_PRED_EACH);
+    int rc = KZ_OK, sr;
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, model_id);
+    while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_prediction p = { sqlite3_column_int64(q, 1), (kz_day)sqlite3_column_int64(q, 2),
+                            sqlite3_column_double(q, 3), (const char *)sqlite3_column_text(q, 4) };
+        if ((rc = fn(ctx, (const char *)sqlite3_column_text(q, 0), &p)))
+            break;
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "reading the predictions");
+    sqlite3_reset(q);
+    return rc;
+}
+
 static const kz_store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1091,4 +1226,8 @@ static const kz_store_ops sq_ops = {
     .import_log = sq_import_log,
     .data_version = sq_data_version,
     .touch = sq_touch,
+    .model_put = sq_model_put,
+    .model_latest = sq_model_latest,
+    .predictions_put = sq_predictions_put,
+    .predictions_each = sq_predictions_each,
 };
