@@ -60,13 +60,16 @@ static double transform(int k, double v)
 
 #define MAX_VALUES 10 /* one-hot columns of a categorical feature at most */
 
-/* The columns after the signals. */
-enum { COL_PLAN, COL_NUMBER, COL_DATE, COL_VALUE };
-struct extra {
+/* What a feature column is, as read back from its name: a signal, a plan
+ * ("plan=pro"), a number or date attribute ("employees", "onboarded_at_days_ago")
+ * or a value of a text attribute ("region=JP"). A name that no longer means
+ * anything (a field since deleted) is COL_GONE: missing for numbers, 0 for
+ * values. */
+enum { COL_SIGNAL, COL_PLAN, COL_NUMBER, COL_DATE, COL_VALUE, COL_GONE_NUMBER, COL_GONE_VALUE };
+struct spec {
     int kind;
-    uint16_t plan;      /* COL_PLAN */
-    size_t attr;        /* the others: the attribute column */
-    const char *value;  /* COL_VALUE: borrowed from the attributes */
+    size_t index;       /* the signal, plan id or attribute column */
+    const char *value;  /* COL_VALUE: after the '=' of the name */
 };
 
 struct count {
@@ -138,103 +141,133 @@ static int common_values(const kz_attr_col *col, size_t na, const kz_metric_opts
 }
 
 /* Chooses the columns after the signals, and names every column. */
-static int choose_columns(kz_dataset *d, struct extra **extra, size_t *nextra, const kz_engine *e,
-                          const kz_metric_opts *o, const kz_churn_opts *c, const kz_attrs *attrs)
+/* Chooses the feature columns of a new dataset and names them (d->names,
+ * d->p): the signals, the common plans, the attributes. */
+static int choose_columns(kz_dataset *d, const kz_engine *e, const kz_metric_opts *o, const kz_churn_opts *c,
+                          const kz_attrs *attrs)
 {
-    size_t cap = MAX_VALUES + (attrs ? attrs->n * MAX_VALUES : 0);
-    struct extra *x = malloc(cap * sizeof *x);
+    size_t cap = KZ_NSIGNALS + MAX_VALUES + (attrs ? attrs->n * MAX_VALUES : 0);
     const char *vals[MAX_VALUES];
-    size_t n = 0;
+    char buf[512];
     int rc = KZ_OK;
-    *extra = NULL;
-    *nextra = 0;
-    if (!x)
+    d->p = 0;
+    d->names = calloc(cap, sizeof *d->names);
+    if (!d->names)
         return kz_error_oom();
+#define ADD(...)                                                                                                   \
+    do {                                                                                                           \
+        snprintf(buf, sizeof buf, __VA_ARGS__);                                                                    \
+        if (!(d->names[d->p++] = strdup(buf)))                                                                     \
+            return kz_error_oom();                                                                                 \
+    } while (0)
+    for (int k = 0; k < KZ_NSIGNALS; k++)
+        ADD("%s", kz_signal_defs()[k].name);
     /* plans by the number of subscriptions */
     if (!excluded(c, "plan") && e->nplans > 2) {
         struct count *pc = calloc(e->nplans, sizeof *pc);
-        if (!pc) {
-            free(x);
+        if (!pc)
             return kz_error_oom();
-        }
         for (size_t i = 0; i < e->nplans; i++)
             pc[i].value = e->plans[i] ? e->plans[i] : "";
         for (size_t i = 0; i < e->nsubs; i++)
             pc[e->sub_plan[i]].n++;
         pc[0].n = 0;
         qsort(pc, e->nplans, sizeof *pc, cmp_count);
-        for (size_t i = 0; i < e->nplans && i < MAX_VALUES && pc[i].n; i++)
-            for (uint16_t id = 1; id < e->nplans; id++)
-                if (strcmp(e->plans[id], pc[i].value) == 0)
-                    x[n++] = (struct extra){ COL_PLAN, id, 0, NULL };
+        for (size_t i = 0; i < e->nplans && i < MAX_VALUES && pc[i].n && rc == KZ_OK; i++) {
+            snprintf(buf, sizeof buf, "plan=%s", pc[i].value);
+            if (!(d->names[d->p++] = strdup(buf)))
+                rc = kz_error_oom();
+        }
         free(pc);
+        if (rc)
+            return rc;
     }
-    for (size_t k = 0; attrs && k < attrs->n && !rc; k++) {
+    for (size_t k = 0; attrs && k < attrs->n; k++) {
         const kz_attr_col *col = &attrs->cols[k];
-        if (excluded(c, col->name))
-            continue;
+        if (excluded(c, col->name) || kz_signal_find(col->name, strlen(col->name)) >= 0 ||
+            strcmp(col->name, "plan") == 0)
+            continue; /* a field named like a signal would be read back as the signal */
         if (col->numeric) {
-            x[n++] = (struct extra){ col->is_date ? COL_DATE : COL_NUMBER, 0, k, NULL };
+            if (col->is_date)
+                ADD("%s_days_ago", col->name);
+            else
+                ADD("%s", col->name);
             continue;
         }
         size_t nv = 0;
         if ((rc = common_values(col, attrs->naccounts, o, vals, &nv)))
-            break;
+            return rc;
         for (size_t i = 0; i < nv; i++)
-            x[n++] = (struct extra){ COL_VALUE, 0, k, vals[i] };
+            ADD("%s=%s", col->name, vals[i]);
     }
-    if (!rc) {
-        d->p = KZ_NSIGNALS + n;
-        d->names = calloc(d->p, sizeof *d->names);
-        if (!d->names)
-            rc = kz_error_oom();
-    }
-    for (size_t j = 0; j < d->p && !rc; j++) {
-        char buf[512];
-        if (j < KZ_NSIGNALS) {
-            snprintf(buf, sizeof buf, "%s", kz_signal_defs()[j].name);
-        } else {
-            const struct extra *ex = &x[j - KZ_NSIGNALS];
-            const char *an = ex->kind == COL_PLAN ? "plan" : attrs->cols[ex->attr].name;
-            if (ex->kind == COL_PLAN)
-                snprintf(buf, sizeof buf, "plan=%s", e->plans[ex->plan]);
-            else if (ex->kind == COL_VALUE)
-                snprintf(buf, sizeof buf, "%s=%s", an, ex->value);
-            else if (ex->kind == COL_DATE)
-                snprintf(buf, sizeof buf, "%s_days_ago", an);
-            else
-                snprintf(buf, sizeof buf, "%s", an);
-        }
-        d->names[j] = strdup(buf);
-        if (!d->names[j])
-            rc = kz_error_oom();
-    }
-    if (rc) {
-        free(x);
-        return rc;
-    }
-    *extra = x;
-    *nextra = n;
+#undef ADD
     return KZ_OK;
 }
 
-/* The value of an extra column for account a on day obs. */
-static double extra_value(const struct extra *ex, const kz_attrs *attrs, const kz_engine *e, uint32_t a, kz_day obs)
+/* The attribute column called name (n bytes), or -1. */
+static ptrdiff_t attr_index(const kz_attrs *attrs, const char *name, size_t n, int numeric, int is_date)
 {
-    switch (ex->kind) {
-    case COL_PLAN: return kz_engine_plan_on(e, a, obs) == ex->plan;
-    case COL_NUMBER: return attrs->cols[ex->attr].num[a];
+    for (size_t k = 0; attrs && k < attrs->n; k++) {
+        const kz_attr_col *col = &attrs->cols[k];
+        if (strlen(col->name) == n && memcmp(col->name, name, n) == 0 && col->numeric == numeric &&
+            (!numeric || col->is_date == is_date))
+            return (ptrdiff_t)k;
+    }
+    return -1;
+}
+
+/* Reads the columns back from their names (*out malloc'd, p of them). */
+static int specs_of(struct spec **out, char *const *names, size_t p, const kz_engine *e, const kz_attrs *attrs)
+{
+    struct spec *sp = calloc(p ? p : 1, sizeof *sp);
+    if (!sp)
+        return kz_error_oom();
+    for (size_t j = 0; j < p; j++) {
+        const char *nm = names[j], *eq = strchr(nm, '=');
+        size_t len = strlen(nm);
+        int sig = kz_signal_find(nm, len);
+        if (sig >= 0) {
+            sp[j] = (struct spec){ COL_SIGNAL, (size_t)sig, NULL };
+        } else if (strncmp(nm, "plan=", 5) == 0) {
+            sp[j] = (struct spec){ COL_GONE_VALUE, 0, NULL };
+            for (size_t id = 1; id < e->nplans; id++)
+                if (strcmp(e->plans[id], nm + 5) == 0)
+                    sp[j] = (struct spec){ COL_PLAN, id, NULL };
+        } else if (eq) {
+            ptrdiff_t k = attr_index(attrs, nm, (size_t)(eq - nm), 0, 0);
+            sp[j] = k >= 0 ? (struct spec){ COL_VALUE, (size_t)k, eq + 1 } : (struct spec){ COL_GONE_VALUE, 0, NULL };
+        } else if (len > 9 && strcmp(nm + len - 9, "_days_ago") == 0 && attr_index(attrs, nm, len - 9, 1, 1) >= 0) {
+            sp[j] = (struct spec){ COL_DATE, (size_t)attr_index(attrs, nm, len - 9, 1, 1), NULL };
+        } else {
+            ptrdiff_t k = attr_index(attrs, nm, len, 1, 0);
+            sp[j] = k >= 0 ? (struct spec){ COL_NUMBER, (size_t)k, NULL } : (struct spec){ COL_GONE_NUMBER, 0, NULL };
+        }
+    }
+    *out = sp;
+    return KZ_OK;
+}
+
+/* The value of column sp for account a on day obs (s: its signals that day). */
+static double column_value(const struct spec *sp, const double *s, const kz_attrs *attrs, const kz_engine *e,
+                           uint32_t a, kz_day obs)
+{
+    switch (sp->kind) {
+    case COL_SIGNAL: return transform((int)sp->index, s[sp->index]);
+    case COL_PLAN: return (size_t)kz_engine_plan_on(e, a, obs) == sp->index;
+    case COL_NUMBER: return attrs->cols[sp->index].num[a];
     case COL_DATE: {
-        double us = attrs->cols[ex->attr].num[a];
+        double us = attrs->cols[sp->index].num[a];
         if (isnan(us))
             return NAN;
         double days = (double)obs - floor(us / (double)KZ_USEC_PER_DAY);
         return days >= 0 ? days : NAN; /* a date after the observation date is not known yet */
     }
-    default: {
-        const char *t = attrs->cols[ex->attr].text[a];
-        return t && strcmp(t, ex->value) == 0;
+    case COL_VALUE: {
+        const char *t = attrs->cols[sp->index].text[a];
+        return t && strcmp(t, sp->value) == 0;
     }
+    case COL_GONE_VALUE: return 0;
+    default: return NAN;
     }
 }
 
@@ -263,18 +296,47 @@ static int grow(kz_dataset *d, size_t *cap, size_t need)
     return KZ_OK;
 }
 
+/* Appends the rows of date `at`: every account (of o's mask) paying then,
+ * labelled when horizon > 0. */
+static int add_rows(kz_dataset *d, size_t *cap, const struct spec *sp, const kz_engine *e, const kz_metric_opts *o,
+                    kz_day at, int horizon, const kz_attrs *attrs)
+{
+    kz_metric_opts ao = *o;
+    double *m = NULL;
+    ao.obs = at;
+    int rc = kz_engine_signals(&m, e, &ao);
+    for (uint32_t a = 0; a < e->naccounts && !rc; a++) {
+        if (!kz_counts(o, a))
+            continue;
+        int label = kz_engine_churns_within(e, a, at, horizon > 0 ? horizon : 1);
+        if (label < 0)
+            continue; /* not paying that day: not at risk */
+        if ((rc = grow(d, cap, d->n + 1)))
+            break;
+        const double *s = m + (size_t)a * KZ_NSIGNALS;
+        double *row = d->x + d->n * d->p;
+        for (size_t k = 0; k < d->p; k++)
+            row[k] = column_value(&sp[k], s, attrs, e, a, at);
+        d->y[d->n] = horizon > 0 ? (uint8_t)label : 0;
+        d->obs[d->n] = at;
+        d->acc[d->n] = a;
+        d->n++;
+    }
+    free(m);
+    return rc;
+}
+
 int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts *o, const kz_churn_opts *c,
                      const kz_attrs *attrs)
 {
     kz_dataset *d = calloc(1, sizeof *d);
-    double *m = NULL;
-    struct extra *extra = NULL;
-    size_t cap = 0, nextra = 0;
+    struct spec *sp = NULL;
+    size_t cap = 0;
     int rc = KZ_OK;
     *out = NULL;
     if (!d)
         return kz_error_oom();
-    if ((rc = choose_columns(d, &extra, &nextra, e, o, c, attrs)))
+    if ((rc = choose_columns(d, e, o, c, attrs)) || (rc = specs_of(&sp, d->names, d->p, e, attrs)))
         goto done;
     kz_day end = kz_engine_obs(e, o);
     if (end == KZ_DAY_NONE || e->nevents == 0) {
@@ -301,36 +363,45 @@ int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts 
     }
     for (size_t i = 0; i < d->ndates; i++) /* back from the last, then ascending */
         d->dates[d->ndates - 1 - i] = last - (kz_day)(i * (size_t)c->step);
-    for (size_t di = 0; di < d->ndates && !rc; di++) {
-        kz_metric_opts at = *o;
-        at.obs = d->dates[di];
-        if ((rc = kz_engine_signals(&m, e, &at)))
-            break;
-        for (uint32_t a = 0; a < e->naccounts; a++) {
-            if (!kz_counts(o, a))
-                continue;
-            int label = kz_engine_churns_within(e, a, at.obs, c->horizon);
-            if (label < 0)
-                continue; /* not paying that day: not at risk */
-            if ((rc = grow(d, &cap, d->n + 1)))
-                break;
-            const double *s = m + (size_t)a * KZ_NSIGNALS;
-            double *row = d->x + d->n * d->p;
-            for (int k = 0; k < KZ_NSIGNALS; k++)
-                row[k] = transform(k, s[k]);
-            for (size_t k = 0; k < nextra; k++)
-                row[KZ_NSIGNALS + k] = extra_value(&extra[k], attrs, e, a, at.obs);
-            d->y[d->n] = (uint8_t)label;
-            d->obs[d->n] = at.obs;
-            d->acc[d->n] = a;
-            d->n++;
-        }
-        free(m);
-        m = NULL;
-    }
+    for (size_t di = 0; di < d->ndates && !rc; di++)
+        rc = add_rows(d, &cap, sp, e, o, d->dates[di], c->horizon, attrs);
 done:
-    free(m);
-    free(extra);
+    free(sp);
+    if (rc) {
+        kz_dataset_free(d);
+        return rc;
+    }
+    *out = d;
+    return KZ_OK;
+}
+
+int kz_churn_rows(kz_dataset **out, const kz_engine *e, const kz_metric_opts *o, kz_day at, char *const *names,
+                  size_t p, const kz_attrs *attrs)
+{
+    kz_dataset *d = calloc(1, sizeof *d);
+    struct spec *sp = NULL;
+    size_t cap = 0;
+    int rc = KZ_OK;
+    *out = NULL;
+    if (!d)
+        return kz_error_oom();
+    d->names = calloc(p ? p : 1, sizeof *d->names);
+    d->dates = malloc(sizeof *d->dates);
+    if (!d->names || !d->dates) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    for (d->p = 0; d->p < p; d->p++)
+        if (!(d->names[d->p] = strdup(names[d->p]))) {
+            rc = kz_error_oom();
+            goto done;
+        }
+    d->ndates = 1;
+    d->dates[0] = at;
+    if (!(rc = specs_of(&sp, d->names, d->p, e, attrs)))
+        rc = add_rows(d, &cap, sp, e, o, at, 0, attrs);
+done:
+    free(sp);
     if (rc) {
         kz_dataset_free(d);
         return rc;

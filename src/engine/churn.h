@@ -54,6 +54,13 @@ int kz_churn_dataset(kz_dataset **out, const kz_engine *e, const kz_metric_opts 
                      const kz_attrs *attrs);
 void kz_dataset_free(kz_dataset *d);
 
+/* The rows of every account (of o's mask) paying on day `at`, with the p
+ * feature columns called `names` (as a dataset made them; a name that no
+ * longer means anything, such as a deleted field, reads as missing), and y
+ * 0: the input of a prediction. Caller frees with kz_dataset_free. */
+int kz_churn_rows(kz_dataset **out, const kz_engine *e, const kz_metric_opts *o, kz_day at, char *const *names,
+                  size_t p, const kz_attrs *attrs);
+
 /* How a model did on the held-out dates. */
 typedef struct kz_churn_eval {
     const char *model;                   /* "logistic" or "xgboost" */
