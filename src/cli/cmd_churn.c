@@ -14,6 +14,8 @@
 #include "core/text.h"
 #include "engine/churn.h"
 #include "engine/segment.h"
+#include "engine/signals.h"
+#include <cjson/cJSON.h>
 
 static const kz_tcol eval_cols[] = {
     { "model", KZ_T_TEXT },         { "train_from", KZ_T_DATE },   { "train_to", KZ_T_DATE },
@@ -162,176 +164,522 @@ static int eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_ch
     return kz_jw_error(&w);
 }
 
-int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
+/* What the subcommands share: the options, the store, the engine, the accounts. */
+struct run {
+    kz_cli *cli;
+    const char *sub, *format, *model;
+    kz_churn_opts co;
+    kz_metric_opts mo;
+    kz_store *st;
+    kz_engine *e;
+    kz_tz *tz;
+    kz_segments *seg;
+    kz_attrs *attrs;
+    char *image;
+    const char **filters, **excluded;
+    size_t nfilters, nexcluded;
+    long top;
+    kz_buf out;
+};
+
+static void run_free(struct run *r)
+{
+    free(r->filters);
+    free(r->excluded);
+    kz_buf_free(&r->out);
+    kz_attrs_free(r->attrs);
+    kz_segments_free(r->seg);
+    kz_engine_free(r->e);
+    kz_tz_free(r->tz);
+    free(r->image);
+    kz_store_close(r->st);
+}
+
+/* Parses the command line; KZ_EXIT_OK to go on. */
+static int parse(struct run *r, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "format", required_argument, NULL, 'f' },   { "horizon", required_argument, NULL, 'H' },
         { "step", required_argument, NULL, 'S' },     { "test-share", required_argument, NULL, 'T' },
         { "lambda", required_argument, NULL, 'L' },   { "as-of", required_argument, NULL, 'a' },
         { "timezone", required_argument, NULL, 'z' }, { "filter", required_argument, NULL, 'w' },
-        { "no-field", required_argument, NULL, 'x' }, { NULL, 0, NULL, 0 },
+        { "no-field", required_argument, NULL, 'x' }, { "model", required_argument, NULL, 'm' },
+        { "top", required_argument, NULL, 't' },      { NULL, 0, NULL, 0 },
     };
-    const char *format = "table";
-    kz_churn_opts co;
-    kz_metric_opts mo;
-    int done, c, rc = KZ_EXIT_OK;
-    kz_store *st = NULL;
-    kz_engine *e = NULL;
-    kz_tz *tz = NULL;
-    kz_segments *seg = NULL;
-    kz_dataset *d = NULL;
-    kz_attrs *attrs = NULL;
-    const char **excluded = calloc((size_t)argc + 1, sizeof *excluded);
-    size_t nexcluded = 0;
-    kz_table *t = NULL, *cal = NULL;
-    char *image = NULL;
-    const char **filters = calloc((size_t)argc + 1, sizeof *filters);
-    size_t nfilters = 0;
-    kz_churn_eval ev[KZ_CHURN_MODELS];
-    kz_buf out;
-
-    kz_churn_opts_init(&co);
-    kz_metric_opts_init(&mo);
-    kz_buf_init(&out, KZ_BUF_UNLIMITED);
-    if (!filters || !excluded) {
-        free(filters);
-        free(excluded);
-        kz_cli_err(cli, "out of memory");
-        return KZ_EXIT_FAIL;
-    }
+    kz_cli *cli = r->cli;
+    int done, c;
     while ((c = kz_cli_getopt(cli, argc, argv, "", opts, &done)) != -1) {
         int64_t v;
         double x;
         switch (c) {
-        case 'f': format = optarg; break;
+        case 'f': r->format = optarg; break;
+        case 'm': r->model = optarg; break;
         case 'H':
         case 'S':
-            if (kz_parse_int(&v, optarg, strlen(optarg), 1, 3660)) {
-                rc = kz_cli_usage(cli, "--%s %s: a number of days from 1 to 3660", c == 'H' ? "horizon" : "step",
-                                  optarg);
-                goto done;
-            }
-            *(c == 'H' ? &co.horizon : &co.step) = (int)v;
+            if (kz_parse_int(&v, optarg, strlen(optarg), 1, 3660))
+                return kz_cli_usage(cli, "--%s %s: a number of days from 1 to 3660", c == 'H' ? "horizon" : "step",
+                                    optarg);
+            *(c == 'H' ? &r->co.horizon : &r->co.step) = (int)v;
+            break;
+        case 't':
+            if (kz_parse_int(&v, optarg, strlen(optarg), 1, INT32_MAX))
+                return kz_cli_usage(cli, "--top %s: a number of accounts, 1 or more", optarg);
+            r->top = (long)v;
             break;
         case 'T':
-            if (kz_parse_double(&x, optarg, strlen(optarg)) || !(x > 0 && x < 1)) {
-                rc = kz_cli_usage(cli, "--test-share %s: a fraction between 0 and 1, like 0.3", optarg);
-                goto done;
-            }
-            co.test_share = x;
+            if (kz_parse_double(&x, optarg, strlen(optarg)) || !(x > 0 && x < 1))
+                return kz_cli_usage(cli, "--test-share %s: a fraction between 0 and 1, like 0.3", optarg);
+            r->co.test_share = x;
             break;
         case 'L':
             if (strcmp(optarg, "auto") == 0) {
-                co.lambda = -1;
+                r->co.lambda = -1;
                 break;
             }
-            if (kz_parse_double(&x, optarg, strlen(optarg)) || !(x >= 0) || !isfinite(x)) {
-                rc = kz_cli_usage(cli, "--lambda %s: auto or a number >= 0", optarg);
-                goto done;
-            }
-            co.lambda = x;
+            if (kz_parse_double(&x, optarg, strlen(optarg)) || !(x >= 0) || !isfinite(x))
+                return kz_cli_usage(cli, "--lambda %s: auto or a number >= 0", optarg);
+            r->co.lambda = x;
             break;
         case 'a': {
             kz_day day;
-            if (kz_parse_date(&day, optarg, strlen(optarg))) {
-                rc = kz_cli_usage(cli, "--as-of %s: %s", optarg, kz_error_msg());
-                goto done;
-            }
-            mo.obs = day;
+            if (kz_parse_date(&day, optarg, strlen(optarg)))
+                return kz_cli_usage(cli, "--as-of %s: %s", optarg, kz_error_msg());
+            r->mo.obs = day;
             break;
         }
         case 'z':
-            if (kz_config_set(&cli->cfg, "reporting.timezone", optarg, KZ_SRC_FLAG)) {
-                rc = kz_cli_usage(cli, "--timezone: %s", kz_error_msg());
-                goto done;
-            }
+            if (kz_config_set(&cli->cfg, "reporting.timezone", optarg, KZ_SRC_FLAG))
+                return kz_cli_usage(cli, "--timezone: %s", kz_error_msg());
             break;
-        case 'w': filters[nfilters++] = optarg; break;
-        case 'x': excluded[nexcluded++] = optarg; break;
-        default: rc = done; goto done;
+        case 'w': r->filters[r->nfilters++] = optarg; break;
+        case 'x': r->excluded[r->nexcluded++] = optarg; break;
+        default: return done == KZ_EXIT_OK ? -1 : done; /* -1: --help was printed */
         }
     }
-    if (strcmp(format, "table") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
-        rc = kz_cli_usage(cli, "--format must be table, csv or json, not '%s'", format);
-        goto done;
-    }
-    if (optind >= argc || strcmp(argv[optind], "evaluate") != 0) {
-        rc = kz_cli_usage(cli, optind >= argc ? "which subcommand? (evaluate)" : "unknown subcommand '%s' (evaluate)",
-                          optind < argc ? argv[optind] : "");
-        goto done;
-    }
-    if (optind + 1 < argc) {
-        rc = kz_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
-        goto done;
-    }
-    if (kz_tz_load(&tz, cli->cfg.reporting_timezone)) {
+    if (strcmp(r->format, "table") != 0 && strcmp(r->format, "csv") != 0 && strcmp(r->format, "json") != 0)
+        return kz_cli_usage(cli, "--format must be table, csv or json, not '%s'", r->format);
+    if (optind >= argc)
+        return kz_cli_usage(cli, "which subcommand? (evaluate, train or predict)");
+    r->sub = argv[optind];
+    if (strcmp(r->sub, "evaluate") != 0 && strcmp(r->sub, "train") != 0 && strcmp(r->sub, "predict") != 0)
+        return kz_cli_usage(cli, "unknown subcommand '%s' (evaluate, train or predict)", r->sub);
+    if (optind + 1 < argc)
+        return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+    if (strcmp(r->model, "best") != 0 && strcmp(r->model, "logistic") != 0 && strcmp(r->model, "xgboost") != 0)
+        return kz_cli_usage(cli, "--model must be best, logistic or xgboost, not '%s'", r->model);
+    if (r->top && strcmp(r->sub, "predict") != 0)
+        return kz_cli_usage(cli, "--top: only churn predict lists accounts");
+    return KZ_EXIT_OK;
+}
+
+/* Opens the store (writable for train and predict), builds the engine, the
+ * filter and the attributes. */
+static int prepare(struct run *r)
+{
+    kz_cli *cli = r->cli;
+    int rc;
+    if (kz_tz_load(&r->tz, cli->cfg.reporting_timezone)) {
         kz_cli_err(cli, "reporting.timezone: %s", kz_error_msg());
-        rc = KZ_EXIT_USAGE;
-        goto done;
+        return KZ_EXIT_USAGE;
     }
-    mo.tz = tz;
-    mo.threads = strcmp(cli->cfg.engine_threads, "auto") == 0 ? 0 : strcmp(cli->cfg.engine_threads, "1") == 0 ? 1 : 2;
-    if ((rc = kz_cli_open_store(cli, &st, KZ_STORE_READONLY)) != 0)
-        goto done;
-    image = kz_engine_image_path(st);
-    if (!image || kz_engine_build(&e, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, image)) {
-        rc = kz_cli_fail(cli, "building the engine");
-        goto done;
-    }
-    if (kz_segments_build(&seg, st, e, mo.obs != KZ_DAY_NONE ? mo.obs : kz_engine_last_day(e, tz), filters, nfilters,
-                          NULL)) {
+    r->mo.tz = r->tz;
+    r->mo.threads = strcmp(cli->cfg.engine_threads, "auto") == 0 ? 0
+                    : strcmp(cli->cfg.engine_threads, "1") == 0  ? 1
+                                                                 : 2;
+    if ((rc = kz_cli_open_store(cli, &r->st, strcmp(r->sub, "evaluate") == 0 ? KZ_STORE_READONLY : 0)) != 0)
+        return rc;
+    r->image = kz_engine_image_path(r->st);
+    if (!r->image || kz_engine_build(&r->e, r->st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, r->image))
+        return kz_cli_fail(cli, "building the engine");
+    kz_day at = r->mo.obs != KZ_DAY_NONE ? r->mo.obs : kz_engine_last_day(r->e, r->tz);
+    if (kz_segments_build(&r->seg, r->st, r->e, at, r->filters, r->nfilters, NULL)) {
         kz_cli_err(cli, "%s", kz_error_msg());
-        rc = kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
-        goto done;
+        return kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
     }
-    mo.mask = seg ? seg->filter : NULL;
-    if (kz_attrs_load(&attrs, st, e)) {
-        rc = kz_cli_fail(cli, "reading the attributes of accounts");
-        goto done;
-    }
-    co.exclude = excluded;
-    co.nexclude = nexcluded;
-    if (kz_churn_dataset(&d, e, &mo, &co, attrs) || kz_churn_evaluate(ev, d, &co)) {
-        kz_cli_err(cli, "%s", kz_error_msg());
-        rc = KZ_EXIT_FAIL;
-        goto done;
-    }
+    r->mo.mask = r->seg ? r->seg->filter : NULL;
+    if (kz_attrs_load(&r->attrs, r->st, r->e))
+        return kz_cli_fail(cli, "reading the attributes of accounts");
+    r->co.exclude = r->excluded;
+    r->co.nexclude = r->nexcluded;
+    return KZ_EXIT_OK;
+}
+
+/* The evaluation in the chosen format, into r->out. */
+static int print_evaluation(struct run *r, const kz_churn_eval *ev, const kz_dataset *d)
+{
+    kz_table *t = NULL, *cal = NULL;
     int wrc;
-    if (strcmp(format, "json") == 0) {
-        wrc = eval_json(&out, ev, KZ_CHURN_MODELS, &co, d);
-    } else {
-        wrc = eval_table(&t, ev, KZ_CHURN_MODELS);
+    if (strcmp(r->format, "json") == 0)
+        return eval_json(&r->out, ev, KZ_CHURN_MODELS, &r->co, d);
+    wrc = eval_table(&t, ev, KZ_CHURN_MODELS);
+    if (!wrc)
+        wrc = strcmp(r->format, "csv") == 0 ? kz_table_csv(t, &r->out) : kz_table_text(t, &r->out);
+    if (!wrc && strcmp(r->format, "table") == 0) {
+        wrc = calib_table(&cal, ev, KZ_CHURN_MODELS);
         if (!wrc)
-            wrc = strcmp(format, "csv") == 0 ? kz_table_csv(t, &out) : kz_table_text(t, &out);
-        if (!wrc && strcmp(format, "table") == 0) {
-            wrc = calib_table(&cal, ev, KZ_CHURN_MODELS);
-            if (!wrc)
-                wrc = kz_buf_puts(&out, "\nCalibration on the test period (predicted churn probability against what "
-                                        "happened):\n");
-            if (!wrc)
-                wrc = kz_table_text(cal, &out);
-        }
+            wrc = kz_buf_puts(&r->out, "\nCalibration on the test period (predicted churn probability against what "
+                                       "happened):\n");
+        if (!wrc)
+            wrc = kz_table_text(cal, &r->out);
     }
-    if (wrc) {
-        rc = kz_cli_fail(cli, "formatting the evaluation");
-        goto done;
-    }
-    if (fwrite(out.data ? out.data : "", 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
-        kz_cli_err(cli, "cannot write the evaluation");
-        rc = KZ_EXIT_FAIL;
-    }
-done:
-    free(filters);
-    free(excluded);
-    kz_attrs_free(attrs);
-    kz_buf_free(&out);
     kz_table_free(t);
     kz_table_free(cal);
+    return wrc;
+}
+
+/* The description stored with a model: where it came from and how it did. */
+static int model_meta(kz_buf *out, const struct run *r, const kz_dataset *d, const kz_churn_eval *ev)
+{
+    kz_jw w;
+    char day[KZ_DATE_BUF];
+    size_t churned = 0;
+    for (size_t i = 0; i < d->n; i++)
+        churned += d->y[i];
+    kz_jw_init(&w, out);
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "horizon_days");
+    kz_jw_int(&w, r->co.horizon);
+    kz_jw_key(&w, "step_days");
+    kz_jw_int(&w, r->co.step);
+    kz_format_date(day, d->dates[0]);
+    kz_jw_key(&w, "trained_from");
+    kz_jw_str(&w, day);
+    kz_format_date(day, d->dates[d->ndates - 1]);
+    kz_jw_key(&w, "trained_to");
+    kz_jw_str(&w, day);
+    kz_jw_key(&w, "rows");
+    kz_jw_int(&w, (int64_t)d->n);
+    kz_jw_key(&w, "churned");
+    kz_jw_int(&w, (int64_t)churned);
+    kz_jw_key(&w, "features");
+    kz_jw_int(&w, (int64_t)d->p);
+    kz_jw_key(&w, "evaluation");
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "roc_auc");
+    kz_jw_double(&w, ev->roc_auc);
+    kz_jw_key(&w, "pr_auc");
+    kz_jw_double(&w, ev->pr_auc);
+    kz_jw_key(&w, "top_decile_lift");
+    kz_jw_double(&w, ev->top_decile_lift);
+    json_date(&w, "test_from", ev->test_first);
+    json_date(&w, "test_to", ev->test_last);
+    kz_jw_key(&w, "test_rows");
+    kz_jw_int(&w, (int64_t)ev->test_rows);
+    kz_jw_end(&w);
+    kz_jw_end(&w);
+    return kz_jw_error(&w);
+}
+
+/* evaluate, or train: evaluate, then fit both on every row and store them. */
+static int cmd_evaluate_or_train(struct run *r)
+{
+    kz_dataset *d = NULL;
+    kz_churn_eval ev[KZ_CHURN_MODELS];
+    int rc = KZ_EXIT_OK, train = strcmp(r->sub, "train") == 0;
+    if (kz_churn_dataset(&d, r->e, &r->mo, &r->co, r->attrs) || kz_churn_evaluate(ev, d, &r->co)) {
+        kz_cli_err(r->cli, "%s", kz_error_msg());
+        kz_dataset_free(d);
+        return KZ_EXIT_FAIL;
+    }
+    if (print_evaluation(r, ev, d)) {
+        kz_dataset_free(d);
+        return kz_cli_fail(r->cli, "formatting the evaluation");
+    }
+    int64_t version = 0;
+    if (train && kz_store_data_version(r->st, &version))
+        rc = kz_cli_fail(r->cli, "reading the data version");
+    for (int k = 0; train && k < KZ_CHURN_MODELS && rc == KZ_EXIT_OK; k++) {
+        kz_churn_model *m = NULL;
+        kz_buf body, meta;
+        int64_t id;
+        kz_buf_init(&body, KZ_BUF_UNLIMITED);
+        kz_buf_init(&meta, KZ_BUF_UNLIMITED);
+        if (kz_churn_model_train(&m, d, k, k == KZ_CHURN_LOGISTIC ? ev[k].lambda : 0, r->co.horizon) ||
+            kz_churn_model_save(m, &body) || model_meta(&meta, r, d, &ev[k]) || kz_buf_putc(&body, '\0') ||
+            kz_buf_putc(&meta, '\0')) {
+            rc = kz_cli_fail(r->cli, "training the model");
+        } else {
+            kz_model_rec rec = { 0, "churn", kz_churn_algo_name(k), kz_now(), version, meta.data, body.data,
+                                 body.len - 1 };
+            if (kz_store_model_put(r->st, &rec, &id))
+                rc = kz_cli_fail(r->cli, "storing the model");
+            else if (strcmp(r->format, "table") == 0)
+                kz_buf_printf(&r->out, "%s%s model stored (%zu rows, %zu features)\n", k == 0 ? "\n" : "",
+                              kz_churn_algo_name(k), d->n, d->p);
+        }
+        kz_churn_model_free(m);
+        kz_buf_free(&body);
+        kz_buf_free(&meta);
+    }
     kz_dataset_free(d);
-    kz_segments_free(seg);
-    kz_engine_free(e);
-    kz_tz_free(tz);
-    free(image);
-    kz_store_close(st);
+    return rc;
+}
+
+/* The evaluation's ROC AUC stored with a model (-1 when it has none). */
+static double stored_auc(const kz_model_rec *rec)
+{
+    cJSON *root = cJSON_Parse(rec->meta);
+    const cJSON *auc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "evaluation"), "roc_auc");
+    double v = cJSON_IsNumber(auc) ? auc->valuedouble : -1;
+    cJSON_Delete(root);
+    return v;
+}
+
+/* A signal's value as a person reads it (features enter models transformed). */
+static double shown_value(const char *name, double v)
+{
+    int k = kz_signal_find(name, strlen(name));
+    if (k < 0 || isnan(v))
+        return v;
+    const char *u = kz_signal_defs()[k].unit;
+    if (strcmp(u, "ratio") == 0 || strcmp(u, "score") == 0)
+        return v;
+    double x = expm1(v); /* undoes log(1 + x), to the rounding of the unit */
+    if (strcmp(u, "money") == 0)
+        return round(x * 100) / 100;
+    if (strcmp(u, "hours") == 0)
+        return round(x * 1000) / 1000;
+    return round(x);
+}
+
+enum { TOP_DRIVERS = 3 };
+
+/* The top drivers of one row (the features that push most towards churn),
+ * as JSON into j and as text into t. */
+static int drivers(kz_buf *j, kz_buf *t, char *const *names, size_t p, const double *x, const double *c)
+{
+    size_t best[TOP_DRIVERS];
+    size_t nb = 0;
+    for (size_t f = 0; f < p; f++) {
+        if (!(c[f] > 0))
+            continue;
+        size_t pos = nb < TOP_DRIVERS ? nb++ : TOP_DRIVERS;
+        while (pos > 0 && c[best[pos - 1]] < c[f]) {
+            if (pos < TOP_DRIVERS)
+                best[pos] = best[pos - 1];
+            pos--;
+        }
+        if (pos < TOP_DRIVERS)
+            best[pos] = f;
+    }
+    kz_jw w;
+    kz_jw_init(&w, j);
+    kz_jw_arr(&w);
+    int rc = KZ_OK;
+    for (size_t i = 0; i < nb && !rc; i++) {
+        size_t f = best[i];
+        double v = shown_value(names[f], x[f]);
+        char num[KZ_DOUBLE_BUF];
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "feature");
+        kz_jw_str(&w, names[f]);
+        kz_jw_key(&w, "value");
+        kz_jw_double(&w, v);
+        kz_jw_key(&w, "effect");
+        kz_jw_double(&w, c[f]);
+        kz_jw_end(&w);
+        if (isnan(v))
+            snprintf(num, sizeof num, "missing");
+        else
+            snprintf(num, sizeof num, "%.3g", v);
+        rc = kz_buf_printf(t, "%s%s %s (+%.2f)", i ? ", " : "", names[f], num, c[f]);
+    }
+    kz_jw_end(&w);
+    return rc ? rc : kz_jw_error(&w);
+}
+
+static const kz_tcol pred_cols[] = {
+    { "account_id", KZ_T_TEXT }, { "churn_probability", KZ_T_DOUBLE }, { "mrr", KZ_T_MONEY },
+    { "top_drivers", KZ_T_TEXT },
+};
+
+struct pred_order {
+    size_t row;
+    double p;
+};
+
+static int cmp_pred(const void *x, const void *y)
+{
+    const struct pred_order *a = x, *b = y;
+    if (a->p != b->p)
+        return a->p > b->p ? -1 : 1;
+    return (a->row > b->row) - (a->row < b->row);
+}
+
+/* predict: the chosen model's probability and drivers for every account
+ * paying on the observation date, stored and listed. */
+static int cmd_predict(struct run *r)
+{
+    kz_model_rec *rec = NULL, *other = NULL;
+    kz_churn_model *m = NULL;
+    kz_dataset *rows = NULL;
+    double *prob = NULL, *contrib = NULL;
+    kz_prediction *preds = NULL;
+    kz_buf *dj = NULL;
+    struct pred_order *order = NULL;
+    int64_t *store_id = NULL;
+    kz_table *t = NULL;
+    int rc = KZ_EXIT_OK;
+    const char *want = strcmp(r->model, "best") == 0 ? "logistic" : r->model;
+    if (kz_store_model_latest(r->st, "churn", want, &rec)) {
+        kz_cli_err(r->cli, "%s: train one first with `kizuna churn train`", kz_error_msg());
+        return KZ_EXIT_FAIL;
+    }
+    if (strcmp(r->model, "best") == 0 && kz_store_model_latest(r->st, "churn", "xgboost", &other) == KZ_OK &&
+        stored_auc(other) > stored_auc(rec)) {
+        kz_model_rec *swap = rec;
+        rec = other;
+        other = swap;
+    }
+    kz_model_rec_free(other);
+    if (kz_churn_model_load(&m, rec->body, rec->body_len)) {
+        kz_cli_err(r->cli, "model %lld: %s", (long long)rec->id, kz_error_msg());
+        kz_model_rec_free(rec);
+        return KZ_EXIT_FAIL;
+    }
+    size_t p;
+    char *const *names = kz_churn_model_features(m, &p);
+    kz_day at = r->mo.obs != KZ_DAY_NONE ? r->mo.obs : kz_engine_last_day(r->e, r->tz);
+    if (at == KZ_DAY_NONE) {
+        kz_cli_err(r->cli, "no events: nothing to predict from");
+        rc = KZ_EXIT_FAIL;
+        goto done;
+    }
+    if (kz_churn_rows(&rows, r->e, &r->mo, at, names, p, r->attrs)) {
+        rc = kz_cli_fail(r->cli, "building the features");
+        goto done;
+    }
+    size_t n = rows->n;
+    prob = malloc((n ? n : 1) * sizeof *prob);
+    contrib = malloc((n ? n : 1) * (p ? p : 1) * sizeof *contrib);
+    preds = calloc(n ? n : 1, sizeof *preds);
+    dj = calloc(n ? n : 1, sizeof *dj);
+    order = malloc((n ? n : 1) * sizeof *order);
+    store_id = malloc((kz_engine_accounts(r->e) ? kz_engine_accounts(r->e) : 1) * sizeof *store_id);
+    t = kz_table_new(pred_cols, sizeof pred_cols / sizeof pred_cols[0]);
+    if (!prob || !contrib || !preds || !dj || !order || !store_id || !t) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    if (kz_churn_model_score(m, rows, prob, contrib)) {
+        rc = kz_cli_fail(r->cli, "scoring");
+        goto done;
+    }
+    kz_engine_account_ids(r->e, store_id);
+    for (size_t i = 0; i < n; i++) {
+        kz_buf text;
+        kz_buf_init(&dj[i], KZ_BUF_UNLIMITED);
+        kz_buf_init(&text, KZ_BUF_UNLIMITED);
+        if (drivers(&dj[i], &text, names, p, rows->x + i * p, contrib + i * p) || kz_buf_putc(&dj[i], '\0')) {
+            kz_buf_free(&text);
+            rc = kz_cli_fail(r->cli, "describing the drivers");
+            goto done;
+        }
+        preds[i] = (kz_prediction){ store_id[rows->acc[i]], at, prob[i], dj[i].data };
+        order[i] = (struct pred_order){ i, prob[i] };
+        kz_buf_free(&text);
+    }
+    if (kz_store_predictions_put(r->st, rec->id, preds, n, kz_now())) {
+        rc = kz_cli_fail(r->cli, "storing the predictions");
+        goto done;
+    }
+    if (n > 1)
+        qsort(order, n, sizeof *order, cmp_pred);
+    for (size_t k = 0; k < n && (!r->top || k < (size_t)r->top); k++) {
+        size_t i = order[k].row;
+        size_t len;
+        const char *key = kz_engine_account_key(r->e, rows->acc[i], &len);
+        kz_buf text, scratch;
+        kz_buf_init(&text, KZ_BUF_UNLIMITED);
+        kz_buf_init(&scratch, KZ_BUF_UNLIMITED);
+        int brc = drivers(&scratch, &text, names, p, rows->x + i * p, contrib + i * p);
+        kz_tcell *c = kz_table_add_row(t);
+        if (brc || !c || kz_cell_text(t, &c[0], key, len) ||
+            kz_cell_text(t, &c[3], text.data ? text.data : "", text.len)) {
+            kz_buf_free(&text);
+            kz_buf_free(&scratch);
+            rc = kz_cli_fail(r->cli, "listing the predictions");
+            goto done;
+        }
+        kz_buf_free(&text);
+        kz_buf_free(&scratch);
+        kz_cell_double(&c[1], prob[i]);
+        kz_cell_int(&c[2], kz_engine_mrr(r->e, rows->acc[i], at));
+    }
+    if (strcmp(r->format, "table") == 0)
+        kz_buf_printf(&r->out, "Churn within %d days, as of the data of ", kz_churn_model_horizon(m));
+    {
+        char day[KZ_DATE_BUF];
+        kz_format_date(day, at);
+        if (strcmp(r->format, "table") == 0)
+            kz_buf_printf(&r->out, "%s, by the %s model %lld (%zu accounts):\n", day, kz_churn_algo_name(kz_churn_model_algo(m)),
+                          (long long)rec->id, n);
+    }
+    if (strcmp(r->format, "json") == 0) {
+        /* the drivers as objects, as stored for the API */
+        kz_jw w;
+        kz_jw_init(&w, &r->out);
+        kz_jw_arr(&w);
+        for (size_t k = 0; k < n && (!r->top || k < (size_t)r->top); k++) {
+            size_t i = order[k].row, len;
+            const char *key = kz_engine_account_key(r->e, rows->acc[i], &len);
+            char money[KZ_FIXED_BUF];
+            size_t ml = kz_format_fixed_min(money, kz_engine_mrr(r->e, rows->acc[i], at), 4, 2);
+            kz_jw_obj(&w);
+            kz_jw_key(&w, "account_id");
+            kz_jw_strn(&w, key, len);
+            kz_jw_key(&w, "churn_probability");
+            kz_jw_double(&w, prob[i]);
+            kz_jw_key(&w, "mrr");
+            kz_jw_raw(&w, money, ml);
+            kz_jw_key(&w, "drivers");
+            kz_jw_raw(&w, dj[i].data, strlen(dj[i].data));
+            kz_jw_end(&w);
+        }
+        kz_jw_end(&w);
+        if (kz_jw_error(&w) || kz_buf_putc(&r->out, '\n'))
+            rc = kz_cli_fail(r->cli, "formatting the predictions");
+    } else if (strcmp(r->format, "csv") == 0 ? kz_table_csv(t, &r->out) : kz_table_text(t, &r->out)) {
+        rc = kz_cli_fail(r->cli, "formatting the predictions");
+    }
+done:
+    for (size_t i = 0; dj && rows && i < rows->n; i++)
+        kz_buf_free(&dj[i]);
+    free(dj);
+    free(prob);
+    free(contrib);
+    free(preds);
+    free(order);
+    free(store_id);
+    kz_table_free(t);
+    kz_dataset_free(rows);
+    kz_churn_model_free(m);
+    kz_model_rec_free(rec);
+    return rc;
+}
+
+int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
+{
+    struct run r;
+    memset(&r, 0, sizeof r);
+    r.cli = cli;
+    r.format = "table";
+    r.model = "best";
+    kz_churn_opts_init(&r.co);
+    kz_metric_opts_init(&r.mo);
+    kz_buf_init(&r.out, KZ_BUF_UNLIMITED);
+    r.filters = calloc((size_t)argc + 1, sizeof *r.filters);
+    r.excluded = calloc((size_t)argc + 1, sizeof *r.excluded);
+    int rc = !r.filters || !r.excluded ? kz_cli_fail(cli, "out of memory") : parse(&r, argc, argv);
+    if (rc == -1)
+        rc = KZ_EXIT_OK; /* --help */
+    else if (rc == KZ_EXIT_OK && (rc = prepare(&r)) == KZ_EXIT_OK)
+        rc = strcmp(r.sub, "predict") == 0 ? cmd_predict(&r) : cmd_evaluate_or_train(&r);
+    if (rc == KZ_EXIT_OK &&
+        (fwrite(r.out.data ? r.out.data : "", 1, r.out.len, stdout) != r.out.len || fflush(stdout) != 0)) {
+        kz_cli_err(cli, "cannot write the output");
+        rc = KZ_EXIT_FAIL;
+    }
+    run_free(&r);
     return rc;
 }

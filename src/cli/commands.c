@@ -96,17 +96,22 @@ static const kz_command commands[] = {
       "metrics.reactivation_window_days and metrics.intra_period_subscriptions.\n"
       "\n",
       "metrics [options] REPORT" },
-    { "churn", kz_cmd_churn, "churn prediction: how well a model trained on the past foresees churn",
+    { "churn", kz_cmd_churn, "churn prediction: evaluate, train and predict who will stop paying",
       "Builds a churn dataset from the database: every paying account on observation\n"
-      "dates every --step days, its signals that day (`kizuna metrics signals`) and\n"
-      "whether it stopped paying within --horizon days. The latest dates are held out:\n"
-      "the model learns from dates whose outcome was known before them, and is judged\n"
-      "on them (docs/churn.md).\n"
+      "dates every --step days, its signals that day (`kizuna metrics signals`), its\n"
+      "plan and attributes, and whether it stopped paying within --horizon days. The\n"
+      "latest dates are held out: the models learn from dates whose outcome was known\n"
+      "before them, and are judged on them (docs/churn.md).\n"
       "\n"
       "Subcommands:\n"
       "  evaluate              ROC AUC, PR AUC, top-decile lift and calibration of the\n"
       "                        logistic regression and of gradient-boosted trees\n"
       "                        (XGBoost) on the held-out dates\n"
+      "  train                 evaluate, then fit both on every labelled date and store\n"
+      "                        them in the database with their evaluation\n"
+      "  predict               every paying account's probability of churn within the\n"
+      "                        horizon and the top drivers of it, by the stored model;\n"
+      "                        stored for the API, listed riskiest first\n"
       "\n"
       "Options:\n"
       "  --horizon DAYS        a churn within this many days counts (default 90)\n"
@@ -114,14 +119,18 @@ static const kz_command commands[] = {
       "  --test-share F        share of the dates held out, the latest (default 0.3)\n"
       "  --lambda L|auto       penalty of the logistic regression (default auto: the\n"
       "                        best on a time split of the training period)\n"
-      "  --as-of DATE          the end of the history to use (default the last day\n"
-      "                        with events)\n"
-      "  --timezone ZONE       days in this zone (default reporting.timezone)\n"
-      "  --filter ATTR OP VALUE only these accounts (as in metrics)\n"
       "  --no-field NAME       leave an attribute out of the features (repeatable):\n"
       "                        industry, owner, plan or a custom field\n"
-      "  --format table|csv|json  output (default table; JSON has models.NAME.roc_auc)\n",
-      "churn [options] evaluate" },
+      "  --model best|logistic|xgboost  predict: which stored model (default best:\n"
+      "                        the higher evaluated ROC AUC)\n"
+      "  --top N               predict: list only the N riskiest accounts\n"
+      "  --as-of DATE          the end of the history to use, or the day to predict\n"
+      "                        from (default the last day with events)\n"
+      "  --timezone ZONE       days in this zone (default reporting.timezone)\n"
+      "  --filter ATTR OP VALUE only these accounts (as in metrics)\n"
+      "  --format table|csv|json  output (default table; the JSON of evaluate has\n"
+      "                        models.NAME.roc_auc)\n",
+      "churn [options] evaluate|train|predict" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",
       "Generates a B2B SaaS world as import files (accounts, contacts, subscriptions,\n"
       "events, tickets, nps, activities, spend) plus planted.json, the list of the\n"

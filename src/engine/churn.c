@@ -9,6 +9,7 @@
  * is itself a signal).
  */
 #include "engine/churn.h"
+#include "engine/churn_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -410,22 +411,13 @@ done:
     return KZ_OK;
 }
 
-/* The preprocessing learnt from the training rows: the value that fills a
- * missing one (the training mean), and which features get a "was missing"
- * column after the p_in features. */
-struct prep {
-    size_t p_in, p_out;
-    double *fill;
-    uint8_t *indicator;
-};
-
-static void prep_free(struct prep *pp)
+void kz_churn_prep_free(struct kz_churn_prep *pp)
 {
     free(pp->fill);
     free(pp->indicator);
 }
 
-static int prep_fit(struct prep *pp, const kz_dataset *d, const size_t *rows, size_t r)
+int kz_churn_prep_fit(struct kz_churn_prep *pp, const kz_dataset *d, const size_t *rows, size_t r)
 {
     pp->p_in = d->p;
     pp->fill = calloc(d->p, sizeof *pp->fill);
@@ -450,7 +442,7 @@ static int prep_fit(struct prep *pp, const kz_dataset *d, const size_t *rows, si
     return KZ_OK;
 }
 
-static void prep_row(const struct prep *pp, const double *in, double *out)
+void kz_churn_prep_row(const struct kz_churn_prep *pp, const double *in, double *out)
 {
     size_t extra = pp->p_in;
     for (size_t j = 0; j < pp->p_in; j++) {
@@ -518,11 +510,11 @@ static int split(const kz_dataset *d, const kz_churn_opts *c, size_t **train, si
 static int fit_score(const kz_dataset *d, double lambda, const size_t *train, size_t ntr, const size_t *test,
                      size_t nte, double *score)
 {
-    struct prep pp = { 0 };
+    struct kz_churn_prep pp = { 0 };
     kz_logit *model = NULL;
     double *xt = NULL, *row = NULL;
     uint8_t *yt = NULL;
-    int rc = prep_fit(&pp, d, train, ntr);
+    int rc = kz_churn_prep_fit(&pp, d, train, ntr);
     if (rc)
         goto done;
     xt = malloc(ntr * pp.p_out * sizeof *xt);
@@ -533,20 +525,20 @@ static int fit_score(const kz_dataset *d, double lambda, const size_t *train, si
         goto done;
     }
     for (size_t i = 0; i < ntr; i++) {
-        prep_row(&pp, d->x + train[i] * d->p, xt + i * pp.p_out);
+        kz_churn_prep_row(&pp, d->x + train[i] * d->p, xt + i * pp.p_out);
         yt[i] = d->y[train[i]];
     }
     if ((rc = kz_logit_fit(&model, xt, yt, ntr, pp.p_out, lambda)))
         goto done;
     for (size_t i = 0; i < nte; i++) {
-        prep_row(&pp, d->x + test[i] * d->p, row);
+        kz_churn_prep_row(&pp, d->x + test[i] * d->p, row);
         score[i] = kz_logit_prob(model, row);
     }
 done:
     free(xt);
     free(yt);
     free(row);
-    prep_free(&pp);
+    kz_churn_prep_free(&pp);
     kz_logit_free(model);
     return rc;
 }
@@ -629,7 +621,7 @@ static int score_logistic(const kz_dataset *d, const kz_churn_opts *c, const siz
 }
 
 /* The rows as floats (NaN stays missing), for XGBoost. */
-static float *as_float(const kz_dataset *d, const size_t *rows, size_t n)
+float *kz_churn_as_float(const kz_dataset *d, const size_t *rows, size_t n)
 {
     float *f = malloc((n ? n : 1) * d->p * sizeof *f);
     if (!f) {
@@ -638,7 +630,7 @@ static float *as_float(const kz_dataset *d, const size_t *rows, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d->p; j++)
-            f[i * d->p + j] = (float)d->x[rows[i] * d->p + j];
+            f[i * d->p + j] = (float)d->x[(rows ? rows[i] : i) * d->p + j];
     return f;
 }
 
@@ -648,7 +640,7 @@ static int score_gbt(const kz_dataset *d, const size_t *train, size_t ntr, const
 {
     kz_gbt_params gp;
     kz_gbt *model = NULL;
-    float *xt = as_float(d, train, ntr), *xs = as_float(d, test, nte), *yt = malloc((ntr ? ntr : 1) * sizeof *yt);
+    float *xt = kz_churn_as_float(d, train, ntr), *xs = kz_churn_as_float(d, test, nte), *yt = malloc((ntr ? ntr : 1) * sizeof *yt);
     int rc = KZ_OK;
     kz_gbt_params_init(&gp);
     if (!xt || !xs || !yt) {

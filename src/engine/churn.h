@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "engine/engine.h"
 #include "engine/evaluate.h"
 #include "engine/segment.h"
@@ -79,5 +80,36 @@ typedef struct kz_churn_eval {
  * trees (out[1]), and scores the test rows. KZ_EINVALID when a side has no
  * rows or no churn to learn from. */
 int kz_churn_evaluate(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, const kz_churn_opts *c);
+
+/* ---- a model to keep and use (churn_model.c) ---- */
+
+enum { KZ_CHURN_LOGISTIC, KZ_CHURN_XGBOOST };
+typedef struct kz_churn_model kz_churn_model;
+
+/* "logistic" or "xgboost". */
+const char *kz_churn_algo_name(int algo);
+
+/* Fits algo on every row of d (lambda: the logistic penalty, >= 0). Caller
+ * frees with kz_churn_model_free. KZ_EINVALID when d has no churn or only. */
+int kz_churn_model_train(kz_churn_model **out, const kz_dataset *d, int algo, double lambda, int horizon);
+
+/* The model as JSON (appended to out), and back (KZ_EINVALID, with the
+ * reason, for anything that is not a model this program wrote). */
+int kz_churn_model_save(const kz_churn_model *m, kz_buf *out);
+int kz_churn_model_load(kz_churn_model **out, const char *json, size_t n);
+
+int kz_churn_model_algo(const kz_churn_model *m);
+int kz_churn_model_horizon(const kz_churn_model *m);
+/* The feature names (p of them), borrowed from the model. */
+char *const *kz_churn_model_features(const kz_churn_model *m, size_t *p);
+
+/* For every row of rows (made with kz_churn_rows from the model's features):
+ * the probability of churn within the horizon into prob, and when contrib is
+ * not NULL each feature's push on the log-odds into contrib (n rows of p):
+ * SHAP values for the trees, coefficient × standardised value for the
+ * logistic regression. */
+int kz_churn_model_score(const kz_churn_model *m, const kz_dataset *rows, double *prob, double *contrib);
+
+void kz_churn_model_free(kz_churn_model *m);
 
 #endif

@@ -566,6 +566,24 @@ size_t kz_engine_subscriptions(const kz_engine *e)
     return e->nsubs;
 }
 
+const char *kz_engine_account_key(const kz_engine *e, uint32_t a, size_t *len)
+{
+    *len = e->acc_key_len[a];
+    return e->acc_key[a];
+}
+
+void kz_engine_account_ids(const kz_engine *e, int64_t *ids)
+{
+    for (size_t id = 0; id < e->nids; id++)
+        if (e->acc_of_id[id] != UINT32_MAX)
+            ids[e->acc_of_id[id]] = (int64_t)id;
+}
+
+int64_t kz_engine_mrr(const kz_engine *e, uint32_t a, kz_day d)
+{
+    return kz_engine_mrr_on(e, a, d);
+}
+
 size_t kz_engine_bytes(const kz_engine *e)
 {
     return e->nevents * (sizeof *e->ev_sec + sizeof *e->ev_acc + sizeof *e->ev_user + sizeof *e->ev_name) +

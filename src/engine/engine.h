@@ -51,6 +51,15 @@ size_t kz_engine_accounts(const kz_engine *e);
 size_t kz_engine_events(const kz_engine *e);
 size_t kz_engine_subscriptions(const kz_engine *e);
 
+/* Account a's key (not NUL-terminated beyond *len; borrowed from the engine). */
+const char *kz_engine_account_key(const kz_engine *e, uint32_t a, size_t *len);
+
+/* The store's id of every account index into ids[0..kz_engine_accounts(e)-1]. */
+void kz_engine_account_ids(const kz_engine *e, int64_t *ids);
+
+/* Account a's MRR on day d (money units). */
+int64_t kz_engine_mrr(const kz_engine *e, uint32_t a, kz_day d);
+
 /* Bytes the image takes (the columns, not counting the allocator). */
 size_t kz_engine_bytes(const kz_engine *e);
 

@@ -251,3 +251,37 @@ double kz_logit_prob(const kz_logit *m, const double *row)
             t += m->coef_std[j] * (row[j] - m->mean[j]) / m->sd[j];
     return sigmoid(t);
 }
+
+int kz_logit_from(kz_logit **out, size_t p, double intercept_std, const double *coef_std, const double *mean,
+                  const double *sd, double lambda)
+{
+    kz_logit *m = calloc(1, sizeof *m);
+    *out = NULL;
+    if (!m)
+        return kz_error_oom();
+    m->p = p;
+    m->lambda = lambda;
+    m->converged = 1;
+    m->coef = calloc(p ? p : 1, sizeof *m->coef);
+    m->coef_std = calloc(p ? p : 1, sizeof *m->coef_std);
+    m->mean = calloc(p ? p : 1, sizeof *m->mean);
+    m->sd = calloc(p ? p : 1, sizeof *m->sd);
+    if (!m->coef || !m->coef_std || !m->mean || !m->sd) {
+        kz_logit_free(m);
+        return kz_error_oom();
+    }
+    m->intercept_std = m->intercept = intercept_std;
+    for (size_t j = 0; j < p; j++) {
+        if (!isfinite(coef_std[j]) || !isfinite(mean[j]) || !(sd[j] >= 0) || !isfinite(sd[j])) {
+            kz_logit_free(m);
+            return kz_error_set(KZ_EINVALID, "coefficient %zu: not a finite number", j + 1);
+        }
+        m->mean[j] = mean[j];
+        m->sd[j] = sd[j];
+        m->coef_std[j] = sd[j] > 0 ? coef_std[j] : 0;
+        m->coef[j] = sd[j] > 0 ? coef_std[j] / sd[j] : 0;
+        m->intercept -= m->coef[j] * mean[j];
+    }
+    *out = m;
+    return KZ_OK;
+}

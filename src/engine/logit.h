@@ -44,6 +44,12 @@ double kz_logit_prob(const kz_logit *m, const double *row);
  * returns the base log-odds (intercept_std) they add to. */
 double kz_logit_contributions(const kz_logit *m, const double *row, double *out);
 
+/* A fitted model from its parts (as saved): p features, the intercept and
+ * coefficients on the standardised scale, and the standardisation (an sd of
+ * 0 marks a constant feature). Caller frees with kz_logit_free. */
+int kz_logit_from(kz_logit **out, size_t p, double intercept_std, const double *coef_std, const double *mean,
+                  const double *sd, double lambda);
+
 void kz_logit_free(kz_logit *m);
 
 #endif

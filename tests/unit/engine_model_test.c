@@ -13,6 +13,7 @@
 #include "core/rng.h"
 #include "core/buf.h"
 #include "engine/evaluate.h"
+#include "engine/churn.h"
 #include "engine/gbt.h"
 #include "engine/logit.h"
 
@@ -261,4 +262,79 @@ Test(engine_gbt, bad_input_is_refused)
     cr_assert(strstr(kz_error_msg(), "xgboost") != NULL, "%s", kz_error_msg());
     cr_assert_null(m);
     kz_gbt_free(NULL);
+}
+
+/* A dataset built by hand: p features, some missing. Freed with kz_dataset_free. */
+static kz_dataset *synthetic(size_t n)
+{
+    kz_dataset *d = calloc(1, sizeof *d);
+    cr_assert_not_null(d);
+    d->n = n;
+    d->p = 3;
+    d->x = malloc(n * 3 * sizeof *d->x);
+    d->y = malloc(n);
+    d->obs = calloc(n, sizeof *d->obs);
+    d->acc = calloc(n, sizeof *d->acc);
+    d->names = calloc(3, sizeof *d->names);
+    d->dates = calloc(1, sizeof *d->dates);
+    d->ndates = 1;
+    cr_assert(d->x && d->y && d->obs && d->acc && d->names && d->dates);
+    d->names[0] = strdup("events");
+    d->names[1] = strdup("nps_last");
+    d->names[2] = strdup("region=JP");
+    kz_rng r;
+    kz_rng_seed(&r, 9);
+    for (size_t i = 0; i < n; i++) {
+        double a = kz_rng_normal(&r), b = kz_rng_unif(&r) * 10, c = kz_rng_unif(&r) < 0.3;
+        d->x[i * 3] = a;
+        d->x[i * 3 + 1] = i % 5 == 0 ? NAN : b;
+        d->x[i * 3 + 2] = c;
+        d->y[i] = kz_rng_unif(&r) < 1 / (1 + exp(-(-1.5 - 1.2 * a + 0.8 * c)));
+    }
+    return d;
+}
+
+Test(engine_churn_model, saved_and_loaded_it_scores_the_same)
+{
+    kz_dataset *d = synthetic(1500);
+    for (int algo = KZ_CHURN_LOGISTIC; algo <= KZ_CHURN_XGBOOST; algo++) {
+        kz_churn_model *m, *back;
+        cr_assert_eq(kz_churn_model_train(&m, d, algo, 1.0, 90), KZ_OK, "%s", kz_error_msg());
+        kz_buf b;
+        kz_buf_init(&b, KZ_BUF_UNLIMITED);
+        cr_assert_eq(kz_churn_model_save(m, &b), KZ_OK);
+        cr_assert_eq(kz_churn_model_load(&back, b.data, b.len), KZ_OK, "%s", kz_error_msg());
+        cr_assert_eq(kz_churn_model_algo(back), algo);
+        cr_assert_eq(kz_churn_model_horizon(back), 90);
+        size_t p;
+        char *const *names = kz_churn_model_features(back, &p);
+        cr_assert_eq(p, 3);
+        cr_assert_str_eq(names[2], "region=JP");
+        static double p1[1500], p2[1500], c1[1500 * 3], c2[1500 * 3];
+        cr_assert_eq(kz_churn_model_score(m, d, p1, c1), KZ_OK);
+        cr_assert_eq(kz_churn_model_score(back, d, p2, c2), KZ_OK);
+        cr_assert_eq(memcmp(p1, p2, sizeof p1), 0, "%s: probabilities differ after a round trip",
+                     kz_churn_algo_name(algo));
+        cr_assert_eq(memcmp(c1, c2, sizeof c1), 0);
+        /* the signs of the truth: more events, less churn; JP more */
+        double mean0 = 0, mean2 = 0;
+        for (int i = 0; i < 1500; i++) {
+            mean0 += c1[i * 3] * (d->x[i * 3] > 0 ? 1 : -1) / 1500;
+            mean2 += c1[i * 3 + 2] * (d->x[i * 3 + 2] > 0 ? 1 : -1) / 1500;
+        }
+        cr_assert_lt(mean0, 0, "%s", kz_churn_algo_name(algo));
+        cr_assert_gt(mean2, 0, "%s", kz_churn_algo_name(algo));
+        /* damaged or foreign: refused with a reason */
+        cr_assert_eq(kz_churn_model_load(&back, "{\"format\":\"other\"}", 18), KZ_EINVALID);
+        cr_assert_eq(kz_churn_model_load(&back, b.data, b.len / 2), KZ_EINVALID);
+        kz_buf_free(&b);
+        kz_churn_model_free(m);
+        kz_churn_model_free(back);
+    }
+    /* a model needs churn and stay both */
+    memset(d->y, 0, d->n);
+    kz_churn_model *none;
+    cr_assert_eq(kz_churn_model_train(&none, d, KZ_CHURN_LOGISTIC, 1.0, 90), KZ_EINVALID);
+    cr_assert(strstr(kz_error_msg(), "nothing to learn") != NULL, "%s", kz_error_msg());
+    kz_dataset_free(d);
 }
