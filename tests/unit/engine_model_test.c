@@ -325,8 +325,11 @@ Test(engine_churn_model, saved_and_loaded_it_scores_the_same)
         cr_assert_lt(mean0, 0, "%s", kz_churn_algo_name(algo));
         cr_assert_gt(mean2, 0, "%s", kz_churn_algo_name(algo));
         /* damaged or foreign: refused with a reason */
-        cr_assert_eq(kz_churn_model_load(&back, "{\"format\":\"other\"}", 18), KZ_EINVALID);
-        cr_assert_eq(kz_churn_model_load(&back, b.data, b.len / 2), KZ_EINVALID);
+        kz_churn_model *bad;
+        cr_assert_eq(kz_churn_model_load(&bad, "{\"format\":\"other\"}", 18), KZ_EINVALID);
+        cr_assert_null(bad);
+        cr_assert_eq(kz_churn_model_load(&bad, b.data, b.len / 2), KZ_EINVALID);
+        cr_assert_null(bad);
         kz_buf_free(&b);
         kz_churn_model_free(m);
         kz_churn_model_free(back);
