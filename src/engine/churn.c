@@ -453,60 +453,55 @@ void kz_churn_prep_row(const struct kz_churn_prep *pp, const double *in, double 
     }
 }
 
-/* The time-based split: the rows of the held-out dates into *test, those
- * whose horizon ended before them into *train (both malloc'd), the periods
- * and counts into ev. */
-static int split(const kz_dataset *d, const kz_churn_opts *c, size_t **train, size_t *ntr, size_t **test, size_t *nte,
-                 kz_churn_eval *ev)
+/* The time-based roles of the rows: the latest c->test_share of the dates
+ * test; the dates whose horizon ends before the first test date train; of
+ * those, the same split again gives the validation rows of the penalty
+ * search. The periods go into ev. */
+static int time_roles(const kz_dataset *d, const kz_churn_opts *c, uint8_t *role, kz_churn_eval *ev)
 {
-    *train = *test = NULL;
-    *ntr = *nte = 0;
     if (d->ndates < 2)
         return kz_error_set(KZ_EINVALID, "one observation date only: nothing to hold out (a longer history, or a "
                                          "shorter --step)");
     size_t ntest = (size_t)ceil(c->test_share * (double)d->ndates);
-    if (ntest < 1)
-        ntest = 1;
-    if (ntest >= d->ndates)
-        ntest = d->ndates - 1;
+    ntest = ntest < 1 ? 1 : ntest >= d->ndates ? d->ndates - 1 : ntest;
     kz_day test_first = d->dates[d->ndates - ntest], train_last = KZ_DAY_NONE;
+    size_t ntrain_dates = 0;
     for (size_t i = 0; i < d->ndates; i++)
-        if ((int64_t)d->dates[i] + c->horizon <= test_first)
+        if ((int64_t)d->dates[i] + c->horizon <= test_first) {
             train_last = d->dates[i];
+            ntrain_dates = i + 1;
+        }
     if (train_last == KZ_DAY_NONE)
         return kz_error_set(KZ_EINVALID, "no observation date ends its horizon before the test period: a longer "
                                          "history is needed");
-    *train = malloc((d->n ? d->n : 1) * sizeof **train);
-    *test = malloc((d->n ? d->n : 1) * sizeof **test);
-    if (!*train || !*test) {
-        free(*train);
-        free(*test);
-        *train = *test = NULL;
-        return kz_error_oom();
+    kz_day val_first = KZ_DAY_NONE;
+    if (ntrain_dates >= 2) {
+        size_t nval = (size_t)ceil(c->test_share * (double)ntrain_dates);
+        nval = nval < 1 ? 1 : nval >= ntrain_dates ? ntrain_dates - 1 : nval;
+        val_first = d->dates[ntrain_dates - nval];
     }
     for (size_t i = 0; i < d->n; i++) {
-        if (d->obs[i] <= train_last)
-            (*train)[(*ntr)++] = i;
-        else if (d->obs[i] >= test_first)
-            (*test)[(*nte)++] = i;
+        kz_day t = d->obs[i];
+        if (t >= test_first)
+            role[i] = KZ_ROLE_TEST;
+        else if (t > train_last)
+            role[i] = KZ_ROLE_NONE;
+        else if (val_first == KZ_DAY_NONE)
+            role[i] = KZ_ROLE_TRAIN_ONLY;
+        else if (t >= val_first)
+            role[i] = KZ_ROLE_VALIDATE;
+        else
+            role[i] = (int64_t)t + c->horizon <= val_first ? KZ_ROLE_TRAIN : KZ_ROLE_TRAIN_ONLY;
     }
     ev->train_first = d->dates[0];
     ev->train_last = train_last;
     ev->test_first = test_first;
     ev->test_last = d->dates[d->ndates - 1];
-    ev->train_rows = *ntr;
-    ev->test_rows = *nte;
-    for (size_t i = 0; i < *ntr; i++)
-        ev->train_churned += d->y[(*train)[i]];
-    for (size_t i = 0; i < *nte; i++)
-        ev->test_churned += d->y[(*test)[i]];
-    if (!*ntr || !*nte || !ev->train_churned || ev->train_churned == *ntr)
-        return kz_error_set(KZ_EINVALID, "the training period has %zu rows of which %zu churned: nothing to learn from",
-                            *ntr, ev->train_churned);
     return KZ_OK;
 }
 
-/* The logistic regression's probabilities for the test rows. */
+/* Fits the logistic regression with penalty lambda on the rows train and
+ * scores the rows test into score. */
 static int fit_score(const kz_dataset *d, double lambda, const size_t *train, size_t ntr, const size_t *test,
                      size_t nte, double *score)
 {
@@ -543,42 +538,28 @@ done:
     return rc;
 }
 
-/* The penalty for the logistic regression when it is automatic: the training
- * period is split again by time the same way (the latest dates validate,
- * a horizon after the others), and the penalty with the best validation ROC
- * AUC wins (the larger on a tie). Without room for that split: 10. */
-static int choose_lambda(const kz_dataset *d, const kz_churn_opts *c, const size_t *train, size_t ntr,
-                         double *lambda)
+/* The penalty for the logistic regression when it is automatic: the one among
+ * 0.1, 1, 10, 100 and 1000 with the best ROC AUC on the validation rows when
+ * fitted on the inner training rows (the larger on a tie); 10 when there are
+ * no such rows or they hold a single class. */
+static int choose_lambda(const kz_dataset *d, const uint8_t *role, double *lambda)
 {
     static const double grid[] = { 0.1, 1, 10, 100, 1000 };
-    kz_day last = KZ_DAY_NONE;
-    size_t nd = 0;
-    *lambda = 10;
-    for (size_t i = 0; i < ntr; i++)
-        if (last == KZ_DAY_NONE || d->obs[train[i]] > last)
-            last = d->obs[train[i]];
-    while (nd < d->ndates && d->dates[nd] <= last)
-        nd++;
-    if (nd < 2)
-        return KZ_OK;
-    size_t nval = (size_t)ceil(c->test_share * (double)nd);
-    nval = nval < 1 ? 1 : nval >= nd ? nd - 1 : nval;
-    kz_day val_first = d->dates[nd - nval];
-    size_t *in = malloc((ntr ? ntr : 1) * sizeof *in), *val = malloc((ntr ? ntr : 1) * sizeof *val);
-    double *score = malloc((ntr ? ntr : 1) * sizeof *score);
-    uint8_t *yv = malloc(ntr ? ntr : 1);
+    size_t *in = malloc((d->n ? d->n : 1) * sizeof *in), *val = malloc((d->n ? d->n : 1) * sizeof *val);
+    double *score = malloc((d->n ? d->n : 1) * sizeof *score);
+    uint8_t *yv = malloc(d->n ? d->n : 1);
     size_t nin = 0, nv = 0, churn_in = 0, churn_v = 0;
     int rc = KZ_OK;
+    *lambda = 10;
     if (!in || !val || !score || !yv) {
         rc = kz_error_oom();
         goto done;
     }
-    for (size_t i = 0; i < ntr; i++) {
-        size_t r = train[i];
-        if ((int64_t)d->obs[r] + c->horizon <= val_first) {
+    for (size_t r = 0; r < d->n; r++) {
+        if (role[r] == KZ_ROLE_TRAIN) {
             in[nin++] = r;
             churn_in += d->y[r];
-        } else if (d->obs[r] >= val_first) {
+        } else if (role[r] == KZ_ROLE_VALIDATE) {
             yv[nv] = d->y[r];
             churn_v += d->y[r];
             val[nv++] = r;
@@ -610,12 +591,12 @@ done:
 
 /* The logistic regression's probabilities for the test rows; *lambda is the
  * penalty used. */
-static int score_logistic(const kz_dataset *d, const kz_churn_opts *c, const size_t *train, size_t ntr,
-                          const size_t *test, size_t nte, double *score, double *lambda)
+static int score_logistic(const kz_dataset *d, const kz_churn_opts *c, const uint8_t *role, const size_t *train,
+                          size_t ntr, const size_t *test, size_t nte, double *score, double *lambda)
 {
     int rc = KZ_OK;
     *lambda = c->lambda;
-    if (c->lambda < 0 && (rc = choose_lambda(d, c, train, ntr, lambda)))
+    if (c->lambda < 0 && (rc = choose_lambda(d, role, lambda)))
         return rc;
     return fit_score(d, *lambda, train, ntr, test, nte, score);
 }
@@ -677,26 +658,65 @@ static int measure(kz_churn_eval *ev, const kz_dataset *d, const size_t *test, s
     return rc;
 }
 
-int kz_churn_evaluate(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, const kz_churn_opts *c)
+int kz_churn_evaluate_roles(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, const kz_churn_opts *c,
+                            const uint8_t *role, const kz_churn_eval *periods)
 {
-    size_t *train = NULL, *test = NULL, ntr = 0, nte = 0;
+    size_t *train = malloc((d->n ? d->n : 1) * sizeof *train), *test = malloc((d->n ? d->n : 1) * sizeof *test);
+    size_t ntr = 0, nte = 0, churn_tr = 0, churn_te = 0;
     double *score = NULL;
-    kz_churn_eval base;
-    memset(&base, 0, sizeof base);
-    int rc = split(d, c, &train, &ntr, &test, &nte, &base);
-    if (!rc && !(score = malloc((nte ? nte : 1) * sizeof *score)))
+    int rc = KZ_OK;
+    if (!train || !test) {
         rc = kz_error_oom();
+        goto done;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (role[i] == KZ_ROLE_TEST) {
+            test[nte++] = i;
+            churn_te += d->y[i];
+        } else if (role[i] != KZ_ROLE_NONE) {
+            train[ntr++] = i;
+            churn_tr += d->y[i];
+        }
+    }
+    if (!ntr || !nte || !churn_tr || churn_tr == ntr) {
+        rc = kz_error_set(KZ_EINVALID, "the training part has %zu rows of which %zu churned: nothing to learn from",
+                          ntr, churn_tr);
+        goto done;
+    }
+    if (!(score = malloc((nte ? nte : 1) * sizeof *score))) {
+        rc = kz_error_oom();
+        goto done;
+    }
     for (int k = 0; k < KZ_CHURN_MODELS && !rc; k++) {
-        out[k] = base;
-        out[k].model = k == 0 ? "logistic" : "xgboost";
+        out[k] = *periods;
+        out[k].model = kz_churn_algo_name(k);
         out[k].lambda = NAN;
-        rc = k == 0 ? score_logistic(d, c, train, ntr, test, nte, score, &out[k].lambda)
-                    : score_gbt(d, train, ntr, test, nte, score);
+        out[k].train_rows = ntr;
+        out[k].train_churned = churn_tr;
+        out[k].test_rows = nte;
+        out[k].test_churned = churn_te;
+        rc = k == KZ_CHURN_LOGISTIC ? score_logistic(d, c, role, train, ntr, test, nte, score, &out[k].lambda)
+                                    : score_gbt(d, train, ntr, test, nte, score);
         if (!rc)
             rc = measure(&out[k], d, test, nte, score);
     }
+done:
     free(train);
     free(test);
     free(score);
+    return rc;
+}
+
+int kz_churn_evaluate(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, const kz_churn_opts *c)
+{
+    uint8_t *role = malloc(d->n ? d->n : 1);
+    kz_churn_eval periods;
+    memset(&periods, 0, sizeof periods);
+    if (!role)
+        return kz_error_oom();
+    int rc = time_roles(d, c, role, &periods);
+    if (!rc)
+        rc = kz_churn_evaluate_roles(out, d, c, role, &periods);
+    free(role);
     return rc;
 }

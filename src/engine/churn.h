@@ -81,6 +81,20 @@ typedef struct kz_churn_eval {
  * rows or no churn to learn from. */
 int kz_churn_evaluate(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, const kz_churn_opts *c);
 
+/* The part each row plays in an evaluation. */
+enum {
+    KZ_ROLE_TRAIN,      /* training, and in the penalty search */
+    KZ_ROLE_TEST,       /* held out: the evaluation */
+    KZ_ROLE_VALIDATE,   /* training; held out in the penalty search */
+    KZ_ROLE_TRAIN_ONLY, /* training, not in the penalty search */
+    KZ_ROLE_NONE,       /* left out */
+};
+
+/* The evaluation with the roles given per row (role[0..d->n-1]); the periods
+ * of `periods` are copied into each result. */
+int kz_churn_evaluate_roles(kz_churn_eval out[KZ_CHURN_MODELS], const kz_dataset *d, const kz_churn_opts *c,
+                            const uint8_t *role, const kz_churn_eval *periods);
+
 /* ---- a model to keep and use (churn_model.c) ---- */
 
 enum { KZ_CHURN_LOGISTIC, KZ_CHURN_XGBOOST };
