@@ -2,12 +2,15 @@
  * cmd_churn.c - `kizuna churn evaluate`: how well a churn model, trained on
  * the earlier history of the database, foresaw churn in the later part.
  */
+#include <errno.h>
 #include <math.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/csvw.h"
 #include "core/error.h"
 #include "core/jsonw.h"
 #include "core/table.h"
@@ -41,10 +44,10 @@ static int eval_table(kz_table **out, const kz_churn_eval *ev, size_t n)
             kz_table_free(t);
             return KZ_ENOMEM;
         }
-        kz_cell_int(&r[1], ev[i].train_first);
-        kz_cell_int(&r[2], ev[i].train_last);
-        kz_cell_int(&r[3], ev[i].test_first);
-        kz_cell_int(&r[4], ev[i].test_last);
+        const kz_day days[4] = { ev[i].train_first, ev[i].train_last, ev[i].test_first, ev[i].test_last };
+        for (int k = 0; k < 4; k++)
+            if (days[k] != KZ_DAY_NONE) /* none for a table without dates */
+                kz_cell_int(&r[1 + k], days[k]);
         kz_cell_int(&r[5], (int64_t)ev[i].train_rows);
         kz_cell_int(&r[6], (int64_t)ev[i].train_churned);
         kz_cell_int(&r[7], (int64_t)ev[i].test_rows);
@@ -90,8 +93,12 @@ static int calib_table(kz_table **out, const kz_churn_eval *ev, size_t n)
 static void json_date(kz_jw *w, const char *key, kz_day d)
 {
     char buf[KZ_DATE_BUF];
-    kz_format_date(buf, d);
     kz_jw_key(w, key);
+    if (d == KZ_DAY_NONE) {
+        kz_jw_null(w);
+        return;
+    }
+    kz_format_date(buf, d);
     kz_jw_str(w, buf);
 }
 
@@ -167,7 +174,8 @@ static int eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_ch
 /* What the subcommands share: the options, the store, the engine, the accounts. */
 struct run {
     kz_cli *cli;
-    const char *sub, *format, *model;
+    const char *sub, *format, *algorithm;
+    const char *table, *id, *label, *model_path, *output; /* an analyst's table */
     kz_churn_opts co;
     kz_metric_opts mo;
     kz_store *st;
@@ -203,8 +211,11 @@ static int parse(struct run *r, int argc, char **argv)
         { "step", required_argument, NULL, 'S' },     { "test-share", required_argument, NULL, 'T' },
         { "lambda", required_argument, NULL, 'L' },   { "as-of", required_argument, NULL, 'a' },
         { "timezone", required_argument, NULL, 'z' }, { "filter", required_argument, NULL, 'w' },
-        { "no-field", required_argument, NULL, 'x' }, { "model", required_argument, NULL, 'm' },
-        { "top", required_argument, NULL, 't' },      { NULL, 0, NULL, 0 },
+        { "no-field", required_argument, NULL, 'x' }, { "algorithm", required_argument, NULL, 'g' },
+        { "top", required_argument, NULL, 't' },      { "table", required_argument, NULL, 'b' },
+        { "id", required_argument, NULL, 'i' },       { "label", required_argument, NULL, 'l' },
+        { "model", required_argument, NULL, 'm' },    { "output", required_argument, NULL, 'o' },
+        { NULL, 0, NULL, 0 },
     };
     kz_cli *cli = r->cli;
     int done, c;
@@ -213,7 +224,12 @@ static int parse(struct run *r, int argc, char **argv)
         double x;
         switch (c) {
         case 'f': r->format = optarg; break;
-        case 'm': r->model = optarg; break;
+        case 'g': r->algorithm = optarg; break;
+        case 'b': r->table = optarg; break;
+        case 'i': r->id = optarg; break;
+        case 'l': r->label = optarg; break;
+        case 'm': r->model_path = optarg; break;
+        case 'o': r->output = optarg; break;
         case 'H':
         case 'S':
             if (kz_parse_int(&v, optarg, strlen(optarg), 1, 3660))
@@ -265,10 +281,28 @@ static int parse(struct run *r, int argc, char **argv)
         return kz_cli_usage(cli, "unknown subcommand '%s' (evaluate, train or predict)", r->sub);
     if (optind + 1 < argc)
         return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
-    if (strcmp(r->model, "best") != 0 && strcmp(r->model, "logistic") != 0 && strcmp(r->model, "xgboost") != 0)
-        return kz_cli_usage(cli, "--model must be best, logistic or xgboost, not '%s'", r->model);
+    if (strcmp(r->algorithm, "best") != 0 && strcmp(r->algorithm, "logistic") != 0 &&
+        strcmp(r->algorithm, "xgboost") != 0)
+        return kz_cli_usage(cli, "--algorithm must be best, logistic or xgboost, not '%s'", r->algorithm);
     if (r->top && strcmp(r->sub, "predict") != 0)
         return kz_cli_usage(cli, "--top: only churn predict lists accounts");
+    int predict = strcmp(r->sub, "predict") == 0;
+    if (!r->table) {
+        if (r->id || r->label || r->model_path || r->output)
+            return kz_cli_usage(cli, "--%s goes with --table FILE",
+                                r->id ? "id" : r->label ? "label" : r->model_path ? "model" : "output");
+        return KZ_EXIT_OK;
+    }
+    if (!predict && (!r->id || !r->label))
+        return kz_cli_usage(cli, "--table needs --id COLUMN and --label COLUMN");
+    if ((predict || strcmp(r->sub, "train") == 0) && !r->model_path)
+        return kz_cli_usage(cli, "--table needs --model PATH (the model file to %s)", predict ? "read" : "write");
+    if (r->output && !predict)
+        return kz_cli_usage(cli, "--output: only churn predict writes probabilities");
+    if (predict && r->label)
+        return kz_cli_usage(cli, "--label: churn predict has no label to read");
+    if (r->nfilters || r->nexcluded || r->mo.obs != KZ_DAY_NONE || r->top)
+        return kz_cli_usage(cli, "--filter, --no-field, --as-of and --top are for the database, not --table");
     return KZ_EXIT_OK;
 }
 
@@ -520,12 +554,12 @@ static int cmd_predict(struct run *r)
     int64_t *store_id = NULL;
     kz_table *t = NULL;
     int rc = KZ_EXIT_OK;
-    const char *want = strcmp(r->model, "best") == 0 ? "logistic" : r->model;
+    const char *want = strcmp(r->algorithm, "best") == 0 ? "logistic" : r->algorithm;
     if (kz_store_model_latest(r->st, "churn", want, &rec)) {
         kz_cli_err(r->cli, "%s: train one first with `kizuna churn train`", kz_error_msg());
         return KZ_EXIT_FAIL;
     }
-    if (strcmp(r->model, "best") == 0 && kz_store_model_latest(r->st, "churn", "xgboost", &other) == KZ_OK &&
+    if (strcmp(r->algorithm, "best") == 0 && kz_store_model_latest(r->st, "churn", "xgboost", &other) == KZ_OK &&
         stored_auc(other) > stored_auc(rec)) {
         kz_model_rec *swap = rec;
         rec = other;
@@ -658,13 +692,178 @@ done:
     return rc;
 }
 
+/* Writes text to path atomically (a temporary file renamed over it), or to
+ * standard output when path is NULL or "-". */
+static int write_file(const kz_cli *cli, const char *path, const char *text, size_t n)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        if (fwrite(text, 1, n, stdout) != n || fflush(stdout) != 0) {
+            kz_cli_err(cli, "cannot write to standard output");
+            return KZ_EXIT_FAIL;
+        }
+        return KZ_EXIT_OK;
+    }
+    kz_buf tmp;
+    kz_buf_init(&tmp, KZ_BUF_UNLIMITED);
+    if (kz_buf_printf(&tmp, "%s.%ld.tmp", path, (long)getpid())) {
+        kz_buf_free(&tmp);
+        return kz_cli_fail(cli, "out of memory");
+    }
+    FILE *f = fopen(tmp.data, "wb");
+    int ok = f && fwrite(text, 1, n, f) == n;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok || rename(tmp.data, path) != 0) {
+        kz_cli_err(cli, "cannot write %s: %s", path, strerror(errno));
+        remove(tmp.data);
+        kz_buf_free(&tmp);
+        return KZ_EXIT_FAIL;
+    }
+    kz_buf_free(&tmp);
+    return KZ_EXIT_OK;
+}
+
+/* evaluate or train on an analyst's table: rows split by a hash of the id. */
+static int table_evaluate_or_train(struct run *r)
+{
+    kz_ftable *t = NULL;
+    kz_dataset *d = NULL;
+    char *encoding = NULL;
+    uint8_t *role = NULL;
+    kz_churn_eval ev[KZ_CHURN_MODELS], periods;
+    kz_churn_model *m = NULL;
+    kz_buf body;
+    int rc = KZ_EXIT_OK;
+    kz_buf_init(&body, KZ_BUF_UNLIMITED);
+    memset(&periods, 0, sizeof periods);
+    periods.train_first = periods.train_last = periods.test_first = periods.test_last = KZ_DAY_NONE;
+    if (kz_ftable_read(&t, r->table, r->id, r->label) || kz_ftable_dataset(&d, &encoding, t, NULL)) {
+        kz_cli_err(r->cli, "%s", kz_error_msg());
+        rc = kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
+        goto done;
+    }
+    if (!(role = malloc(d->n ? d->n : 1))) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    kz_ftable_roles(role, t, r->co.test_share);
+    if (kz_churn_evaluate_roles(ev, d, &r->co, role, &periods)) {
+        kz_cli_err(r->cli, "%s", kz_error_msg());
+        rc = KZ_EXIT_FAIL;
+        goto done;
+    }
+    if (print_evaluation(r, ev, d)) {
+        rc = kz_cli_fail(r->cli, "formatting the evaluation");
+        goto done;
+    }
+    if (strcmp(r->sub, "train") != 0)
+        goto done;
+    int algo = strcmp(r->algorithm, "xgboost") == 0 ? KZ_CHURN_XGBOOST
+               : strcmp(r->algorithm, "logistic") == 0 ? KZ_CHURN_LOGISTIC
+               : ev[KZ_CHURN_XGBOOST].roc_auc > ev[KZ_CHURN_LOGISTIC].roc_auc ? KZ_CHURN_XGBOOST
+                                                                               : KZ_CHURN_LOGISTIC;
+    if (kz_churn_model_train(&m, d, algo, ev[KZ_CHURN_LOGISTIC].lambda, 0) || kz_churn_model_set_table(m, encoding) ||
+        kz_churn_model_save(m, &body)) {
+        rc = kz_cli_fail(r->cli, "training the model");
+        goto done;
+    }
+    if ((rc = write_file(r->cli, r->model_path, body.data, body.len)) == KZ_EXIT_OK &&
+        strcmp(r->format, "table") == 0)
+        kz_buf_printf(&r->out, "\n%s model of %zu rows and %zu features written to %s\n", kz_churn_algo_name(algo),
+                      d->n, d->p, r->model_path);
+done:
+    kz_churn_model_free(m);
+    kz_buf_free(&body);
+    free(role);
+    free(encoding);
+    kz_dataset_free(d);
+    kz_ftable_free(t);
+    return rc;
+}
+
+/* predict on an analyst's table: <id>,churn_probability for every row, in
+ * the table's order. */
+static int table_predict(struct run *r)
+{
+    kz_churn_model *m = NULL;
+    kz_ftable *t = NULL;
+    kz_dataset *d = NULL;
+    double *prob = NULL;
+    size_t len = 0;
+    char *body = NULL;
+    cJSON *enc = NULL;
+    kz_buf csv;
+    int rc = KZ_EXIT_OK;
+    kz_buf_init(&csv, KZ_BUF_UNLIMITED);
+    FILE *f = fopen(r->model_path, "rb");
+    if (!f) {
+        kz_cli_err(r->cli, "cannot read the model %s: %s", r->model_path, strerror(errno));
+        return KZ_EXIT_FAIL;
+    }
+    kz_buf mb;
+    kz_buf_init(&mb, (size_t)1 << 30);
+    char chunk[65536];
+    size_t got;
+    int bad = 0;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        bad = bad || kz_buf_append(&mb, chunk, got);
+    bad = bad || ferror(f);
+    fclose(f);
+    body = mb.data;
+    len = mb.len;
+    if (bad || kz_churn_model_load(&m, body ? body : "", len)) {
+        kz_cli_err(r->cli, "%s: %s", r->model_path, bad ? "cannot read it" : kz_error_msg());
+        rc = KZ_EXIT_FAIL;
+        goto done;
+    }
+    if (!kz_churn_model_table(m)) {
+        kz_cli_err(r->cli, "%s: this model was trained on the database, not on a table", r->model_path);
+        rc = KZ_EXIT_FAIL;
+        goto done;
+    }
+    enc = cJSON_Parse(kz_churn_model_table(m));
+    const cJSON *idc = cJSON_GetObjectItemCaseSensitive(enc, "id");
+    const char *id = r->id ? r->id : cJSON_IsString(idc) ? idc->valuestring : "";
+    if (kz_ftable_read(&t, r->table, id, NULL) || kz_ftable_dataset(&d, NULL, t, kz_churn_model_table(m))) {
+        kz_cli_err(r->cli, "%s", kz_error_msg());
+        rc = kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
+        goto done;
+    }
+    if (!(prob = malloc((d->n ? d->n : 1) * sizeof *prob)) || kz_churn_model_score(m, d, prob, NULL)) {
+        rc = kz_cli_fail(r->cli, "scoring");
+        goto done;
+    }
+    const char *idname = kz_ftable_id_column(t);
+    int wrc = kz_csvw_field(&csv, idname, strlen(idname), 1) || kz_buf_puts(&csv, ",churn_probability\n");
+    for (size_t i = 0; i < d->n && !wrc; i++) {
+        char num[KZ_DOUBLE_BUF];
+        kz_format_double(num, prob[i]);
+        const char *idv = kz_ftable_id(t, i);
+        wrc = kz_csvw_field(&csv, idv, strlen(idv), 1) || kz_buf_printf(&csv, ",%s\n", num);
+    }
+    if (wrc) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    rc = write_file(r->cli, r->output, csv.data ? csv.data : "", csv.len);
+done:
+    cJSON_Delete(enc);
+    kz_buf_free(&mb);
+    kz_buf_free(&csv);
+    free(prob);
+    kz_dataset_free(d);
+    kz_ftable_free(t);
+    kz_churn_model_free(m);
+    return rc;
+}
+
 int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
 {
     struct run r;
     memset(&r, 0, sizeof r);
     r.cli = cli;
     r.format = "table";
-    r.model = "best";
+    r.algorithm = "best";
     kz_churn_opts_init(&r.co);
     kz_metric_opts_init(&r.mo);
     kz_buf_init(&r.out, KZ_BUF_UNLIMITED);
@@ -673,6 +872,8 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv)
     int rc = !r.filters || !r.excluded ? kz_cli_fail(cli, "out of memory") : parse(&r, argc, argv);
     if (rc == -1)
         rc = KZ_EXIT_OK; /* --help */
+    else if (rc == KZ_EXIT_OK && r.table)
+        rc = strcmp(r.sub, "predict") == 0 ? table_predict(&r) : table_evaluate_or_train(&r);
     else if (rc == KZ_EXIT_OK && (rc = prepare(&r)) == KZ_EXIT_OK)
         rc = strcmp(r.sub, "predict") == 0 ? cmd_predict(&r) : cmd_evaluate_or_train(&r);
     if (rc == KZ_EXIT_OK &&

@@ -121,15 +121,25 @@ static const kz_command commands[] = {
       "                        best on a time split of the training period)\n"
       "  --no-field NAME       leave an attribute out of the features (repeatable):\n"
       "                        industry, owner, plan or a custom field\n"
-      "  --model best|logistic|xgboost  predict: which stored model (default best:\n"
-      "                        the higher evaluated ROC AUC)\n"
+      "  --algorithm best|logistic|xgboost  predict: which stored model; train\n"
+      "                        --table: which to write (default best: the higher\n"
+      "                        evaluated ROC AUC)\n"
       "  --top N               predict: list only the N riskiest accounts\n"
       "  --as-of DATE          the end of the history to use, or the day to predict\n"
       "                        from (default the last day with events)\n"
       "  --timezone ZONE       days in this zone (default reporting.timezone)\n"
       "  --filter ATTR OP VALUE only these accounts (as in metrics)\n"
       "  --format table|csv|json  output (default table; the JSON of evaluate has\n"
-      "                        models.NAME.roc_auc)\n",
+      "                        models.NAME.roc_auc)\n"
+      "\n"
+      "An analyst's own table instead of the database (one row per customer):\n"
+      "  --table FILE          a CSV: an id column, for evaluate and train a label\n"
+      "                        column (yes/no, true/false, 1/0), the rest features\n"
+      "  --id COLUMN           the id column (predict: default the model's)\n"
+      "  --label COLUMN        the label column (evaluate, train)\n"
+      "  --model PATH          train: the model file to write; predict: to read\n"
+      "  --output FILE         predict: write <id>,churn_probability here (default\n"
+      "                        standard output)\n",
       "churn [options] evaluate|train|predict" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",
       "Generates a B2B SaaS world as import files (accounts, contacts, subscriptions,\n"

@@ -59,7 +59,6 @@ static double transform(int k, double v)
     return v > 0 ? log1p(v) : 0; /* counts, users, days, money, hours */
 }
 
-#define MAX_VALUES 10 /* one-hot columns of a categorical feature at most */
 
 /* What a feature column is, as read back from its name: a signal, a plan
  * ("plan=pro"), a number or date attribute ("employees", "onboarded_at_days_ago")
@@ -99,56 +98,57 @@ static int excluded(const kz_churn_opts *c, const char *name)
     return 0;
 }
 
-/* The common values of a text attribute (by count, then name), at most
- * MAX_VALUES with at least 1 % of the accounts that have a value each; none
- * when there is only one value or they look like identifiers (more than 50
- * values of which the common ones cover under half). */
-static int common_values(const kz_attr_col *col, size_t na, const kz_metric_opts *o, const char **out, size_t *nout)
+int kz_churn_common_values(const char **vals, size_t n, const char **out, size_t *nout)
 {
-    struct count *v = malloc((na ? na : 1) * sizeof *v);
-    const char **sorted = malloc((na ? na : 1) * sizeof *sorted);
-    size_t n = 0, nv = 0, with = 0;
+    struct count *v = malloc((n ? n : 1) * sizeof *v);
+    size_t nv = 0;
     *nout = 0;
-    if (!v || !sorted) {
-        free(v);
-        free(sorted);
+    if (!v)
         return kz_error_oom();
-    }
-    for (size_t a = 0; a < na; a++)
-        if (col->text[a] && kz_counts(o, (uint32_t)a))
-            sorted[n++] = col->text[a];
-    with = n;
     /* count equal values: sort the pointers by text */
-    qsort(sorted, n, sizeof *sorted, cmp_cstr);
+    qsort(vals, n, sizeof *vals, cmp_cstr);
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n && strcmp(sorted[j], sorted[i]) == 0)
+        while (j < n && strcmp(vals[j], vals[i]) == 0)
             j++;
-        v[nv++] = (struct count){ sorted[i], j - i };
+        v[nv++] = (struct count){ vals[i], j - i };
         i = j;
     }
     if (nv > 1)
         qsort(v, nv, sizeof *v, cmp_count);
     size_t covered = 0, k = 0;
-    for (; k < nv && k < MAX_VALUES && (double)v[k].n >= 0.01 * (double)with; k++) {
+    for (; k < nv && k < KZ_CHURN_MAX_VALUES && (double)v[k].n >= 0.01 * (double)n; k++) {
         out[k] = v[k].value;
         covered += v[k].n;
     }
-    if (nv >= 2 && !(nv > 50 && 2 * covered < with))
+    if (nv >= 2 && !(nv > 50 && 2 * covered < n))
         *nout = k;
     free(v);
-    free(sorted);
     return KZ_OK;
 }
 
-/* Chooses the columns after the signals, and names every column. */
+/* The common values of a text attribute over the accounts of o. */
+static int common_values(const kz_attr_col *col, size_t na, const kz_metric_opts *o, const char **out, size_t *nout)
+{
+    const char **vals = malloc((na ? na : 1) * sizeof *vals);
+    size_t n = 0;
+    if (!vals)
+        return kz_error_oom();
+    for (size_t a = 0; a < na; a++)
+        if (col->text[a] && kz_counts(o, (uint32_t)a))
+            vals[n++] = col->text[a];
+    int rc = kz_churn_common_values(vals, n, out, nout);
+    free(vals);
+    return rc;
+}
+
 /* Chooses the feature columns of a new dataset and names them (d->names,
  * d->p): the signals, the common plans, the attributes. */
 static int choose_columns(kz_dataset *d, const kz_engine *e, const kz_metric_opts *o, const kz_churn_opts *c,
                           const kz_attrs *attrs)
 {
-    size_t cap = KZ_NSIGNALS + MAX_VALUES + (attrs ? attrs->n * MAX_VALUES : 0);
-    const char *vals[MAX_VALUES];
+    size_t cap = KZ_NSIGNALS + KZ_CHURN_MAX_VALUES + (attrs ? attrs->n * KZ_CHURN_MAX_VALUES : 0);
+    const char *vals[KZ_CHURN_MAX_VALUES];
     char buf[512];
     int rc = KZ_OK;
     d->p = 0;
@@ -174,7 +174,7 @@ static int choose_columns(kz_dataset *d, const kz_engine *e, const kz_metric_opt
             pc[e->sub_plan[i]].n++;
         pc[0].n = 0;
         qsort(pc, e->nplans, sizeof *pc, cmp_count);
-        for (size_t i = 0; i < e->nplans && i < MAX_VALUES && pc[i].n && rc == KZ_OK; i++) {
+        for (size_t i = 0; i < e->nplans && i < KZ_CHURN_MAX_VALUES && pc[i].n && rc == KZ_OK; i++) {
             snprintf(buf, sizeof buf, "plan=%s", pc[i].value);
             if (!(d->names[d->p++] = strdup(buf)))
                 rc = kz_error_oom();
@@ -624,6 +624,7 @@ static int score_gbt(const kz_dataset *d, const size_t *train, size_t ntr, const
     float *xt = kz_churn_as_float(d, train, ntr), *xs = kz_churn_as_float(d, test, nte), *yt = malloc((ntr ? ntr : 1) * sizeof *yt);
     int rc = KZ_OK;
     kz_gbt_params_init(&gp);
+    gp.threads = kz_gbt_threads(ntr);
     if (!xt || !xs || !yt) {
         rc = KZ_ENOMEM;
         goto done;

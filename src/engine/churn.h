@@ -126,4 +126,33 @@ int kz_churn_model_score(const kz_churn_model *m, const kz_dataset *rows, double
 
 void kz_churn_model_free(kz_churn_model *m);
 
+/* The table encoding a model keeps when it was trained on an analyst's
+ * table (NULL: none); set takes a copy. */
+const char *kz_churn_model_table(const kz_churn_model *m);
+int kz_churn_model_set_table(kz_churn_model *m, const char *encoding_json);
+
+/* ---- an analyst's feature table (churn_table.c) ---- */
+
+typedef struct kz_ftable kz_ftable;
+
+/* Reads a CSV with a header, one row per customer: id_col (every id once,
+ * none empty), label_col (yes/no, true/false, 1/0; NULL when predicting) and
+ * the features. KZ_EINVALID names the file, line and column of anything
+ * wrong. Caller frees with kz_ftable_free. */
+int kz_ftable_read(kz_ftable **out, const char *path, const char *id_col, const char *label_col);
+void kz_ftable_free(kz_ftable *t);
+size_t kz_ftable_rows(const kz_ftable *t);
+const char *kz_ftable_id(const kz_ftable *t, size_t i);
+const char *kz_ftable_id_column(const kz_ftable *t);
+
+/* The dataset of the table (row i is the table's row i, y its label). With
+ * given NULL the encoding is learnt from the table, else given (JSON, as a
+ * model keeps it) is applied; *encoding (may be NULL) gets a malloc'd copy of
+ * the encoding used. */
+int kz_ftable_dataset(kz_dataset **out, char **encoding, const kz_ftable *t, const char *given);
+
+/* Roles for an evaluation without dates: by a stable hash of each id, about
+ * test_share of the rows test and as many validate the penalty. */
+int kz_ftable_roles(uint8_t *role, const kz_ftable *t, double test_share);
+
 #endif

@@ -26,4 +26,13 @@ void kz_churn_prep_free(struct kz_churn_prep *pp);
  * or NULL when out of memory. */
 float *kz_churn_as_float(const kz_dataset *d, const size_t *rows, size_t n);
 
+#define KZ_CHURN_MAX_VALUES 10 /* one-hot columns of a categorical feature at most */
+
+/* The common values among vals (n non-empty texts; the array is reordered),
+ * by count then text, into out: at most KZ_CHURN_MAX_VALUES, each held by at
+ * least 1 % of the n; none when there is a single value or they look like
+ * identifiers (more than 50 values of which the common ones cover under
+ * half). The pointers are those of vals. */
+int kz_churn_common_values(const char **vals, size_t n, const char **out, size_t *nout);
+
 #endif

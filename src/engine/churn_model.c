@@ -8,7 +8,8 @@
  *    "horizon_days": 90, "features": [...],
  *    "logistic": {"lambda", "intercept_std", "coef_std": [...], "mean": [...],
  *                 "sd": [...], "fill": [...], "indicator": [...]}}
- *   ... or "xgboost": "the model as XGBoost writes its JSON, as a string"
+ *   ... or "xgboost": "the model as XGBoost writes its JSON, as a string",
+ *   and for a model of an analyst's table "table": {its encoding}}
  *
  * The logistic columns are the features then one "was missing" column per
  * feature with indicator 1, in order.
@@ -35,6 +36,7 @@ struct kz_churn_model {
     struct kz_churn_prep prep; /* logistic */
     kz_logit *logit;
     kz_gbt *gbt;
+    char *table;               /* the encoding of an analyst's table, or NULL */
 };
 
 static const char *const algo_names[] = { [KZ_CHURN_LOGISTIC] = "logistic", [KZ_CHURN_XGBOOST] = "xgboost" };
@@ -54,7 +56,23 @@ void kz_churn_model_free(kz_churn_model *m)
     kz_churn_prep_free(&m->prep);
     kz_logit_free(m->logit);
     kz_gbt_free(m->gbt);
+    free(m->table);
     free(m);
+}
+
+const char *kz_churn_model_table(const kz_churn_model *m)
+{
+    return m->table;
+}
+
+int kz_churn_model_set_table(kz_churn_model *m, const char *encoding_json)
+{
+    char *c = encoding_json ? strdup(encoding_json) : NULL;
+    if (encoding_json && !c)
+        return kz_error_oom();
+    free(m->table);
+    m->table = c;
+    return KZ_OK;
 }
 
 static int copy_names(kz_churn_model *m, char *const *names, size_t p)
@@ -111,6 +129,7 @@ int kz_churn_model_train(kz_churn_model **out, const kz_dataset *d, int algo, do
     } else {
         kz_gbt_params gp;
         kz_gbt_params_init(&gp);
+        gp.threads = kz_gbt_threads(d->n);
         xf = kz_churn_as_float(d, NULL, d->n);
         yf = malloc((d->n ? d->n : 1) * sizeof *yf);
         if (!xf || !yf) {
@@ -169,6 +188,10 @@ int kz_churn_model_save(const kz_churn_model *m, kz_buf *out)
     for (size_t j = 0; j < m->p; j++)
         kz_jw_str(&w, m->names[j]);
     kz_jw_end(&w);
+    if (m->table) {
+        kz_jw_key(&w, "table");
+        kz_jw_raw(&w, m->table, strlen(m->table));
+    }
     if (m->algo == KZ_CHURN_LOGISTIC) {
         const kz_logit *l = m->logit;
         kz_jw_key(&w, "logistic");
@@ -300,6 +323,11 @@ int kz_churn_model_load(kz_churn_model **out, const char *json, size_t n)
             goto done;
         }
         m->p++;
+    }
+    const cJSON *table = cJSON_GetObjectItemCaseSensitive(root, "table");
+    if (cJSON_IsObject(table) && !(m->table = cJSON_PrintUnformatted(table))) {
+        rc = kz_error_oom();
+        goto done;
     }
     if (m->algo == KZ_CHURN_LOGISTIC) {
         rc = load_logistic(m, cJSON_GetObjectItemCaseSensitive(root, "logistic"));

@@ -27,6 +27,11 @@ void kz_gbt_params_init(kz_gbt_params *p)
     p->threads = 2;
 }
 
+int kz_gbt_threads(size_t n)
+{
+    return n >= 100000 ? 2 : 1;
+}
+
 /* XGBoost's message for a failed call. */
 static int xgb_error(const char *what)
 {

@@ -26,10 +26,16 @@ typedef struct kz_gbt_params {
     double min_child_weight; /* default 5 */
     double lambda;          /* L2 penalty of leaf weights (default 1) */
     int seed;               /* default 1 */
-    int threads;            /* default 2 */
+    int threads;            /* default 2; see kz_gbt_threads */
 } kz_gbt_params;
 
 void kz_gbt_params_init(kz_gbt_params *p);
+
+/* Threads worth using for n rows: one below 100,000 rows, where OpenMP's
+ * barriers (whose threads spin while they wait) cost more than the second
+ * core gives, especially beside other busy processes; two above. Servers
+ * should run with OMP_WAIT_POLICY=PASSIVE. */
+int kz_gbt_threads(size_t n);
 
 /* Fits the trees on n rows of p features (x) and labels y (0 or 1). *out
  * is freed with kz_gbt_free. KZ_EINVALID for n or p of 0; KZ_ERROR with

@@ -136,7 +136,7 @@ Test(churn, errors)
         { { "--format", "xml", "evaluate", NULL }, "--format" },
         { { "--filter", "plan~x", "evaluate", NULL }, "plan~x" },
         { { "--top", "5", "evaluate", NULL }, "only churn predict" },
-        { { "--model", "forest", "predict", NULL }, "--model must be" },
+        { { "--algorithm", "forest", "predict", NULL }, "--algorithm must be" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *argv[10] = { "--db", "k.db", "churn" };
@@ -184,7 +184,7 @@ Test(churn, train_then_predict_with_drivers, .timeout = 120)
     /* every paying account, riskiest first, probabilities in [0, 1]; the same twice */
     for (int algo = 0; algo < 2; algo++) {
         const char *model = algo ? "xgboost" : "logistic";
-        kt_kizunav(&r, dir, NULL, "--db", "k.db", "churn", "predict", "--model", model, "--format", "json", NULL);
+        kt_kizunav(&r, dir, NULL, "--db", "k.db", "churn", "predict", "--algorithm", model, "--format", "json", NULL);
         cr_assert_eq(r.status, 0, "%s", r.err);
         cJSON *root = cJSON_Parse(r.out), *row;
         cr_assert(cJSON_IsArray(root), "%s", r.out);
@@ -203,7 +203,7 @@ Test(churn, train_then_predict_with_drivers, .timeout = 120)
         cJSON_Delete(root);
         char *first = strdup(r.out);
         kt_run_free(&r);
-        kt_kizunav(&r, dir, NULL, "--db", "k.db", "churn", "predict", "--model", model, "--format", "json", NULL);
+        kt_kizunav(&r, dir, NULL, "--db", "k.db", "churn", "predict", "--algorithm", model, "--format", "json", NULL);
         cr_assert_str_eq(r.out, first, "%s: not the same twice", model);
         kt_run_free(&r);
         free(first);
@@ -211,7 +211,7 @@ Test(churn, train_then_predict_with_drivers, .timeout = 120)
     /* as of four months before the end, the accounts that did stop paying
      * within 90 days are ranked high and their main driver is a planted
      * cause; 14 such accounts in this world */
-    kt_kizunav(&r, dir, NULL, "--db", "k.db", "churn", "predict", "--model", "logistic", "--as-of", "2026-07-01",
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "churn", "predict", "--algorithm", "logistic", "--as-of", "2026-07-01",
                "--format", "json", NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cJSON *pred = cJSON_Parse(r.out);
