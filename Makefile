@@ -131,6 +131,7 @@ bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics
 	@echo; echo "== events as SQL rows or as column blocks (bench/rowstore.c)"
 	$(BUILD)/bench/rowstore 10000000
 	@echo; ./bench/metrics.sh
+	@echo; ./bench/churn.sh
 
 install: $(BUILD)/kizuna
 	install -d $(DESTDIR)$(PREFIX)/bin

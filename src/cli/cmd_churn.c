@@ -13,6 +13,7 @@
 #include "core/csvw.h"
 #include "core/error.h"
 #include "core/jsonw.h"
+#include "core/log.h"
 #include "core/table.h"
 #include "core/text.h"
 #include "engine/churn.h"
@@ -579,6 +580,7 @@ static int cmd_predict(struct run *r)
         rc = KZ_EXIT_FAIL;
         goto done;
     }
+    double t0 = kz_monotonic();
     if (kz_churn_rows(&rows, r->e, &r->mo, at, names, p, r->attrs)) {
         rc = kz_cli_fail(r->cli, "building the features");
         goto done;
@@ -595,10 +597,13 @@ static int cmd_predict(struct run *r)
         rc = kz_cli_fail(r->cli, "out of memory");
         goto done;
     }
+    double t1 = kz_monotonic();
     if (kz_churn_model_score(m, rows, prob, contrib)) {
         rc = kz_cli_fail(r->cli, "scoring");
         goto done;
     }
+    KZ_LOG(KZ_LOG_DEBUG, "churn: scored", "accounts=%zu features_ms=%.1f score_ms=%.1f", n, (t1 - t0) * 1000,
+           (kz_monotonic() - t1) * 1000);
     kz_engine_account_ids(r->e, store_id);
     for (size_t i = 0; i < n; i++) {
         kz_buf text;

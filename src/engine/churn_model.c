@@ -372,10 +372,18 @@ int kz_churn_model_score(const kz_churn_model *m, const kz_dataset *rows, double
     if (m->algo == KZ_CHURN_XGBOOST) {
         float *x = kz_churn_as_float(rows, NULL, rows->n);
         double *c = contrib ? malloc((rows->n ? rows->n : 1) * (m->p + 1) * sizeof *c) : NULL;
-        int rc = !x || (contrib && !c) ? KZ_ENOMEM : kz_gbt_predict(m->gbt, x, rows->n, m->p, prob);
-        if (!rc && contrib && !(rc = kz_gbt_contributions(m->gbt, x, rows->n, m->p, c)))
-            for (size_t i = 0; i < rows->n; i++)
+        int rc = !x || (contrib && !c) ? KZ_ENOMEM : KZ_OK;
+        if (!rc && !contrib)
+            rc = kz_gbt_predict(m->gbt, x, rows->n, m->p, prob);
+        if (!rc && contrib && !(rc = kz_gbt_contributions(m->gbt, x, rows->n, m->p, 0, c)))
+            for (size_t i = 0; i < rows->n; i++) {
+                /* the contributions and the bias add up to the log-odds: one pass gives both */
+                double t = 0;
+                for (size_t j = 0; j <= m->p; j++)
+                    t += c[i * (m->p + 1) + j];
+                prob[i] = t >= 0 ? 1 / (1 + exp(-t)) : exp(t) / (1 + exp(t));
                 memcpy(contrib + i * m->p, c + i * (m->p + 1), m->p * sizeof *c);
+            }
         free(x);
         free(c);
         return rc;

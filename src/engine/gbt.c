@@ -148,9 +148,9 @@ int kz_gbt_predict(const kz_gbt *m, const float *x, size_t n, size_t p, double *
     return predict(m, x, n, p, 0, 1, prob);
 }
 
-int kz_gbt_contributions(const kz_gbt *m, const float *x, size_t n, size_t p, double *out)
+int kz_gbt_contributions(const kz_gbt *m, const float *x, size_t n, size_t p, int exact, double *out)
 {
-    return predict(m, x, n, p, 2, p + 1, out);
+    return predict(m, x, n, p, exact ? 2 : 3, p + 1, out);
 }
 
 int kz_gbt_save(const kz_gbt *m, kz_buf *out)

@@ -221,7 +221,7 @@ Test(engine_gbt, learns_a_rule_explains_it_and_round_trips)
     double auc = kz_eval_roc_auc(prob, lab, N);
     cr_assert_gt(auc, 0.85, "AUC %f", auc);
     /* the contributions add up to the log-odds; the noise feature matters least */
-    cr_assert_eq(kz_gbt_contributions(m, x, N, 3, contrib), KZ_OK);
+    cr_assert_eq(kz_gbt_contributions(m, x, N, 3, 1, contrib), KZ_OK);
     double mean_abs[3] = { 0 };
     for (int i = 0; i < N; i++) {
         double t = 0;
@@ -233,6 +233,20 @@ Test(engine_gbt, learns_a_rule_explains_it_and_round_trips)
     }
     cr_assert_lt(mean_abs[2], mean_abs[0]);
     cr_assert_lt(mean_abs[2], mean_abs[1]);
+    /* the fast path contributions add up the same way and agree on the noise */
+    static double approx[N * 4];
+    cr_assert_eq(kz_gbt_contributions(m, x, N, 3, 0, approx), KZ_OK);
+    double approx_abs[3] = { 0 };
+    for (int i = 0; i < N; i++) {
+        double t = 0;
+        for (int j = 0; j < 4; j++)
+            t += approx[i * 4 + j];
+        cr_assert_float_eq(1 / (1 + exp(-t)), prob[i], 1e-4, "row %d", i);
+        for (int j = 0; j < 3; j++)
+            approx_abs[j] += fabs(approx[i * 4 + j]) / N;
+    }
+    cr_assert_lt(approx_abs[2], approx_abs[0]);
+    cr_assert_lt(approx_abs[2], approx_abs[1]);
     /* same data, same seed: the same model; saved and loaded: the same answers */
     cr_assert_eq(kz_gbt_fit(&m2, x, y, N, 3, &gp), KZ_OK);
     cr_assert_eq(kz_gbt_predict(m2, x, N, 3, again), KZ_OK);
