@@ -96,6 +96,31 @@ static const kz_command commands[] = {
       "metrics.reactivation_window_days and metrics.intra_period_subscriptions.\n"
       "\n",
       "metrics [options] REPORT" },
+    { "health", kz_cmd_health, "account health scores: who is in trouble, why, and whether the score foresees churn",
+      "Scores every paying account 0-100 by a health definition (docs/health.md):\n"
+      "segments of accounts, each with factors that turn a signal (`kizuna metrics\n"
+      "signals`) or a custom field into points by a curve, weighed. Green, yellow and\n"
+      "red by two thresholds.\n"
+      "\n"
+      "Subcommands:\n"
+      "  score                 every paying account, the weakest first, with the two\n"
+      "                        factors that cost it the most points, in words\n"
+      "  show ACCOUNT          one account: each factor's value, points, weight, and\n"
+      "                        what it says\n"
+      "  backtest              the score at past dates against churn within the\n"
+      "                        horizon: ROC AUC, churn rate and lift per band\n"
+      "  definition            the definition in use, as JSON (a start for your own)\n"
+      "\n"
+      "Options:\n"
+      "  --definition FILE     a health definition (JSON; default: the built-in one)\n"
+      "  --as-of DATE          score as of this day (default the last day with events)\n"
+      "  --filter ATTR OP VALUE only these accounts (as in metrics)\n"
+      "  --top N               score: only the N weakest accounts\n"
+      "  --horizon DAYS        backtest: a churn within this many days counts (90)\n"
+      "  --step DAYS           backtest: days between the dates (30)\n"
+      "  --timezone ZONE       days in this zone (default reporting.timezone)\n"
+      "  --format table|csv|json  output (default table; backtest JSON has roc_auc)\n",
+      "health [options] score|show ACCOUNT|backtest|definition" },
     { "churn", kz_cmd_churn, "churn prediction: evaluate, train and predict who will stop paying",
       "Builds a churn dataset from the database: every paying account on observation\n"
       "dates every --step days, its signals that day (`kizuna metrics signals`), its\n"

@@ -566,6 +566,11 @@ size_t kz_engine_subscriptions(const kz_engine *e)
     return e->nsubs;
 }
 
+kz_day kz_engine_first_day(const kz_engine *e, const kz_tz *tz)
+{
+    return e->nevents ? (kz_day)kz_tz_day(tz, e->base + e->ev_sec[0]) : KZ_DAY_NONE;
+}
+
 const char *kz_engine_account_key(const kz_engine *e, uint32_t a, size_t *len)
 {
     *len = e->acc_key_len[a];

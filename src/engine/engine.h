@@ -51,6 +51,9 @@ size_t kz_engine_accounts(const kz_engine *e);
 size_t kz_engine_events(const kz_engine *e);
 size_t kz_engine_subscriptions(const kz_engine *e);
 
+/* The local day (tz) of the first event; KZ_DAY_NONE without events. */
+kz_day kz_engine_first_day(const kz_engine *e, const kz_tz *tz);
+
 /* Account a's key (not NUL-terminated beyond *len; borrowed from the engine). */
 const char *kz_engine_account_key(const kz_engine *e, uint32_t a, size_t *len);
 

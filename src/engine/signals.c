@@ -257,3 +257,79 @@ int kz_metric_signals(kz_table **out, const kz_engine *e, const kz_metric_opts *
     *out = t;
     return KZ_OK;
 }
+
+/* How each signal reads in a sentence: a template whose {name} are signal
+ * values ({name%} as a percentage), and what to say when one is missing. */
+static const struct {
+    const char *says, *missing;
+} phrase[KZ_NSIGNALS] = {
+    [KZ_SIG_EVENTS] = { "{events} events in the window ({events_prev} in the one before)", NULL },
+    [KZ_SIG_EVENTS_PREV] = { "{events_prev} events in the window before", NULL },
+    [KZ_SIG_USAGE_TREND] = { "events went from {events_prev} to {events} between the last two windows",
+                             "no events in the window before to compare with" },
+    [KZ_SIG_ACTIVE_USERS] = { "{active_users} active users in the window", NULL },
+    [KZ_SIG_ACTIVE_USERS_PREV] = { "{active_users_prev} active users in the window before", NULL },
+    [KZ_SIG_USERS_TREND] = { "active users went from {active_users_prev} to {active_users} between the last two windows",
+                             "no active users in the window before to compare with" },
+    [KZ_SIG_ACTIVE_DAYS] = { "active on {active_days} days of the window", NULL },
+    [KZ_SIG_DAU] = { "{dau} users active on the day", NULL },
+    [KZ_SIG_WAU] = { "{wau} users active in the last 7 days", NULL },
+    [KZ_SIG_MAU] = { "{mau} users active in the last 28 days", NULL },
+    [KZ_SIG_STICKINESS] = { "daily use is {stickiness%} of monthly use", "no monthly users" },
+    [KZ_SIG_FEATURES_USED] = { "{features_used} features used in the window", NULL },
+    [KZ_SIG_FEATURE_BREADTH] = { "uses {feature_breadth%} of the features in use", "no features in use at all" },
+    [KZ_SIG_SEATS] = { "{seats} seats", NULL },
+    [KZ_SIG_SEAT_UTILISATION] = { "{active_users} of {seats} seats active", "no seats" },
+    [KZ_SIG_DAYS_SINCE_EVENT] = { "last activity {days_since_last_event} days ago", "no activity ever" },
+    [KZ_SIG_TICKETS_OPEN] = { "{tickets_open} open tickets", NULL },
+    [KZ_SIG_TICKETS_OPEN_HIGH] = { "{tickets_open_high} open high or urgent tickets", NULL },
+    [KZ_SIG_OLDEST_OPEN_TICKET_DAYS] = { "the oldest open ticket is {oldest_open_ticket_days} days old", "no open ticket" },
+    [KZ_SIG_TICKETS_28D] = { "{tickets_28d} tickets in the last 28 days", NULL },
+    [KZ_SIG_TICKETS_90D] = { "{tickets_90d} tickets in the last 90 days", NULL },
+    [KZ_SIG_OPERATIONAL_TICKETS_90D] = { "{operational_tickets_90d} how-to tickets in the last 90 days", NULL },
+    [KZ_SIG_FIRST_RESPONSE_HOURS_90D] = { "first responses took {first_response_hours_90d} hours on average",
+                                          "no tickets answered in 90 days" },
+    [KZ_SIG_NPS_LAST] = { "last NPS answer {nps_last}, {nps_days_since} days ago", "no NPS answer yet" },
+    [KZ_SIG_NPS_DAYS_SINCE] = { "last NPS answer {nps_days_since} days ago", "no NPS answer yet" },
+    [KZ_SIG_MRR] = { "MRR {mrr}", NULL },
+    [KZ_SIG_MRR_90D_AGO] = { "MRR 90 days ago {mrr_90d_ago}", NULL },
+    [KZ_SIG_MRR_CHANGE_90D] = { "MRR went from {mrr_90d_ago} to {mrr} in 90 days", "no MRR 90 days ago" },
+    [KZ_SIG_TENURE_DAYS] = { "customer for {tenure_days} days", NULL },
+};
+
+int kz_signal_describe(kz_buf *out, int k, const double *row)
+{
+    const char *t = phrase[k].says;
+    /* first: is any value the sentence needs missing? */
+    for (const char *p = strchr(t, '{'); p; p = strchr(p + 1, '{')) {
+        const char *e = strchr(p, '}');
+        size_t n = (size_t)(e - p - 1) - (e[-1] == '%');
+        int j = kz_signal_find(p + 1, n);
+        if (j >= 0 && isnan(row[j]))
+            return kz_buf_puts(out, phrase[k].missing ? phrase[k].missing : "no value");
+    }
+    int rc = KZ_OK;
+    while (*t && !rc) {
+        const char *p = strchr(t, '{');
+        if (!p)
+            return kz_buf_puts(out, t);
+        if ((rc = kz_buf_append(out, t, (size_t)(p - t))))
+            break;
+        const char *e = strchr(p, '}');
+        int pct = e[-1] == '%';
+        size_t n = (size_t)(e - p - 1) - (size_t)pct;
+        int j = kz_signal_find(p + 1, n);
+        double v = j >= 0 ? row[j] : NAN;
+        const char *unit = j >= 0 ? defs[j].unit : "";
+        if (pct)
+            rc = kz_buf_printf(out, "%.0f%%", v * 100);
+        else if (strcmp(unit, "money") == 0)
+            rc = kz_buf_printf(out, "%.2f", v);
+        else if (strcmp(unit, "hours") == 0 || strcmp(unit, "ratio") == 0)
+            rc = kz_buf_printf(out, "%.1f", v);
+        else
+            rc = kz_buf_printf(out, "%.0f", v);
+        t = e + 1;
+    }
+    return rc;
+}

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "engine/engine.h"
 
 enum {
@@ -56,6 +57,11 @@ int kz_engine_signals(double **out, const kz_engine *e, const kz_metric_opts *o)
  * days after it (MRR falls to 0 on some day in (obs, obs + horizon]); 0 when
  * it pays on and keeps paying; -1 when it does not pay on obs. */
 int kz_engine_churns_within(const kz_engine *e, uint32_t a, kz_day obs, int horizon);
+
+/* Signal k of an account as a sentence a CSM reads ("active users went from
+ * 42 to 17 between the last two windows"), from the account's row of
+ * signals; appended to out. */
+int kz_signal_describe(kz_buf *out, int k, const double *row);
 
 /* The signals as a report (`kizuna metrics signals`): account_id, then one
  * column per signal. */

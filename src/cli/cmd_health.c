@@ -1,0 +1,580 @@
+/*
+ * cmd_health.c - `kizuna health`: account health scores from a definition
+ * (docs/health.md): the scores of every paying account, one account's
+ * factors in words, the backtest against real churn, and the definition.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/jsonw.h"
+#include "core/table.h"
+#include "core/text.h"
+#include "engine/evaluate.h"
+#include "engine/health.h"
+#include "engine/segment.h"
+#include "engine/signals.h"
+
+#define HISTORY_DAYS 56 /* as for churn: two usage windows before a backtest date */
+
+struct run {
+    kz_cli *cli;
+    const char *sub, *account, *format, *definition;
+    int horizon, step;
+    long top;
+    kz_metric_opts mo;
+    kz_store *st;
+    kz_engine *e;
+    kz_tz *tz;
+    kz_segments *filter;
+    kz_attrs *attrs;
+    kz_health_def *def;
+    char *image;
+    const char **filters;
+    size_t nfilters;
+    kz_buf out;
+};
+
+static void run_free(struct run *r)
+{
+    free(r->filters);
+    kz_buf_free(&r->out);
+    kz_health_def_free(r->def);
+    kz_attrs_free(r->attrs);
+    kz_segments_free(r->filter);
+    kz_engine_free(r->e);
+    kz_tz_free(r->tz);
+    free(r->image);
+    kz_store_close(r->st);
+}
+
+/* Reads the definition: --definition FILE, or the default. */
+static int load_definition(struct run *r)
+{
+    if (!r->definition)
+        return kz_health_def_parse(&r->def, kz_health_default_json(), strlen(kz_health_default_json()), "default") ==
+                       KZ_OK
+                   ? KZ_EXIT_OK
+                   : kz_cli_fail(r->cli, "the default definition");
+    FILE *f = fopen(r->definition, "rb");
+    if (!f) {
+        kz_cli_err(r->cli, "cannot read %s: %s", r->definition, strerror(errno));
+        return KZ_EXIT_USAGE;
+    }
+    kz_buf b;
+    char chunk[65536];
+    size_t got;
+    int bad = 0;
+    kz_buf_init(&b, (size_t)16 << 20);
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        bad = bad || kz_buf_append(&b, chunk, got);
+    bad = bad || ferror(f);
+    fclose(f);
+    if (bad) {
+        kz_cli_err(r->cli, "cannot read %s (more than 16 MiB?)", r->definition);
+        kz_buf_free(&b);
+        return KZ_EXIT_USAGE;
+    }
+    int rc = kz_health_def_parse(&r->def, b.data ? b.data : "", b.len, r->definition);
+    kz_buf_free(&b);
+    if (rc) {
+        kz_cli_err(r->cli, "%s", kz_error_msg());
+        return KZ_EXIT_USAGE;
+    }
+    return KZ_EXIT_OK;
+}
+
+static int parse(struct run *r, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "format", required_argument, NULL, 'f' },     { "definition", required_argument, NULL, 'd' },
+        { "as-of", required_argument, NULL, 'a' },      { "timezone", required_argument, NULL, 'z' },
+        { "filter", required_argument, NULL, 'w' },     { "horizon", required_argument, NULL, 'H' },
+        { "step", required_argument, NULL, 'S' },       { "top", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 },
+    };
+    kz_cli *cli = r->cli;
+    int done, c;
+    while ((c = kz_cli_getopt(cli, argc, argv, "", opts, &done)) != -1) {
+        int64_t v;
+        switch (c) {
+        case 'f': r->format = optarg; break;
+        case 'd': r->definition = optarg; break;
+        case 'w': r->filters[r->nfilters++] = optarg; break;
+        case 'H':
+        case 'S':
+            if (kz_parse_int(&v, optarg, strlen(optarg), 1, 3660))
+                return kz_cli_usage(cli, "--%s %s: a number of days from 1 to 3660", c == 'H' ? "horizon" : "step",
+                                    optarg);
+            *(c == 'H' ? &r->horizon : &r->step) = (int)v;
+            break;
+        case 't':
+            if (kz_parse_int(&v, optarg, strlen(optarg), 1, INT32_MAX))
+                return kz_cli_usage(cli, "--top %s: a number of accounts, 1 or more", optarg);
+            r->top = (long)v;
+            break;
+        case 'a': {
+            kz_day day;
+            if (kz_parse_date(&day, optarg, strlen(optarg)))
+                return kz_cli_usage(cli, "--as-of %s: %s", optarg, kz_error_msg());
+            r->mo.obs = day;
+            break;
+        }
+        case 'z':
+            if (kz_config_set(&cli->cfg, "reporting.timezone", optarg, KZ_SRC_FLAG))
+                return kz_cli_usage(cli, "--timezone: %s", kz_error_msg());
+            break;
+        default: return done == KZ_EXIT_OK ? -1 : done;
+        }
+    }
+    if (strcmp(r->format, "table") != 0 && strcmp(r->format, "csv") != 0 && strcmp(r->format, "json") != 0)
+        return kz_cli_usage(cli, "--format must be table, csv or json, not '%s'", r->format);
+    if (optind >= argc)
+        return kz_cli_usage(cli, "which subcommand? (score, show ACCOUNT, backtest or definition)");
+    r->sub = argv[optind++];
+    if (strcmp(r->sub, "show") == 0) {
+        if (optind >= argc)
+            return kz_cli_usage(cli, "show which account? (kizuna health show ACCOUNT_ID)");
+        r->account = argv[optind++];
+    } else if (strcmp(r->sub, "score") != 0 && strcmp(r->sub, "backtest") != 0 && strcmp(r->sub, "definition") != 0) {
+        return kz_cli_usage(cli, "unknown subcommand '%s' (score, show, backtest or definition)", r->sub);
+    }
+    if (optind < argc)
+        return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+    if (r->top && strcmp(r->sub, "score") != 0)
+        return kz_cli_usage(cli, "--top: only health score lists accounts");
+    return load_definition(r);
+}
+
+static int prepare(struct run *r)
+{
+    kz_cli *cli = r->cli;
+    int rc;
+    if (kz_tz_load(&r->tz, cli->cfg.reporting_timezone)) {
+        kz_cli_err(cli, "reporting.timezone: %s", kz_error_msg());
+        return KZ_EXIT_USAGE;
+    }
+    r->mo.tz = r->tz;
+    if ((rc = kz_cli_open_store(cli, &r->st, KZ_STORE_READONLY)) != 0)
+        return rc;
+    r->image = kz_engine_image_path(r->st);
+    if (!r->image || kz_engine_build(&r->e, r->st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, r->image))
+        return kz_cli_fail(cli, "building the engine");
+    kz_day at = r->mo.obs != KZ_DAY_NONE ? r->mo.obs : kz_engine_last_day(r->e, r->tz);
+    if (kz_segments_build(&r->filter, r->st, r->e, at, r->filters, r->nfilters, NULL)) {
+        kz_cli_err(cli, "%s", kz_error_msg());
+        return kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
+    }
+    r->mo.mask = r->filter ? r->filter->filter : NULL;
+    if (kz_attrs_load(&r->attrs, r->st, r->e))
+        return kz_cli_fail(cli, "reading the attributes of accounts");
+    return KZ_EXIT_OK;
+}
+
+/* The scores at day `at` (the masks of the segments are built for that day). */
+static int scores_at(struct run *r, kz_day at, kz_health_scores **out)
+{
+    size_t ns = kz_health_segments(r->def);
+    kz_segments **segs = calloc(ns, sizeof *segs);
+    const uint8_t **masks = calloc(ns, sizeof *masks);
+    int rc = KZ_EXIT_OK;
+    if (!segs || !masks) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    for (size_t s = 0; s < ns; s++) {
+        size_t nf;
+        const char *const *f = kz_health_segment_filters(r->def, s, &nf);
+        if (!nf)
+            continue;
+        if (kz_segments_build(&segs[s], r->st, r->e, at, f, nf, NULL)) {
+            kz_cli_err(r->cli, "%s: segment '%s': %s", r->definition ? r->definition : "definition",
+                       kz_health_segment_name(r->def, s), kz_error_msg());
+            rc = KZ_EXIT_USAGE;
+            goto done;
+        }
+        masks[s] = segs[s]->filter;
+    }
+    kz_metric_opts o = r->mo;
+    o.obs = at;
+    if (kz_health_compute(out, r->def, masks, r->e, &o, r->attrs))
+        rc = kz_cli_fail(r->cli, "computing the scores");
+done:
+    for (size_t s = 0; segs && s < ns; s++)
+        kz_segments_free(segs[s]);
+    free(segs);
+    free(masks);
+    return rc;
+}
+
+static kz_day obs_of(const struct run *r)
+{
+    return r->mo.obs != KZ_DAY_NONE ? r->mo.obs : kz_engine_last_day(r->e, r->tz);
+}
+
+static int emit(struct run *r, kz_table *t)
+{
+    return strcmp(r->format, "csv") == 0    ? kz_table_csv(t, &r->out)
+           : strcmp(r->format, "json") == 0 ? kz_table_json(t, &r->out)
+                                            : kz_table_text(t, &r->out);
+}
+
+struct order {
+    uint32_t a;
+    double score;
+};
+
+static int cmp_order(const void *x, const void *y)
+{
+    const struct order *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score < b->score ? -1 : 1;
+    return (a->a > b->a) - (a->a < b->a);
+}
+
+static const kz_tcol score_cols[] = {
+    { "account_id", KZ_T_TEXT }, { "score", KZ_T_NUMBER }, { "band", KZ_T_TEXT }, { "segment", KZ_T_TEXT },
+    { "mrr", KZ_T_MONEY },       { "weakest", KZ_T_TEXT },
+};
+
+/* score: every paying account, the weakest first, with the factors that cost
+ * it the most points. */
+static int cmd_score(struct run *r)
+{
+    kz_health_scores *h = NULL;
+    kz_day at = obs_of(r);
+    struct order *ord = NULL;
+    kz_table *t = NULL;
+    size_t n = 0;
+    int rc = at == KZ_DAY_NONE ? (kz_cli_err(r->cli, "no data to score yet"), KZ_EXIT_FAIL) : scores_at(r, at, &h);
+    if (rc)
+        return rc;
+    ord = malloc((h->naccounts ? h->naccounts : 1) * sizeof *ord);
+    t = kz_table_new(score_cols, sizeof score_cols / sizeof score_cols[0]);
+    if (!ord || !t) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    for (uint32_t a = 0; a < h->naccounts; a++)
+        if (!isnan(h->score[a]))
+            ord[n++] = (struct order){ a, h->score[a] };
+    if (n > 1)
+        qsort(ord, n, sizeof *ord, cmp_order);
+    for (size_t i = 0; i < n && (!r->top || i < (size_t)r->top); i++) {
+        uint32_t a = ord[i].a;
+        int s = h->segment[a];
+        size_t nf = kz_health_factors(r->def, (size_t)s), worst[2] = { SIZE_MAX, SIZE_MAX };
+        for (size_t k = 0; k < nf; k++) { /* the two that lose the most points */
+            const kz_health_part *p = &h->part[(size_t)a * h->width + k];
+            double lost = p->weight - p->score;
+            if (!(lost > 0.5))
+                continue;
+            if (worst[0] == SIZE_MAX || lost > h->part[(size_t)a * h->width + worst[0]].weight -
+                                                   h->part[(size_t)a * h->width + worst[0]].score) {
+                worst[1] = worst[0];
+                worst[0] = k;
+            } else if (worst[1] == SIZE_MAX || lost > h->part[(size_t)a * h->width + worst[1]].weight -
+                                                          h->part[(size_t)a * h->width + worst[1]].score) {
+                worst[1] = k;
+            }
+        }
+        kz_buf weak;
+        kz_buf_init(&weak, KZ_BUF_UNLIMITED);
+        for (int w = 0; w < 2 && worst[w] != SIZE_MAX; w++) {
+            const kz_health_part *p = &h->part[(size_t)a * h->width + worst[w]];
+            kz_buf_printf(&weak, "%s%s -%.0f: ", w ? "; " : "", kz_health_factor_name(r->def, (size_t)s, worst[w]),
+                          p->weight - p->score);
+            kz_health_describe(&weak, r->def, h, a, worst[w]);
+        }
+        size_t klen;
+        const char *key = kz_engine_account_key(r->e, a, &klen);
+        const char *band = kz_health_band_name(h->band[a]), *seg = kz_health_segment_name(r->def, (size_t)s);
+        kz_tcell *c = kz_table_add_row(t);
+        int bad = !c || kz_cell_text(t, &c[0], key, klen) || kz_cell_text(t, &c[2], band, strlen(band)) ||
+                  kz_cell_text(t, &c[3], seg, strlen(seg)) ||
+                  kz_cell_text(t, &c[5], weak.data ? weak.data : "", weak.len);
+        kz_buf_free(&weak);
+        if (bad) {
+            rc = kz_cli_fail(r->cli, "out of memory");
+            goto done;
+        }
+        kz_cell_number(&c[1], round(h->score[a] * 10) / 10);
+        kz_cell_int(&c[4], kz_engine_mrr(r->e, a, at));
+    }
+    if (emit(r, t))
+        rc = kz_cli_fail(r->cli, "formatting the scores");
+done:
+    free(ord);
+    kz_table_free(t);
+    kz_health_scores_free(h);
+    return rc;
+}
+
+static const kz_tcol show_cols[] = {
+    { "factor", KZ_T_TEXT },   { "value", KZ_T_NUMBER }, { "points", KZ_T_NUMBER }, { "weight", KZ_T_NUMBER },
+    { "adds", KZ_T_NUMBER },   { "says", KZ_T_TEXT },
+};
+
+/* The engine index of account key k, or -1. */
+static int64_t account_index(const kz_engine *e, const char *k)
+{
+    size_t n = strlen(k), lo = 0, hi = kz_engine_accounts(e);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, len;
+        const char *key = kz_engine_account_key(e, (uint32_t)mid, &len);
+        int c = memcmp(key, k, len < n ? len : n);
+        if (c == 0)
+            c = (len > n) - (len < n);
+        if (c == 0)
+            return (int64_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* show ACCOUNT: its score and each factor, in words. */
+static int cmd_show(struct run *r)
+{
+    int64_t a = account_index(r->e, r->account);
+    kz_health_scores *h = NULL;
+    kz_table *t = NULL;
+    kz_day at = obs_of(r);
+    int rc;
+    if (a < 0) {
+        kz_cli_err(r->cli, "no account '%s'", r->account);
+        return KZ_EXIT_USAGE;
+    }
+    if (at == KZ_DAY_NONE) {
+        kz_cli_err(r->cli, "no data to score yet");
+        return KZ_EXIT_FAIL;
+    }
+    if ((rc = scores_at(r, at, &h)))
+        return rc;
+    if (isnan(h->score[a])) {
+        char day[KZ_DATE_BUF];
+        kz_format_date(day, at);
+        kz_cli_err(r->cli, "%s does not pay on %s: only paying accounts have a health score", r->account, day);
+        kz_health_scores_free(h);
+        return KZ_EXIT_FAIL;
+    }
+    int s = h->segment[a];
+    t = kz_table_new(show_cols, sizeof show_cols / sizeof show_cols[0]);
+    if (!t) {
+        kz_health_scores_free(h);
+        return kz_cli_fail(r->cli, "out of memory");
+    }
+    for (size_t k = 0; k < kz_health_factors(r->def, (size_t)s) && !rc; k++) {
+        const kz_health_part *p = &h->part[(size_t)a * h->width + k];
+        const char *name = kz_health_factor_name(r->def, (size_t)s, k);
+        kz_buf says;
+        kz_buf_init(&says, KZ_BUF_UNLIMITED);
+        kz_health_describe(&says, r->def, h, (uint32_t)a, k);
+        kz_tcell *c = kz_table_add_row(t);
+        if (!c || kz_cell_text(t, &c[0], name, strlen(name)) ||
+            kz_cell_text(t, &c[5], says.data ? says.data : "", says.len))
+            rc = kz_cli_fail(r->cli, "out of memory");
+        kz_buf_free(&says);
+        if (rc)
+            break;
+        if (!isnan(p->value))
+            kz_cell_number(&c[1], p->value);
+        kz_cell_number(&c[2], round(p->points * 1000) / 10);
+        kz_cell_number(&c[3], round(p->weight * 10) / 10);
+        kz_cell_number(&c[4], round(p->score * 10) / 10);
+    }
+    if (!rc && strcmp(r->format, "table") == 0) {
+        char day[KZ_DATE_BUF];
+        kz_format_date(day, at);
+        kz_buf_printf(&r->out, "%s on %s: %.1f, %s (segment %s)\n", r->account, day, h->score[a],
+                      kz_health_band_name(h->band[a]), kz_health_segment_name(r->def, (size_t)s));
+    }
+    if (!rc && emit(r, t))
+        rc = kz_cli_fail(r->cli, "formatting");
+    kz_table_free(t);
+    kz_health_scores_free(h);
+    return rc;
+}
+
+/* backtest: the score at past dates against churn within the horizon. */
+static int cmd_backtest(struct run *r)
+{
+    kz_day end = obs_of(r);
+    size_t cap = 0, n = 0, dates = 0;
+    double *risk = NULL;
+    uint8_t *y = NULL, *band = NULL;
+    int rc = KZ_EXIT_OK;
+    if (end == KZ_DAY_NONE || kz_engine_events(r->e) == 0) {
+        kz_cli_err(r->cli, "no events: a backtest needs the usage history");
+        return KZ_EXIT_FAIL;
+    }
+    kz_day first = kz_engine_first_day(r->e, r->tz);
+    kz_day last = end - r->horizon;
+    if (last < first + HISTORY_DAYS) {
+        kz_cli_err(r->cli, "the history is too short: a backtest date needs %d days of events before it and %d after",
+                   HISTORY_DAYS, r->horizon);
+        return KZ_EXIT_FAIL;
+    }
+    for (kz_day at = last; at >= first + HISTORY_DAYS && !rc; at -= r->step) {
+        kz_health_scores *h = NULL;
+        if ((rc = scores_at(r, at, &h)))
+            break;
+        dates++;
+        for (uint32_t a = 0; a < h->naccounts && !rc; a++) {
+            if (isnan(h->score[a]))
+                continue;
+            int label = kz_engine_churns_within(r->e, a, at, r->horizon);
+            if (label < 0)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 4096;
+                double *nr = realloc(risk, cap * sizeof *nr);
+                uint8_t *ny = realloc(y, cap), *nb = realloc(band, cap);
+                if (nr)
+                    risk = nr;
+                if (ny)
+                    y = ny;
+                if (nb)
+                    band = nb;
+                if (!nr || !ny || !nb) {
+                    rc = kz_cli_fail(r->cli, "out of memory");
+                    break;
+                }
+            }
+            risk[n] = 100 - h->score[a];
+            y[n] = (uint8_t)label;
+            band[n] = h->band[a];
+            n++;
+        }
+        kz_health_scores_free(h);
+    }
+    if (rc)
+        goto done;
+    double auc = n ? kz_eval_roc_auc(risk, y, n) : NAN;
+    size_t rows[3] = { 0 }, churned[3] = { 0 }, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        rows[band[i]]++;
+        churned[band[i]] += y[i];
+        total += y[i];
+    }
+    double base = n ? (double)total / (double)n : NAN;
+    double red_rate = rows[KZ_BAND_RED] ? (double)churned[KZ_BAND_RED] / (double)rows[KZ_BAND_RED] : NAN;
+    const char *verdict = isnan(auc)        ? "no churn in the history to judge by"
+                          : auc >= 0.7      ? "the score foresees churn"
+                          : auc >= 0.6      ? "the score foresees churn weakly"
+                                            : "the score does not foresee churn: as it stands it is a decoration";
+    if (strcmp(r->format, "json") == 0) {
+        kz_jw w;
+        kz_jw_init(&w, &r->out);
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "roc_auc");
+        kz_jw_double(&w, auc);
+        kz_jw_key(&w, "verdict");
+        kz_jw_str(&w, verdict);
+        kz_jw_key(&w, "horizon_days");
+        kz_jw_int(&w, r->horizon);
+        kz_jw_key(&w, "dates");
+        kz_jw_int(&w, (int64_t)dates);
+        kz_jw_key(&w, "rows");
+        kz_jw_int(&w, (int64_t)n);
+        kz_jw_key(&w, "churned");
+        kz_jw_int(&w, (int64_t)total);
+        kz_jw_key(&w, "red_lift");
+        kz_jw_double(&w, red_rate / base);
+        kz_jw_key(&w, "bands");
+        kz_jw_obj(&w);
+        for (int b = KZ_BAND_GREEN; b >= KZ_BAND_RED; b--) {
+            kz_jw_key(&w, kz_health_band_name(b));
+            kz_jw_obj(&w);
+            kz_jw_key(&w, "rows");
+            kz_jw_int(&w, (int64_t)rows[b]);
+            kz_jw_key(&w, "churned");
+            kz_jw_int(&w, (int64_t)churned[b]);
+            kz_jw_key(&w, "churn_rate");
+            kz_jw_double(&w, rows[b] ? (double)churned[b] / (double)rows[b] : NAN);
+            kz_jw_end(&w);
+        }
+        kz_jw_end(&w);
+        kz_jw_end(&w);
+        if (kz_jw_error(&w) || kz_buf_putc(&r->out, '\n'))
+            rc = kz_cli_fail(r->cli, "formatting");
+        goto done;
+    }
+    static const kz_tcol cols[] = { { "band", KZ_T_TEXT },
+                                    { "rows", KZ_T_INT },
+                                    { "churned", KZ_T_INT },
+                                    { "churn_rate", KZ_T_DOUBLE },
+                                    { "lift", KZ_T_DOUBLE } };
+    kz_table *t = kz_table_new(cols, 5);
+    if (!t) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    for (int b = KZ_BAND_GREEN; b >= KZ_BAND_RED; b--) {
+        const char *name = kz_health_band_name(b);
+        kz_tcell *c = kz_table_add_row(t);
+        if (!c || kz_cell_text(t, &c[0], name, strlen(name))) {
+            kz_table_free(t);
+            rc = kz_cli_fail(r->cli, "out of memory");
+            goto done;
+        }
+        kz_cell_int(&c[1], (int64_t)rows[b]);
+        kz_cell_int(&c[2], (int64_t)churned[b]);
+        if (rows[b]) {
+            kz_cell_double(&c[3], (double)churned[b] / (double)rows[b]);
+            if (base > 0)
+                kz_cell_double(&c[4], (double)churned[b] / (double)rows[b] / base);
+        }
+    }
+    if (strcmp(r->format, "table") == 0)
+        kz_buf_printf(&r->out,
+                      "Backtest: %zu scores of paying accounts on %zu dates, churn within %d days: ROC AUC %.3f, "
+                      "%s.\n",
+                      n, dates, r->horizon, auc, verdict);
+    if (emit(r, t))
+        rc = kz_cli_fail(r->cli, "formatting");
+    kz_table_free(t);
+done:
+    free(risk);
+    free(y);
+    free(band);
+    return rc;
+}
+
+int kz_cmd_health(kz_cli *cli, int argc, char **argv)
+{
+    struct run r;
+    memset(&r, 0, sizeof r);
+    r.cli = cli;
+    r.format = "table";
+    r.horizon = 90;
+    r.step = 30;
+    kz_metric_opts_init(&r.mo);
+    kz_buf_init(&r.out, KZ_BUF_UNLIMITED);
+    r.filters = calloc((size_t)argc + 1, sizeof *r.filters);
+    int rc = !r.filters ? kz_cli_fail(cli, "out of memory") : parse(&r, argc, argv);
+    if (rc == -1) {
+        rc = KZ_EXIT_OK; /* --help */
+    } else if (rc == KZ_EXIT_OK && strcmp(r.sub, "definition") == 0) {
+        if (kz_health_def_json(r.def, &r.out) || kz_buf_putc(&r.out, '\n'))
+            rc = kz_cli_fail(cli, "formatting the definition");
+    } else if (rc == KZ_EXIT_OK && (rc = prepare(&r)) == KZ_EXIT_OK) {
+        rc = strcmp(r.sub, "score") == 0  ? cmd_score(&r)
+             : strcmp(r.sub, "show") == 0 ? cmd_show(&r)
+                                          : cmd_backtest(&r);
+    }
+    if (rc == KZ_EXIT_OK &&
+        (fwrite(r.out.data ? r.out.data : "", 1, r.out.len, stdout) != r.out.len || fflush(stdout) != 0)) {
+        kz_cli_err(cli, "cannot write the output");
+        rc = KZ_EXIT_FAIL;
+    }
+    run_free(&r);
+    return rc;
+}
