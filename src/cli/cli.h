@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "store/store.h"
 
@@ -56,6 +57,11 @@ int kz_cli_getopt(kz_cli *cli, int argc, char **argv, const char *shortopts,
 
 /* Opens the configured database. flags as kz_store_open(). Reports failures. */
 int kz_cli_open_store(kz_cli *cli, kz_store **out, int flags);
+
+/* Reads the whole file at path (at most max bytes) into out, which it
+ * initialises (the caller frees it with kz_buf_free, also on failure).
+ * Reports a failure, naming the file, and returns KZ_EXIT_USAGE. */
+int kz_cli_read_file(const kz_cli *cli, const char *path, size_t max, kz_buf *out);
 
 /* Prints the help of the running command to out. */
 void kz_cli_print_help(const kz_cli *cli, FILE *out);

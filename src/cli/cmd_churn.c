@@ -800,24 +800,16 @@ static int table_predict(struct run *r)
     kz_buf csv;
     int rc = KZ_EXIT_OK;
     kz_buf_init(&csv, KZ_BUF_UNLIMITED);
-    FILE *f = fopen(r->model_path, "rb");
-    if (!f) {
-        kz_cli_err(r->cli, "cannot read the model %s: %s", r->model_path, strerror(errno));
+    kz_buf mb;
+    int bad = kz_cli_read_file(r->cli, r->model_path, (size_t)1 << 30, &mb) != KZ_EXIT_OK;
+    if (bad) {
+        kz_buf_free(&mb);
         return KZ_EXIT_FAIL;
     }
-    kz_buf mb;
-    kz_buf_init(&mb, (size_t)1 << 30);
-    char chunk[65536];
-    size_t got;
-    int bad = 0;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bad = bad || kz_buf_append(&mb, chunk, got);
-    bad = bad || ferror(f);
-    fclose(f);
     body = mb.data;
     len = mb.len;
-    if (bad || kz_churn_model_load(&m, body ? body : "", len)) {
-        kz_cli_err(r->cli, "%s: %s", r->model_path, bad ? "cannot read it" : kz_error_msg());
+    if (kz_churn_model_load(&m, body ? body : "", len)) {
+        kz_cli_err(r->cli, "%s: %s", r->model_path, kz_error_msg());
         rc = KZ_EXIT_FAIL;
         goto done;
     }

@@ -61,22 +61,8 @@ static int load_definition(struct run *r)
                        KZ_OK
                    ? KZ_EXIT_OK
                    : kz_cli_fail(r->cli, "the default definition");
-    FILE *f = fopen(r->definition, "rb");
-    if (!f) {
-        kz_cli_err(r->cli, "cannot read %s: %s", r->definition, strerror(errno));
-        return KZ_EXIT_USAGE;
-    }
     kz_buf b;
-    char chunk[65536];
-    size_t got;
-    int bad = 0;
-    kz_buf_init(&b, (size_t)16 << 20);
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bad = bad || kz_buf_append(&b, chunk, got);
-    bad = bad || ferror(f);
-    fclose(f);
-    if (bad) {
-        kz_cli_err(r->cli, "cannot read %s (more than 16 MiB?)", r->definition);
+    if (kz_cli_read_file(r->cli, r->definition, (size_t)16 << 20, &b)) {
         kz_buf_free(&b);
         return KZ_EXIT_USAGE;
     }
@@ -320,30 +306,10 @@ static const kz_tcol show_cols[] = {
     { "adds", KZ_T_NUMBER },   { "says", KZ_T_TEXT },
 };
 
-/* The engine index of account key k, or -1. */
-static int64_t account_index(const kz_engine *e, const char *k)
-{
-    size_t n = strlen(k), lo = 0, hi = kz_engine_accounts(e);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2, len;
-        const char *key = kz_engine_account_key(e, (uint32_t)mid, &len);
-        int c = memcmp(key, k, len < n ? len : n);
-        if (c == 0)
-            c = (len > n) - (len < n);
-        if (c == 0)
-            return (int64_t)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
 /* show ACCOUNT: its score and each factor, in words. */
 static int cmd_show(struct run *r)
 {
-    int64_t a = account_index(r->e, r->account);
+    int64_t a = kz_engine_find_account(r->e, r->account, strlen(r->account));
     kz_health_scores *h = NULL;
     kz_table *t = NULL;
     kz_day at = obs_of(r);

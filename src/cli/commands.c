@@ -2,6 +2,7 @@
  * commands.c - the command table, global options and the helpers every command
  * shares (option parsing, error reporting, opening the store).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,28 @@ int kz_cli_fail(const kz_cli *cli, const char *what)
     else
         kz_cli_err(cli, "%s", what ? what : msg);
     return KZ_EXIT_FAIL;
+}
+
+int kz_cli_read_file(const kz_cli *cli, const char *path, size_t max, kz_buf *out)
+{
+    char chunk[65536];
+    size_t got;
+    int bad = 0;
+    kz_buf_init(out, max);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        kz_cli_err(cli, "cannot read %s: %s", path, strerror(errno));
+        return KZ_EXIT_USAGE;
+    }
+    while (!bad && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        bad = kz_buf_append(out, chunk, got) != 0;
+    int err = ferror(f);
+    fclose(f);
+    if (bad || err) {
+        kz_cli_err(cli, "cannot read %s: %s", path, bad ? "larger than the limit" : strerror(errno));
+        return KZ_EXIT_USAGE;
+    }
+    return KZ_EXIT_OK;
 }
 
 int kz_cli_open_store(kz_cli *cli, kz_store **out, int flags)

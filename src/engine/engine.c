@@ -571,6 +571,25 @@ kz_day kz_engine_first_day(const kz_engine *e, const kz_tz *tz)
     return e->nevents ? (kz_day)kz_tz_day(tz, e->base + e->ev_sec[0]) : KZ_DAY_NONE;
 }
 
+int64_t kz_engine_find_account(const kz_engine *e, const char *k, size_t n)
+{
+    size_t lo = 0, hi = e->naccounts; /* keys are in byte order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        size_t m = e->acc_key_len[mid] < n ? e->acc_key_len[mid] : n;
+        int c = memcmp(e->acc_key[mid], k, m);
+        if (c == 0)
+            c = (e->acc_key_len[mid] > n) - (e->acc_key_len[mid] < n);
+        if (c == 0)
+            return (int64_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
 const char *kz_engine_account_key(const kz_engine *e, uint32_t a, size_t *len)
 {
     *len = e->acc_key_len[a];

@@ -54,6 +54,9 @@ size_t kz_engine_subscriptions(const kz_engine *e);
 /* The local day (tz) of the first event; KZ_DAY_NONE without events. */
 kz_day kz_engine_first_day(const kz_engine *e, const kz_tz *tz);
 
+/* The index of the account with key k (n bytes), or -1. */
+int64_t kz_engine_find_account(const kz_engine *e, const char *k, size_t n);
+
 /* Account a's key (not NUL-terminated beyond *len; borrowed from the engine). */
 const char *kz_engine_account_key(const kz_engine *e, uint32_t a, size_t *len);
 

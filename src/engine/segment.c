@@ -31,26 +31,6 @@ struct ctx {
     kz_store *st;
 };
 
-/* The engine's index of an account key: keys are in byte order. */
-static int64_t find_account(const kz_engine *e, const char *k, size_t n)
-{
-    size_t lo = 0, hi = e->naccounts;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        size_t m = e->acc_key_len[mid] < n ? e->acc_key_len[mid] : n;
-        int c = memcmp(e->acc_key[mid], k, m);
-        if (c == 0)
-            c = (e->acc_key_len[mid] > n) - (e->acc_key_len[mid] < n);
-        if (c == 0)
-            return (int64_t)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
 static char *dup_value(const kz_value *v)
 {
     if (v->kind != KZ_VTEXT || v->n == 0)
@@ -83,7 +63,7 @@ static int on_account(void *vctx, int64_t id, const kz_value *row)
 {
     struct ctx *c = vctx;
     (void)id;
-    int64_t a = find_account(c->e, row[KZ_ACCOUNT_KEY].s, row[KZ_ACCOUNT_KEY].n);
+    int64_t a = kz_engine_find_account(c->e, row[KZ_ACCOUNT_KEY].s, row[KZ_ACCOUNT_KEY].n);
     if (a < 0)
         return KZ_OK;
     static const int cols[] = { KZ_ACCOUNT_KEY, KZ_ACCOUNT_NAME, KZ_ACCOUNT_DOMAIN, KZ_ACCOUNT_INDUSTRY,

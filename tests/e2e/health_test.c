@@ -18,13 +18,7 @@
 
 static char *world(void)
 {
-    char *dir = kt_tmpdir();
-    kt_run r;
-    kt_kizunav(&r, dir, NULL, "demo", "--accounts", "400", "--days", "730", "--seed", "7", "--out", "w", NULL);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    kt_run_free(&r);
-    kt_import(dir, "w");
-    return dir;
+    return kt_demo_world(400, 7);
 }
 
 static double num(const cJSON *o, const char *key)

@@ -340,3 +340,16 @@ char *kt_next_line(char **cur)
     }
     return line;
 }
+
+char *kt_demo_world(int accounts, int seed)
+{
+    char *dir = kt_tmpdir(), a[16], sd[16];
+    snprintf(a, sizeof a, "%d", accounts);
+    snprintf(sd, sizeof sd, "%d", seed);
+    kt_run r;
+    kt_kizunav(&r, dir, NULL, "demo", "--accounts", a, "--days", "730", "--seed", sd, "--out", "w", NULL);
+    cr_assert_eq(r.status, 0, "demo: %s", r.err);
+    kt_run_free(&r);
+    kt_import(dir, "w");
+    return dir;
+}

@@ -53,6 +53,10 @@ void kt_kizunav(kt_run *r, const char *cwd, const char *stdin_data, ...);
 
 void kt_run_free(kt_run *r);
 
+/* A new directory holding a demo world (730 days) of the given accounts and
+ * seed in w/, imported into k.db. */
+char *kt_demo_world(int accounts, int seed);
+
 /* Imports folder into dir/k.db; the import must succeed. */
 void kt_import(const char *dir, const char *folder);
 
