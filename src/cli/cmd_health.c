@@ -17,6 +17,7 @@
 #include "core/text.h"
 #include "engine/evaluate.h"
 #include "engine/health.h"
+#include "engine/logit.h"
 #include "engine/segment.h"
 #include "engine/signals.h"
 
@@ -121,14 +122,15 @@ static int parse(struct run *r, int argc, char **argv)
     if (strcmp(r->format, "table") != 0 && strcmp(r->format, "csv") != 0 && strcmp(r->format, "json") != 0)
         return kz_cli_usage(cli, "--format must be table, csv or json, not '%s'", r->format);
     if (optind >= argc)
-        return kz_cli_usage(cli, "which subcommand? (score, show ACCOUNT, backtest or definition)");
+        return kz_cli_usage(cli, "which subcommand? (score, show ACCOUNT, backtest, suggest or definition)");
     r->sub = argv[optind++];
     if (strcmp(r->sub, "show") == 0) {
         if (optind >= argc)
             return kz_cli_usage(cli, "show which account? (kizuna health show ACCOUNT_ID)");
         r->account = argv[optind++];
-    } else if (strcmp(r->sub, "score") != 0 && strcmp(r->sub, "backtest") != 0 && strcmp(r->sub, "definition") != 0) {
-        return kz_cli_usage(cli, "unknown subcommand '%s' (score, show, backtest or definition)", r->sub);
+    } else if (strcmp(r->sub, "score") != 0 && strcmp(r->sub, "backtest") != 0 && strcmp(r->sub, "definition") != 0 &&
+               strcmp(r->sub, "suggest") != 0) {
+        return kz_cli_usage(cli, "unknown subcommand '%s' (score, show, backtest, suggest or definition)", r->sub);
     }
     if (optind < argc)
         return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
@@ -369,14 +371,63 @@ static int cmd_show(struct run *r)
     return rc;
 }
 
-/* backtest: the score at past dates against churn within the horizon. */
-static int cmd_backtest(struct run *r)
+/* Scores at past dates with their outcome: what backtest and suggest learn from. */
+struct history {
+    size_t n, cap, width, dates;
+    double *risk;      /* 100 - score */
+    uint8_t *y, *band;
+    int *segment;
+    kz_day *day;
+    double *points;    /* n × width: each factor's points (0..1) */
+};
+
+static void history_free(struct history *hs)
+{
+    free(hs->risk);
+    free(hs->y);
+    free(hs->band);
+    free(hs->segment);
+    free(hs->day);
+    free(hs->points);
+}
+
+static int history_grow(struct history *hs)
+{
+    if (hs->n < hs->cap)
+        return KZ_OK;
+    size_t cap = hs->cap ? hs->cap * 2 : 4096;
+    double *risk = realloc(hs->risk, cap * sizeof *risk);
+    if (risk)
+        hs->risk = risk;
+    uint8_t *y = realloc(hs->y, cap), *band = y ? realloc(hs->band, cap) : NULL;
+    if (y)
+        hs->y = y;
+    if (band)
+        hs->band = band;
+    int *seg = realloc(hs->segment, cap * sizeof *seg);
+    if (seg)
+        hs->segment = seg;
+    kz_day *day = realloc(hs->day, cap * sizeof *day);
+    if (day)
+        hs->day = day;
+    double *pts = realloc(hs->points, cap * (hs->width ? hs->width : 1) * sizeof *pts);
+    if (pts)
+        hs->points = pts;
+    if (!risk || !y || !band || !seg || !day || !pts)
+        return kz_error_oom();
+    hs->cap = cap;
+    return KZ_OK;
+}
+
+/* Every paying account's score on dates every --step days back from the end
+ * of the data minus the horizon, and whether it churned within the horizon. */
+static int collect(struct run *r, struct history *hs)
 {
     kz_day end = obs_of(r);
-    size_t cap = 0, n = 0, dates = 0;
-    double *risk = NULL;
-    uint8_t *y = NULL, *band = NULL;
     int rc = KZ_EXIT_OK;
+    memset(hs, 0, sizeof *hs);
+    for (size_t s = 0; s < kz_health_segments(r->def); s++)
+        hs->width = kz_health_factors(r->def, s) > hs->width ? kz_health_factors(r->def, s) : hs->width;
     if (end == KZ_DAY_NONE || kz_engine_events(r->e) == 0) {
         kz_cli_err(r->cli, "no events: a backtest needs the usage history");
         return KZ_EXIT_FAIL;
@@ -392,35 +443,39 @@ static int cmd_backtest(struct run *r)
         kz_health_scores *h = NULL;
         if ((rc = scores_at(r, at, &h)))
             break;
-        dates++;
+        hs->dates++;
         for (uint32_t a = 0; a < h->naccounts && !rc; a++) {
             if (isnan(h->score[a]))
                 continue;
             int label = kz_engine_churns_within(r->e, a, at, r->horizon);
             if (label < 0)
                 continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 4096;
-                double *nr = realloc(risk, cap * sizeof *nr);
-                uint8_t *ny = realloc(y, cap), *nb = realloc(band, cap);
-                if (nr)
-                    risk = nr;
-                if (ny)
-                    y = ny;
-                if (nb)
-                    band = nb;
-                if (!nr || !ny || !nb) {
-                    rc = kz_cli_fail(r->cli, "out of memory");
-                    break;
-                }
+            if (history_grow(hs)) {
+                rc = kz_cli_fail(r->cli, "out of memory");
+                break;
             }
-            risk[n] = 100 - h->score[a];
-            y[n] = (uint8_t)label;
-            band[n] = h->band[a];
-            n++;
+            size_t i = hs->n++;
+            hs->risk[i] = 100 - h->score[a];
+            hs->y[i] = (uint8_t)label;
+            hs->band[i] = h->band[a];
+            hs->segment[i] = h->segment[a];
+            hs->day[i] = at;
+            for (size_t k = 0; k < hs->width; k++)
+                hs->points[i * hs->width + k] = h->part[(size_t)a * h->width + k].points;
         }
         kz_health_scores_free(h);
     }
+    return rc;
+}
+
+/* backtest: the score at past dates against churn within the horizon. */
+static int cmd_backtest(struct run *r)
+{
+    struct history hs;
+    int rc = collect(r, &hs);
+    size_t n = hs.n, dates = hs.dates;
+    double *risk = hs.risk;
+    uint8_t *y = hs.y, *band = hs.band;
     if (rc)
         goto done;
     double auc = n ? kz_eval_roc_auc(risk, y, n) : NAN;
@@ -508,9 +563,160 @@ static int cmd_backtest(struct run *r)
         rc = kz_cli_fail(r->cli, "formatting");
     kz_table_free(t);
 done:
+    history_free(&hs);
+    return rc;
+}
+
+/* The ROC AUC of the weighted points of the rows in `use` (weights per
+ * segment and factor, w[s * width + k]). */
+static double weighted_auc(const struct history *hs, const double *w, const uint8_t *use)
+{
+    double *risk = malloc((hs->n ? hs->n : 1) * sizeof *risk);
+    uint8_t *y = malloc(hs->n ? hs->n : 1);
+    size_t m = 0;
+    double auc = -1;
+    if (risk && y) {
+        for (size_t i = 0; i < hs->n; i++) {
+            if (!use[i])
+                continue;
+            double score = 0;
+            for (size_t k = 0; k < hs->width; k++)
+                score += hs->points[i * hs->width + k] * w[(size_t)hs->segment[i] * hs->width + k];
+            risk[m] = -score;
+            y[m++] = hs->y[i];
+        }
+        auc = kz_eval_roc_auc(risk, y, m);
+    }
     free(risk);
     free(y);
-    free(band);
+    return auc;
+}
+
+static const kz_tcol suggest_cols[] = {
+    { "segment", KZ_T_TEXT }, { "factor", KZ_T_TEXT }, { "current", KZ_T_NUMBER }, { "suggested", KZ_T_NUMBER },
+};
+
+/* suggest: weights learnt from churn. Per segment, a logistic regression of
+ * churn on the factors' points over the earlier dates; a factor whose points
+ * go with less churn gets a weight in proportion to how strongly, the others
+ * none. Both sets are then judged on the later dates. */
+static int cmd_suggest(struct run *r)
+{
+    struct history hs;
+    size_t ns = kz_health_segments(r->def);
+    double *cur = NULL, *sug = NULL, *x = NULL;
+    uint8_t *train = NULL, *test = NULL, *yy = NULL;
+    kz_table *t = NULL;
+    int rc = collect(r, &hs);
+    if (rc)
+        goto done;
+    cur = calloc(ns * (hs.width ? hs.width : 1), sizeof *cur);
+    sug = calloc(ns * (hs.width ? hs.width : 1), sizeof *sug);
+    train = calloc(hs.n ? hs.n : 1, 1);
+    test = calloc(hs.n ? hs.n : 1, 1);
+    x = malloc((hs.n ? hs.n : 1) * (hs.width ? hs.width : 1) * sizeof *x);
+    yy = malloc(hs.n ? hs.n : 1);
+    t = kz_table_new(suggest_cols, sizeof suggest_cols / sizeof suggest_cols[0]);
+    if (!cur || !sug || !train || !test || !x || !yy || !t) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    /* the dates: the latest 30 % judge, those a horizon before them teach */
+    kz_day lo = KZ_DAY_NONE, hi = KZ_DAY_NONE;
+    for (size_t i = 0; i < hs.n; i++) {
+        lo = lo == KZ_DAY_NONE || hs.day[i] < lo ? hs.day[i] : lo;
+        hi = hi == KZ_DAY_NONE || hs.day[i] > hi ? hs.day[i] : hi;
+    }
+    size_t ntest_dates = hs.dates ? (hs.dates * 3 + 9) / 10 : 0;
+    kz_day test_first = hi - (kz_day)((ntest_dates ? ntest_dates - 1 : 0) * (size_t)r->step);
+    for (size_t i = 0; i < hs.n; i++) {
+        test[i] = hs.day[i] >= test_first;
+        train[i] = (int64_t)hs.day[i] + r->horizon <= test_first;
+    }
+    for (size_t s = 0; s < ns && !rc; s++) {
+        size_t nf = kz_health_factors(r->def, s), m = 0, churned = 0;
+        for (size_t k = 0; k < nf; k++)
+            cur[s * hs.width + k] = sug[s * hs.width + k] = kz_health_factor_weight(r->def, s, k);
+        for (size_t i = 0; i < hs.n; i++) {
+            if (!train[i] || hs.segment[i] != (int)s)
+                continue;
+            memcpy(x + m * nf, hs.points + i * hs.width, nf * sizeof *x);
+            yy[m] = hs.y[i];
+            churned += hs.y[i];
+            m++;
+        }
+        kz_logit *lm = NULL;
+        if (!churned || churned == m)
+            continue; /* nothing to learn in this segment: keep its weights */
+        if (kz_logit_fit(&lm, x, yy, m, nf, 1.0)) {
+            rc = kz_cli_fail(r->cli, "learning the weights");
+            break;
+        }
+        double total = 0;
+        for (size_t k = 0; k < nf; k++)
+            total += lm->coef[k] < 0 ? -lm->coef[k] : 0;
+        for (size_t k = 0; k < nf && total > 0; k++)
+            sug[s * hs.width + k] = 100 * (lm->coef[k] < 0 ? -lm->coef[k] : 0) / total;
+        kz_logit_free(lm);
+    }
+    if (rc)
+        goto done;
+    double auc_cur = weighted_auc(&hs, cur, test), auc_sug = weighted_auc(&hs, sug, test);
+    for (size_t s = 0; s < ns && !rc; s++)
+        for (size_t k = 0; k < kz_health_factors(r->def, s); k++) {
+            const char *sn = kz_health_segment_name(r->def, s), *fn = kz_health_factor_name(r->def, s, k);
+            kz_tcell *c = kz_table_add_row(t);
+            if (!c || kz_cell_text(t, &c[0], sn, strlen(sn)) || kz_cell_text(t, &c[1], fn, strlen(fn))) {
+                rc = kz_cli_fail(r->cli, "out of memory");
+                break;
+            }
+            kz_cell_number(&c[2], round(cur[s * hs.width + k] * 10) / 10);
+            kz_cell_number(&c[3], round(sug[s * hs.width + k] * 10) / 10);
+            kz_health_set_factor_weight(r->def, s, k, sug[s * hs.width + k]);
+        }
+    if (rc)
+        goto done;
+    if (strcmp(r->format, "json") == 0) {
+        kz_jw w;
+        kz_jw_init(&w, &r->out);
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "roc_auc_current");
+        kz_jw_double(&w, auc_cur);
+        kz_jw_key(&w, "roc_auc_suggested");
+        kz_jw_double(&w, auc_sug);
+        kz_jw_key(&w, "definition");
+        kz_buf def;
+        kz_buf_init(&def, KZ_BUF_UNLIMITED);
+        if (kz_health_def_json(r->def, &def) == KZ_OK)
+            kz_jw_raw(&w, def.data, def.len);
+        kz_buf_free(&def);
+        kz_jw_end(&w);
+        if (kz_jw_error(&w) || kz_buf_putc(&r->out, '\n'))
+            rc = kz_cli_fail(r->cli, "formatting");
+        goto done;
+    }
+    if (strcmp(r->format, "table") == 0) {
+        char a[KZ_DATE_BUF], b[KZ_DATE_BUF];
+        kz_format_date(a, test_first);
+        kz_format_date(b, hi);
+        kz_buf_printf(&r->out,
+                      "Weights learnt from churn within %d days on the dates before %s, judged on %s to %s:\n"
+                      "ROC AUC on those later dates: current %.3f, suggested %.3f.\n",
+                      r->horizon, a, a, b, auc_cur, auc_sug);
+    }
+    if (emit(r, t))
+        rc = kz_cli_fail(r->cli, "formatting");
+    if (!rc && strcmp(r->format, "table") == 0)
+        kz_buf_puts(&r->out, "\nThe suggested definition is `kizuna health suggest --format json` (its \"definition\").\n");
+done:
+    history_free(&hs);
+    free(cur);
+    free(sug);
+    free(train);
+    free(test);
+    free(x);
+    free(yy);
+    kz_table_free(t);
     return rc;
 }
 
@@ -532,9 +738,10 @@ int kz_cmd_health(kz_cli *cli, int argc, char **argv)
         if (kz_health_def_json(r.def, &r.out) || kz_buf_putc(&r.out, '\n'))
             rc = kz_cli_fail(cli, "formatting the definition");
     } else if (rc == KZ_EXIT_OK && (rc = prepare(&r)) == KZ_EXIT_OK) {
-        rc = strcmp(r.sub, "score") == 0  ? cmd_score(&r)
-             : strcmp(r.sub, "show") == 0 ? cmd_show(&r)
-                                          : cmd_backtest(&r);
+        rc = strcmp(r.sub, "score") == 0     ? cmd_score(&r)
+             : strcmp(r.sub, "show") == 0    ? cmd_show(&r)
+             : strcmp(r.sub, "suggest") == 0 ? cmd_suggest(&r)
+                                             : cmd_backtest(&r);
     }
     if (rc == KZ_EXIT_OK &&
         (fwrite(r.out.data ? r.out.data : "", 1, r.out.len, stdout) != r.out.len || fflush(stdout) != 0)) {

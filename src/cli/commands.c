@@ -110,6 +110,8 @@ static const kz_command commands[] = {
       "                        what it says\n"
       "  backtest              the score at past dates against churn within the\n"
       "                        horizon: ROC AUC, churn rate and lift per band\n"
+      "  suggest               weights learnt from churn on the earlier dates, judged\n"
+      "                        beside the current ones on the later dates\n"
       "  definition            the definition in use, as JSON (a start for your own)\n"
       "\n"
       "Options:\n"
@@ -121,7 +123,7 @@ static const kz_command commands[] = {
       "  --step DAYS           backtest: days between the dates (30)\n"
       "  --timezone ZONE       days in this zone (default reporting.timezone)\n"
       "  --format table|csv|json  output (default table; backtest JSON has roc_auc)\n",
-      "health [options] score|show ACCOUNT|backtest|definition" },
+      "health [options] score|show ACCOUNT|backtest|suggest|definition" },
     { "churn", kz_cmd_churn, "churn prediction: evaluate, train and predict who will stop paying",
       "Builds a churn dataset from the database: every paying account on observation\n"
       "dates every --step days, its signals that day (`kizuna metrics signals`), its\n"

@@ -86,6 +86,23 @@ Test(health, scores_backtest_and_segments, .timeout = 120)
     cr_assert_gt(num(bt, "red_lift"), 2);
     cJSON_Delete(bt);
     kt_run_free(&r);
+    /* suggested weights, judged beside the current ones; the suggestion is a
+     * definition that scores */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "suggest", "--format", "json", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cJSON *sg = cJSON_Parse(r.out);
+    cr_assert_not_null(sg, "%s", r.out);
+    double ac = num(sg, "roc_auc_current"), as = num(sg, "roc_auc_suggested");
+    cr_assert(ac > 0.6 && ac < 1 && as > 0.6 && as < 1, "%f %f", ac, as);
+    char *def = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(sg, "definition"));
+    kt_write(kt_path(dir, "suggested.json"), def, (size_t)-1);
+    free(def);
+    cJSON_Delete(sg);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "score", "--definition", "suggested.json", "--top", "3", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(kt_lines(r.out), 4, "%s", r.out);
+    kt_run_free(&r);
     /* a definition with segments: enterprise first, the rest after */
     kt_write(kt_path(dir, "def.json"),
              "{\"name\": \"two\", \"bands\": {\"green\": 60, \"yellow\": 30}, \"segments\": ["
