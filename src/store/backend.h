@@ -47,6 +47,10 @@ typedef struct kz_store_ops {
     int (*model_latest)(kz_store *st, const char *kind, const char *name, kz_model_rec **out);
     int (*predictions_put)(kz_store *st, int64_t model_id, const kz_prediction *p, size_t n, kz_time at);
     int (*predictions_each)(kz_store *st, int64_t model_id, kz_prediction_fn fn, void *ctx);
+    int (*health_def_put)(kz_store *st, const char *json, kz_time at, int64_t *out_version);
+    int (*health_def_get)(kz_store *st, int64_t version, int64_t *out_version, char **out_json);
+    int (*health_put)(kz_store *st, const kz_health_row *rows, size_t n, kz_time at);
+    int (*health_each)(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx);
 } kz_store_ops;
 
 struct kz_store {

@@ -376,3 +376,33 @@ int kz_store_predictions_each(kz_store *st, int64_t model_id, kz_prediction_fn f
 {
     return st->ops->predictions_each(st, model_id, fn, ctx);
 }
+
+int kz_store_health_def_put(kz_store *st, const char *json, kz_time at, int64_t *out_version)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->health_def_put(st, json, at, out_version);
+}
+
+int kz_store_health_def_get(kz_store *st, int64_t version, int64_t *out_version, char **out_json)
+{
+    *out_json = NULL;
+    return st->ops->health_def_get(st, version, out_version, out_json);
+}
+
+int kz_store_health_put(kz_store *st, const kz_health_row *rows, size_t n, kz_time computed_at)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (st->in_tx)
+        return kz_error_set(KZ_ECONFLICT, "kz_store_health_put runs its own transaction");
+    for (size_t i = 0; i < n; i++)
+        if (!(rows[i].score >= 0 && rows[i].score <= 100) || !rows[i].band || !rows[i].parts)
+            return kz_error_set(KZ_EINVALID, "health row %zu: a score in [0, 100], a band and parts are needed", i);
+    return st->ops->health_put(st, rows, n, computed_at);
+}
+
+int kz_store_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx)
+{
+    return st->ops->health_each(st, account_id, from, to, fn, ctx);
+}

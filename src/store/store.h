@@ -336,4 +336,32 @@ int kz_store_predictions_put(kz_store *st, int64_t model_id, const kz_prediction
 typedef int (*kz_prediction_fn)(void *ctx, const char *account_key, const kz_prediction *p);
 int kz_store_predictions_each(kz_store *st, int64_t model_id, kz_prediction_fn fn, void *ctx);
 
+/* ---- health definitions and scores ---------------------------------------------- */
+
+/* Stores a health definition (JSON) as a new version and sets *out_version. */
+int kz_store_health_def_put(kz_store *st, const char *json, kz_time at, int64_t *out_version);
+
+/* Definition `version` (0: the latest): *out_json malloc'd (caller frees),
+ * *out_version its version. KZ_ENOTFOUND when there is none. */
+int kz_store_health_def_get(kz_store *st, int64_t version, int64_t *out_version, char **out_json);
+
+/* One account's health score on one day. */
+typedef struct kz_health_row {
+    int64_t account_id;
+    kz_day day;
+    double score;
+    const char *band;  /* "green", "yellow", "red" */
+    int64_t version;   /* of the definition */
+    const char *parts; /* JSON: the factors */
+} kz_health_row;
+
+/* Stores scores, replacing those of the same account and day, in a
+ * transaction of its own. */
+int kz_store_health_put(kz_store *st, const kz_health_row *rows, size_t n, kz_time computed_at);
+
+/* Calls fn for every stored score of account_id (any: 0) with day in
+ * [from, to], by account then day; values borrowed for the call. */
+typedef int (*kz_health_row_fn)(void *ctx, const char *account_key, const kz_health_row *row);
+int kz_store_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx);
+
 #endif

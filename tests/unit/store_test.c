@@ -390,3 +390,47 @@ Test(store, models_and_predictions)
     kz_model_rec_free(m);
     kz_store_close(st);
 }
+
+static int collect_health(void *ctx, const char *key, const kz_health_row *h)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s:%d:%.1f:%s:v%lld:%s;", key, (int)h->day, h->score, h->band, (long long)h->version,
+             h->parts);
+    return KZ_OK;
+}
+
+Test(store, health_definitions_and_scores)
+{
+    kz_store *st;
+    cr_assert_eq(kz_store_open(&st, db, KZ_STORE_CREATE), 0);
+    cr_assert_eq(kz_store_begin(st), 0);
+    int64_t a = add_account(st, "acc_a", "A"), b = add_account(st, "acc_b", "B");
+    cr_assert_eq(kz_store_commit(st), 0);
+    int64_t v, v2;
+    char *json;
+    cr_assert_eq(kz_store_health_def_get(st, 0, &v, &json), KZ_ENOTFOUND);
+    cr_assert_eq(kz_store_health_def_put(st, "{\"name\":\"one\"}", 1, &v), 0);
+    cr_assert_eq(kz_store_health_def_put(st, "{\"name\":\"two\"}", 2, &v2), 0);
+    cr_assert_eq(kz_store_health_def_get(st, 0, &v, &json), 0);
+    cr_assert_eq(v, v2);
+    cr_assert_str_eq(json, "{\"name\":\"two\"}");
+    free(json);
+    cr_assert_eq(kz_store_health_def_get(st, 1, &v, &json), 0);
+    cr_assert_str_eq(json, "{\"name\":\"one\"}");
+    free(json);
+    kz_health_row rows[3] = { { a, 10, 55.5, "yellow", 1, "[]" }, { a, 11, 80, "green", 1, "[1]" },
+                              { b, 10, 20, "red", 2, "[2]" } };
+    cr_assert_eq(kz_store_health_put(st, rows, 3, 9), 0, "%s", kz_error_msg());
+    rows[0].score = 60; /* the same account and day: replaced */
+    cr_assert_eq(kz_store_health_put(st, rows, 1, 9), 0);
+    char got[512] = "";
+    cr_assert_eq(kz_store_health_each(st, 0, 0, 100, collect_health, got), 0);
+    cr_assert_str_eq(got, "acc_a:10:60.0:yellow:v1:[];acc_a:11:80.0:green:v1:[1];acc_b:10:20.0:red:v2:[2];");
+    got[0] = '\0';
+    cr_assert_eq(kz_store_health_each(st, a, 11, 11, collect_health, got), 0);
+    cr_assert_str_eq(got, "acc_a:11:80.0:green:v1:[1];");
+    rows[0].score = 101;
+    cr_assert_eq(kz_store_health_put(st, rows, 1, 9), KZ_EINVALID);
+    kz_store_close(st);
+}

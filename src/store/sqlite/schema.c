@@ -156,6 +156,23 @@ static const char *const migrations[] = {
     "  computed_at INTEGER NOT NULL,\n"
     "  PRIMARY KEY (model_id, account_id)) WITHOUT ROWID;\n"
     "PRAGMA user_version = 5;\n",
+
+    /* 6: health definitions, versioned, and the scores made with them, one a
+     * day per account */
+    "CREATE TABLE health_definitions (\n"
+    "  version INTEGER PRIMARY KEY,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  definition TEXT NOT NULL);\n"
+    "CREATE TABLE health_scores (\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  day INTEGER NOT NULL,\n"
+    "  score REAL NOT NULL CHECK (score >= 0 AND score <= 100),\n"
+    "  band TEXT NOT NULL CHECK (band = 'green' OR band = 'yellow' OR band = 'red'),\n"
+    "  version INTEGER NOT NULL,\n"
+    "  parts TEXT NOT NULL,\n"
+    "  computed_at INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (account_id, day)) WITHOUT ROWID;\n"
+    "PRAGMA user_version = 6;\n",
 };
 
 int kz_sqlite_latest_version(void)

@@ -149,6 +149,11 @@ enum stmt_id {
     S_PRED_DELETE,
     S_PRED_PUT,
     S_PRED_EACH,
+    S_HDEF_PUT,
+    S_HDEF_GET,
+    S_HDEF_LATEST,
+    S_HEALTH_PUT,
+    S_HEALTH_EACH,
     S_N
 };
 
@@ -204,6 +209,17 @@ static const char *const stmt_sql[S_N] = {
     [S_PRED_DELETE] = "DELETE FROM predictions WHERE model_id = ?1",
     [S_PRED_PUT] = "INSERT INTO predictions (model_id, account_id, as_of, probability, drivers, computed_at) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_HDEF_PUT] = "INSERT INTO health_definitions (created_at, definition) VALUES (?1, ?2)",
+    [S_HDEF_GET] = "SELECT version, definition FROM health_definitions WHERE version = ?1",
+    [S_HDEF_LATEST] = "SELECT version, definition FROM health_definitions ORDER BY version DESC LIMIT 1",
+    [S_HEALTH_PUT] = "INSERT INTO health_scores (account_id, day, score, band, version, parts, computed_at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, day) DO UPDATE SET "
+                     "score = excluded.score, band = excluded.band, version = excluded.version, "
+                     "parts = excluded.parts, computed_at = excluded.computed_at",
+    [S_HEALTH_EACH] = "SELECT a.account_key, h.account_id, h.day, h.score, h.band, h.version, h.parts "
+                      "FROM health_scores h JOIN accounts a ON a.id = h.account_id "
+                      "WHERE (?1 = 0 OR h.account_id = ?1) AND h.day BETWEEN ?2 AND ?3 "
+                      "ORDER BY a.account_key, h.day",
     [S_PRED_EACH] = "SELECT a.account_key, p.account_id, p.as_of, p.probability, p.drivers FROM predictions p "
                     "JOIN accounts a ON a.id = p.account_id WHERE p.model_id = ?1 "
                     "ORDER BY p.probability DESC, a.account_key",
@@ -1199,6 +1215,88 @@ static int sq_predictions_each(kz_store *st, int64_t model_id, kz_prediction_fn 
     return rc;
 }
 
+static int sq_health_def_put(kz_store *st, const char *json, kz_time at, int64_t *out_version)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_HDEF_PUT);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, at);
+    sqlite3_bind_text(q, 2, json, -1, SQLITE_STATIC);
+    int rc = step_done(s, q, "storing the health definition");
+    if (!rc)
+        *out_version = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_health_def_get(kz_store *st, int64_t version, int64_t *out_version, char **out_json)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, version ? S_HDEF_GET : S_HDEF_LATEST);
+    if (!q)
+        return KZ_EIO;
+    if (version)
+        sqlite3_bind_int64(q, 1, version);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        int err = rc == SQLITE_DONE ? kz_error_set(KZ_ENOTFOUND, "no health definition%s stored", version ? " of that version" : "")
+                                    : db_error(s, "reading the health definition");
+        sqlite3_reset(q);
+        return err;
+    }
+    *out_version = sqlite3_column_int64(q, 0);
+    *out_json = column_copy(q, 1, NULL);
+    sqlite3_reset(q);
+    return *out_json ? KZ_OK : kz_error_oom();
+}
+
+static int sq_health_put(kz_store *st, const kz_health_row *rows, size_t n, kz_time at)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_HEALTH_PUT);
+    if (!q)
+        return KZ_EIO;
+    int rc = sq_begin(st);
+    for (size_t i = 0; i < n && !rc; i++) {
+        sqlite3_bind_int64(q, 1, rows[i].account_id);
+        sqlite3_bind_int64(q, 2, rows[i].day);
+        sqlite3_bind_double(q, 3, rows[i].score);
+        sqlite3_bind_text(q, 4, rows[i].band, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 5, rows[i].version);
+        sqlite3_bind_text(q, 6, rows[i].parts, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 7, at);
+        rc = step_done(s, q, "storing a health score");
+    }
+    if (rc) {
+        sq_rollback(st);
+        return rc;
+    }
+    return sq_commit(st);
+}
+
+static int sq_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_HEALTH_EACH);
+    int rc = KZ_OK, sr;
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, account_id);
+    sqlite3_bind_int64(q, 2, from);
+    sqlite3_bind_int64(q, 3, to);
+    while ((sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_health_row row = { sqlite3_column_int64(q, 1),           (kz_day)sqlite3_column_int64(q, 2),
+                              sqlite3_column_double(q, 3),          (const char *)sqlite3_column_text(q, 4),
+                              sqlite3_column_int64(q, 5),           (const char *)sqlite3_column_text(q, 6) };
+        if ((rc = fn(ctx, (const char *)sqlite3_column_text(q, 0), &row)))
+            break;
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "reading the health scores");
+    sqlite3_reset(q);
+    return rc;
+}
+
 static const kz_store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1230,4 +1328,8 @@ static const kz_store_ops sq_ops = {
     .model_latest = sq_model_latest,
     .predictions_put = sq_predictions_put,
     .predictions_each = sq_predictions_each,
+    .health_def_put = sq_health_def_put,
+    .health_def_get = sq_health_def_get,
+    .health_put = sq_health_put,
+    .health_each = sq_health_each,
 };
