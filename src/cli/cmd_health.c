@@ -35,6 +35,8 @@ struct run {
     kz_segments *filter;
     kz_attrs *attrs;
     kz_health_def *def;
+    int64_t version;           /* of def: 0 the built-in one, -1 a file not stored yet, else stored */
+    kz_day from, to;           /* record, history, diff */
     char *image;
     const char **filters;
     size_t nfilters;
@@ -55,25 +57,78 @@ static void run_free(struct run *r)
 }
 
 /* Reads the definition: --definition FILE, or the default. */
-static int load_definition(struct run *r)
+/* Parses a definition from JSON text into *out; origin names it in messages. */
+static int parse_def(struct run *r, const char *json, size_t n, const char *origin, kz_health_def **out)
 {
-    if (!r->definition)
-        return kz_health_def_parse(&r->def, kz_health_default_json(), strlen(kz_health_default_json()), "default") ==
-                       KZ_OK
-                   ? KZ_EXIT_OK
-                   : kz_cli_fail(r->cli, "the default definition");
-    kz_buf b;
-    if (kz_cli_read_file(r->cli, r->definition, (size_t)16 << 20, &b)) {
-        kz_buf_free(&b);
-        return KZ_EXIT_USAGE;
-    }
-    int rc = kz_health_def_parse(&r->def, b.data ? b.data : "", b.len, r->definition);
-    kz_buf_free(&b);
-    if (rc) {
+    if (kz_health_def_parse(out, json, n, origin)) {
         kz_cli_err(r->cli, "%s", kz_error_msg());
         return KZ_EXIT_USAGE;
     }
     return KZ_EXIT_OK;
+}
+
+/* The definition of version v (0: the built-in one) into *out. */
+static int def_of_version(struct run *r, int64_t v, kz_health_def **out)
+{
+    if (v == 0)
+        return parse_def(r, kz_health_default_json(), strlen(kz_health_default_json()), "built-in", out);
+    char *json = NULL;
+    int64_t got;
+    if (kz_store_health_def_get(r->st, v, &got, &json)) {
+        kz_cli_err(r->cli, "health definition version %lld: %s", (long long)v, kz_error_msg());
+        return KZ_EXIT_FAIL;
+    }
+    char origin[64];
+    snprintf(origin, sizeof origin, "stored definition %lld", (long long)v);
+    int rc = parse_def(r, json, strlen(json), origin, out);
+    free(json);
+    return rc;
+}
+
+/* The definition in use: --definition FILE (version -1 until stored, or the
+ * stored version it equals), else the latest stored, else the built-in. */
+static int load_definition(struct run *r)
+{
+    int64_t latest = 0;
+    char *stored = NULL;
+    int rc = kz_store_health_def_get(r->st, 0, &latest, &stored);
+    if (rc && rc != KZ_ENOTFOUND)
+        return kz_cli_fail(r->cli, "reading the health definition");
+    if (!r->definition) {
+        free(stored);
+        r->version = rc == KZ_ENOTFOUND ? 0 : latest;
+        return def_of_version(r, r->version, &r->def);
+    }
+    kz_buf b, norm;
+    kz_buf_init(&norm, KZ_BUF_UNLIMITED);
+    if (kz_cli_read_file(r->cli, r->definition, (size_t)16 << 20, &b) ||
+        (rc = parse_def(r, b.data ? b.data : "", b.len, r->definition, &r->def))) {
+        kz_buf_free(&b);
+        free(stored);
+        return KZ_EXIT_USAGE;
+    }
+    /* the same as the latest stored one (normalised)? then it is that version */
+    r->version = -1;
+    if (stored && kz_health_def_json(r->def, &norm) == KZ_OK && kz_buf_putc(&norm, '\0') == KZ_OK &&
+        strcmp(norm.data, stored) == 0)
+        r->version = latest;
+    kz_buf_free(&norm);
+    kz_buf_free(&b);
+    free(stored);
+    return KZ_EXIT_OK;
+}
+
+/* Stores the definition in use as a new version unless it is one already. */
+static int store_definition(struct run *r)
+{
+    if (r->version >= 0)
+        return KZ_EXIT_OK;
+    kz_buf norm;
+    kz_buf_init(&norm, KZ_BUF_UNLIMITED);
+    int rc = kz_health_def_json(r->def, &norm) || kz_buf_putc(&norm, '\0') ||
+             kz_store_health_def_put(r->st, norm.data, kz_now(), &r->version);
+    kz_buf_free(&norm);
+    return rc ? kz_cli_fail(r->cli, "storing the health definition") : KZ_EXIT_OK;
 }
 
 static int parse(struct run *r, int argc, char **argv)
@@ -83,6 +138,7 @@ static int parse(struct run *r, int argc, char **argv)
         { "as-of", required_argument, NULL, 'a' },      { "timezone", required_argument, NULL, 'z' },
         { "filter", required_argument, NULL, 'w' },     { "horizon", required_argument, NULL, 'H' },
         { "step", required_argument, NULL, 'S' },       { "top", required_argument, NULL, 't' },
+        { "from", required_argument, NULL, 'F' },       { "to", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
     kz_cli *cli = r->cli;
@@ -105,11 +161,14 @@ static int parse(struct run *r, int argc, char **argv)
                 return kz_cli_usage(cli, "--top %s: a number of accounts, 1 or more", optarg);
             r->top = (long)v;
             break;
-        case 'a': {
+        case 'a':
+        case 'F':
+        case 'T': {
             kz_day day;
             if (kz_parse_date(&day, optarg, strlen(optarg)))
-                return kz_cli_usage(cli, "--as-of %s: %s", optarg, kz_error_msg());
-            r->mo.obs = day;
+                return kz_cli_usage(cli, "--%s %s: %s", c == 'a' ? "as-of" : c == 'F' ? "from" : "to", optarg,
+                                    kz_error_msg());
+            *(c == 'a' ? &r->mo.obs : c == 'F' ? &r->from : &r->to) = day;
             break;
         }
         case 'z':
@@ -124,19 +183,38 @@ static int parse(struct run *r, int argc, char **argv)
     if (optind >= argc)
         return kz_cli_usage(cli, "which subcommand? (score, show ACCOUNT, backtest, suggest or definition)");
     r->sub = argv[optind++];
-    if (strcmp(r->sub, "show") == 0) {
+    static const char *const subs[] = { "score", "show", "backtest", "suggest", "definition", "define", "record",
+                                        "history", "diff" };
+    int known = 0;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        known |= strcmp(r->sub, subs[i]) == 0;
+    if (!known)
+        return kz_cli_usage(cli, "unknown subcommand '%s' (score, show, history, diff, record, backtest, suggest, "
+                                 "definition or define)",
+                            r->sub);
+    int takes_account = strcmp(r->sub, "show") == 0 || strcmp(r->sub, "history") == 0 || strcmp(r->sub, "diff") == 0;
+    if (takes_account || strcmp(r->sub, "define") == 0) {
         if (optind >= argc)
-            return kz_cli_usage(cli, "show which account? (kizuna health show ACCOUNT_ID)");
-        r->account = argv[optind++];
-    } else if (strcmp(r->sub, "score") != 0 && strcmp(r->sub, "backtest") != 0 && strcmp(r->sub, "definition") != 0 &&
-               strcmp(r->sub, "suggest") != 0) {
-        return kz_cli_usage(cli, "unknown subcommand '%s' (score, show, backtest, suggest or definition)", r->sub);
+            return kz_cli_usage(cli, takes_account ? "%s which account? (kizuna health %s ACCOUNT_ID)"
+                                                   : "%s which file? (kizuna health %s FILE)",
+                                r->sub, r->sub);
+        if (takes_account)
+            r->account = argv[optind++];
+        else
+            r->definition = argv[optind++];
     }
     if (optind < argc)
         return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
     if (r->top && strcmp(r->sub, "score") != 0)
         return kz_cli_usage(cli, "--top: only health score lists accounts");
-    return load_definition(r);
+    if (strcmp(r->sub, "diff") == 0 && (r->from == KZ_DAY_NONE || r->to == KZ_DAY_NONE))
+        return kz_cli_usage(cli, "diff needs --from DATE and --to DATE");
+    if ((r->from != KZ_DAY_NONE || r->to != KZ_DAY_NONE) && strcmp(r->sub, "diff") != 0 &&
+        strcmp(r->sub, "record") != 0 && strcmp(r->sub, "history") != 0)
+        return kz_cli_usage(cli, "--from and --to: for record, history and diff");
+    if (r->from != KZ_DAY_NONE && r->to != KZ_DAY_NONE && r->from > r->to)
+        return kz_cli_usage(cli, "--from is after --to");
+    return KZ_EXIT_OK;
 }
 
 static int prepare(struct run *r)
@@ -148,7 +226,10 @@ static int prepare(struct run *r)
         return KZ_EXIT_USAGE;
     }
     r->mo.tz = r->tz;
-    if ((rc = kz_cli_open_store(cli, &r->st, KZ_STORE_READONLY)) != 0)
+    int writes = strcmp(r->sub, "define") == 0 || strcmp(r->sub, "record") == 0;
+    if ((rc = kz_cli_open_store(cli, &r->st, writes ? 0 : KZ_STORE_READONLY)) != 0)
+        return rc;
+    if ((rc = load_definition(r)) != 0)
         return rc;
     r->image = kz_engine_image_path(r->st);
     if (!r->image || kz_engine_build(&r->e, r->st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, r->image))
@@ -720,6 +801,320 @@ done:
     return rc;
 }
 
+/* One account's factors as the JSON a stored score keeps. */
+static int parts_json(const struct run *r, const kz_health_def *def, const kz_health_scores *h, uint32_t a,
+                      kz_buf *out)
+{
+    kz_jw w;
+    int s = h->segment[a];
+    kz_jw_init(&w, out);
+    kz_jw_arr(&w);
+    for (size_t k = 0; s >= 0 && k < kz_health_factors(def, (size_t)s); k++) {
+        const kz_health_part *p = &h->part[(size_t)a * h->width + k];
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "factor");
+        kz_jw_str(&w, kz_health_factor_name(def, (size_t)s, k));
+        kz_jw_key(&w, "value");
+        kz_jw_double(&w, p->value);
+        kz_jw_key(&w, "points");
+        kz_jw_double(&w, p->points);
+        kz_jw_key(&w, "weight");
+        kz_jw_double(&w, p->weight);
+        kz_jw_key(&w, "adds");
+        kz_jw_double(&w, p->score);
+        kz_jw_end(&w);
+    }
+    kz_jw_end(&w);
+    (void)r;
+    return kz_jw_error(&w);
+}
+
+/* record: every paying account's score on each day of [--from, --to] (or
+ * the observation date), stored with the definition's version; a definition
+ * given as a file is stored as a new version first. */
+static int cmd_record(struct run *r)
+{
+    kz_day from = r->from != KZ_DAY_NONE ? r->from : obs_of(r), to = r->to != KZ_DAY_NONE ? r->to : from;
+    int64_t *ids = malloc((kz_engine_accounts(r->e) ? kz_engine_accounts(r->e) : 1) * sizeof *ids);
+    size_t total = 0, days = 0;
+    int rc = KZ_EXIT_OK;
+    if (!ids)
+        return kz_cli_fail(r->cli, "out of memory");
+    if (from == KZ_DAY_NONE) {
+        free(ids);
+        kz_cli_err(r->cli, "no data to score yet");
+        return KZ_EXIT_FAIL;
+    }
+    if ((rc = store_definition(r))) {
+        free(ids);
+        return rc;
+    }
+    kz_engine_account_ids(r->e, ids);
+    for (kz_day day = from; day <= to && !rc; day++) {
+        kz_health_scores *h = NULL;
+        if ((rc = scores_at(r, day, &h)))
+            break;
+        kz_health_row *rows = malloc((h->naccounts ? h->naccounts : 1) * sizeof *rows);
+        kz_buf *parts = calloc(h->naccounts ? h->naccounts : 1, sizeof *parts);
+        size_t n = 0;
+        if (!rows || !parts)
+            rc = kz_cli_fail(r->cli, "out of memory");
+        for (uint32_t a = 0; a < h->naccounts && !rc; a++) {
+            if (isnan(h->score[a]))
+                continue;
+            kz_buf_init(&parts[n], KZ_BUF_UNLIMITED);
+            if (parts_json(r, r->def, h, a, &parts[n]) || kz_buf_putc(&parts[n], '\0')) {
+                rc = kz_cli_fail(r->cli, "out of memory");
+                break;
+            }
+            double sc = h->score[a] < 0 ? 0 : h->score[a] > 100 ? 100 : h->score[a];
+            rows[n] = (kz_health_row){ ids[a], day, sc, kz_health_band_name(h->band[a]), r->version, parts[n].data };
+            n++;
+        }
+        if (!rc && kz_store_health_put(r->st, rows, n, kz_now()))
+            rc = kz_cli_fail(r->cli, "storing the scores");
+        for (size_t i = 0; parts && i < n; i++)
+            kz_buf_free(&parts[i]);
+        free(parts);
+        free(rows);
+        kz_health_scores_free(h);
+        total += n;
+        days++;
+    }
+    free(ids);
+    if (!rc && strcmp(r->format, "table") == 0) {
+        char a[KZ_DATE_BUF], b[KZ_DATE_BUF];
+        kz_format_date(a, from);
+        kz_format_date(b, to);
+        kz_buf_printf(&r->out, "recorded %zu scores on %zu day%s (%s to %s) with health definition version %lld\n",
+                      total, days, days == 1 ? "" : "s", a, b, (long long)r->version);
+    }
+    return rc;
+}
+
+static const kz_tcol history_cols[] = {
+    { "day", KZ_T_DATE }, { "score", KZ_T_NUMBER }, { "band", KZ_T_TEXT }, { "version", KZ_T_INT },
+};
+
+struct hist_ctx {
+    kz_table *t;
+    int rc;
+};
+
+static int on_history(void *vctx, const char *key, const kz_health_row *h)
+{
+    struct hist_ctx *c = vctx;
+    (void)key;
+    kz_tcell *cell = kz_table_add_row(c->t);
+    if (!cell || kz_cell_text(c->t, &cell[2], h->band, strlen(h->band)))
+        return c->rc = KZ_ENOMEM;
+    kz_cell_int(&cell[0], h->day);
+    kz_cell_number(&cell[1], round(h->score * 10) / 10);
+    kz_cell_int(&cell[3], h->version);
+    return KZ_OK;
+}
+
+/* history ACCOUNT: its recorded scores. */
+static int cmd_history(struct run *r)
+{
+    int64_t a = kz_engine_find_account(r->e, r->account, strlen(r->account));
+    int64_t *ids = malloc((kz_engine_accounts(r->e) ? kz_engine_accounts(r->e) : 1) * sizeof *ids);
+    struct hist_ctx c = { kz_table_new(history_cols, sizeof history_cols / sizeof history_cols[0]), 0 };
+    int rc = KZ_EXIT_OK;
+    if (!ids || !c.t) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+    } else if (a < 0) {
+        kz_cli_err(r->cli, "no account '%s'", r->account);
+        rc = KZ_EXIT_USAGE;
+    } else {
+        kz_engine_account_ids(r->e, ids);
+        if (kz_store_health_each(r->st, ids[a], r->from != KZ_DAY_NONE ? r->from : INT32_MIN,
+                                 r->to != KZ_DAY_NONE ? r->to : INT32_MAX, on_history, &c) ||
+            emit(r, c.t))
+            rc = kz_cli_fail(r->cli, "reading the scores");
+        else if (kz_table_rows(c.t) == 0 && strcmp(r->format, "table") == 0)
+            kz_cli_err(r->cli, "no scores recorded for %s yet (kizuna health record)", r->account);
+    }
+    free(ids);
+    kz_table_free(c.t);
+    return rc;
+}
+
+/* The stored score of account id on day, if any (*found). */
+struct one_ctx {
+    int found;
+    double score;
+    int64_t version;
+};
+
+static int on_one(void *vctx, const char *key, const kz_health_row *h)
+{
+    struct one_ctx *c = vctx;
+    (void)key;
+    c->found = 1;
+    c->score = h->score;
+    c->version = h->version;
+    return KZ_OK;
+}
+
+static const kz_tcol diff_cols[] = {
+    { "factor", KZ_T_TEXT }, { "from", KZ_T_NUMBER }, { "to", KZ_T_NUMBER }, { "change", KZ_T_NUMBER },
+    { "says_then", KZ_T_TEXT }, { "says_now", KZ_T_TEXT },
+};
+
+struct change {
+    size_t k;
+    double delta;
+};
+
+static int cmp_change(const void *x, const void *y)
+{
+    const struct change *a = x, *b = y;
+    double da = fabs(a->delta), db = fabs(b->delta);
+    if (da != db)
+        return da > db ? -1 : 1;
+    return (a->k > b->k) - (a->k < b->k);
+}
+
+/* diff ACCOUNT --from --to: which factors moved the score, by how much, and
+ * what part of the change, if any, came from a new definition. */
+static int cmd_diff(struct run *r)
+{
+    int64_t a = kz_engine_find_account(r->e, r->account, strlen(r->account));
+    int64_t *ids = malloc((kz_engine_accounts(r->e) ? kz_engine_accounts(r->e) : 1) * sizeof *ids);
+    kz_health_scores *h0 = NULL, *h1 = NULL;
+    kz_health_def *use = NULL, *keep = r->def;
+    struct one_ctx was = { 0, 0, 0 }, is = { 0, 0, 0 };
+    kz_table *t = NULL;
+    int rc = KZ_EXIT_OK;
+    if (!ids) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    if (a < 0) {
+        kz_cli_err(r->cli, "no account '%s'", r->account);
+        rc = KZ_EXIT_USAGE;
+        goto done;
+    }
+    kz_engine_account_ids(r->e, ids);
+    if (kz_store_health_each(r->st, ids[a], r->from, r->from, on_one, &was) ||
+        kz_store_health_each(r->st, ids[a], r->to, r->to, on_one, &is)) {
+        rc = kz_cli_fail(r->cli, "reading the scores");
+        goto done;
+    }
+    /* both days by the definition of the later one (as recorded, else the one in use) */
+    int64_t v = is.found ? is.version : r->version;
+    if (is.found && v != r->version) {
+        if ((rc = def_of_version(r, v, &use)))
+            goto done;
+        r->def = use;
+    }
+    if ((rc = scores_at(r, r->from, &h0)) || (rc = scores_at(r, r->to, &h1)))
+        goto done;
+    if (isnan(h0->score[a]) || isnan(h1->score[a]) || h0->segment[a] != h1->segment[a]) {
+        kz_cli_err(r->cli, "%s: %s", r->account,
+                   isnan(h0->score[a]) || isnan(h1->score[a]) ? "does not pay on both days: no scores to compare"
+                                                              : "changed segment between the days: its factors differ");
+        rc = KZ_EXIT_FAIL;
+        goto done;
+    }
+    int s = h1->segment[a];
+    size_t nf = kz_health_factors(r->def, (size_t)s);
+    struct change ch[64];
+    size_t nch = nf < 64 ? nf : 64;
+    for (size_t k = 0; k < nch; k++)
+        ch[k] = (struct change){ k, h1->part[(size_t)a * h1->width + k].score - h0->part[(size_t)a * h0->width + k].score };
+    qsort(ch, nch, sizeof *ch, cmp_change);
+    double total = h1->score[a] - h0->score[a];
+    /* a recorded score made by another definition: the difference is the definition's */
+    double by_definition = was.found && was.version != v ? h0->score[a] - was.score : 0;
+    if (strcmp(r->format, "json") == 0) {
+        kz_jw w;
+        kz_jw_init(&w, &r->out);
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "account_id");
+        kz_jw_str(&w, r->account);
+        kz_jw_key(&w, "from");
+        kz_jw_double(&w, was.found ? was.score : h0->score[a]);
+        kz_jw_key(&w, "to");
+        kz_jw_double(&w, h1->score[a]);
+        kz_jw_key(&w, "customer_change");
+        kz_jw_double(&w, total);
+        kz_jw_key(&w, "definition_change");
+        kz_jw_double(&w, by_definition);
+        kz_jw_key(&w, "version");
+        kz_jw_int(&w, v);
+        kz_jw_key(&w, "factors");
+        kz_jw_arr(&w);
+        for (size_t i = 0; i < nch; i++) {
+            kz_jw_obj(&w);
+            kz_jw_key(&w, "factor");
+            kz_jw_str(&w, kz_health_factor_name(r->def, (size_t)s, ch[i].k));
+            kz_jw_key(&w, "change");
+            kz_jw_double(&w, ch[i].delta);
+            kz_jw_end(&w);
+        }
+        kz_jw_end(&w);
+        kz_jw_end(&w);
+        if (kz_jw_error(&w) || kz_buf_putc(&r->out, '\n'))
+            rc = kz_cli_fail(r->cli, "formatting");
+        goto done;
+    }
+    t = kz_table_new(diff_cols, sizeof diff_cols / sizeof diff_cols[0]);
+    if (!t) {
+        rc = kz_cli_fail(r->cli, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nch && !rc; i++) {
+        size_t k = ch[i].k;
+        const char *fn = kz_health_factor_name(r->def, (size_t)s, k);
+        kz_buf then, now;
+        kz_buf_init(&then, KZ_BUF_UNLIMITED);
+        kz_buf_init(&now, KZ_BUF_UNLIMITED);
+        kz_health_describe(&then, r->def, h0, (uint32_t)a, k);
+        kz_health_describe(&now, r->def, h1, (uint32_t)a, k);
+        kz_tcell *c = kz_table_add_row(t);
+        if (!c || kz_cell_text(t, &c[0], fn, strlen(fn)) ||
+            kz_cell_text(t, &c[4], then.data ? then.data : "", then.len) ||
+            kz_cell_text(t, &c[5], now.data ? now.data : "", now.len))
+            rc = kz_cli_fail(r->cli, "out of memory");
+        kz_buf_free(&then);
+        kz_buf_free(&now);
+        if (rc)
+            break;
+        kz_cell_number(&c[1], round(h0->part[(size_t)a * h0->width + k].score * 10) / 10);
+        kz_cell_number(&c[2], round(h1->part[(size_t)a * h1->width + k].score * 10) / 10);
+        kz_cell_number(&c[3], round(ch[i].delta * 10) / 10);
+    }
+    if (!rc && strcmp(r->format, "table") == 0) {
+        char d0[KZ_DATE_BUF], d1[KZ_DATE_BUF];
+        kz_format_date(d0, r->from);
+        kz_format_date(d1, r->to);
+        kz_buf_printf(&r->out, "%s from %s to %s: %.1f -> %.1f, %+.1f", r->account, d0, d1,
+                      was.found ? was.score : h0->score[a], h1->score[a], total + by_definition);
+        size_t shown = 0;
+        for (size_t i = 0; i < nch && shown < 3; i++)
+            if (fabs(ch[i].delta) >= 0.05)
+                kz_buf_printf(&r->out, "%s %s %+.1f", shown++ ? "," : ":", kz_health_factor_name(r->def, (size_t)s, ch[i].k),
+                              ch[i].delta);
+        if (by_definition != 0)
+            kz_buf_printf(&r->out, "; of it %+.1f from the new health definition (version %lld to %lld), not from the "
+                                   "customer",
+                          by_definition, (long long)was.version, (long long)v);
+        kz_buf_puts(&r->out, "\n");
+    }
+    if (!rc && emit(r, t))
+        rc = kz_cli_fail(r->cli, "formatting");
+done:
+    r->def = keep;
+    kz_health_def_free(use);
+    kz_health_scores_free(h0);
+    kz_health_scores_free(h1);
+    kz_table_free(t);
+    free(ids);
+    return rc;
+}
+
 int kz_cmd_health(kz_cli *cli, int argc, char **argv)
 {
     struct run r;
@@ -731,17 +1126,29 @@ int kz_cmd_health(kz_cli *cli, int argc, char **argv)
     kz_metric_opts_init(&r.mo);
     kz_buf_init(&r.out, KZ_BUF_UNLIMITED);
     r.filters = calloc((size_t)argc + 1, sizeof *r.filters);
+    r.from = r.to = KZ_DAY_NONE;
     int rc = !r.filters ? kz_cli_fail(cli, "out of memory") : parse(&r, argc, argv);
     if (rc == -1) {
         rc = KZ_EXIT_OK; /* --help */
-    } else if (rc == KZ_EXIT_OK && strcmp(r.sub, "definition") == 0) {
-        if (kz_health_def_json(r.def, &r.out) || kz_buf_putc(&r.out, '\n'))
-            rc = kz_cli_fail(cli, "formatting the definition");
     } else if (rc == KZ_EXIT_OK && (rc = prepare(&r)) == KZ_EXIT_OK) {
-        rc = strcmp(r.sub, "score") == 0     ? cmd_score(&r)
-             : strcmp(r.sub, "show") == 0    ? cmd_show(&r)
-             : strcmp(r.sub, "suggest") == 0 ? cmd_suggest(&r)
-                                             : cmd_backtest(&r);
+        if (strcmp(r.sub, "definition") == 0) {
+            if (kz_health_def_json(r.def, &r.out) || kz_buf_putc(&r.out, '\n'))
+                rc = kz_cli_fail(cli, "formatting the definition");
+        } else if (strcmp(r.sub, "define") == 0) {
+            int64_t before = r.version;
+            if ((rc = store_definition(&r)) == KZ_EXIT_OK)
+                kz_buf_printf(&r.out, before >= 0 ? "the definition is version %lld already\n"
+                                                  : "stored as health definition version %lld\n",
+                              (long long)r.version);
+        } else {
+            rc = strcmp(r.sub, "score") == 0     ? cmd_score(&r)
+                 : strcmp(r.sub, "show") == 0    ? cmd_show(&r)
+                 : strcmp(r.sub, "suggest") == 0 ? cmd_suggest(&r)
+                 : strcmp(r.sub, "record") == 0  ? cmd_record(&r)
+                 : strcmp(r.sub, "history") == 0 ? cmd_history(&r)
+                 : strcmp(r.sub, "diff") == 0    ? cmd_diff(&r)
+                                                 : cmd_backtest(&r);
+        }
     }
     if (rc == KZ_EXIT_OK &&
         (fwrite(r.out.data ? r.out.data : "", 1, r.out.len, stdout) != r.out.len || fflush(stdout) != 0)) {

@@ -108,14 +108,22 @@ static const kz_command commands[] = {
       "                        factors that cost it the most points, in words\n"
       "  show ACCOUNT          one account: each factor's value, points, weight, and\n"
       "                        what it says\n"
+      "  record                store every paying account's score for the day (or each\n"
+      "                        day of --from/--to) with the definition's version\n"
+      "  history ACCOUNT       its recorded scores (--from, --to)\n"
+      "  diff ACCOUNT          which factors moved its score between --from and --to,\n"
+      "                        and what part a new definition made\n"
       "  backtest              the score at past dates against churn within the\n"
       "                        horizon: ROC AUC, churn rate and lift per band\n"
       "  suggest               weights learnt from churn on the earlier dates, judged\n"
       "                        beside the current ones on the later dates\n"
       "  definition            the definition in use, as JSON (a start for your own)\n"
+      "  define FILE           store FILE as the new definition (a new version)\n"
       "\n"
       "Options:\n"
-      "  --definition FILE     a health definition (JSON; default: the built-in one)\n"
+      "  --definition FILE     a health definition (JSON; default: the latest stored,\n"
+      "                        else the built-in one)\n"
+      "  --from DATE, --to DATE  record, history, diff: the days\n"
       "  --as-of DATE          score as of this day (default the last day with events)\n"
       "  --filter ATTR OP VALUE only these accounts (as in metrics)\n"
       "  --top N               score: only the N weakest accounts\n"
@@ -123,7 +131,7 @@ static const kz_command commands[] = {
       "  --step DAYS           backtest: days between the dates (30)\n"
       "  --timezone ZONE       days in this zone (default reporting.timezone)\n"
       "  --format table|csv|json  output (default table; backtest JSON has roc_auc)\n",
-      "health [options] score|show ACCOUNT|backtest|suggest|definition" },
+      "health [options] score|show|history|diff ACCOUNT|record|backtest|suggest|definition|define FILE" },
     { "churn", kz_cmd_churn, "churn prediction: evaluate, train and predict who will stop paying",
       "Builds a churn dataset from the database: every paying account on observation\n"
       "dates every --step days, its signals that day (`kizuna metrics signals`), its\n"

@@ -103,6 +103,54 @@ Test(health, scores_backtest_and_segments, .timeout = 120)
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_eq(kt_lines(r.out), 4, "%s", r.out);
     kt_run_free(&r);
+    /* history: recorded with the definition's version; a new definition is a
+     * new version, and a diff across it tells the definition's part apart */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "record", "--from", "2026-09-01", "--to", "2026-09-03", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(kt_contains(r.out, "on 3 days (2026-09-01 to 2026-09-03) with health definition version 0"), "%s", r.out);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "history", acc, "--format", "csv", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(kt_lines(r.out), 4, "%s", r.out);
+    cr_assert(kt_contains(r.out, "\n2026-09-01,") && kt_contains(r.out, ",0\n"), "%s", r.out);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "definition", NULL);
+    char *def1 = strdup(r.out);
+    kt_run_free(&r);
+    char *w = strstr(def1, "\"weight\":20");
+    cr_assert_not_null(w, "%s", def1);
+    memcpy(w, "\"weight\":60", 11); /* the first factor weighs more */
+    kt_write(kt_path(dir, "v1.json"), def1, (size_t)-1);
+    free(def1);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "define", "v1.json", NULL);
+    cr_assert(kt_contains(r.out, "stored as health definition version 1"), "%s %s", r.out, r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "define", "v1.json", NULL);
+    cr_assert(kt_contains(r.out, "version 1 already"), "%s", r.out);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "record", "--as-of", "2026-10-31", NULL);
+    cr_assert(kt_contains(r.out, "with health definition version 1"), "%s %s", r.out, r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "diff", acc, "--from", "2026-09-01", "--to", "2026-10-31",
+               "--format", "json", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cJSON *df = cJSON_Parse(r.out);
+    cr_assert_not_null(df, "%s", r.out);
+    double from = num(df, "from"), to = num(df, "to"), cust = num(df, "customer_change"),
+           bydef = num(df, "definition_change");
+    cr_assert_float_eq(from + cust + bydef, to, 1e-9, "%s", r.out);
+    cr_assert_neq(bydef, 0, "%s", r.out);
+    double parts = 0;
+    const cJSON *fs = cJSON_GetObjectItemCaseSensitive(df, "factors"), *one;
+    cJSON_ArrayForEach(one, fs) parts += num(one, "change");
+    cr_assert_float_eq(parts, cust, 1e-9);
+    cJSON_Delete(df);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "diff", acc, "--from", "2026-09-01", "--to", "2026-10-31",
+               NULL);
+    cr_assert(kt_contains(r.out, "from the new health definition (version 0 to 1), not from the customer"), "%s",
+              r.out);
+    kt_run_free(&r);
     /* a definition with segments: enterprise first, the rest after */
     kt_write(kt_path(dir, "def.json"),
              "{\"name\": \"two\", \"bands\": {\"green\": 60, \"yellow\": 30}, \"segments\": ["
@@ -137,7 +185,7 @@ Test(health, errors)
                                           "\"percentile\", \"weight\": 1}]}]}",
              (size_t)-1);
     static const struct {
-        const char *args[6];
+        const char *args[8];
         int status;
         const char *says;
     } bad[] = {
@@ -148,11 +196,15 @@ Test(health, errors)
         { { "show", "nobody", NULL }, 2, "no account 'nobody'" },
         { { "show", "s4", NULL }, 1, "s4 does not pay on 2024-06-30" },
         { { "rate", NULL }, 2, "unknown subcommand 'rate'" },
+        { { "diff", "s1", "--from", "2024-06-01", NULL }, 2, "diff needs --from DATE and --to DATE" },
+        { { "score", "--from", "2024-06-01", NULL }, 2, "--from and --to: for record, history and diff" },
+        { { "history", "nobody", NULL }, 2, "no account 'nobody'" },
+        { { "define", NULL }, 2, "define which file?" },
         { { "backtest", "--top", "3", NULL }, 2, "--top: only health score" },
         { { "backtest", NULL }, 1, "the history is too short" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *argv[10] = { "--db", "k.db", "health" };
+        const char *argv[12] = { "--db", "k.db", "health" };
         size_t n = 3;
         for (size_t k = 0; bad[i].args[k]; k++)
             argv[n++] = bad[i].args[k];
