@@ -215,6 +215,34 @@ Test(health, errors)
         cr_assert(kt_contains(r.err, bad[i].says), "case %zu: %s", i, r.err);
         kt_run_free(&r);
     }
+    /* the curves on known values: at 2024-06-30 s1 has 2 active users, s2 1, s3 0
+     * (s4 does not pay): linear 0..4 gives 50; steps (at most 1: 100, else 30)
+     * 30; the percentile among 2, 1, 0 is (2 below + half of 1 equal) / 3 =
+     * 83.3; missing NPS... s1 has one: 4 of 0..10 = 40 */
+    kt_write(kt_path(dir, "curves.json"),
+             "{\"segments\": [{\"name\": \"all\", \"factors\": ["
+             "{\"name\": \"lin\", \"signal\": \"active_users\", \"curve\": \"linear\", \"zero\": 0, \"full\": 4, \"weight\": 1},"
+             "{\"name\": \"steps\", \"signal\": \"active_users\", \"curve\": \"steps\", \"steps\": [{\"at_most\": 1,"
+             " \"points\": 100}], \"else\": 30, \"weight\": 1},"
+             "{\"name\": \"pct\", \"signal\": \"active_users\", \"curve\": \"percentile\", \"weight\": 1},"
+             "{\"name\": \"nps\", \"signal\": \"nps_last\", \"curve\": \"linear\", \"zero\": 0, \"full\": 10,"
+             " \"missing\": 70, \"weight\": 1}]}]}",
+             (size_t)-1);
+    kt_run r0;
+    kt_kizunav(&r0, dir, NULL, "--db", "k.db", "health", "show", "s1", "--definition", "curves.json", "--format", "csv",
+               NULL);
+    cr_assert_eq(r0.status, 0, "%s", r0.err);
+    cr_assert(kt_contains(r0.out, "\nlin,2.0,50.0,25.0,12.5,"), "%s", r0.out);
+    cr_assert(kt_contains(r0.out, "\nsteps,2.0,30.0,25.0,7.5,"), "%s", r0.out);
+    cr_assert(kt_contains(r0.out, "\npct,2.0,83.3,25.0,20.8,"), "%s", r0.out);
+    cr_assert(kt_contains(r0.out, "\nnps,4.0,40.0,25.0,10.0,"), "%s", r0.out);
+    kt_run_free(&r0);
+    /* s3 has no NPS answer: the missing points */
+    kt_kizunav(&r0, dir, NULL, "--db", "k.db", "health", "show", "s3", "--definition", "curves.json", "--format", "csv",
+               NULL);
+    cr_assert(kt_contains(r0.out, "\nnps,,70.0,25.0,17.5,no NPS answer yet\n"), "%s", r0.out);
+    cr_assert(kt_contains(r0.out, "\npct,0.0,16.7,25.0,4.2,"), "%s", r0.out);
+    kt_run_free(&r0);
     /* the hand-built world: s1 is the only paying account with usage */
     kt_run r;
     kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "show", "s1", NULL);
