@@ -26,6 +26,10 @@ struct factor {
     char *name;
     int signal;    /* or -1 */
     char *field;   /* a numeric custom field, when signal is -1 */
+    char *event;   /* or: events of this name in the last `days` days */
+    int days;
+    char **milestones; /* or: how many of these event names the account has ever used */
+    size_t nmilestones;
     double weight; /* normalised: the segment's weights add up to 100 */
     double given_weight;
     int curve;
@@ -93,6 +97,10 @@ void kz_health_def_free(kz_health_def *d)
         for (size_t k = 0; k < g->nf; k++) {
             free(g->f[k].name);
             free(g->f[k].field);
+            free(g->f[k].event);
+            for (size_t i = 0; i < g->f[k].nmilestones; i++)
+                free(g->f[k].milestones[i]);
+            free(g->f[k].milestones);
             free(g->f[k].steps);
         }
         free(g->filters);
@@ -178,13 +186,17 @@ static int parse_factor(struct factor *f, const cJSON *j, struct where *w)
     int rc;
     if (!cJSON_IsObject(j))
         return bad(w, NULL, "a factor must be an object");
-    if ((rc = only_keys(w, j, "name|signal|field|weight|curve|zero|full|steps|else|higher_is_better|missing")) ||
+    if ((rc = only_keys(w, j,
+                        "name|signal|field|event|days|milestones|weight|curve|zero|full|steps|else|higher_is_better|"
+                        "missing")) ||
         (rc = text(w, j, "name", &f->name)) || (rc = number(w, j, "weight", 0, 1e6, NAN, &f->given_weight)))
         return rc;
     const cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
     const cJSON *field = cJSON_GetObjectItemCaseSensitive(j, "field");
-    if (!sig == !field)
-        return bad(w, NULL, "a factor measures one signal or one field: give 'signal' or 'field'");
+    const cJSON *event = cJSON_GetObjectItemCaseSensitive(j, "event");
+    const cJSON *miles = cJSON_GetObjectItemCaseSensitive(j, "milestones");
+    if ((sig != NULL) + (field != NULL) + (event != NULL) + (miles != NULL) != 1)
+        return bad(w, NULL, "a factor measures one thing: give one of 'signal', 'field', 'event' and 'milestones'");
     f->signal = -1;
     if (sig) {
         if (!cJSON_IsString(sig) || (f->signal = kz_signal_find(sig->valuestring, strlen(sig->valuestring))) < 0) {
@@ -195,8 +207,28 @@ static int parse_factor(struct factor *f, const cJSON *j, struct where *w)
             return bad(w, "signal", "'%s' is not a signal (one of: %s)",
                        cJSON_IsString(sig) ? sig->valuestring : "?", list);
         }
-    } else if ((rc = text(w, j, "field", &f->field))) {
-        return rc;
+    } else if (field) {
+        if ((rc = text(w, j, "field", &f->field)))
+            return rc;
+    } else if (event) {
+        double days;
+        if ((rc = text(w, j, "event", &f->event)) || (rc = number(w, j, "days", 1, 3660, 28, &days)))
+            return rc;
+        f->days = (int)days;
+    } else {
+        const cJSON *it;
+        if (!cJSON_IsArray(miles) || cJSON_GetArraySize(miles) < 1 || cJSON_GetArraySize(miles) > 64)
+            return bad(w, "milestones", "must be a list of 1 to 64 event names");
+        f->milestones = calloc((size_t)cJSON_GetArraySize(miles), sizeof *f->milestones);
+        if (!f->milestones)
+            return kz_error_oom();
+        cJSON_ArrayForEach(it, miles)
+        {
+            if (!cJSON_IsString(it) || !*it->valuestring)
+                return bad(w, "milestones", "must be a list of event names");
+            if (!(f->milestones[f->nmilestones++] = strdup(it->valuestring)))
+                return kz_error_oom();
+        }
     }
     double missing;
     if ((rc = number(w, j, "missing", 0, 100, 0, &missing)))
@@ -406,8 +438,21 @@ int kz_health_def_json(const kz_health_def *d, kz_buf *out)
             kz_jw_obj(&w);
             kz_jw_key(&w, "name");
             kz_jw_str(&w, f->name);
-            kz_jw_key(&w, f->signal >= 0 ? "signal" : "field");
-            kz_jw_str(&w, f->signal >= 0 ? kz_signal_defs()[f->signal].name : f->field);
+            if (f->signal >= 0 || f->field) {
+                kz_jw_key(&w, f->signal >= 0 ? "signal" : "field");
+                kz_jw_str(&w, f->signal >= 0 ? kz_signal_defs()[f->signal].name : f->field);
+            } else if (f->event) {
+                kz_jw_key(&w, "event");
+                kz_jw_str(&w, f->event);
+                kz_jw_key(&w, "days");
+                kz_jw_int(&w, f->days);
+            } else {
+                kz_jw_key(&w, "milestones");
+                kz_jw_arr(&w);
+                for (size_t i = 0; i < f->nmilestones; i++)
+                    kz_jw_str(&w, f->milestones[i]);
+                kz_jw_end(&w);
+            }
             kz_jw_key(&w, "curve");
             kz_jw_str(&w, f->curve == CURVE_LINEAR ? "linear" : f->curve == CURVE_STEPS ? "steps" : "percentile");
             if (f->curve == CURVE_LINEAR) {
@@ -563,9 +608,53 @@ static double percentile(const double *sorted, size_t n, double v)
     return n ? ((double)below + 0.5 * (double)(lo - below)) / (double)n : 0.5;
 }
 
-/* The measure of factor f for account a. */
-static double measure(const struct factor *f, const double *row, const kz_attrs *attrs, uint32_t a)
+/* The id of event name `name`, or -1 when no event has it. */
+static int name_id(const kz_engine *e, const char *name)
 {
+    for (size_t i = 0; i < e->nnames; i++)
+        if (e->names[i] && strcmp(e->names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* For an event or milestones factor: per account, the events of the name in
+ * the last f->days days, or how many of the milestones it has reached, by
+ * the end of obs (one pass over the events up to then). */
+static int event_measure(const struct factor *f, const kz_engine *e, const kz_metric_opts *o, kz_day obs, double *v)
+{
+    size_t end = kz_engine_lower_day(e, o, (int64_t)obs + 1);
+    for (size_t a = 0; a < e->naccounts; a++)
+        v[a] = 0;
+    if (f->event) {
+        int id = name_id(e, f->event);
+        for (size_t i = kz_engine_lower_day(e, o, (int64_t)obs - f->days + 1); id >= 0 && i < end; i++)
+            if (e->ev_name[i] == id)
+                v[e->ev_acc[i]]++;
+        return KZ_OK;
+    }
+    /* a bit per milestone and account */
+    size_t nm = f->nmilestones < 64 ? f->nmilestones : 64;
+    int ids[64];
+    uint64_t *seen = calloc(e->naccounts ? e->naccounts : 1, sizeof *seen);
+    if (!seen)
+        return kz_error_oom();
+    for (size_t m = 0; m < nm; m++)
+        ids[m] = name_id(e, f->milestones[m]);
+    for (size_t i = 0; i < end; i++)
+        for (size_t m = 0; m < nm; m++)
+            if (e->ev_name[i] == ids[m])
+                seen[e->ev_acc[i]] |= (uint64_t)1 << m;
+    for (size_t a = 0; a < e->naccounts; a++)
+        v[a] = __builtin_popcountll(seen[a]);
+    free(seen);
+    return KZ_OK;
+}
+
+/* The measure of factor f for account a (ev: its event measure, if any). */
+static double measure(const struct factor *f, const double *row, const kz_attrs *attrs, uint32_t a, const double *ev)
+{
+    if (ev)
+        return ev[a];
     if (f->signal >= 0)
         return row[f->signal];
     for (size_t k = 0; attrs && k < attrs->n; k++)
@@ -611,14 +700,22 @@ int kz_health_compute(kz_health_scores **out, const kz_health_def *d, const uint
     /* the measures and the curves; percentiles once a segment's values are known */
     for (size_t s = 0; s < d->nseg; s++) {
         const struct segment *g = &d->seg[s];
-        for (size_t k = 0; k < g->nf; k++) {
+        for (size_t k = 0; k < g->nf && !rc; k++) {
             const struct factor *f = &g->f[k];
             size_t n = 0;
+            double *ev = NULL;
+            if ((f->event || f->milestones) && obs != KZ_DAY_NONE) {
+                if (!(ev = malloc((na ? na : 1) * sizeof *ev)) || (rc = event_measure(f, e, o, obs, ev))) {
+                    free(ev);
+                    rc = rc ? rc : kz_error_oom();
+                    break;
+                }
+            }
             for (uint32_t a = 0; a < na; a++) {
                 if (h->segment[a] != (int)s)
                     continue;
                 kz_health_part *p = &h->part[(size_t)a * h->width + k];
-                p->value = measure(f, h->signals + (size_t)a * KZ_NSIGNALS, attrs, a);
+                p->value = measure(f, h->signals + (size_t)a * KZ_NSIGNALS, attrs, a, ev);
                 p->weight = f->weight;
                 if (!isnan(p->value))
                     sorted[n++] = p->value;
@@ -638,8 +735,11 @@ int kz_health_compute(kz_health_scores **out, const kz_health_def *d, const uint
                     p->points = curve_points(f, p->value);
                 p->score = p->points * p->weight;
             }
+            free(ev);
         }
     }
+    if (rc)
+        goto done;
     for (uint32_t a = 0; a < na; a++) {
         if (h->segment[a] < 0)
             continue;
@@ -667,5 +767,9 @@ int kz_health_describe(kz_buf *out, const kz_health_def *d, const kz_health_scor
     if (fc->signal >= 0)
         return kz_signal_describe(out, fc->signal, h->signals + (size_t)a * KZ_NSIGNALS);
     double v = h->part[(size_t)a * h->width + f].value;
+    if (fc->event)
+        return kz_buf_printf(out, "%.0f %s events in the last %d days", v, fc->event, fc->days);
+    if (fc->milestones)
+        return kz_buf_printf(out, "%.0f of %zu milestones reached", v, fc->nmilestones);
     return isnan(v) ? kz_buf_printf(out, "%s is empty", fc->field) : kz_buf_printf(out, "%s = %g", fc->field, v);
 }

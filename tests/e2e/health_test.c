@@ -243,6 +243,21 @@ Test(health, errors)
     cr_assert(kt_contains(r0.out, "\nnps,,70.0,25.0,17.5,no NPS answer yet\n"), "%s", r0.out);
     cr_assert(kt_contains(r0.out, "\npct,0.0,16.7,25.0,4.2,"), "%s", r0.out);
     kt_run_free(&r0);
+    /* events and milestones: s1 logged in once in the last 28 days (10 June) and
+     * has used login and report.view of the three milestones */
+    kt_write(kt_path(dir, "events.json"),
+             "{\"segments\": [{\"name\": \"all\", \"factors\": ["
+             "{\"name\": \"logins\", \"event\": \"login\", \"days\": 28, \"curve\": \"linear\", \"zero\": 0,"
+             " \"full\": 4, \"weight\": 1},"
+             "{\"name\": \"onboarding\", \"milestones\": [\"login\", \"report.view\", \"export\"], \"curve\":"
+             " \"linear\", \"zero\": 0, \"full\": 3, \"weight\": 1}]}]}",
+             (size_t)-1);
+    kt_kizunav(&r0, dir, NULL, "--db", "k.db", "health", "show", "s1", "--definition", "events.json", "--format", "csv",
+               NULL);
+    cr_assert_eq(r0.status, 0, "%s", r0.err);
+    cr_assert(kt_contains(r0.out, "\nlogins,1.0,25.0,50.0,12.5,1 login events in the last 28 days\n"), "%s", r0.out);
+    cr_assert(kt_contains(r0.out, "\nonboarding,2.0,66.7,50.0,33.3,2 of 3 milestones reached\n"), "%s", r0.out);
+    kt_run_free(&r0);
     /* the hand-built world: s1 is the only paying account with usage */
     kt_run r;
     kt_kizunav(&r, dir, NULL, "--db", "k.db", "health", "show", "s1", NULL);

@@ -81,7 +81,7 @@ Test(engine_health, mistakes_are_named_with_their_place)
           "segments[0].factors[0].signal: 'logins' is not a signal (one of: events," },
         { "{\"segments\": [{\"name\": \"a\", \"factors\": [{\"name\": \"x\", \"signal\": \"mau\", \"field\": \"y\","
           " \"curve\": \"percentile\", \"weight\": 1}]}]}",
-          "segments[0].factors[0]: a factor measures one signal or one field" },
+          "segments[0].factors[0]: a factor measures one thing" },
         { "{\"segments\": [{\"name\": \"a\", \"factors\": [{\"name\": \"x\", \"signal\": \"mau\", \"curve\":"
           " \"linear\", \"zero\": 1, \"full\": 1, \"weight\": 1}]}]}",
           "segments[0].factors[0].full: must differ from 'zero'" },
