@@ -1,8 +1,8 @@
 /*
  * cmd_metrics.c - `kizuna metrics REPORT`: the SaaS numbers from the engine.
  *
- * The reports are the table of engine/reports.c (shared with the API): each
- * image it needs, and its help. Every report prints as an aligned table, CSV or
+ * The reports and their options are those of engine/reports.c (shared with
+ * the API). Every report prints as an aligned table, CSV or
  * JSON (`--format`); the CSV of mrr, usage, daily and cohorts has exactly the
  * columns and rows of the reference results Q2..Q5 of ../shared/bench.
  */
