@@ -17,7 +17,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2 -g
-PKGS      := sqlite3 libcjson libzstd inih xgboost
+PKGS      := sqlite3 libcjson libzstd inih xgboost libmicrohttpd libsodium libcurl
 TEST_PKGS := criterion
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \

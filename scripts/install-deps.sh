@@ -17,6 +17,9 @@ libcjson-dev
 libzstd-dev
 libinih-dev
 libxgboost-dev
+libmicrohttpd-dev
+libsodium-dev
+libcurl4-openssl-dev
 libcriterion-dev
 tzdata
 "

@@ -177,6 +177,16 @@ static const kz_command commands[] = {
       "  --output FILE         predict: write <id>,churn_probability here (default\n"
       "                        standard output)\n",
       "churn [options] evaluate|train|predict" },
+    { "serve", kz_cmd_serve, "the HTTP server: the REST API under /api/v1/",
+      "Serves the database over HTTP until SIGTERM or SIGINT (requests in flight\n"
+      "finish first): the REST API under /api/v1/ (docs/api.md), GET /healthz and\n"
+      "GET /metrics (Prometheus). Prints the address on its first line.\n"
+      "\n"
+      "Options:\n"
+      "  --listen HOST:PORT    address to listen on (default the key server.listen,\n"
+      "                        127.0.0.1:8080; port 0: any free one)\n"
+      "  --threads N           threads answering requests (server.threads, 2)\n",
+      "serve [options]" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",
       "Generates a B2B SaaS world as import files (accounts, contacts, subscriptions,\n"
       "events, tickets, nps, activities, spend) plus planted.json, the list of the\n"

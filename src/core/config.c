@@ -23,6 +23,23 @@ static int check_timezone(const char *v)
     return rc ? KZ_EINVALID : KZ_OK;
 }
 
+/* HOST:PORT with an IPv4 address and a port (0: any free one). */
+static int check_listen(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    int64_t port;
+    if (!colon || colon == v || kz_parse_int(&port, colon + 1, strlen(colon + 1), 0, 65535))
+        return kz_error_set(KZ_EINVALID, "'%s' is not HOST:PORT (like 127.0.0.1:8080)", v);
+    int dots = 0;
+    for (const char *p = v; p < colon; p++) {
+        if (*p == '.')
+            dots++;
+        else if (*p < '0' || *p > '9')
+            return kz_error_set(KZ_EINVALID, "'%s': the host must be an IPv4 address, like 127.0.0.1 or 0.0.0.0", v);
+    }
+    return dots == 3 ? KZ_OK : kz_error_set(KZ_EINVALID, "'%s': the host must be an IPv4 address", v);
+}
+
 static const kz_cfg_key keys[] = {
     { "db.path", KZ_CFG_STR, OFF(db_path), "kizuna.db", 0, 0, NULL, "KIZUNA_DB",
       "Database: a SQLite file path (created when missing).", NULL },
@@ -59,6 +76,16 @@ static const kz_cfg_key keys[] = {
       "Time zone of the days and months that reports count events and answers in: UTC, an offset like +09:00, or "
       "an IANA name like Asia/Tokyo.",
       check_timezone },
+    { "server.listen", KZ_CFG_STR, OFF(server_listen), "127.0.0.1:8080", 0, 0, NULL, "KIZUNA_LISTEN",
+      "Address and port `kizuna serve` listens on (port 0: any free one).", check_listen },
+    { "server.threads", KZ_CFG_INT, OFF(server_threads), "2", 1, 64, NULL, "KIZUNA_SERVER_THREADS",
+      "Threads answering requests.", NULL },
+    { "server.max_body_bytes", KZ_CFG_INT, OFF(server_max_body), "33554432", 1024, 1073741824, NULL,
+      "KIZUNA_SERVER_MAX_BODY_BYTES", "Largest request body; a larger one is answered 413.", NULL },
+    { "server.max_connections", KZ_CFG_INT, OFF(server_max_connections), "1024", 1, 65536, NULL,
+      "KIZUNA_SERVER_MAX_CONNECTIONS", "Connections served at once; more wait to be accepted.", NULL },
+    { "server.timeout_seconds", KZ_CFG_INT, OFF(server_timeout), "30", 1, 3600, NULL,
+      "KIZUNA_SERVER_TIMEOUT_SECONDS", "An idle or slow connection is closed after this long.", NULL },
     { "log.level", KZ_CFG_ENUM, OFF(log_level), "info", 0, 0, "debug|info|warn|error",
       "KIZUNA_LOG_LEVEL", "Least severe log message written to stderr.", NULL },
     { "log.format", KZ_CFG_ENUM, OFF(log_format), "logfmt", 0, 0, "logfmt|json", "KIZUNA_LOG_FORMAT",

@@ -42,6 +42,12 @@ typedef struct kz_config {
     int64_t metrics_reactivation_days; /* metrics.reactivation_window_days */
     char *metrics_intra_period;       /* metrics.intra_period_subscriptions */
     char *reporting_timezone;         /* reporting.timezone */
+    /* server */
+    char *server_listen;              /* server.listen */
+    int64_t server_threads;           /* server.threads */
+    int64_t server_max_body;          /* server.max_body_bytes */
+    int64_t server_max_connections;   /* server.max_connections */
+    int64_t server_timeout;           /* server.timeout_seconds */
     /* logging */
     char *log_level;               /* log.level */
     char *log_format;              /* log.format */

@@ -14,10 +14,12 @@ static _Thread_local int last_code;
 
 int kz_error_set(int code, const char *fmt, ...)
 {
+    char tmp[MSG_CAP]; /* the arguments may be the message itself (kz_error_msg()) */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(msg, tmp, sizeof msg);
     last_code = code;
     return code;
 }

@@ -92,6 +92,15 @@ char *kt_fixture(const char *name)
     return kt_path(dir, name);
 }
 
+void kt_no_sanitizer_report(const char *text, const char *what)
+{
+    /* under `make asan` the binary is built with the sanitizers: a report in
+     * its standard error fails the test that ran it */
+    if (text && (strstr(text, "ERROR: AddressSanitizer") || strstr(text, "ERROR: LeakSanitizer") ||
+                 strstr(text, "runtime error:")))
+        cr_assert_fail("kizuna %s: sanitizer report:\n%s", what ? what : "", text);
+}
+
 void kt_kizuna(kt_run *r, const char *cwd, const char *stdin_data, const char *const *args)
 {
     const char *bin = getenv("KIZUNA_BIN");
@@ -133,6 +142,7 @@ void kt_kizuna(kt_run *r, const char *cwd, const char *stdin_data, const char *c
     close(in);
     r->out = kt_read(out_path, NULL);
     r->err = kt_read(err_path, NULL);
+    kt_no_sanitizer_report(r->err, args[0]);
     unlink(out_path);
     unlink(err_path);
     unlink(in_path);

@@ -48,6 +48,9 @@ typedef struct kt_run {
  * stdin_data (may be NULL) on standard input. */
 void kt_kizuna(kt_run *r, const char *cwd, const char *stdin_data, const char *const *args);
 
+/* Fails the test when text (a run's standard error) holds a sanitizer report. */
+void kt_no_sanitizer_report(const char *text, const char *what);
+
 /* Same with a NULL-terminated argument list. */
 void kt_kizunav(kt_run *r, const char *cwd, const char *stdin_data, ...);
 

@@ -1,0 +1,28 @@
+/*
+ * api.h - the REST API (/api/v1/...) over the engine and the store: one
+ * route table, one file per resource (metrics.c, system.c, ...). The CLI and
+ * the API are two thin clients of the same module functions.
+ */
+#ifndef KZ_API_API_H
+#define KZ_API_API_H
+
+#include <stddef.h>
+
+#include "core/config.h"
+#include "http/http.h"
+#include "http/server.h"
+
+typedef struct kz_app kz_app;
+
+/* Opens the database of cfg and builds the engine (read from its image file
+ * when current). Caller closes with kz_app_close. */
+int kz_app_open(kz_app **out, const kz_config *cfg);
+void kz_app_close(kz_app *a);
+
+/* The server the app answers on (for GET /metrics), once started. */
+void kz_app_set_server(kz_app *a, kz_server *s);
+
+/* The routes of the API, for kz_server_start. */
+const kz_route *kz_api_routes(size_t *n);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * app.c - the state the API handlers share (app.h), and the route table.
+ */
+#include "api/app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+static const kz_route routes[] = {
+    { "GET", "/healthz", kz_api_healthz, KZ_ROLE_PUBLIC, "liveness and a check of the database" },
+    { "GET", "/metrics", kz_api_prometheus, KZ_ROLE_PUBLIC, "the server's counters in Prometheus text format" },
+    { "GET", "/api/v1/metrics", kz_api_reports, KZ_ROLE_VIEWER, "the reports there are" },
+    { "GET", "/api/v1/metrics/{report}", kz_api_report, KZ_ROLE_VIEWER,
+      "a report, with the options of `kizuna metrics` as query arguments" },
+};
+
+const kz_route *kz_api_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+int kz_app_open(kz_app **out, const kz_config *cfg)
+{
+    kz_app *a = calloc(1, sizeof *a);
+    kz_store *st = NULL;
+    char *image = NULL;
+    int rc;
+    *out = NULL;
+    if (!a)
+        return kz_error_oom();
+    a->cfg = cfg;
+    pthread_rwlock_init(&a->lock, NULL);
+    pthread_mutex_init(&a->stores_mu, NULL);
+    if (pthread_key_create(&a->store_key, NULL) != 0) {
+        free(a);
+        return kz_error_set(KZ_ERROR, "no thread key");
+    }
+    if ((rc = kz_tz_load(&a->tz, cfg->reporting_timezone)))
+        goto done;
+    if ((rc = kz_store_open(&st, cfg->db_path, KZ_STORE_CREATE)))
+        goto done;
+    image = kz_engine_image_path(st);
+    if (!image) {
+        rc = KZ_ENOMEM;
+        goto done;
+    }
+    rc = kz_engine_build(&a->engine, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, image);
+done:
+    free(image);
+    kz_store_close(st);
+    if (rc) {
+        kz_app_close(a);
+        return rc;
+    }
+    *out = a;
+    return KZ_OK;
+}
+
+void kz_app_close(kz_app *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->nstores; i++)
+        kz_store_close(a->stores[i]);
+    free(a->stores);
+    pthread_key_delete(a->store_key);
+    kz_engine_free(a->engine);
+    kz_tz_free(a->tz);
+    pthread_rwlock_destroy(&a->lock);
+    pthread_mutex_destroy(&a->stores_mu);
+    free(a);
+}
+
+void kz_app_set_server(kz_app *a, kz_server *s)
+{
+    a->server = s;
+}
+
+kz_store *kz_app_store(kz_app *a)
+{
+    kz_store *st = pthread_getspecific(a->store_key);
+    if (st)
+        return st;
+    if (kz_store_open(&st, a->cfg->db_path, 0))
+        return NULL;
+    pthread_mutex_lock(&a->stores_mu);
+    if (a->nstores == a->capstores) {
+        size_t n = a->capstores ? a->capstores * 2 : 8;
+        kz_store **v = realloc(a->stores, n * sizeof *v);
+        if (!v) {
+            pthread_mutex_unlock(&a->stores_mu);
+            kz_store_close(st);
+            kz_error_oom();
+            return NULL;
+        }
+        a->stores = v;
+        a->capstores = n;
+    }
+    a->stores[a->nstores++] = st; /* closed with the app */
+    pthread_mutex_unlock(&a->stores_mu);
+    pthread_setspecific(a->store_key, st);
+    return st;
+}
+
+const kz_engine *kz_app_engine(kz_app *a)
+{
+    pthread_rwlock_rdlock(&a->lock);
+    return a->engine;
+}
+
+void kz_app_engine_done(kz_app *a)
+{
+    pthread_rwlock_unlock(&a->lock);
+}

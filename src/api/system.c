@@ -1,0 +1,88 @@
+/*
+ * system.c - GET /healthz and GET /metrics (Prometheus text format).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "core/error.h"
+#include "core/jsonw.h"
+
+int kz_api_healthz(kz_http_req *req, kz_http_resp *resp)
+{
+    kz_app *a = req->app;
+    kz_store *st = kz_app_store(a);
+    int64_t version = 0;
+    int db_ok = st && kz_store_data_version(st, &version) == KZ_OK;
+    const kz_engine *e = kz_app_engine(a);
+    size_t accounts = kz_engine_accounts(e), events = kz_engine_events(e);
+    kz_app_engine_done(a);
+    kz_jw w;
+    kz_jw_init(&w, &resp->body);
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "status");
+    kz_jw_str(&w, db_ok ? "ok" : "failing");
+    kz_jw_key(&w, "database");
+    kz_jw_str(&w, db_ok ? "ok" : kz_error_msg());
+    kz_jw_key(&w, "data_version");
+    kz_jw_int(&w, version);
+    kz_jw_key(&w, "accounts");
+    kz_jw_int(&w, (int64_t)accounts);
+    kz_jw_key(&w, "events");
+    kz_jw_int(&w, (int64_t)events);
+    kz_jw_end(&w);
+    kz_buf_putc(&resp->body, '\n');
+    kz_resp_json(resp, db_ok ? 200 : 503);
+    return kz_jw_error(&w);
+}
+
+int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp)
+{
+    kz_app *a = req->app;
+    kz_server_stats s;
+    memset(&s, 0, sizeof s);
+    if (a->server)
+        kz_server_stats_get(a->server, &s);
+    const kz_engine *e = kz_app_engine(a);
+    size_t bytes = kz_engine_bytes(e), events = kz_engine_events(e), accounts = kz_engine_accounts(e);
+    kz_app_engine_done(a);
+    static const char *const le[12] = { "0.0005", "0.001", "0.002", "0.005", "0.01", "0.025",
+                                        "0.05",   "0.1",   "0.25",  "0.5",   "1",    "+Inf" };
+    kz_buf *b = &resp->body;
+    int rc = kz_buf_puts(b, "# HELP kizuna_http_requests_total Requests answered, by status class.\n"
+                            "# TYPE kizuna_http_requests_total counter\n");
+    for (int c = 1; c < 6 && !rc; c++)
+        rc = kz_buf_printf(b, "kizuna_http_requests_total{class=\"%dxx\"} %llu\n", c,
+                           (unsigned long long)s.by_class[c]);
+    if (!rc)
+        rc = kz_buf_puts(b, "# HELP kizuna_http_request_duration_seconds Time to answer a request.\n"
+                            "# TYPE kizuna_http_request_duration_seconds histogram\n");
+    unsigned long long cum = 0;
+    for (int i = 0; i < 12 && !rc; i++) {
+        cum += s.latency_us[i];
+        rc = kz_buf_printf(b, "kizuna_http_request_duration_seconds_bucket{le=\"%s\"} %llu\n", le[i], cum);
+    }
+    if (!rc)
+        rc = kz_buf_printf(b,
+                           "kizuna_http_request_duration_seconds_count %llu\n"
+                           "# HELP kizuna_http_received_bytes_total Request body bytes.\n"
+                           "# TYPE kizuna_http_received_bytes_total counter\n"
+                           "kizuna_http_received_bytes_total %llu\n"
+                           "# HELP kizuna_http_sent_bytes_total Response body bytes.\n"
+                           "# TYPE kizuna_http_sent_bytes_total counter\n"
+                           "kizuna_http_sent_bytes_total %llu\n"
+                           "# HELP kizuna_engine_bytes Memory of the engine's columns.\n"
+                           "# TYPE kizuna_engine_bytes gauge\n"
+                           "kizuna_engine_bytes %zu\n"
+                           "# HELP kizuna_engine_events Events in the engine.\n"
+                           "# TYPE kizuna_engine_events gauge\n"
+                           "kizuna_engine_events %zu\n"
+                           "# HELP kizuna_engine_accounts Accounts in the engine.\n"
+                           "# TYPE kizuna_engine_accounts gauge\n"
+                           "kizuna_engine_accounts %zu\n",
+                           (unsigned long long)s.requests, (unsigned long long)s.bytes_in,
+                           (unsigned long long)s.bytes_out, bytes, events, accounts);
+    resp->status = 200;
+    resp->type = "text/plain; version=0.0.4";
+    return rc;
+}

@@ -1,0 +1,355 @@
+/*
+ * server.c - the HTTP server on libmicrohttpd (server.h).
+ *
+ * A request's first call only sets up its state (answering then would make
+ * libmicrohttpd close the connection: keep-alive needs the answer on a later
+ * call); the body arrives in pieces, kept up to the limit; the last call
+ * routes, authorises and runs the handler, and queues its answer.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "core/jsonw.h"
+#include "core/log.h"
+#include "core/time.h"
+
+struct kz_server {
+    struct MHD_Daemon *d;
+    const kz_route *routes;
+    size_t nroutes;
+    void *app;
+    kz_server_opts o;
+    uint16_t port;
+    pthread_mutex_t mu;
+    pthread_cond_t idle;
+    size_t inflight;
+    kz_server_stats stats;
+};
+
+/* One request in flight. */
+struct state {
+    kz_buf body;
+    int too_big;
+    double started;
+    int status;
+    size_t sent;
+    char method[16];
+    char path[256];
+};
+
+void kz_server_opts_init(kz_server_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 8080;
+    o->threads = 2;
+    o->max_body = (size_t)32 << 20;
+    o->max_header = (size_t)64 << 10;
+    o->max_connections = 1024;
+    o->timeout_s = 30;
+    o->log_access = 1;
+}
+
+/* ---- request accessors (http.h) ------------------------------------------------ */
+
+const char *kz_req_query(const kz_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct all_ctx {
+    const char *name;
+    const char **out;
+    size_t max, n;
+};
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct all_ctx *c = cls;
+    (void)kind;
+    if (strcmp(key, c->name) == 0) {
+        if (c->n < c->max)
+            c->out[c->n] = value ? value : "";
+        c->n++;
+    }
+    return MHD_YES;
+}
+
+size_t kz_req_query_all(const kz_http_req *r, const char *name, const char **out, size_t max)
+{
+    struct all_ctx c = { name, out, max, 0 };
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &c);
+    return c.n;
+}
+
+const char *kz_req_header(const kz_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int kz_resp_header(kz_http_resp *resp, const char *name, const char *value)
+{
+    if (resp->nheaders >= KZ_HTTP_MAX_HEADERS)
+        return kz_error_set(KZ_ETOOBIG, "too many response headers");
+    char *v = strdup(value);
+    if (!v)
+        return kz_error_oom();
+    resp->header_name[resp->nheaders] = name;
+    resp->header_value[resp->nheaders++] = v;
+    return KZ_OK;
+}
+
+void kz_resp_json(kz_http_resp *resp, int status)
+{
+    resp->status = status;
+    resp->type = "application/json";
+}
+
+int kz_resp_error(kz_http_resp *resp, int status, const char *field, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    kz_jw w;
+    resp->body.len = 0;
+    kz_jw_init(&w, &resp->body);
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "error");
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "status");
+    kz_jw_int(&w, status);
+    kz_jw_key(&w, "message");
+    kz_jw_str(&w, msg);
+    if (field) {
+        kz_jw_key(&w, "field");
+        kz_jw_str(&w, field);
+    }
+    kz_jw_end(&w);
+    kz_jw_end(&w);
+    kz_buf_putc(&resp->body, '\n');
+    kz_resp_json(resp, status);
+    return KZ_OK;
+}
+
+/* ---- the request cycle ---------------------------------------------------------- */
+
+static void client_address(struct MHD_Connection *c, char *buf, size_t n)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(buf, n, "?");
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, buf,
+                  (socklen_t)n);
+}
+
+static enum MHD_Result answer(struct MHD_Connection *c, struct state *st, kz_http_resp *resp)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(resp->body.len, (void *)(uintptr_t)(resp->body.data ? resp->body.data : ""),
+                                                             MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ok = MHD_NO;
+    if (r) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->type ? resp->type : "application/json");
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        for (size_t i = 0; i < resp->nheaders; i++)
+            MHD_add_response_header(r, resp->header_name[i], resp->header_value[i]);
+        ok = MHD_queue_response(c, (unsigned)resp->status, r);
+        MHD_destroy_response(r);
+    }
+    st->status = resp->status;
+    st->sent = resp->body.len;
+    return ok;
+}
+
+static void resp_free(kz_http_resp *resp)
+{
+    kz_buf_free(&resp->body);
+    for (size_t i = 0; i < resp->nheaders; i++)
+        free(resp->header_value[i]);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    kz_server *s = cls;
+    struct state *st = *con_cls;
+    (void)version;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        kz_buf_init(&st->body, s->o.max_body + 1);
+        st->started = kz_monotonic();
+        snprintf(st->method, sizeof st->method, "%s", method);
+        snprintf(st->path, sizeof st->path, "%s", url);
+        *con_cls = st;
+        pthread_mutex_lock(&s->mu);
+        s->inflight++;
+        pthread_mutex_unlock(&s->mu);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!st->too_big && (st->body.len + *upload_size > s->o.max_body ||
+                             kz_buf_append(&st->body, upload, *upload_size)))
+            st->too_big = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    kz_http_resp resp;
+    memset(&resp, 0, sizeof resp);
+    kz_buf_init(&resp.body, KZ_BUF_UNLIMITED);
+    kz_http_req req;
+    memset(&req, 0, sizeof req);
+    char client[64];
+    client_address(c, client, sizeof client);
+    req.method = method;
+    req.path = url;
+    req.conn = c;
+    req.app = s->app;
+    req.client = client;
+    if (kz_buf_putc(&st->body, '\0') == KZ_OK) {
+        req.body = st->body.data;
+        req.body_len = st->body.len - 1;
+    } else {
+        req.body = "";
+    }
+    int status = 0;
+    const kz_route *route = NULL;
+    if (st->too_big) {
+        kz_resp_error(&resp, 413, NULL, "the body is larger than %zu bytes", s->o.max_body);
+    } else if (!(route = kz_route_match(s->routes, s->nroutes, method, url, &req, &status))) {
+        kz_resp_error(&resp, status, NULL, status == 404 ? "no such resource: %s" : "%s does not take %s", url,
+                      method);
+    } else if (s->o.authorize && (status = s->o.authorize(&req, route, &resp)) != 0) {
+        if (!resp.body.len)
+            kz_resp_error(&resp, status, NULL, status == 401 ? "log in first" : "not allowed");
+    } else if (route->fn(&req, &resp) != KZ_OK || resp.status == 0) {
+        KZ_LOG(KZ_LOG_ERROR, "http: handler failed", "method=%s path=%s reason=\"%s\"", method, url, kz_error_msg());
+        resp.nheaders = 0;
+        kz_resp_error(&resp, 500, NULL, "internal error");
+    }
+    enum MHD_Result ok = answer(c, st, &resp);
+    resp_free(&resp);
+    return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    kz_server *s = cls;
+    struct state *st = *con_cls;
+    (void)c;
+    if (!st)
+        return;
+    double ms = (kz_monotonic() - st->started) * 1000;
+    static const double bounds[11] = { 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000 };
+    int b = 0;
+    while (b < 11 && ms > bounds[b])
+        b++;
+    pthread_mutex_lock(&s->mu);
+    s->stats.requests++;
+    s->stats.by_class[st->status / 100 < 6 ? st->status / 100 : 0]++;
+    s->stats.latency_us[b]++;
+    s->stats.bytes_in += st->body.len;
+    s->stats.bytes_out += st->sent;
+    s->inflight--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+    if (s->o.log_access)
+        KZ_LOG(KZ_LOG_INFO, "http", "method=%s path=\"%s\" status=%d ms=%.3f bytes=%zu%s", st->method, st->path,
+               st->status, ms, st->sent, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    kz_buf_free(&st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    KZ_LOG(KZ_LOG_WARN, "http: libmicrohttpd", "reason=\"%s\"", msg);
+}
+
+int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *routes, size_t nroutes, void *app)
+{
+    kz_server *s = calloc(1, sizeof *s);
+    struct sockaddr_in addr;
+    *out = NULL;
+    if (!s)
+        return kz_error_oom();
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(o->port);
+    if (inet_pton(AF_INET, o->host, &addr.sin_addr) != 1) {
+        free(s);
+        return kz_error_set(KZ_EINVALID, "'%s' is not an IPv4 address to listen on", o->host);
+    }
+    s->o = *o;
+    s->routes = routes;
+    s->nroutes = nroutes;
+    s->app = app;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+                            NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 1, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            o->max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->d) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->idle);
+        free(s);
+        return kz_error_set(KZ_EIO, "cannot listen on %s:%u (in use, or not allowed)", o->host, (unsigned)o->port);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : o->port;
+    *out = s;
+    return KZ_OK;
+}
+
+uint16_t kz_server_port(const kz_server *s)
+{
+    return s->port;
+}
+
+void kz_server_stats_get(kz_server *s, kz_server_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void kz_server_stop(kz_server *s, unsigned grace_s)
+{
+    if (!s)
+        return;
+    MHD_quiesce_daemon(s->d); /* no new connections */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += grace_s;
+    pthread_mutex_lock(&s->mu);
+    while (s->inflight > 0 && pthread_cond_timedwait(&s->idle, &s->mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&s->mu);
+    MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->idle);
+    free(s);
+}

@@ -1,0 +1,51 @@
+/*
+ * server.h - the HTTP server: libmicrohttpd with a pool of epoll threads,
+ * a route table, limits, an access log, and a stop that lets requests in
+ * flight finish.
+ */
+#ifndef KZ_HTTP_SERVER_H
+#define KZ_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http.h"
+
+typedef struct kz_server kz_server;
+
+typedef struct kz_server_opts {
+    const char *host;       /* an IPv4 address to listen on ("127.0.0.1") */
+    uint16_t port;          /* 0: any free port (kz_server_port tells which) */
+    unsigned threads;       /* worker threads (default 2) */
+    size_t max_body;        /* bytes; a larger body is answered 413 */
+    size_t max_header;      /* bytes of a request's header memory */
+    unsigned max_connections;
+    unsigned timeout_s;     /* an idle or slow connection is closed after this */
+    int log_access;         /* 1: one log line per request */
+    /* Decides who calls: 0 to go on (req->user set, or NULL for anyone), or
+     * an HTTP status (401, 403) to refuse with, its message in resp. */
+    int (*authorize)(kz_http_req *req, const kz_route *route, kz_http_resp *resp);
+} kz_server_opts;
+
+void kz_server_opts_init(kz_server_opts *o);
+
+/* What the server counted (for GET /metrics). */
+typedef struct kz_server_stats {
+    uint64_t requests, by_class[6];    /* by status / 100 */
+    uint64_t latency_us[12];           /* counts of requests under 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000 ms, more */
+    uint64_t bytes_in, bytes_out;
+} kz_server_stats;
+
+/* Starts serving routes; app is handed to every handler (req->app).
+ * KZ_EIO with the reason when it cannot listen. Caller stops it with
+ * kz_server_stop. */
+int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *routes, size_t nroutes, void *app);
+
+uint16_t kz_server_port(const kz_server *s);
+void kz_server_stats_get(kz_server *s, kz_server_stats *out);
+
+/* Stops accepting connections, waits (up to grace_s seconds) for the
+ * requests in flight, then closes everything and frees the server. */
+void kz_server_stop(kz_server *s, unsigned grace_s);
+
+#endif

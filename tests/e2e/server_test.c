@@ -1,0 +1,118 @@
+/*
+ * server_test.c - `kizuna serve` as a client sees it: the real binary on a
+ * free loopback port, spoken to over HTTP.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../support/server.h"
+#include "../support/support.h"
+
+Test(server, reports_health_errors_and_a_clean_stop, .timeout = 60)
+{
+    char *dir = kt_tmpdir();
+    kt_import(dir, kt_fixture("reference/edges"));
+    kt_server s;
+    kt_serve(&s, dir, NULL);
+    kt_http_resp r;
+    kt_http(&r, &s, "GET", "/healthz", NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(kt_contains(r.body, "\"status\":\"ok\"") && kt_contains(r.body, "\"accounts\":8"), "%s", r.body);
+    cr_assert(kt_contains(r.headers, "Content-Type: application/json"), "%s", r.headers);
+    kt_http_free(&r);
+    /* a report: the same JSON as the command line */
+    kt_run cli;
+    kt_kizunav(&cli, dir, NULL, "--db", "k.db", "metrics", "mrr", "--from", "2024-03", "--format", "json", NULL);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/mrr?from=2024-03", NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(r.body, cli.out);
+    kt_http_free(&r);
+    kt_run_free(&cli);
+    kt_kizunav(&cli, dir, NULL, "--db", "k.db", "metrics", "mrr", "--explain", "2024-03", "--segment", "plan",
+               "--format", "json", NULL);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/mrr?explain=2024-03&segment=plan", NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(r.body, cli.out);
+    kt_http_free(&r);
+    kt_run_free(&cli);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/cohorts?revenue=1&matrix=1&filter=plan%3Dpro", NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(kt_contains(r.body, "\"initial_mrr\""), "%s", r.body);
+    kt_http_free(&r);
+    kt_http(&r, &s, "GET", "/api/v1/metrics", NULL, NULL);
+    cr_assert(kt_contains(r.body, "\"path\":\"/api/v1/metrics/summary\""), "%s", r.body);
+    kt_http_free(&r);
+    /* errors: JSON, with the reason */
+    static const struct {
+        const char *method, *path;
+        int status;
+        const char *says;
+    } bad[] = {
+        { "GET", "/api/v1/metrics/mrr?from=2024-13", 400, "from 2024-13: " },
+        { "GET", "/api/v1/metrics/mrr?interval=fortnight", 400, "interval must be month or week" },
+        { "GET", "/api/v1/metrics/usage?explain=2024-03", 400, "explain: the usage report already lists" },
+        { "GET", "/api/v1/metrics/mrr?filter=colour%3Dred", 400, "'colour' is not an attribute" },
+        { "GET", "/api/v1/metrics/mrr?timezone=Mars%2FBase", 400, "unknown time zone" },
+        { "GET", "/api/v1/metrics/nope", 404, "no report 'nope'" },
+        { "GET", "/api/v2/anything", 404, "no such resource" },
+        { "DELETE", "/healthz", 405, "/healthz does not take DELETE" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kt_http(&r, &s, bad[i].method, bad[i].path, NULL, NULL);
+        cr_assert_eq(r.status, bad[i].status, "case %zu: %d %s", i, r.status, r.body);
+        cr_assert(kt_contains(r.body, "{\"error\":{\"status\":") && kt_contains(r.body, bad[i].says), "case %zu: %s",
+                  i, r.body);
+        kt_http_free(&r);
+    }
+    /* the counters */
+    kt_http(&r, &s, "GET", "/metrics", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert(kt_contains(r.body, "kizuna_http_requests_total{class=\"4xx\"} 8\n"), "%s", r.body);
+    cr_assert(kt_contains(r.body, "kizuna_engine_accounts 8\n"), "%s", r.body);
+    cr_assert(kt_contains(r.headers, "text/plain; version=0.0.4"), "%s", r.headers);
+    kt_http_free(&r);
+    /* SIGTERM: a clean stop */
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    char *log = kt_read(s.log, NULL);
+    cr_assert(kt_contains(log, "msg=\"serve: stopped\""), "%s", log);
+    cr_assert(kt_contains(log, "msg=\"http\" method=GET path=\"/healthz\" status=200"), "%s", log);
+    free(log);
+    kt_rmrf(dir);
+}
+
+Test(server, limits_and_bad_starts, .timeout = 60)
+{
+    char *dir = kt_tmpdir();
+    kt_import(dir, kt_fixture("reference/edges"));
+    kt_server s;
+    const char *small[] = { "--set", "server.max_body_bytes=1024", NULL };
+    kt_serve(&s, dir, small);
+    char *big = malloc(5000);
+    memset(big, 'x', 4999);
+    big[4999] = '\0';
+    kt_http_resp r;
+    kt_http(&r, &s, "POST", "/api/v1/metrics", big, NULL);
+    cr_assert_eq(r.status, 413, "%s", r.body);
+    cr_assert(kt_contains(r.body, "larger than 1024 bytes"), "%s", r.body);
+    kt_http_free(&r);
+    free(big);
+    /* the port is taken: a second server says so */
+    char port[64];
+    snprintf(port, sizeof port, "127.0.0.1:%d", s.port);
+    kt_run run;
+    kt_kizunav(&run, dir, NULL, "--db", "k.db", "serve", "--listen", port, NULL);
+    cr_assert_eq(run.status, 1, "%s", run.err);
+    cr_assert(kt_contains(run.err, "cannot listen on"), "%s", run.err);
+    kt_run_free(&run);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    kt_kizunav(&run, dir, NULL, "--db", "k.db", "serve", "--listen", "localhost:80", NULL);
+    cr_assert_eq(run.status, 2, "%s", run.err);
+    cr_assert(kt_contains(run.err, "the host must be an IPv4 address"), "%s", run.err);
+    kt_run_free(&run);
+    kt_kizunav(&run, dir, NULL, "--db", "k.db", "serve", "--threads", "0", NULL);
+    cr_assert_eq(run.status, 2, "%s", run.err);
+    kt_run_free(&run);
+    kt_rmrf(dir);
+}
