@@ -25,6 +25,14 @@ for layer in core store ingest engine rules demo; do
         status=1
     fi
 done
+if grep -rnE '#include "(api|cli)/' src/http; then
+    echo "lint: src/http must not include api/ or cli/" >&2
+    status=1
+fi
+if grep -rnE '#include "cli/' src/api; then
+    echo "lint: src/api must not include cli/" >&2
+    status=1
+fi
 if grep -rnE '#include "(store|ingest|engine|rules|http|api|cli|demo)/' src/core; then
     echo "lint: src/core must not include other modules" >&2
     status=1

@@ -51,6 +51,19 @@ typedef struct kz_store_ops {
     int (*health_def_get)(kz_store *st, int64_t version, int64_t *out_version, char **out_json);
     int (*health_put)(kz_store *st, const kz_health_row *rows, size_t n, kz_time at);
     int (*health_each)(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx);
+    int (*user_add)(kz_store *st, const char *name, const char *role, const char *hash, kz_time at, int64_t *out);
+    int (*user_get)(kz_store *st, const char *name, int64_t id, kz_user *out);
+    int (*user_set)(kz_store *st, const char *name, const char *role, const char *hash);
+    int (*user_remove)(kz_store *st, const char *name);
+    int (*user_each)(kz_store *st, kz_user_fn fn, void *ctx);
+    int (*token_add)(kz_store *st, int64_t user, const char *hash, const char *prefix, kz_time at, int64_t *out);
+    int (*token_user)(kz_store *st, const char *hash, int64_t *out_user);
+    int (*token_revoke)(kz_store *st, int64_t user, const char *prefix, kz_time at, int64_t *n);
+    int (*session_add)(kz_store *st, const char *hash, int64_t user, const char *csrf, kz_time at, kz_time exp);
+    int (*session_get)(kz_store *st, const char *hash, kz_time now, int64_t *user, char **csrf);
+    int (*session_remove)(kz_store *st, const char *hash);
+    int (*audit_add)(kz_store *st, const kz_audit *a);
+    int (*audit_each)(kz_store *st, int64_t before_id, int64_t limit, kz_audit_fn fn, void *ctx);
 } kz_store_ops;
 
 struct kz_store {

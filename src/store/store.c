@@ -406,3 +406,105 @@ int kz_store_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day t
 {
     return st->ops->health_each(st, account_id, from, to, fn, ctx);
 }
+
+void kz_user_free(kz_user *u)
+{
+    if (!u)
+        return;
+    free(u->name);
+    free(u->role);
+    free(u->password_hash);
+    memset(u, 0, sizeof *u);
+}
+
+/* One of the roles of users. */
+static int role_ok(const char *role)
+{
+    static const char *const roles[] = { "admin", "csm", "support", "viewer" };
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(role, roles[i]) == 0)
+            return KZ_OK;
+    return kz_error_set(KZ_EINVALID, "'%s' is not a role (admin, csm, support or viewer)", role);
+}
+
+int kz_store_user_add(kz_store *st, const char *name, const char *role, const char *password_hash, kz_time at,
+                      int64_t *out_id)
+{
+    int rc = writable(st);
+    if (!rc)
+        rc = role_ok(role);
+    return rc ? rc : st->ops->user_add(st, name, role, password_hash, at, out_id);
+}
+
+int kz_store_user_get(kz_store *st, const char *name, int64_t id, kz_user *out)
+{
+    memset(out, 0, sizeof *out);
+    return st->ops->user_get(st, name, id, out);
+}
+
+int kz_store_user_set(kz_store *st, const char *name, const char *role, const char *password_hash)
+{
+    int rc = writable(st);
+    if (!rc && role)
+        rc = role_ok(role);
+    return rc ? rc : st->ops->user_set(st, name, role, password_hash);
+}
+
+int kz_store_user_remove(kz_store *st, const char *name)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->user_remove(st, name);
+}
+
+int kz_store_user_each(kz_store *st, kz_user_fn fn, void *ctx)
+{
+    return st->ops->user_each(st, fn, ctx);
+}
+
+int kz_store_token_add(kz_store *st, int64_t user_id, const char *hash, const char *prefix, kz_time at,
+                       int64_t *out_id)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->token_add(st, user_id, hash, prefix, at, out_id);
+}
+
+int kz_store_token_user(kz_store *st, const char *hash, int64_t *out_user)
+{
+    return st->ops->token_user(st, hash, out_user);
+}
+
+int kz_store_token_revoke(kz_store *st, int64_t user_id, const char *prefix, kz_time at, int64_t *n)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->token_revoke(st, user_id, prefix, at, n);
+}
+
+int kz_store_session_add(kz_store *st, const char *hash, int64_t user_id, const char *csrf, kz_time at,
+                         kz_time expires)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->session_add(st, hash, user_id, csrf, at, expires);
+}
+
+int kz_store_session_get(kz_store *st, const char *hash, kz_time now, int64_t *user, char **csrf)
+{
+    *csrf = NULL;
+    return st->ops->session_get(st, hash, now, user, csrf);
+}
+
+int kz_store_session_remove(kz_store *st, const char *hash)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->session_remove(st, hash);
+}
+
+int kz_store_audit_add(kz_store *st, const kz_audit *a)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->audit_add(st, a);
+}
+
+int kz_store_audit_each(kz_store *st, int64_t before_id, int64_t limit, kz_audit_fn fn, void *ctx)
+{
+    return st->ops->audit_each(st, before_id, limit, fn, ctx);
+}

@@ -364,4 +364,55 @@ int kz_store_health_put(kz_store *st, const kz_health_row *rows, size_t n, kz_ti
 typedef int (*kz_health_row_fn)(void *ctx, const char *account_key, const kz_health_row *row);
 int kz_store_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx);
 
+/* ---- users, tokens, sessions, audit ----------------------------------------------- */
+
+/* A user of the server. Strings are malloc'd when handed out (free with
+ * kz_user_free). */
+typedef struct kz_user {
+    int64_t id;
+    char *name, *role, *password_hash; /* password_hash may be NULL: no password login */
+    kz_time created_at;
+} kz_user;
+void kz_user_free(kz_user *u);
+
+/* Adds a user (KZ_ECONFLICT when the name is taken). */
+int kz_store_user_add(kz_store *st, const char *name, const char *role, const char *password_hash, kz_time at,
+                      int64_t *out_id);
+/* By name or by id (name NULL); KZ_ENOTFOUND. */
+int kz_store_user_get(kz_store *st, const char *name, int64_t id, kz_user *out);
+/* Sets what is not NULL of role and password_hash; KZ_ENOTFOUND. */
+int kz_store_user_set(kz_store *st, const char *name, const char *role, const char *password_hash);
+/* Removes a user, its tokens and sessions; KZ_ENOTFOUND. */
+int kz_store_user_remove(kz_store *st, const char *name);
+/* Calls fn for every user by name; values borrowed for the call. */
+typedef int (*kz_user_fn)(void *ctx, const kz_user *u);
+int kz_store_user_each(kz_store *st, kz_user_fn fn, void *ctx);
+
+/* API tokens: only a hash of each is kept; prefix identifies it to people. */
+int kz_store_token_add(kz_store *st, int64_t user_id, const char *hash, const char *prefix, kz_time at,
+                       int64_t *out_id);
+/* The user of a token's hash when it is not revoked; KZ_ENOTFOUND. */
+int kz_store_token_user(kz_store *st, const char *hash, int64_t *out_user);
+/* Revokes the user's tokens whose prefix is prefix (all when NULL); *n how many. */
+int kz_store_token_revoke(kz_store *st, int64_t user_id, const char *prefix, kz_time at, int64_t *n);
+
+/* Sessions of logged-in browsers, by a hash of the cookie. */
+int kz_store_session_add(kz_store *st, const char *hash, int64_t user_id, const char *csrf, kz_time at,
+                         kz_time expires);
+/* The user and CSRF token of a session that has not expired at `now`;
+ * KZ_ENOTFOUND. *csrf malloc'd. */
+int kz_store_session_get(kz_store *st, const char *hash, kz_time now, int64_t *user, char **csrf);
+int kz_store_session_remove(kz_store *st, const char *hash);
+
+/* The audit log: who did what to what, from where. */
+typedef struct kz_audit {
+    int64_t id;
+    kz_time at;
+    const char *actor, *action, *target, *detail, *client;
+} kz_audit;
+int kz_store_audit_add(kz_store *st, const kz_audit *a);
+/* The latest entries first, at most limit, older than before_id (0: from the newest). */
+typedef int (*kz_audit_fn)(void *ctx, const kz_audit *a);
+int kz_store_audit_each(kz_store *st, int64_t before_id, int64_t limit, kz_audit_fn fn, void *ctx);
+
 #endif

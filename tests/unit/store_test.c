@@ -434,3 +434,80 @@ Test(store, health_definitions_and_scores)
     cr_assert_eq(kz_store_health_put(st, rows, 1, 9), KZ_EINVALID);
     kz_store_close(st);
 }
+
+static int count_users(void *ctx, const kz_user *u)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s:%s;", u->name, u->role);
+    return KZ_OK;
+}
+
+static int collect_audit(void *ctx, const kz_audit *a)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s %s %s;", a->actor, a->action, a->target);
+    return KZ_OK;
+}
+
+Test(store, users_tokens_sessions_and_audit)
+{
+    kz_store *st;
+    cr_assert_eq(kz_store_open(&st, db, KZ_STORE_CREATE), 0);
+    int64_t id, id2, tok, user, n;
+    cr_assert_eq(kz_store_user_add(st, "ann", "admin", "hash1", 1, &id), 0);
+    cr_assert_eq(kz_store_user_add(st, "bob", "viewer", NULL, 2, &id2), 0);
+    cr_assert_eq(kz_store_user_add(st, "ann", "csm", NULL, 3, &id), KZ_ECONFLICT);
+    cr_assert_eq(kz_store_user_add(st, "eve", "boss", NULL, 3, &id), KZ_EINVALID); /* not a role */
+    kz_user u;
+    cr_assert_eq(kz_store_user_get(st, "bob", 0, &u), 0);
+    cr_assert_str_eq(u.role, "viewer");
+    cr_assert_null(u.password_hash);
+    kz_user_free(&u);
+    cr_assert_eq(kz_store_user_set(st, "bob", "csm", "hash2"), 0);
+    cr_assert_eq(kz_store_user_get(st, NULL, id2, &u), 0);
+    cr_assert_str_eq(u.role, "csm");
+    cr_assert_str_eq(u.password_hash, "hash2");
+    kz_user_free(&u);
+    cr_assert_eq(kz_store_user_set(st, "zed", "csm", NULL), KZ_ENOTFOUND);
+    char got[256] = "";
+    cr_assert_eq(kz_store_user_each(st, count_users, got), 0);
+    cr_assert_str_eq(got, "ann:admin;bob:csm;");
+    /* tokens: found until revoked */
+    cr_assert_eq(kz_store_token_add(st, id2, "h-one", "abcd", 5, &tok), 0);
+    cr_assert_eq(kz_store_token_add(st, id2, "h-two", "efgh", 5, &tok), 0);
+    cr_assert_eq(kz_store_token_user(st, "h-one", &user), 0);
+    cr_assert_eq(user, id2);
+    cr_assert_eq(kz_store_token_revoke(st, id2, "abcd", 6, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(kz_store_token_user(st, "h-one", &user), KZ_ENOTFOUND);
+    cr_assert_eq(kz_store_token_user(st, "h-two", &user), 0);
+    cr_assert_eq(kz_store_token_revoke(st, id2, NULL, 6, &n), 0);
+    cr_assert_eq(kz_store_token_user(st, "h-two", &user), KZ_ENOTFOUND);
+    /* sessions: until they expire */
+    char *csrf;
+    cr_assert_eq(kz_store_session_add(st, "s1", id2, "c1", 10, 20), 0);
+    cr_assert_eq(kz_store_session_get(st, "s1", 15, &user, &csrf), 0);
+    cr_assert_str_eq(csrf, "c1");
+    free(csrf);
+    cr_assert_eq(kz_store_session_get(st, "s1", 20, &user, &csrf), KZ_ENOTFOUND);
+    cr_assert_eq(kz_store_session_remove(st, "s1"), 0);
+    /* removing a user takes its tokens and sessions */
+    cr_assert_eq(kz_store_session_add(st, "s2", id2, "c2", 10, 99), 0);
+    cr_assert_eq(kz_store_user_remove(st, "bob"), 0);
+    cr_assert_eq(kz_store_session_get(st, "s2", 15, &user, &csrf), KZ_ENOTFOUND);
+    cr_assert_eq(kz_store_user_remove(st, "bob"), KZ_ENOTFOUND);
+    /* the audit log, newest first */
+    kz_audit a1 = { 0, 1, "ann", "user.add", "bob", "{}", "127.0.0.1" };
+    kz_audit a2 = { 0, 2, "ann", "user.remove", "bob", "{}", "127.0.0.1" };
+    cr_assert_eq(kz_store_audit_add(st, &a1), 0);
+    cr_assert_eq(kz_store_audit_add(st, &a2), 0);
+    got[0] = '\0';
+    cr_assert_eq(kz_store_audit_each(st, 0, 10, collect_audit, got), 0);
+    cr_assert_str_eq(got, "ann user.remove bob;ann user.add bob;");
+    got[0] = '\0';
+    cr_assert_eq(kz_store_audit_each(st, 0, 1, collect_audit, got), 0);
+    cr_assert_str_eq(got, "ann user.remove bob;");
+    kz_store_close(st);
+}

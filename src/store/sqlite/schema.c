@@ -173,6 +173,37 @@ static const char *const migrations[] = {
     "  computed_at INTEGER NOT NULL,\n"
     "  PRIMARY KEY (account_id, day)) WITHOUT ROWID;\n"
     "PRAGMA user_version = 6;\n",
+
+    /* 7: users of the server, their API tokens and sessions (only hashes of
+     * secrets), and the audit log of every change */
+    "CREATE TABLE users (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE,\n"
+    "  role TEXT NOT NULL CHECK (role IN ('admin', 'csm', 'support', 'viewer')),\n"
+    "  password_hash TEXT,\n"
+    "  created_at INTEGER NOT NULL);\n"
+    "CREATE TABLE api_tokens (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+    "  hash TEXT NOT NULL UNIQUE,\n"
+    "  prefix TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  revoked_at INTEGER);\n"
+    "CREATE TABLE sessions (\n"
+    "  hash TEXT PRIMARY KEY,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+    "  csrf TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  expires_at INTEGER NOT NULL) WITHOUT ROWID;\n"
+    "CREATE TABLE audit_log (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  actor TEXT NOT NULL,\n"
+    "  action TEXT NOT NULL,\n"
+    "  target TEXT NOT NULL,\n"
+    "  detail TEXT NOT NULL,\n"
+    "  client TEXT NOT NULL);\n"
+    "PRAGMA user_version = 7;\n",
 };
 
 int kz_sqlite_latest_version(void)

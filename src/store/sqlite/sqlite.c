@@ -154,6 +154,22 @@ enum stmt_id {
     S_HDEF_LATEST,
     S_HEALTH_PUT,
     S_HEALTH_EACH,
+    S_LOGIN_ADD,
+    S_LOGIN_BY_NAME,
+    S_LOGIN_BY_ID,
+    S_LOGIN_SET_ROLE,
+    S_LOGIN_SET_HASH,
+    S_LOGIN_REMOVE,
+    S_LOGIN_EACH,
+    S_TOKEN_ADD,
+    S_TOKEN_USER,
+    S_TOKEN_REVOKE,
+    S_TOKEN_REVOKE_ALL,
+    S_SESSION_ADD,
+    S_SESSION_GET,
+    S_SESSION_REMOVE,
+    S_AUDIT_ADD,
+    S_AUDIT_EACH,
     S_N
 };
 
@@ -220,6 +236,23 @@ static const char *const stmt_sql[S_N] = {
                       "FROM health_scores h JOIN accounts a ON a.id = h.account_id "
                       "WHERE (?1 = 0 OR h.account_id = ?1) AND h.day BETWEEN ?2 AND ?3 "
                       "ORDER BY a.account_key, h.day",
+    [S_LOGIN_ADD] = "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+    [S_LOGIN_BY_NAME] = "SELECT id, name, role, password_hash, created_at FROM users WHERE name = ?1",
+    [S_LOGIN_BY_ID] = "SELECT id, name, role, password_hash, created_at FROM users WHERE id = ?1",
+    [S_LOGIN_SET_ROLE] = "UPDATE users SET role = ?2 WHERE name = ?1",
+    [S_LOGIN_SET_HASH] = "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+    [S_LOGIN_REMOVE] = "DELETE FROM users WHERE name = ?1",
+    [S_LOGIN_EACH] = "SELECT id, name, role, password_hash, created_at FROM users ORDER BY name",
+    [S_TOKEN_ADD] = "INSERT INTO api_tokens (user_id, hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4)",
+    [S_TOKEN_USER] = "SELECT user_id FROM api_tokens WHERE hash = ?1 AND revoked_at IS NULL",
+    [S_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = ?3 WHERE user_id = ?1 AND prefix = ?2 AND revoked_at IS NULL",
+    [S_TOKEN_REVOKE_ALL] = "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+    [S_SESSION_ADD] = "INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_SESSION_GET] = "SELECT user_id, csrf FROM sessions WHERE hash = ?1 AND expires_at > ?2",
+    [S_SESSION_REMOVE] = "DELETE FROM sessions WHERE hash = ?1",
+    [S_AUDIT_ADD] = "INSERT INTO audit_log (at, actor, action, target, detail, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_AUDIT_EACH] = "SELECT id, at, actor, action, target, detail, client FROM audit_log "
+                     "WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2",
     [S_PRED_EACH] = "SELECT a.account_key, p.account_id, p.as_of, p.probability, p.drivers FROM predictions p "
                     "JOIN accounts a ON a.id = p.account_id WHERE p.model_id = ?1 "
                     "ORDER BY p.probability DESC, a.account_key",
@@ -1297,6 +1330,253 @@ static int sq_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day 
     return rc;
 }
 
+/* Text column i, or NULL. */
+static const char *text_col(sqlite3_stmt *q, int i)
+{
+    return (const char *)sqlite3_column_text(q, i);
+}
+
+static int user_row(sqlite3_stmt *q, kz_user *u)
+{
+    const char *h = text_col(q, 3);
+    u->id = sqlite3_column_int64(q, 0);
+    u->name = strdup(text_col(q, 1) ? text_col(q, 1) : "");
+    u->role = strdup(text_col(q, 2) ? text_col(q, 2) : "");
+    u->password_hash = h ? strdup(h) : NULL;
+    u->created_at = sqlite3_column_int64(q, 4);
+    if (!u->name || !u->role || (h && !u->password_hash)) {
+        kz_user_free(u);
+        return kz_error_oom();
+    }
+    return KZ_OK;
+}
+
+static int sq_user_add(kz_store *st, const char *name, const char *role, const char *hash, kz_time at, int64_t *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_LOGIN_ADD);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, role, -1, SQLITE_STATIC);
+    if (hash)
+        sqlite3_bind_text(q, 3, hash, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 3);
+    sqlite3_bind_int64(q, 4, at);
+    int rc = step_done(s, q, "adding the user");
+    if (rc == KZ_EINVALID)
+        return kz_error_set(KZ_ECONFLICT, "there is a user called '%s' already", name);
+    if (!rc)
+        *out = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_user_get(kz_store *st, const char *name, int64_t id, kz_user *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, name ? S_LOGIN_BY_NAME : S_LOGIN_BY_ID);
+    if (!q)
+        return KZ_EIO;
+    if (name)
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        rc = user_row(q, out);
+    else if (rc == SQLITE_DONE)
+        rc = kz_error_set(KZ_ENOTFOUND, "no user '%s'", name ? name : "?");
+    else
+        rc = db_error(s, "reading the user");
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* Runs a one-row write and says KZ_ENOTFOUND when it changed nothing. */
+static int write_one(sq_store *s, sqlite3_stmt *q, const char *what, const char *name)
+{
+    int rc = step_done(s, q, what);
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "no user '%s'", name);
+    return rc;
+}
+
+static int sq_user_set(kz_store *st, const char *name, const char *role, const char *hash)
+{
+    sq_store *s = sq(st);
+    int rc = KZ_OK;
+    if (role) {
+        sqlite3_stmt *q = stmt(s, S_LOGIN_SET_ROLE);
+        if (!q)
+            return KZ_EIO;
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, role, -1, SQLITE_STATIC);
+        rc = write_one(s, q, "setting the role", name);
+    }
+    if (!rc && hash) {
+        sqlite3_stmt *q = stmt(s, S_LOGIN_SET_HASH);
+        if (!q)
+            return KZ_EIO;
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
+        rc = write_one(s, q, "setting the password", name);
+    }
+    return rc;
+}
+
+static int sq_user_remove(kz_store *st, const char *name)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_LOGIN_REMOVE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    return write_one(s, q, "removing the user", name);
+}
+
+static int sq_user_each(kz_store *st, kz_user_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_LOGIN_EACH);
+    int rc = KZ_OK, sr;
+    if (!q)
+        return KZ_EIO;
+    while (!rc && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_user u = { sqlite3_column_int64(q, 0), (char *)(uintptr_t)text_col(q, 1), (char *)(uintptr_t)text_col(q, 2),
+                      (char *)(uintptr_t)text_col(q, 3), sqlite3_column_int64(q, 4) };
+        rc = fn(ctx, &u);
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "listing the users");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_token_add(kz_store *st, int64_t user, const char *hash, const char *prefix, kz_time at, int64_t *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_TOKEN_ADD);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, user);
+    sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, at);
+    int rc = step_done(s, q, "storing the token");
+    if (!rc)
+        *out = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_token_user(kz_store *st, const char *hash, int64_t *out_user)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_TOKEN_USER);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+    int rc = step_ints(s, q, out_user, 1, "checking the token");
+    return rc == KZ_ENOTFOUND ? kz_error_set(KZ_ENOTFOUND, "unknown or revoked token") : rc;
+}
+
+static int sq_token_revoke(kz_store *st, int64_t user, const char *prefix, kz_time at, int64_t *n)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, prefix ? S_TOKEN_REVOKE : S_TOKEN_REVOKE_ALL);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, user);
+    if (prefix) {
+        sqlite3_bind_text(q, 2, prefix, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, at);
+    } else {
+        sqlite3_bind_int64(q, 2, at);
+    }
+    int rc = step_done(s, q, "revoking tokens");
+    *n = rc ? 0 : sqlite3_changes(s->db);
+    return rc;
+}
+
+static int sq_session_add(kz_store *st, const char *hash, int64_t user, const char *csrf, kz_time at, kz_time exp)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_SESSION_ADD);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, user);
+    sqlite3_bind_text(q, 3, csrf, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, at);
+    sqlite3_bind_int64(q, 5, exp);
+    return step_done(s, q, "storing the session");
+}
+
+static int sq_session_get(kz_store *st, const char *hash, kz_time now, int64_t *user, char **csrf)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_SESSION_GET);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *user = sqlite3_column_int64(q, 0);
+        *csrf = strdup(text_col(q, 1) ? text_col(q, 1) : "");
+        rc = *csrf ? KZ_OK : kz_error_oom();
+    } else {
+        rc = rc == SQLITE_DONE ? kz_error_set(KZ_ENOTFOUND, "no such session") : db_error(s, "reading the session");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_session_remove(kz_store *st, const char *hash)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_SESSION_REMOVE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+    return step_done(s, q, "ending the session");
+}
+
+static int sq_audit_add(kz_store *st, const kz_audit *a)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_AUDIT_ADD);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, a->at);
+    sqlite3_bind_text(q, 2, a->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, a->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, a->target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, a->detail, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, a->client, -1, SQLITE_STATIC);
+    return step_done(s, q, "writing the audit log");
+}
+
+static int sq_audit_each(kz_store *st, int64_t before_id, int64_t limit, kz_audit_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_AUDIT_EACH);
+    int rc = KZ_OK, sr;
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, before_id);
+    sqlite3_bind_int64(q, 2, limit);
+    while (!rc && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_audit a = { sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), text_col(q, 2), text_col(q, 3),
+                       text_col(q, 4),             text_col(q, 5),             text_col(q, 6) };
+        rc = fn(ctx, &a);
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "reading the audit log");
+    sqlite3_reset(q);
+    return rc;
+}
+
 static const kz_store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1332,4 +1612,17 @@ static const kz_store_ops sq_ops = {
     .health_def_get = sq_health_def_get,
     .health_put = sq_health_put,
     .health_each = sq_health_each,
+    .user_add = sq_user_add,
+    .user_get = sq_user_get,
+    .user_set = sq_user_set,
+    .user_remove = sq_user_remove,
+    .user_each = sq_user_each,
+    .token_add = sq_token_add,
+    .token_user = sq_token_user,
+    .token_revoke = sq_token_revoke,
+    .session_add = sq_session_add,
+    .session_get = sq_session_get,
+    .session_remove = sq_session_remove,
+    .audit_add = sq_audit_add,
+    .audit_each = sq_audit_each,
 };
