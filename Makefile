@@ -45,7 +45,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/src/main.o
 
-.PHONY: all test asan demo bench lint install clean deps check-deps
+.PHONY: all test asan demo bench lint install clean deps check-deps docs
 
 all: $(BUILD)/kizuna
 
@@ -132,6 +132,10 @@ bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics
 	$(BUILD)/bench/rowstore 10000000
 	@echo; ./bench/metrics.sh
 	@echo; ./bench/churn.sh
+
+# the generated parts of the documentation (the test says when they are stale)
+docs: $(BUILD)/kizuna
+	KZ=$(BUILD)/kizuna ./scripts/config-doc.sh
 
 install: $(BUILD)/kizuna
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -22,6 +22,11 @@ void kz_app_close(kz_app *a);
 /* The server the app answers on (for GET /metrics), once started. */
 void kz_app_set_server(kz_app *a, kz_server *s);
 
+/* The check of each request and its release, for kz_server_opts. */
+typedef int (*kz_api_authorize_t)(kz_http_req *req, const kz_route *route, kz_http_resp *resp);
+kz_api_authorize_t kz_api_authorize_fn(void);
+void (*kz_api_release_fn(void))(kz_http_req *req);
+
 /* The routes of the API, for kz_server_start. */
 const kz_route *kz_api_routes(size_t *n);
 

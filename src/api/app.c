@@ -6,15 +6,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "core/error.h"
 
 static const kz_route routes[] = {
     { "GET", "/healthz", kz_api_healthz, KZ_ROLE_PUBLIC, "liveness and a check of the database" },
     { "GET", "/metrics", kz_api_prometheus, KZ_ROLE_PUBLIC, "the server's counters in Prometheus text format" },
+    { "POST", "/api/v1/login", kz_api_login, KZ_ROLE_PUBLIC,
+      "log in with {name, password}: a session cookie, and the CSRF token for changes" },
+    { "POST", "/api/v1/logout", kz_api_logout, KZ_ROLE_VIEWER, "end the session" },
+    { "GET", "/api/v1/me", kz_api_me, KZ_ROLE_VIEWER, "who is calling" },
+    { "GET", "/api/v1/users", kz_api_users, KZ_ROLE_ADMIN, "the users" },
+    { "POST", "/api/v1/users", kz_api_user_add, KZ_ROLE_ADMIN, "a new user: {name, role, password?}" },
+    { "PATCH", "/api/v1/users/{name}", kz_api_user_change, KZ_ROLE_ADMIN, "a user's new role or password" },
+    { "DELETE", "/api/v1/users/{name}", kz_api_user_remove, KZ_ROLE_ADMIN, "remove a user" },
+    { "POST", "/api/v1/users/{name}/tokens", kz_api_token_issue, KZ_ROLE_ADMIN,
+      "a new API token for the user (shown once)" },
+    { "DELETE", "/api/v1/users/{name}/tokens", kz_api_token_revoke, KZ_ROLE_ADMIN,
+      "revoke the user's tokens (?prefix= for one)" },
+    { "GET", "/api/v1/audit", kz_api_audit_list, KZ_ROLE_ADMIN, "the audit log, newest first (?limit, ?before)" },
     { "GET", "/api/v1/metrics", kz_api_reports, KZ_ROLE_VIEWER, "the reports there are" },
     { "GET", "/api/v1/metrics/{report}", kz_api_report, KZ_ROLE_VIEWER,
       "a report, with the options of `kizuna metrics` as query arguments" },
 };
+
+kz_api_authorize_t kz_api_authorize_fn(void)
+{
+    return kz_api_authorize;
+}
+
+void (*kz_api_release_fn(void))(kz_http_req *req)
+{
+    return kz_api_release;
+}
 
 const kz_route *kz_api_routes(size_t *n)
 {
@@ -34,12 +58,20 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
     a->cfg = cfg;
     pthread_rwlock_init(&a->lock, NULL);
     pthread_mutex_init(&a->stores_mu, NULL);
+    pthread_mutex_init(&a->limit_mu, NULL);
     if (pthread_key_create(&a->store_key, NULL) != 0) {
         free(a);
         return kz_error_set(KZ_ERROR, "no thread key");
     }
-    if ((rc = kz_tz_load(&a->tz, cfg->reporting_timezone)))
+    if ((rc = kz_tz_load(&a->tz, cfg->reporting_timezone)) || (rc = kz_auth_init()))
         goto done;
+    {
+        /* the hash a login of an unknown user is checked against */
+        char secret[KZ_TOKEN_TEXT];
+        kz_auth_new_secret(secret, 0);
+        if ((rc = kz_auth_hash_password(&a->dummy_hash, secret)))
+            goto done;
+    }
     if ((rc = kz_store_open(&st, cfg->db_path, KZ_STORE_CREATE)))
         goto done;
     image = kz_engine_image_path(st);
@@ -71,6 +103,8 @@ void kz_app_close(kz_app *a)
     kz_tz_free(a->tz);
     pthread_rwlock_destroy(&a->lock);
     pthread_mutex_destroy(&a->stores_mu);
+    pthread_mutex_destroy(&a->limit_mu);
+    free(a->dummy_hash);
     free(a);
 }
 

@@ -9,9 +9,19 @@
 #include <pthread.h>
 
 #include "api/api.h"
+#include "core/time.h"
 #include "core/tz.h"
 #include "engine/engine.h"
 #include "store/store.h"
+
+#define KZ_LIMIT_SLOTS 256
+
+/* Who calls (req->user, set by kz_api_authorize). */
+typedef struct kz_api_user {
+    kz_user user;
+    int level;               /* KZ_ROLE_* */
+    char session_hash[72];   /* when logged in by a session cookie */
+} kz_api_user;
 
 struct kz_app {
     const kz_config *cfg;
@@ -23,6 +33,13 @@ struct kz_app {
     kz_store **stores;
     size_t nstores, capstores;
     kz_server *server;
+    pthread_mutex_t limit_mu;   /* over limits */
+    struct {
+        char key[96];
+        kz_time since;
+        int count;
+    } limits[KZ_LIMIT_SLOTS];   /* failed logins by address and by user */
+    char *dummy_hash;           /* checked when a user does not exist, so timing tells nothing */
 };
 
 /* This thread's store handle, opened on first use; NULL (kz_error_msg says
@@ -33,7 +50,24 @@ kz_store *kz_app_store(kz_app *a);
 const kz_engine *kz_app_engine(kz_app *a);
 void kz_app_engine_done(kz_app *a);
 
+/* The check of every request (kz_server_opts.authorize) and its release. */
+int kz_api_authorize(kz_http_req *req, const kz_route *route, kz_http_resp *resp);
+void kz_api_release(kz_http_req *req);
+
+/* Writes the audit log: the caller (req->user), an action, its target. */
+int kz_api_audit(kz_http_req *req, const char *action, const char *target, const char *detail);
+
 /* Handlers, one file per resource. */
+int kz_api_login(kz_http_req *req, kz_http_resp *resp);
+int kz_api_logout(kz_http_req *req, kz_http_resp *resp);
+int kz_api_me(kz_http_req *req, kz_http_resp *resp);
+int kz_api_users(kz_http_req *req, kz_http_resp *resp);
+int kz_api_user_add(kz_http_req *req, kz_http_resp *resp);
+int kz_api_user_change(kz_http_req *req, kz_http_resp *resp);
+int kz_api_user_remove(kz_http_req *req, kz_http_resp *resp);
+int kz_api_token_issue(kz_http_req *req, kz_http_resp *resp);
+int kz_api_token_revoke(kz_http_req *req, kz_http_resp *resp);
+int kz_api_audit_list(kz_http_req *req, kz_http_resp *resp);
 int kz_api_healthz(kz_http_req *req, kz_http_resp *resp);
 int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp);
 int kz_api_reports(kz_http_req *req, kz_http_resp *resp);

@@ -77,5 +77,6 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv);
 int kz_cmd_churn(kz_cli *cli, int argc, char **argv);
 int kz_cmd_health(kz_cli *cli, int argc, char **argv);
 int kz_cmd_serve(kz_cli *cli, int argc, char **argv);
+int kz_cmd_user(kz_cli *cli, int argc, char **argv);
 
 #endif

@@ -64,6 +64,8 @@ int kz_cmd_serve(kz_cli *cli, int argc, char **argv)
     so.max_body = (size_t)cli->cfg.server_max_body;
     so.max_connections = (unsigned)cli->cfg.server_max_connections;
     so.timeout_s = (unsigned)cli->cfg.server_timeout;
+    so.authorize = kz_api_authorize_fn();
+    so.release = kz_api_release_fn();
     size_t nroutes;
     const kz_route *routes = kz_api_routes(&nroutes);
     if (kz_server_start(&srv, &so, routes, nroutes, app)) {

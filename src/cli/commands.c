@@ -187,6 +187,22 @@ static const kz_command commands[] = {
       "                        127.0.0.1:8080; port 0: any free one)\n"
       "  --threads N           threads answering requests (server.threads, 2)\n",
       "serve [options]" },
+    { "user", kz_cmd_user, "the users of the server: roles, passwords, API tokens",
+      "Manages who may use the server (docs/api.md). Roles: admin (everything, users,\n"
+      "settings), csm (read all, write the accounts they own, tasks, notes), support\n"
+      "(tickets), viewer (read only). Passwords are hashed with Argon2id; tokens are\n"
+      "shown once and kept only as a hash. Every change is written to the audit log.\n"
+      "\n"
+      "Subcommands:\n"
+      "  add --name NAME --role ROLE [--password-stdin]   a new user (the password\n"
+      "                        on standard input, or asked on a terminal)\n"
+      "  passwd --name NAME [--password-stdin]   a new password\n"
+      "  role --name NAME --role ROLE            another role\n"
+      "  list                  every user, role and whether it has a password\n"
+      "  remove --name NAME    the user, its tokens and sessions\n"
+      "  token --name NAME     a new API token, printed on the last line\n"
+      "  revoke --name NAME [--prefix P]   its tokens (all, or the one starting P)\n",
+      "user add|passwd|role|list|remove|token|revoke [options]" },
     { "demo", kz_cmd_demo, "write a realistic demo world as import files",
       "Generates a B2B SaaS world as import files (accounts, contacts, subscriptions,\n"
       "events, tickets, nps, activities, spend) plus planted.json, the list of the\n"

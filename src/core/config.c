@@ -86,6 +86,10 @@ static const kz_cfg_key keys[] = {
       "KIZUNA_SERVER_MAX_CONNECTIONS", "Connections served at once; more wait to be accepted.", NULL },
     { "server.timeout_seconds", KZ_CFG_INT, OFF(server_timeout), "30", 1, 3600, NULL,
       "KIZUNA_SERVER_TIMEOUT_SECONDS", "An idle or slow connection is closed after this long.", NULL },
+    { "server.secure_cookies", KZ_CFG_ENUM, OFF(server_secure_cookies), "auto", 0, 0, "auto|always",
+      "KIZUNA_SECURE_COOKIES",
+      "Session cookies carry Secure: always, or (auto) when the request came over HTTPS through a proxy "
+      "(X-Forwarded-Proto: https).", NULL },
     { "log.level", KZ_CFG_ENUM, OFF(log_level), "info", 0, 0, "debug|info|warn|error",
       "KIZUNA_LOG_LEVEL", "Least severe log message written to stderr.", NULL },
     { "log.format", KZ_CFG_ENUM, OFF(log_format), "logfmt", 0, 0, "logfmt|json", "KIZUNA_LOG_FORMAT",

@@ -48,6 +48,7 @@ typedef struct kz_config {
     int64_t server_max_body;          /* server.max_body_bytes */
     int64_t server_max_connections;   /* server.max_connections */
     int64_t server_timeout;           /* server.timeout_seconds */
+    char *server_secure_cookies;      /* server.secure_cookies */
     /* logging */
     char *log_level;               /* log.level */
     char *log_format;              /* log.format */

@@ -241,6 +241,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         resp.nheaders = 0;
         kz_resp_error(&resp, 500, NULL, "internal error");
     }
+    if (s->o.release && req.user)
+        s->o.release(&req);
     enum MHD_Result ok = answer(c, st, &resp);
     resp_free(&resp);
     return ok;

@@ -25,6 +25,8 @@ typedef struct kz_server_opts {
     /* Decides who calls: 0 to go on (req->user set, or NULL for anyone), or
      * an HTTP status (401, 403) to refuse with, its message in resp. */
     int (*authorize)(kz_http_req *req, const kz_route *route, kz_http_resp *resp);
+    /* Frees what authorize put in req->user, after the handler. */
+    void (*release)(kz_http_req *req);
 } kz_server_opts;
 
 void kz_server_opts_init(kz_server_opts *o);

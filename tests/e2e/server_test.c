@@ -14,6 +14,10 @@ Test(server, reports_health_errors_and_a_clean_stop, .timeout = 60)
 {
     char *dir = kt_tmpdir();
     kt_import(dir, kt_fixture("reference/edges"));
+    char *token = kt_user_token(dir, "watcher", "viewer", "watcher-pass");
+    char bearer[128];
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", token);
+    const char *auth[] = { bearer, NULL };
     kt_server s;
     kt_serve(&s, dir, NULL);
     kt_http_resp r;
@@ -25,23 +29,23 @@ Test(server, reports_health_errors_and_a_clean_stop, .timeout = 60)
     /* a report: the same JSON as the command line */
     kt_run cli;
     kt_kizunav(&cli, dir, NULL, "--db", "k.db", "metrics", "mrr", "--from", "2024-03", "--format", "json", NULL);
-    kt_http(&r, &s, "GET", "/api/v1/metrics/mrr?from=2024-03", NULL, NULL);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/mrr?from=2024-03", NULL, auth);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(r.body, cli.out);
     kt_http_free(&r);
     kt_run_free(&cli);
     kt_kizunav(&cli, dir, NULL, "--db", "k.db", "metrics", "mrr", "--explain", "2024-03", "--segment", "plan",
                "--format", "json", NULL);
-    kt_http(&r, &s, "GET", "/api/v1/metrics/mrr?explain=2024-03&segment=plan", NULL, NULL);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/mrr?explain=2024-03&segment=plan", NULL, auth);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(r.body, cli.out);
     kt_http_free(&r);
     kt_run_free(&cli);
-    kt_http(&r, &s, "GET", "/api/v1/metrics/cohorts?revenue=1&matrix=1&filter=plan%3Dpro", NULL, NULL);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/cohorts?revenue=1&matrix=1&filter=plan%3Dpro", NULL, auth);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert(kt_contains(r.body, "\"initial_mrr\""), "%s", r.body);
     kt_http_free(&r);
-    kt_http(&r, &s, "GET", "/api/v1/metrics", NULL, NULL);
+    kt_http(&r, &s, "GET", "/api/v1/metrics", NULL, auth);
     cr_assert(kt_contains(r.body, "\"path\":\"/api/v1/metrics/summary\""), "%s", r.body);
     kt_http_free(&r);
     /* errors: JSON, with the reason */
@@ -60,7 +64,7 @@ Test(server, reports_health_errors_and_a_clean_stop, .timeout = 60)
         { "DELETE", "/healthz", 405, "/healthz does not take DELETE" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        kt_http(&r, &s, bad[i].method, bad[i].path, NULL, NULL);
+        kt_http(&r, &s, bad[i].method, bad[i].path, NULL, auth);
         cr_assert_eq(r.status, bad[i].status, "case %zu: %d %s", i, r.status, r.body);
         cr_assert(kt_contains(r.body, "{\"error\":{\"status\":") && kt_contains(r.body, bad[i].says), "case %zu: %s",
                   i, r.body);
@@ -79,6 +83,7 @@ Test(server, reports_health_errors_and_a_clean_stop, .timeout = 60)
     cr_assert(kt_contains(log, "msg=\"serve: stopped\""), "%s", log);
     cr_assert(kt_contains(log, "msg=\"http\" method=GET path=\"/healthz\" status=200"), "%s", log);
     free(log);
+    free(token);
     kt_rmrf(dir);
 }
 

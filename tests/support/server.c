@@ -155,3 +155,20 @@ void kt_http_free(kt_http_resp *r)
     free(r->body);
     free(r->headers);
 }
+
+char *kt_user_token(const char *dir, const char *name, const char *role, const char *password)
+{
+    kt_run r;
+    char in[256];
+    snprintf(in, sizeof in, "%s\n", password);
+    kt_kizunav(&r, dir, in, "--db", "k.db", "user", "add", "--name", name, "--role", role, "--password-stdin", NULL);
+    cr_assert_eq(r.status, 0, "user add: %s", r.err);
+    kt_run_free(&r);
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "user", "token", "--name", name, NULL);
+    cr_assert_eq(r.status, 0, "user token: %s", r.err);
+    char *last = strstr(r.out, "kz_");
+    cr_assert_not_null(last, "%s", r.out);
+    char *tok = strndup(last, 67);
+    kt_run_free(&r);
+    return tok;
+}

@@ -37,4 +37,8 @@ void kt_http(kt_http_resp *r, const kt_server *s, const char *method, const char
              const char *const *headers);
 void kt_http_free(kt_http_resp *r);
 
+/* Adds a user (name, role, password) to dir/k.db with the CLI and returns a
+ * new API token of it (malloc'd). */
+char *kt_user_token(const char *dir, const char *name, const char *role, const char *password);
+
 #endif
