@@ -340,6 +340,7 @@ static int write_block(struct evimp *e, kz_evcols *c)
         m.min_ts = c->ts[0];
         m.max_ts = c->ts[c->n - 1];
         m.n_events = (int64_t)c->n;
+        m.n_ids = kz_evcols_count_ids(c);
         kz_buf_reset(&e->blob);
         rc = kz_evblock_encode(c, &e->blob, 1);
         if (!rc)

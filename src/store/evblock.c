@@ -173,6 +173,16 @@ const char *kz_strcol_get(const kz_strcol *s, size_t i, size_t *n)
     return s->bytes + s->off[i];
 }
 
+int64_t kz_evcols_count_ids(const kz_evcols *c)
+{
+    int64_t n = 0;
+    if (!c->event_id.off)
+        return 0;
+    for (size_t i = 0; i < c->n; i++)
+        n += c->event_id.off[i + 1] != c->event_id.off[i];
+    return n;
+}
+
 /* ---- sorting ------------------------------------------------------------------ */
 
 static int permute_str(kz_strcol *sc, const uint32_t *perm, size_t n)

@@ -60,6 +60,9 @@ int kz_evcols_append(kz_evcols *c, kz_time ts, uint32_t account, uint32_t user, 
 /* The optional strings of event i (NULL with *n = 0 when none). */
 const char *kz_strcol_get(const kz_strcol *s, size_t i, size_t *n);
 
+/* How many events have an event_id. */
+int64_t kz_evcols_count_ids(const kz_evcols *c);
+
 /* Reorders the events by time, keeping the input order of equal times. */
 int kz_evcols_sort(kz_evcols *c);
 

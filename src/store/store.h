@@ -245,6 +245,7 @@ typedef struct kz_block_meta {
     kz_time min_ts, max_ts;
     int64_t n_events;
     int64_t bytes;
+    int64_t n_ids;   /* events with an event_id; -1 when not counted (older blocks) */
 } kz_block_meta;
 
 /* Stores one encoded event block (evblock.h) with its summary. */

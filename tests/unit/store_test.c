@@ -267,9 +267,9 @@ Test(store, dictionaries_and_blocks)
     cr_assert_eq(kz_store_dict_add(st, KZ_DICT_USERS, 2, "ユーザー", strlen("ユーザー"), acc), 0);
     cr_assert_eq(kz_store_dict_add(st, KZ_DICT_USERS, 1, "dup", 3, acc), KZ_EINVALID);
     cr_assert_eq(kz_store_dict_add(st, KZ_DICT_EVENT_NAMES, 1, "login", 5, 0), 0);
-    kz_block_meta m = { 0, 100, 200, 3, 0 };
+    kz_block_meta m = { 0, 100, 200, 3, 0, 0 };
     cr_assert_eq(kz_store_block_put(st, &m, "abc", 3, NULL), 0);
-    kz_block_meta m2 = { 0, 150, 400, 1, 0 };
+    kz_block_meta m2 = { 0, 150, 400, 1, 0, -1 };
     cr_assert_eq(kz_store_block_put(st, &m2, "de", 2, NULL), 0);
     cr_assert_eq(kz_store_commit(st), 0);
     kz_strmap *map = kz_strmap_new(4);
@@ -290,9 +290,11 @@ Test(store, dictionaries_and_blocks)
     cr_assert_eq(kz_store_block_list(st, 300, 500, &list, &n), 0);
     cr_assert_eq(n, 1);
     cr_assert_eq(list[0].n_events, 1);
+    cr_assert_eq(list[0].n_ids, -1, "a block whose ids were not counted says so");
     free(list);
     cr_assert_eq(kz_store_block_list(st, INT64_MIN, INT64_MAX, &list, &n), 0);
     cr_assert_eq(n, 2);
+    cr_assert_eq(list[0].n_ids, 0);
     kz_buf b;
     kz_buf_init(&b, 100);
     cr_assert_eq(kz_store_block_get(st, list[0].id, &b), 0);

@@ -204,6 +204,11 @@ static const char *const migrations[] = {
     "  detail TEXT NOT NULL,\n"
     "  client TEXT NOT NULL);\n"
     "PRAGMA user_version = 7;\n",
+
+    /* 8: how many events of a block carry an event_id (NULL: not counted, an
+     * older block), so that the events API loads only blocks that have ids */
+    "ALTER TABLE event_blocks ADD COLUMN n_ids INTEGER CHECK (n_ids >= 0);\n"
+    "PRAGMA user_version = 8;\n",
 };
 
 int kz_sqlite_latest_version(void)

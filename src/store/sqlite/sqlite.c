@@ -197,9 +197,9 @@ static const char *const stmt_sql[S_N] = {
                      "count(*) FROM product_users",
     [S_NAMES_SIZE] = "SELECT coalesce(max(id), 0), coalesce(sum(length(CAST(name AS BLOB))), 0), "
                      "count(*) FROM event_names",
-    [S_BLOCK_PUT] = "INSERT INTO event_blocks (min_ts, max_ts, n_events, bytes, created_at, data) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_BLOCK_LIST] = "SELECT id, min_ts, max_ts, n_events, bytes FROM event_blocks "
+    [S_BLOCK_PUT] = "INSERT INTO event_blocks (min_ts, max_ts, n_events, bytes, created_at, data, n_ids) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_BLOCK_LIST] = "SELECT id, min_ts, max_ts, n_events, bytes, coalesce(n_ids, -1) FROM event_blocks "
                      "WHERE max_ts >= ?1 AND min_ts <= ?2 ORDER BY min_ts, id",
     [S_BLOCK_GET] = "SELECT data FROM event_blocks WHERE id = ?1",
     [S_STATS_EVENTS] = "SELECT coalesce(sum(n_events), 0), count(*), coalesce(sum(bytes), 0), "
@@ -991,6 +991,10 @@ static int sq_block_put(kz_store *st, const kz_block_meta *m, const void *data, 
     sqlite3_bind_int64(q, 4, (int64_t)n);
     sqlite3_bind_int64(q, 5, kz_now());
     sqlite3_bind_blob64(q, 6, data, n, SQLITE_STATIC);
+    if (m->n_ids >= 0)
+        sqlite3_bind_int64(q, 7, m->n_ids);
+    else
+        sqlite3_bind_null(q, 7);
     int rc = step_done(s, q, "storing an event block");
     if (!rc && out_id)
         *out_id = sqlite3_last_insert_rowid(s->db);
@@ -1017,6 +1021,7 @@ static int sq_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta *
         b.max_ts = sqlite3_column_int64(q, 2);
         b.n_events = sqlite3_column_int64(q, 3);
         b.bytes = sqlite3_column_int64(q, 4);
+        b.n_ids = sqlite3_column_int64(q, 5);
         if (kz_vec_push(&v, b)) {
             sqlite3_reset(q);
             kz_vec_free(&v);
