@@ -12,6 +12,7 @@
 #include "core/time.h"
 #include "core/tz.h"
 #include "engine/engine.h"
+#include "ingest/live.h"
 #include "store/store.h"
 
 #define KZ_LIMIT_SLOTS 256
@@ -26,8 +27,11 @@ typedef struct kz_api_user {
 struct kz_app {
     const kz_config *cfg;
     kz_tz *tz;                  /* reporting.timezone */
-    pthread_rwlock_t lock;      /* over engine */
+    pthread_rwlock_t lock;      /* over engine (prefers the writer: ingestion waits for no queue of reports) */
     kz_engine *engine;
+    char *image;                /* the engine's image file */
+    kz_live *live;              /* POST /api/v1/events; its writer thread is the only one that changes engine */
+    kz_store *refresh_store;    /* the writer thread's handle for rebuilding the engine */
     pthread_key_t store_key;    /* this thread's kz_store */
     pthread_mutex_t stores_mu;  /* over the list of opened stores */
     kz_store **stores;
@@ -45,6 +49,10 @@ struct kz_app {
 /* This thread's store handle, opened on first use; NULL (kz_error_msg says
  * why) when the database cannot be opened. */
 kz_store *kz_app_store(kz_app *a);
+
+/* After a handler changed accounts, subscriptions, tickets or the like: waits
+ * until the engine (and the events writer's accounts) show the change. */
+int kz_app_changed(kz_app *a);
 
 /* The engine, under the read lock until kz_app_engine_done. */
 const kz_engine *kz_app_engine(kz_app *a);
@@ -72,5 +80,6 @@ int kz_api_healthz(kz_http_req *req, kz_http_resp *resp);
 int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp);
 int kz_api_reports(kz_http_req *req, kz_http_resp *resp);
 int kz_api_report(kz_http_req *req, kz_http_resp *resp);
+int kz_api_events_post(kz_http_req *req, kz_http_resp *resp);
 
 #endif

@@ -82,6 +82,28 @@ int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp)
                            "kizuna_engine_accounts %zu\n",
                            (unsigned long long)s.requests, (unsigned long long)s.bytes_in,
                            (unsigned long long)s.bytes_out, bytes, events, accounts);
+    kz_live_stats ls;
+    kz_live_stats_get(a->live, &ls);
+    if (!rc)
+        rc = kz_buf_printf(b,
+                           "# HELP kizuna_events_ingested_total Events stored through POST /api/v1/events.\n"
+                           "# TYPE kizuna_events_ingested_total counter\n"
+                           "kizuna_events_ingested_total %llu\n"
+                           "# HELP kizuna_events_duplicate_total Posted events already stored (by event_id).\n"
+                           "# TYPE kizuna_events_duplicate_total counter\n"
+                           "kizuna_events_duplicate_total %llu\n"
+                           "# HELP kizuna_events_rejected_total Posted events that were invalid.\n"
+                           "# TYPE kizuna_events_rejected_total counter\n"
+                           "kizuna_events_rejected_total %llu\n"
+                           "# HELP kizuna_events_batches_total Batches handed to the events writer.\n"
+                           "# TYPE kizuna_events_batches_total counter\n"
+                           "kizuna_events_batches_total %llu\n"
+                           "# HELP kizuna_events_commits_total Transactions of the events writer (one per group of batches).\n"
+                           "# TYPE kizuna_events_commits_total counter\n"
+                           "kizuna_events_commits_total %llu\n",
+                           (unsigned long long)ls.stored, (unsigned long long)ls.duplicates,
+                           (unsigned long long)ls.rejected, (unsigned long long)ls.batches,
+                           (unsigned long long)ls.commits);
     resp->status = 200;
     resp->type = "text/plain; version=0.0.4";
     return rc;

@@ -58,6 +58,10 @@ static const kz_cfg_key keys[] = {
     { "import.parallel_min_bytes", KZ_CFG_INT, OFF(import_parallel_min), "33554432", 0, INT64_MAX, NULL,
       "KIZUNA_IMPORT_PARALLEL_MIN_BYTES",
       "Event files at least this big are read by two threads (0: always one).", NULL },
+    { "ingest.max_batch_events", KZ_CFG_INT, OFF(ingest_max_batch), "100000", 1, 10000000, NULL,
+      "KIZUNA_INGEST_MAX_BATCH_EVENTS",
+      "Most events one POST /api/v1/events may carry; a bigger batch is answered 413 and nothing of it is "
+      "stored (the body is limited by server.max_body_bytes too).", NULL },
     { "metrics.gross_margin_percent", KZ_CFG_INT, OFF(metrics_gross_margin_pct), "100", 0, 100, NULL,
       "KIZUNA_METRICS_GROSS_MARGIN_PERCENT",
       "Gross margin, in percent of revenue, used by LTV and CAC payback.", NULL },

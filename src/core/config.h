@@ -25,7 +25,7 @@ typedef enum {
     KZ_SRC_FLAG
 } kz_cfg_source;
 
-#define KZ_CFG_MAX_KEYS 32
+#define KZ_CFG_MAX_KEYS 64
 
 typedef struct kz_config {
     /* storage */
@@ -36,6 +36,7 @@ typedef struct kz_config {
     int64_t import_max_record;     /* import.max_record_bytes */
     int64_t import_block_events;   /* import.block_events */
     int64_t import_parallel_min;   /* import.parallel_min_bytes */
+    int64_t ingest_max_batch;      /* ingest.max_batch_events */
     /* metrics */
     char *engine_threads;             /* engine.threads */
     int64_t metrics_gross_margin_pct; /* metrics.gross_margin_percent */

@@ -469,7 +469,7 @@ char *kz_engine_image_path(const kz_store *st)
 int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_file)
 {
     struct build b;
-    int rc;
+    int rc, snapshot = 0;
     kz_engine *e = calloc(1, sizeof *e);
 
     *out = NULL;
@@ -487,6 +487,10 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
     }
     int events = (parts & KZ_ENGINE_EVENTS) != 0;
     int64_t version = -1;
+    /* one state of the database for everything read below, though a server
+     * may be storing events meanwhile */
+    if ((rc = kz_store_snapshot_begin(st, &snapshot)))
+        goto done;
     if (image_file) {
         if ((rc = kz_store_data_version(st, &version)))
             goto done;
@@ -521,6 +525,7 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
     if (!rc && image_file && kz_image_save(e, image_file, version, events))
         KZ_LOG(KZ_LOG_DEBUG, "engine: image file not written", "reason=%s", kz_error_msg());
 done:
+    kz_store_snapshot_end(st, snapshot);
     kz_strmap_free(b.by_key);
     kz_strmap_free(b.plan_ids);
     free(b.subs);
@@ -540,6 +545,15 @@ void kz_engine_free(kz_engine *e)
     free((void *)e->plans);
     free(e->acc_key_len);
     free(e->acc_of_id);
+    if (e->ev_owned) {
+        free(e->ev_sec);
+        free(e->ev_acc);
+        free(e->ev_user);
+        free(e->ev_name);
+        free(e->acc_last);
+    }
+    if (e->names_owned)
+        free((void *)e->names);
     if (e->map)
         munmap(e->map, e->map_len);
     kz_arena_free(e->arena);

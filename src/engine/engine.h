@@ -9,7 +9,9 @@
  * Definitions are in docs/metrics.md; they equal the reference SQL of
  * ../shared/bench on the same data, row for row.
  *
- * An engine is read-only once built and may be shared by threads.
+ * An engine is read-only once built and may be shared by threads; the one
+ * exception is the server, which merges live events into it (kz_engine_live_*)
+ * while it holds it exclusively.
  */
 #ifndef KZ_ENGINE_ENGINE_H
 #define KZ_ENGINE_ENGINE_H
@@ -41,6 +43,27 @@ char *kz_engine_image_path(const kz_store *st);
 void kz_engine_free(kz_engine *e);
 
 #define KZ_DAY_NONE INT32_MIN
+
+/* Live events (append.c), in two steps around the commit that stores them, so
+ * that the second cannot fail. The caller holds the engine exclusively.
+ * ev is sorted by time; its account column holds the store's account ids, its
+ * user and event columns dictionary ids.
+ * prepare: checks that the events fit (event name ids up to max_name, which
+ * must stay below 65536; a time span of at most 136 years) and makes room for
+ * them. 0, KZ_ETOOBIG or KZ_ENOMEM, nothing changed.
+ * name: the text of a new event name id (up to max_name of the last prepare).
+ * append: adds the events; those of accounts the image does not have are left
+ * out, and their number returned. */
+struct kz_evcols;
+int kz_engine_live_prepare(kz_engine *e, const struct kz_evcols *ev, uint32_t max_name);
+int kz_engine_live_name(kz_engine *e, uint32_t id, const char *name, size_t n);
+size_t kz_engine_live_append(kz_engine *e, const struct kz_evcols *ev);
+
+/* Gives dst, built without events (KZ_ENGINE_SUBSCRIPTIONS) after accounts or
+ * subscriptions changed, the events of src (the engine it replaces), their
+ * accounts found again by the store's ids; events of accounts dst does not
+ * have are left out. src is unchanged. 0 or KZ_ENOMEM. */
+int kz_engine_adopt_events(kz_engine *dst, const kz_engine *src);
 
 /* The observation date: the day of the last event in zone tz (NULL: UTC), or
  * KZ_DAY_NONE when there are no events. */

@@ -58,6 +58,9 @@ struct kz_engine {
     size_t nnames;
     const char **names;      /* event name id -> name */
     int64_t last_time;       /* the last event, seconds since the epoch; INT64_MIN when none */
+    size_t ev_cap;           /* live events (append.c): room in the owned columns */
+    int ev_owned;            /* ev_* and acc_last are malloc'd (freed with the engine) */
+    int names_owned;         /* names is a malloc'd array of 65536 (the strings in the arena) */
     void *map;               /* the image file, when the columns come from it */
     size_t map_len;
 };

@@ -17,6 +17,8 @@ typedef struct kz_store_ops {
     int (*begin)(kz_store *st);
     int (*commit)(kz_store *st);
     int (*rollback)(kz_store *st);
+    int (*snapshot_begin)(kz_store *st);
+    int (*snapshot_end)(kz_store *st);
     int (*upsert)(kz_store *st, kz_entity e, const kz_value *row, uint64_t present, uint64_t defaults,
                   int64_t *out_id,
                   kz_row_change *out_change);
@@ -39,6 +41,10 @@ typedef struct kz_store_ops {
                      int64_t *out_id);
     int (*block_list)(kz_store *st, kz_time from, kz_time to, kz_block_meta **out, size_t *n);
     int (*block_get)(kz_store *st, int64_t id, kz_buf *out);
+    int (*block_replace)(kz_store *st, int64_t id, const kz_block_meta *meta, const void *data, size_t n);
+    int (*block_delete)(kz_store *st, int64_t id);
+    int (*block_set_ids)(kz_store *st, int64_t id, int64_t n_ids);
+    int (*event_count)(kz_store *st, int64_t *out);
     int (*stats_get)(kz_store *st, kz_day as_of, kz_store_stats *out);
     int (*import_log)(kz_store *st, const kz_import_rec *rec);
     int (*data_version)(kz_store *st, int64_t *out);
@@ -70,6 +76,7 @@ struct kz_store {
     const kz_store_ops *ops;
     int readonly;
     int in_tx;
+    int in_snapshot;
     const char *location; /* set by the backend, owned by it */
 };
 

@@ -143,6 +143,8 @@ static int writable(kz_store *st)
 
 int kz_store_begin(kz_store *st)
 {
+    if (st->in_snapshot)
+        return kz_error_set(KZ_ECONFLICT, "a read snapshot is open");
     if (st->in_tx)
         return kz_error_set(KZ_ECONFLICT, "a transaction is already open");
     int rc = st->ops->begin(st);
@@ -167,6 +169,27 @@ int kz_store_rollback(kz_store *st)
         return KZ_OK;
     st->in_tx = 0;
     return st->ops->rollback(st);
+}
+
+int kz_store_snapshot_begin(kz_store *st, int *out_started)
+{
+    *out_started = 0;
+    if (st->in_tx || st->in_snapshot)
+        return KZ_OK; /* already reading one state */
+    int rc = st->ops->snapshot_begin(st);
+    if (!rc) {
+        st->in_snapshot = 1;
+        *out_started = 1;
+    }
+    return rc;
+}
+
+void kz_store_snapshot_end(kz_store *st, int started)
+{
+    if (!started || !st->in_snapshot)
+        return;
+    st->in_snapshot = 0;
+    st->ops->snapshot_end(st);
 }
 
 /* What every row write checks first. */
@@ -289,6 +312,37 @@ int kz_store_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta **
 int kz_store_block_get(kz_store *st, int64_t id, kz_buf *out)
 {
     return st->ops->block_get(st, id, out);
+}
+
+int kz_store_block_replace(kz_store *st, int64_t id, const kz_block_meta *meta, const void *data, size_t n)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (meta->n_events <= 0 || meta->min_ts > meta->max_ts)
+        return kz_error_set(KZ_EINVALID, "bad event block summary");
+    return st->ops->block_replace(st, id, meta, data, n);
+}
+
+int kz_store_block_delete(kz_store *st, int64_t id)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->block_delete(st, id);
+}
+
+int kz_store_block_set_ids(kz_store *st, int64_t id, int64_t n_ids)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (n_ids < 0)
+        return kz_error_set(KZ_EINVALID, "a negative count of ids");
+    return st->ops->block_set_ids(st, id, n_ids);
+}
+
+int kz_store_event_count(kz_store *st, int64_t *out)
+{
+    return st->ops->event_count(st, out);
 }
 
 int kz_store_stats_get(kz_store *st, kz_day as_of, kz_store_stats *out)

@@ -152,6 +152,13 @@ int kz_store_begin(kz_store *st);
 int kz_store_commit(kz_store *st);
 int kz_store_rollback(kz_store *st);
 
+/* A read snapshot: every read until kz_store_snapshot_end sees the database
+ * as one committed state, whatever other writers commit meanwhile (reading
+ * many tables or blocks that must agree). Inside a transaction or another
+ * snapshot it does nothing (*out_started = 0); end it with the same flag. */
+int kz_store_snapshot_begin(kz_store *st, int *out_started);
+void kz_store_snapshot_end(kz_store *st, int started);
+
 /* ---- rows ---------------------------------------------------------------- */
 
 typedef enum { KZ_ROW_INSERTED, KZ_ROW_UPDATED, KZ_ROW_UNCHANGED } kz_row_change;
@@ -258,6 +265,21 @@ int kz_store_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta **
 
 /* Appends the encoded bytes of block id to out. */
 int kz_store_block_get(kz_store *st, int64_t id, kz_buf *out);
+
+/* Replaces block id's events (compaction: its id, and so its place in the
+ * canonical order, stays). KZ_ENOTFOUND when there is no such block. */
+int kz_store_block_replace(kz_store *st, int64_t id, const kz_block_meta *meta, const void *data, size_t n);
+
+/* Deletes block id (compaction, after its events went into another block of
+ * the same transaction). KZ_ENOTFOUND when there is no such block. */
+int kz_store_block_delete(kz_store *st, int64_t id);
+
+/* Records how many events of block id carry an event_id (for older blocks,
+ * once counted). */
+int kz_store_block_set_ids(kz_store *st, int64_t id, int64_t n_ids);
+
+/* How many events are stored (the sum over the blocks). */
+int kz_store_event_count(kz_store *st, int64_t *out);
 
 /* ---- versions ---------------------------------------------------------------- */
 

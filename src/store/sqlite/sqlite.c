@@ -115,6 +115,8 @@ enum stmt_id {
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
+    S_SNAP_BEGIN,
+    S_SNAP_END,
     S_ACCOUNT_KEYS,
     S_CONTACT_KEYS,
     S_CONTACT_ACCOUNT,
@@ -134,6 +136,10 @@ enum stmt_id {
     S_BLOCK_PUT,
     S_BLOCK_LIST,
     S_BLOCK_GET,
+    S_BLOCK_REPLACE,
+    S_BLOCK_DELETE,
+    S_BLOCK_SET_IDS,
+    S_EVENT_COUNT,
     S_STATS_EVENTS,
     S_STATS_USERS,
     S_STATS_NAMES,
@@ -175,6 +181,8 @@ enum stmt_id {
 
 static const char *const stmt_sql[S_N] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_SNAP_BEGIN] = "BEGIN DEFERRED",
+    [S_SNAP_END] = "COMMIT",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_ACCOUNT_KEYS] = "SELECT account_key, id FROM accounts",
@@ -202,6 +210,11 @@ static const char *const stmt_sql[S_N] = {
     [S_BLOCK_LIST] = "SELECT id, min_ts, max_ts, n_events, bytes, coalesce(n_ids, -1) FROM event_blocks "
                      "WHERE max_ts >= ?1 AND min_ts <= ?2 ORDER BY min_ts, id",
     [S_BLOCK_GET] = "SELECT data FROM event_blocks WHERE id = ?1",
+    [S_BLOCK_REPLACE] = "UPDATE event_blocks SET min_ts = ?2, max_ts = ?3, n_events = ?4, bytes = ?5, data = ?6, "
+                        "n_ids = ?7 WHERE id = ?1",
+    [S_BLOCK_DELETE] = "DELETE FROM event_blocks WHERE id = ?1",
+    [S_BLOCK_SET_IDS] = "UPDATE event_blocks SET n_ids = ?2 WHERE id = ?1",
+    [S_EVENT_COUNT] = "SELECT coalesce(sum(n_events), 0) FROM event_blocks",
     [S_STATS_EVENTS] = "SELECT coalesce(sum(n_events), 0), count(*), coalesce(sum(bytes), 0), "
                        "coalesce(min(min_ts), 0), coalesce(max(max_ts), 0) FROM event_blocks",
     [S_STATS_USERS] = "SELECT count(*) FROM product_users",
@@ -395,7 +408,7 @@ static void column_value(sqlite3_stmt *st, int col, kz_value *v)
 static void sq_close(kz_store *st)
 {
     sq_store *s = sq(st);
-    if (s->base.in_tx)
+    if (s->base.in_tx || s->base.in_snapshot)
         exec(s, "ROLLBACK");
     for (int i = 0; i < S_N; i++)
         sqlite3_finalize(s->stmt[i]);
@@ -596,6 +609,30 @@ static int sq_rollback(kz_store *st)
     sq_store *s = sq(st);
     sqlite3_stmt *q = stmt(s, S_ROLLBACK);
     return q ? step_done(s, q, "rolling back") : KZ_EIO;
+}
+
+/* A deferred transaction takes its snapshot at the first read; the version
+ * read makes that happen now. */
+static int sq_snapshot_begin(kz_store *st)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_SNAP_BEGIN);
+    int rc = q ? step_done(s, q, "starting a read snapshot") : KZ_EIO;
+    if (rc)
+        return rc;
+    int64_t v;
+    q = stmt(s, S_VERSION_GET);
+    rc = q ? step_ints(s, q, &v, 1, "starting a read snapshot") : KZ_EIO;
+    if (rc)
+        exec(s, "ROLLBACK");
+    return rc;
+}
+
+static int sq_snapshot_end(kz_store *st)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_SNAP_END);
+    return q ? step_done(s, q, "ending a read snapshot") : KZ_EIO;
 }
 
 /* ---- rows -------------------------------------------------------------------- */
@@ -1038,6 +1075,62 @@ static int sq_block_list(kz_store *st, kz_time from, kz_time to, kz_block_meta *
     *out = v.v;
     *n = v.n;
     return KZ_OK;
+}
+
+/* Runs an UPDATE or DELETE of one block by id: KZ_ENOTFOUND when no row changed. */
+static int block_change(sq_store *s, sqlite3_stmt *q, int64_t id, const char *what)
+{
+    int rc = step_done(s, q, what);
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "event block %lld does not exist", (long long)id);
+    return rc;
+}
+
+static int sq_block_replace(kz_store *st, int64_t id, const kz_block_meta *m, const void *data, size_t n)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_BLOCK_REPLACE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, m->min_ts);
+    sqlite3_bind_int64(q, 3, m->max_ts);
+    sqlite3_bind_int64(q, 4, m->n_events);
+    sqlite3_bind_int64(q, 5, (int64_t)n);
+    sqlite3_bind_blob64(q, 6, data, n, SQLITE_STATIC);
+    if (m->n_ids >= 0)
+        sqlite3_bind_int64(q, 7, m->n_ids);
+    else
+        sqlite3_bind_null(q, 7);
+    return block_change(s, q, id, "replacing an event block");
+}
+
+static int sq_block_delete(kz_store *st, int64_t id)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_BLOCK_DELETE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    return block_change(s, q, id, "deleting an event block");
+}
+
+static int sq_block_set_ids(kz_store *st, int64_t id, int64_t n_ids)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_BLOCK_SET_IDS);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, n_ids);
+    return block_change(s, q, id, "counting the ids of an event block");
+}
+
+static int sq_event_count(kz_store *st, int64_t *out)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_EVENT_COUNT);
+    return q ? step_ints(s, q, out, 1, "counting events") : KZ_EIO;
 }
 
 static int sq_block_get(kz_store *st, int64_t id, kz_buf *out)
@@ -1589,6 +1682,8 @@ static const kz_store_ops sq_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .snapshot_begin = sq_snapshot_begin,
+    .snapshot_end = sq_snapshot_end,
     .upsert = sq_upsert,
     .insert = sq_insert,
     .keys = sq_keys,
@@ -1605,6 +1700,10 @@ static const kz_store_ops sq_ops = {
     .block_put = sq_block_put,
     .block_list = sq_block_list,
     .block_get = sq_block_get,
+    .block_replace = sq_block_replace,
+    .block_delete = sq_block_delete,
+    .block_set_ids = sq_block_set_ids,
+    .event_count = sq_event_count,
     .stats_get = sq_stats_get,
     .import_log = sq_import_log,
     .data_version = sq_data_version,
