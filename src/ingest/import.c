@@ -5,7 +5,10 @@
  * Events take their own path (import_events.c) because of their volume; both
  * share the reader, the header mapping and the rejects handling here.
  */
+#define _GNU_SOURCE /* memfd_create */
 #include "ingest/import.h"
+
+#include <sys/mman.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -126,10 +129,10 @@ static int open_rejects(kz_imp *im)
 static int emit_reject(kz_imp *im, int64_t line_no, const char *msg, const char *raw, size_t raw_len)
 {
     char line[1200];
-    snprintf(line, sizeof line, "%s:%lld: %s", im->path, (long long)line_no, msg);
+    snprintf(line, sizeof line, "%s:%lld: %s", im->name, (long long)line_no, msg);
     if (im->o->on_reject)
         im->o->on_reject(im->o->ctx, line);
-    if (im->o->dry_run)
+    if (im->o->dry_run || im->o->no_rejects_file)
         return KZ_OK;
     if (!im->rej) {
         int rc = open_rejects(im);
@@ -210,7 +213,7 @@ void kz_src_free(kz_src *src)
  * no rejects this time. */
 static int finish_rejects(kz_imp *im)
 {
-    if (im->o->dry_run)
+    if (im->o->dry_run || im->o->no_rejects_file)
         return KZ_OK;
     if (!im->rej) {
         char *stale = im->o->rejects ? strdup(im->o->rejects)
@@ -365,9 +368,9 @@ static int read_header(kz_imp *im)
     kz_csv_rec rec;
     int rc = kz_csv_next(im->src.rd, &rec);
     if (rc == 0)
-        return kz_error_set(KZ_EINVALID, "%s: the file is empty (a header row is required)", im->path);
+        return kz_error_set(KZ_EINVALID, "%s: the file is empty (a header row is required)", im->name);
     if (rc < 0)
-        return kz_error_prefix(rc, "%s:%lld: header", im->path, (long long)rec.line);
+        return kz_error_prefix(rc, "%s:%lld: header", im->name, (long long)rec.line);
     if (kz_buf_append(&im->header_raw, rec.raw, rec.raw_len))
         return KZ_ENOMEM;
     im->ncols = rec.nfields;
@@ -379,11 +382,11 @@ static int read_header(kz_imp *im)
         const kz_field *f = &rec.f[i];
         size_t n;
         if (kz_check_text(f->p, f->n, 1024))
-            return kz_error_prefix(KZ_EINVALID, "%s:%lld: header: column %zu", im->path, (long long)rec.line, i + 1);
+            return kz_error_prefix(KZ_EINVALID, "%s:%lld: header: column %zu", im->name, (long long)rec.line, i + 1);
         for (size_t j = 0; j < i; j++) {
             const kz_field *g = &rec.f[j];
             if (g->n == f->n && memcmp(g->p, f->p, f->n) == 0)
-                return kz_error_set(KZ_EINVALID, "%s:%lld: header: column '%.*s' appears twice", im->path,
+                return kz_error_set(KZ_EINVALID, "%s:%lld: header: column '%.*s' appears twice", im->name,
                                     (long long)rec.line, (int)f->n, f->p);
         }
         if (kz_imp_ignored(im, f->p, f->n)) {
@@ -396,7 +399,7 @@ static int read_header(kz_imp *im)
             size_t idx = (size_t)(fd - im->sc->fields);
             if (im->header_fields & ((uint64_t)1 << idx))
                 return kz_error_set(KZ_EINVALID, "%s:%lld: header: two columns are field '%s' (check --map)",
-                                    im->path, (long long)rec.line, fd->name);
+                                    im->name, (long long)rec.line, fd->name);
             im->col_role[i] = COL_FIELD;
             im->col_target[i] = (int)idx;
             im->header_fields |= (uint64_t)1 << idx;
@@ -404,7 +407,7 @@ static int read_header(kz_imp *im)
             size_t ci;
             rc = add_custom(im, name, n, &ci);
             if (rc)
-                return kz_error_prefix(rc, "%s:%lld: header: column '%.*s'", im->path, (long long)rec.line,
+                return kz_error_prefix(rc, "%s:%lld: header: column '%.*s'", im->name, (long long)rec.line,
                                        (int)(n > 60 ? 60 : n), name);
             im->col_role[i] = COL_CUSTOM;
             im->col_target[i] = (int)ci;
@@ -412,12 +415,12 @@ static int read_header(kz_imp *im)
             return kz_error_set(KZ_EINVALID,
                                 "%s:%lld: header: column '%.*s' is not a field of %s "
                                 "(rename it with --map, or drop it with --ignore)",
-                                im->path, (long long)rec.line, (int)(n > 60 ? 60 : n), name, im->sc->name);
+                                im->name, (long long)rec.line, (int)(n > 60 ? 60 : n), name, im->sc->name);
         }
     }
     for (size_t i = 0; i < im->sc->nfields; i++)
         if (im->sc->fields[i].required && !(im->header_fields & ((uint64_t)1 << i)))
-            return kz_error_set(KZ_EINVALID, "%s:%lld: header: required column '%s' is missing", im->path,
+            return kz_error_set(KZ_EINVALID, "%s:%lld: header: required column '%s' is missing", im->name,
                                 (long long)rec.line, im->sc->fields[i].name);
     return KZ_OK;
 }
@@ -458,7 +461,7 @@ int kz_imp_next(kz_imp *im, kz_src *src, kz_rawval *vals, uint64_t *present, con
         return rc ? rc : KZ_EINVALID;
     }
     if (rc < 0)
-        return kz_error_prefix(rc, "%s:%lld", im->path, (long long)rec.line);
+        return kz_error_prefix(rc, "%s:%lld", im->name, (long long)rec.line);
     src->rows++;
     if (!im->ndjson) {
         if (rec.nfields != im->ncols) {
@@ -920,6 +923,7 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
     im.o = o;
     im.res = res;
     im.path = path;
+    im.name = o->name ? o->name : path;
     im.sc = kz_import_schema_of(o->kind);
     kz_buf_init(&im.header_raw, 1 << 20);
     kz_ndjson_init(&im.src.json, o->max_record);
@@ -977,7 +981,7 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
     const char *status = o->dry_run ? "dry run" : (o->strict && res->rejected) ? "rolled back" : "committed";
     memset(&rec, 0, sizeof rec);
     rec.entity = im.sc->name;
-    rec.source = path;
+    rec.source = im.name;
     rec.format = res->format;
     rec.started_at = started;
     rec.finished_at = kz_now();
@@ -1010,9 +1014,43 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
 done:
     if (in_tx)
         kz_store_rollback(st);
-    if (rc && !strstr(kz_error_msg(), path))
-        kz_error_prefix(rc, "%s", path);
+    if (rc && !strstr(kz_error_msg(), im.name))
+        kz_error_prefix(rc, "%s", im.name);
     imp_free(&im);
     res->seconds = kz_monotonic() - t0;
+    return rc;
+}
+
+int kz_import_buffer(kz_store *st, const void *data, size_t n, const kz_import_opts *o, kz_import_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (o->format == KZ_FMT_AUTO)
+        return kz_error_set(KZ_EINVALID, "%s: say whether it is CSV or NDJSON", o->name ? o->name : "the data");
+    /* a file in memory, so that the importer reads it as it reads any file */
+    int fd = memfd_create("kizuna-import", MFD_CLOEXEC);
+    if (fd < 0)
+        return kz_error_set(KZ_EIO, "no memory file for the import: %s", strerror(errno));
+    const char *p = data;
+    size_t left = n;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int err = errno;
+            close(fd);
+            return kz_error_set(KZ_EIO, "writing the memory file of the import: %s", strerror(err));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    kz_import_opts oo = *o;
+    oo.no_rejects_file = 1;
+    if (!oo.name)
+        oo.name = "body";
+    int rc = kz_import(st, path, &oo, res);
+    close(fd);
     return rc;
 }

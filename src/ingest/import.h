@@ -40,6 +40,8 @@ typedef struct kz_import_opts {
     size_t block_events;     /* import.block_events */
     uint64_t parallel_min;   /* import.parallel_min_bytes: two readers from this size (0: never) */
     size_t parallel_hold;    /* blocks the second reader may hold before it stops (0: about 1 GiB) */
+    const char *name;        /* what messages and the ledger call the input (NULL: its path) */
+    int no_rejects_file;     /* report rejected rows only through on_reject */
     /* called for each rejected row with "file:line: column: reason" */
     void (*on_reject)(void *ctx, const char *message);
     /* called now and then with progress (total 0 when unknown) */
@@ -71,6 +73,11 @@ void kz_import_result_free(kz_import_result *r);
  * stopped the import as a whole (unreadable file, bad header, database error),
  * in which case nothing was written and kz_error_msg() says why, naming the file. */
 int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import_result *res);
+
+/* Imports n bytes of data (o->format must say CSV or NDJSON; o->name names
+ * it in messages, "body" when NULL) as kz_import imports a file; rejected
+ * rows are reported through o->on_reject only, no rejects file is written. */
+int kz_import_buffer(kz_store *st, const void *data, size_t n, const kz_import_opts *o, kz_import_result *res);
 
 /* The default rejects path for an input path: "dir/accounts.csv" ->
  * "dir/accounts.rejects.csv". Caller frees with free(). */

@@ -46,7 +46,8 @@ typedef struct kz_imp {
     const kz_import_opts *o;
     const kz_import_schema *sc;
     kz_import_result *res;
-    const char *path;     /* as given, for messages */
+    const char *path;     /* as given, to open */
+    const char *name;     /* for messages: the path, or what the caller calls the data */
     int ndjson;
     kz_src src;           /* the reader of the file */
     kz_arena *arena;

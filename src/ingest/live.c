@@ -25,12 +25,14 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "ingest/live.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -625,10 +627,23 @@ static void *writer_main(void *arg)
     size_t cap = 0;
     pthread_mutex_lock(&lv->mu);
     for (;;) {
-        while (!lv->head && lv->sync_asked == lv->sync_done && !lv->stop)
-            pthread_cond_wait(&lv->work, &lv->mu);
-        if (!lv->head && lv->sync_asked == lv->sync_done)
+        int idle = 0;
+        while (!lv->head && lv->sync_asked == lv->sync_done && !lv->stop && !idle) {
+            /* when nothing comes for a second, look whether another writer
+             * changed the database, so that reports do not stay behind it */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            idle = pthread_cond_timedwait(&lv->work, &lv->mu, &until) == ETIMEDOUT;
+        }
+        if (!lv->head && lv->sync_asked == lv->sync_done && lv->stop)
             break; /* stopped, and nothing is left */
+        if (!lv->head && lv->sync_asked == lv->sync_done) {
+            pthread_mutex_unlock(&lv->mu);
+            check_version(lv);
+            pthread_mutex_lock(&lv->mu);
+            continue;
+        }
         uint64_t sync = lv->sync_asked;
         size_t n = 0, events = 0;
         while (lv->head && (n == 0 || events + lv->head->ev.n <= lv->o.block_events)) {

@@ -27,6 +27,9 @@ typedef struct kz_store_ops {
     int (*contact_account)(kz_store *st, int64_t contact_id, int64_t *out_account);
     int (*count)(kz_store *st, kz_entity e, int64_t *out);
     int (*each)(kz_store *st, kz_entity e, kz_row_fn fn, void *ctx);
+    int (*get)(kz_store *st, kz_entity e, const kz_value *key, kz_row_fn fn, void *ctx);
+    int (*each_of_account)(kz_store *st, kz_entity e, int64_t account_id, int64_t limit, kz_row_fn fn, void *ctx);
+    int (*del)(kz_store *st, kz_entity e, const kz_value *key);
     int (*fields)(kz_store *st, kz_field_def **out, size_t *n);
     int (*field_define)(kz_store *st, const char *name, kz_field_type type, int64_t *out_id);
     int (*field_set)(kz_store *st, int64_t account_id, int64_t field_id, const kz_value *v,

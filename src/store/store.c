@@ -171,6 +171,24 @@ int kz_store_rollback(kz_store *st)
     return st->ops->rollback(st);
 }
 
+int kz_store_get(kz_store *st, kz_entity e, const kz_value *key, kz_row_fn fn, void *ctx)
+{
+    return st->ops->get(st, e, key, fn, ctx);
+}
+
+int kz_store_each_of_account(kz_store *st, kz_entity e, int64_t account_id, int64_t limit, kz_row_fn fn, void *ctx)
+{
+    if (e == KZ_ENT_SPEND)
+        return kz_error_set(KZ_EINVALID, "spend belongs to no account");
+    return st->ops->each_of_account(st, e, account_id, limit, fn, ctx);
+}
+
+int kz_store_delete(kz_store *st, kz_entity e, const kz_value *key)
+{
+    int rc = writable(st);
+    return rc ? rc : st->ops->del(st, e, key);
+}
+
 int kz_store_snapshot_begin(kz_store *st, int *out_started)
 {
     *out_started = 0;

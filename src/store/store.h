@@ -195,6 +195,23 @@ int kz_store_count(kz_store *st, kz_entity e, int64_t *out);
 typedef int (*kz_row_fn)(void *ctx, int64_t id, const kz_value *row);
 int kz_store_each(kz_store *st, kz_entity e, kz_row_fn fn, void *ctx);
 
+/* The row of e whose key is key[0] (spend: month key[0], channel key[1]),
+ * handed to fn as kz_store_each does; KZ_ENOTFOUND when there is none. fn
+ * must not read rows of e through the same handle. */
+int kz_store_get(kz_store *st, kz_entity e, const kz_value *key, kz_row_fn fn, void *ctx);
+
+/* The rows of e (not spend) that belong to account account_id (internal id;
+ * for accounts, the account itself), the newest first (contacts by key), at
+ * most limit, handed to fn as kz_store_each does. fn must not read rows of e
+ * through the same handle. */
+int kz_store_each_of_account(kz_store *st, kz_entity e, int64_t account_id, int64_t limit, kz_row_fn fn, void *ctx);
+
+/* Deletes the row of e whose key is key (as kz_store_get); an account takes
+ * its contacts, subscriptions, tickets, answers, activities and field values
+ * with it (its events stay in their blocks and are left out of every
+ * report). KZ_ENOTFOUND when there is none. */
+int kz_store_delete(kz_store *st, kz_entity e, const kz_value *key);
+
 /* ---- custom fields of accounts ---------------------------------------------- */
 
 typedef enum { KZ_FIELD_NUMBER, KZ_FIELD_DATE, KZ_FIELD_TEXT, KZ_FIELD_BOOLEAN } kz_field_type;

@@ -205,6 +205,9 @@ Test(events, good_and_bad_events_every_shape_and_the_engine_sees_them, .timeout 
     cr_assert(kt_contains(run.out, "2024-06-01T01:00:03Z,a6,nu,brand.new,2.5,,\"{\"\"page\"\": \"\"/help\"\"}\""),
               "the event as posted, its time in UTC: %s", run.out);
     kt_run_free(&run);
+    free(acc);
+    free(csm);
+    free(viewer);
     kt_rmrf(dir);
 }
 
@@ -336,5 +339,6 @@ Test(events, kill_9_during_a_stream_keeps_every_acknowledged_event_once, .timeou
         for (int i = 0; i < PER; i++)
             cr_assert_eq(count[b * PER + i], 1, "event b%d-%d is stored %d times", b, i, count[b * PER + i]);
     free(count);
+    free(token);
     kt_rmrf(dir);
 }

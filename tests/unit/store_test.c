@@ -513,3 +513,108 @@ Test(store, users_tokens_sessions_and_audit)
     cr_assert_str_eq(got, "ann user.remove bob;");
     kz_store_close(st);
 }
+
+static int count_row(void *ctx, int64_t id, const kz_value *row)
+{
+    (void)id;
+    (void)row;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int first_key(void *ctx, int64_t id, const kz_value *row)
+{
+    (void)id;
+    char *out = ctx;
+    if (!*out)
+        snprintf(out, 64, "%.*s|%.*s", (int)row[0].n, row[0].s, (int)row[1].n, row[1].s);
+    return 0;
+}
+
+Test(store, one_row_rows_of_an_account_and_deletes)
+{
+    kz_store *st;
+    cr_assert_eq(kz_store_open(&st, db, KZ_STORE_CREATE), 0);
+    cr_assert_eq(kz_store_begin(st), 0);
+    int64_t a = add_account(st, "acc1", "One"), b = add_account(st, "acc2", "Two");
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "t%d", i);
+        kz_value t[KZ_TICKET_NCOLS];
+        for (int c = 0; c < KZ_TICKET_NCOLS; c++)
+            t[c] = kz_vnull();
+        t[KZ_TICKET_KEY] = TXT(key);
+        t[KZ_TICKET_ACCOUNT] = kz_vint(i < 2 ? a : b);
+        t[KZ_TICKET_OPENED] = kz_vint(1000 + i);
+        cr_assert_eq(kz_store_upsert(st, KZ_ENT_TICKET, t, (1 << KZ_TICKET_KEY) | (1 << KZ_TICKET_ACCOUNT) |
+                                                               (1 << KZ_TICKET_OPENED), 0, NULL, NULL), 0, "%s", kz_error_msg());
+    }
+    cr_assert_eq(kz_store_commit(st), 0);
+    char got[64] = "";
+    kz_value key = TXT("t1");
+    cr_assert_eq(kz_store_get(st, KZ_ENT_TICKET, &key, first_key, got), 0);
+    cr_assert_str_eq(got, "t1|acc1", "the reference comes back as the account's key");
+    key = TXT("t9");
+    cr_assert_eq(kz_store_get(st, KZ_ENT_TICKET, &key, first_key, got), KZ_ENOTFOUND);
+    got[0] = '\0';
+    int n = 0;
+    cr_assert_eq(kz_store_each_of_account(st, KZ_ENT_TICKET, a, 10, first_key, got), 0);
+    cr_assert_str_eq(got, "t1|acc1", "the newest first");
+    cr_assert_eq(kz_store_each_of_account(st, KZ_ENT_TICKET, a, 1, count_row, &n), 0);
+    cr_assert_eq(n, 1, "at most the limit");
+    cr_assert_eq(kz_store_each_of_account(st, KZ_ENT_SPEND, a, 1, count_row, &n), KZ_EINVALID);
+    /* an account goes with its rows */
+    key = TXT("acc1");
+    cr_assert_eq(kz_store_begin(st), 0);
+    cr_assert_eq(kz_store_delete(st, KZ_ENT_ACCOUNT, &key), 0);
+    cr_assert_eq(kz_store_delete(st, KZ_ENT_ACCOUNT, &key), KZ_ENOTFOUND);
+    cr_assert_eq(kz_store_commit(st), 0);
+    int64_t tickets = 0;
+    cr_assert_eq(kz_store_count(st, KZ_ENT_TICKET, &tickets), 0);
+    cr_assert_eq(tickets, 1);
+    kz_value sk[2] = { kz_vint(5), TXT("") };
+    cr_assert_eq(kz_store_delete(st, KZ_ENT_SPEND, sk), KZ_ENOTFOUND);
+    kz_store_close(st);
+}
+
+Test(store, block_replace_delete_count_and_a_read_snapshot)
+{
+    kz_store *st, *other;
+    cr_assert_eq(kz_store_open(&st, db, KZ_STORE_CREATE), 0);
+    cr_assert_eq(kz_store_open(&other, db, 0), 0);
+    kz_block_meta m = { 0, 100, 200, 3, 0, -1 };
+    int64_t id1, id2, count = 0;
+    cr_assert_eq(kz_store_block_put(st, &m, "abc", 3, &id1), 0);
+    cr_assert_eq(kz_store_block_put(st, &m, "def", 3, &id2), 0);
+    cr_assert_eq(kz_store_event_count(st, &count), 0);
+    cr_assert_eq(count, 6);
+    /* a snapshot keeps seeing one state while another handle writes */
+    int started = 0;
+    cr_assert_eq(kz_store_snapshot_begin(other, &started), 0);
+    cr_assert(started);
+    kz_block_meta big = { 0, 100, 300, 6, 0, 2 };
+    cr_assert_eq(kz_store_begin(st), 0);
+    cr_assert_eq(kz_store_block_replace(st, id1, &big, "abcdef", 6), 0);
+    cr_assert_eq(kz_store_block_delete(st, id2), 0);
+    cr_assert_eq(kz_store_block_delete(st, id2), KZ_ENOTFOUND);
+    cr_assert_eq(kz_store_commit(st), 0);
+    kz_block_meta *list;
+    size_t n;
+    cr_assert_eq(kz_store_block_list(other, INT64_MIN, INT64_MAX, &list, &n), 0);
+    cr_assert_eq(n, 2, "the snapshot still sees both blocks");
+    free(list);
+    cr_assert_eq(kz_store_begin(other), KZ_ECONFLICT, "no transaction inside a snapshot");
+    kz_store_snapshot_end(other, started);
+    cr_assert_eq(kz_store_block_list(other, INT64_MIN, INT64_MAX, &list, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(list[0].id, id1, "the merged block keeps the first one's id");
+    cr_assert_eq(list[0].n_events, 6);
+    cr_assert_eq(list[0].n_ids, 2);
+    free(list);
+    cr_assert_eq(kz_store_block_set_ids(st, id1, 0), 0);
+    cr_assert_eq(kz_store_block_set_ids(st, id2, 0), KZ_ENOTFOUND);
+    cr_assert_eq(kz_store_event_count(other, &count), 0);
+    cr_assert_eq(count, 6);
+    kz_store_close(other);
+    kz_store_close(st);
+}

@@ -26,6 +26,9 @@
  * (id, then columns with references as keys) and the count. */
 struct entity_sql {
     const char *sel, *ins, *upd, *each, *count;
+    const char *one;        /* as each, the row of key ?1 (spend: month ?1, channel ?2) */
+    const char *of_account; /* as each, the rows of account id ?1, newest first, at most ?2 (NULL: spend) */
+    const char *del;        /* by key, as one */
 };
 
 static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
@@ -39,6 +42,9 @@ static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
         "SELECT id, account_key, name, domain, industry, owner, created_at FROM accounts "
         "ORDER BY account_key",
         "SELECT count(*) FROM accounts",
+        "SELECT id, account_key, name, domain, industry, owner, created_at FROM accounts WHERE account_key = ?1",
+        "SELECT id, account_key, name, domain, industry, owner, created_at FROM accounts WHERE id = ?1 LIMIT ?2",
+        "DELETE FROM accounts WHERE account_key = ?1",
     },
     [KZ_ENT_CONTACT] = {
         "SELECT id, contact_key, account_id, email, name, role, champion FROM contacts "
@@ -50,6 +56,12 @@ static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
         "SELECT c.id, c.contact_key, a.account_key, c.email, c.name, c.role, c.champion "
         "FROM contacts c JOIN accounts a ON a.id = c.account_id ORDER BY c.contact_key",
         "SELECT count(*) FROM contacts",
+        "SELECT c.id, c.contact_key, a.account_key, c.email, c.name, c.role, c.champion "
+        "FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE c.contact_key = ?1",
+        "SELECT c.id, c.contact_key, a.account_key, c.email, c.name, c.role, c.champion "
+        "FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = ?1 "
+        "ORDER BY c.contact_key LIMIT ?2",
+        "DELETE FROM contacts WHERE contact_key = ?1",
     },
     [KZ_ENT_SUBSCRIPTION] = {
         "SELECT id, subscription_key, account_id, plan, mrr, quantity, start_date, end_date "
@@ -62,6 +74,12 @@ static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
         "s.end_date FROM subscriptions s JOIN accounts a ON a.id = s.account_id "
         "ORDER BY s.subscription_key",
         "SELECT count(*) FROM subscriptions",
+        "SELECT s.id, s.subscription_key, a.account_key, s.plan, s.mrr, s.quantity, s.start_date, "
+        "s.end_date FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE s.subscription_key = ?1",
+        "SELECT s.id, s.subscription_key, a.account_key, s.plan, s.mrr, s.quantity, s.start_date, "
+        "s.end_date FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE s.account_id = ?1 "
+        "ORDER BY s.start_date DESC, s.subscription_key LIMIT ?2",
+        "DELETE FROM subscriptions WHERE subscription_key = ?1",
     },
     [KZ_ENT_TICKET] = {
         "SELECT id, ticket_key, account_id, opened_at, first_response_at, resolved_at, category, "
@@ -76,6 +94,14 @@ static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
         "t.category, t.category_source, t.priority, t.subject, t.body "
         "FROM tickets t JOIN accounts a ON a.id = t.account_id ORDER BY t.ticket_key",
         "SELECT count(*) FROM tickets",
+        "SELECT t.id, t.ticket_key, a.account_key, t.opened_at, t.first_response_at, t.resolved_at, "
+        "t.category, t.category_source, t.priority, t.subject, t.body "
+        "FROM tickets t JOIN accounts a ON a.id = t.account_id WHERE t.ticket_key = ?1",
+        "SELECT t.id, t.ticket_key, a.account_key, t.opened_at, t.first_response_at, t.resolved_at, "
+        "t.category, t.category_source, t.priority, t.subject, t.body "
+        "FROM tickets t JOIN accounts a ON a.id = t.account_id WHERE t.account_id = ?1 "
+        "ORDER BY t.opened_at DESC, t.ticket_key LIMIT ?2",
+        "DELETE FROM tickets WHERE ticket_key = ?1",
     },
     [KZ_ENT_NPS] = {
         "SELECT id, response_key, account_id, contact_id, ts, score, comment FROM nps_responses "
@@ -88,6 +114,14 @@ static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
         "FROM nps_responses n JOIN accounts a ON a.id = n.account_id "
         "LEFT JOIN contacts c ON c.id = n.contact_id ORDER BY n.response_key",
         "SELECT count(*) FROM nps_responses",
+        "SELECT n.id, n.response_key, a.account_key, c.contact_key, n.ts, n.score, n.comment "
+        "FROM nps_responses n JOIN accounts a ON a.id = n.account_id "
+        "LEFT JOIN contacts c ON c.id = n.contact_id WHERE n.response_key = ?1",
+        "SELECT n.id, n.response_key, a.account_key, c.contact_key, n.ts, n.score, n.comment "
+        "FROM nps_responses n JOIN accounts a ON a.id = n.account_id "
+        "LEFT JOIN contacts c ON c.id = n.contact_id WHERE n.account_id = ?1 "
+        "ORDER BY n.ts DESC, n.response_key LIMIT ?2",
+        "DELETE FROM nps_responses WHERE response_key = ?1",
     },
     [KZ_ENT_ACTIVITY] = {
         "SELECT id, activity_key, account_id, ts, kind, direction, subject, body, author "
@@ -99,6 +133,12 @@ static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
         "SELECT t.id, t.activity_key, a.account_key, t.ts, t.kind, t.direction, t.subject, t.body, "
         "t.author FROM activities t JOIN accounts a ON a.id = t.account_id ORDER BY t.activity_key",
         "SELECT count(*) FROM activities",
+        "SELECT t.id, t.activity_key, a.account_key, t.ts, t.kind, t.direction, t.subject, t.body, "
+        "t.author FROM activities t JOIN accounts a ON a.id = t.account_id WHERE t.activity_key = ?1",
+        "SELECT t.id, t.activity_key, a.account_key, t.ts, t.kind, t.direction, t.subject, t.body, "
+        "t.author FROM activities t JOIN accounts a ON a.id = t.account_id WHERE t.account_id = ?1 "
+        "ORDER BY t.ts DESC, t.activity_key LIMIT ?2",
+        "DELETE FROM activities WHERE activity_key = ?1",
     },
     [KZ_ENT_SPEND] = {
         "SELECT id, month, channel, amount FROM spend WHERE month = ?1 AND channel = ?2",
@@ -106,10 +146,13 @@ static const struct entity_sql entity_sql[KZ_ENT_COUNT] = {
         "UPDATE spend SET month = ?2, channel = ?3, amount = ?4, updated_at = ?5 WHERE id = ?1",
         "SELECT id, month, channel, amount FROM spend ORDER BY month, channel",
         "SELECT count(*) FROM spend",
+        "SELECT id, month, channel, amount FROM spend WHERE month = ?1 AND channel = ?2",
+        NULL,
+        "DELETE FROM spend WHERE month = ?1 AND channel = ?2",
     },
 };
 
-enum { ES_SEL, ES_INS, ES_UPD, ES_EACH, ES_COUNT, ES_N };
+enum { ES_SEL, ES_INS, ES_UPD, ES_EACH, ES_COUNT, ES_ONE, ES_OF_ACCOUNT, ES_DEL, ES_N };
 
 enum stmt_id {
     S_BEGIN,
@@ -332,6 +375,13 @@ static sqlite3_stmt *ent_stmt(sq_store *s, kz_entity e, int which)
     case ES_UPD: sql = entity_sql[e].upd; break;
     case ES_EACH: sql = entity_sql[e].each; break;
     case ES_COUNT: sql = entity_sql[e].count; break;
+    case ES_ONE: sql = entity_sql[e].one; break;
+    case ES_OF_ACCOUNT: sql = entity_sql[e].of_account; break;
+    case ES_DEL: sql = entity_sql[e].del; break;
+    }
+    if (!sql) {
+        kz_error_set(KZ_EINVALID, "%s have no such query", kz_entity_name(e));
+        return NULL;
     }
     if (prepare(s, &s->ent[e][which], sql))
         return NULL;
@@ -806,6 +856,76 @@ static int sq_each(kz_store *st, kz_entity e, kz_row_fn fn, void *ctx)
     }
     rc = rc == SQLITE_DONE ? KZ_OK : db_error(s, "reading rows");
     sqlite3_finalize(q);
+    return rc;
+}
+
+/* Binds the key of entity e (spend: month and channel) from key[0..]. */
+static void bind_key(sqlite3_stmt *q, kz_entity e, const kz_value *key)
+{
+    bind_value(q, 1, &key[0]);
+    if (e == KZ_ENT_SPEND)
+        bind_value(q, 2, &key[1]);
+}
+
+/* Steps q, handing each row (as sq_each) to fn. */
+static int walk_rows(sq_store *s, kz_entity e, sqlite3_stmt *q, kz_row_fn fn, void *ctx, int64_t *nrows)
+{
+    size_t ncols;
+    kz_value row[KZ_STORE_MAX_COLS];
+    int rc;
+    kz_store_columns(e, &ncols);
+    *nrows = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        for (size_t c = 0; c < ncols; c++)
+            column_value(q, (int)c + 1, &row[c]);
+        (*nrows)++;
+        rc = fn(ctx, sqlite3_column_int64(q, 0), row);
+        if (rc) {
+            sqlite3_reset(q);
+            return rc;
+        }
+    }
+    rc = rc == SQLITE_DONE ? KZ_OK : db_error(s, "reading rows");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_get(kz_store *st, kz_entity e, const kz_value *key, kz_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = ent_stmt(s, e, ES_ONE);
+    int64_t n;
+    if (!q)
+        return KZ_EIO;
+    bind_key(q, e, key);
+    int rc = walk_rows(s, e, q, fn, ctx, &n);
+    if (!rc && n == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "no such %s", kz_entity_name(e));
+    return rc;
+}
+
+static int sq_each_of_account(kz_store *st, kz_entity e, int64_t account_id, int64_t limit, kz_row_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = ent_stmt(s, e, ES_OF_ACCOUNT);
+    int64_t n;
+    if (!q)
+        return kz_error_code() == KZ_EINVALID ? KZ_EINVALID : KZ_EIO;
+    sqlite3_bind_int64(q, 1, account_id);
+    sqlite3_bind_int64(q, 2, limit);
+    return walk_rows(s, e, q, fn, ctx, &n);
+}
+
+static int sq_delete(kz_store *st, kz_entity e, const kz_value *key)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = ent_stmt(s, e, ES_DEL);
+    if (!q)
+        return KZ_EIO;
+    bind_key(q, e, key);
+    int rc = step_done(s, q, "deleting a row");
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "no such %s", kz_entity_name(e));
     return rc;
 }
 
@@ -1690,6 +1810,9 @@ static const kz_store_ops sq_ops = {
     .contact_account = sq_contact_account,
     .count = sq_count,
     .each = sq_each,
+    .get = sq_get,
+    .each_of_account = sq_each_of_account,
+    .del = sq_delete,
     .fields = sq_fields,
     .field_define = sq_field_define,
     .field_set = sq_field_set,
