@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/auth.h"
 #include "core/error.h"
@@ -30,6 +31,40 @@ static const kz_route routes[] = {
     { "GET", "/api/v1/audit", kz_api_audit_list, KZ_ROLE_ADMIN, "the audit log, newest first (?limit, ?before)" },
     { "POST", "/api/v1/events", kz_api_events_post, KZ_ROLE_CSM,
       "product events: a JSON array, one event, {batch: [...]} or NDJSON; Kizuna's keys or analytics track calls" },
+    { "GET", "/api/v1/accounts", kz_api_accounts, KZ_ROLE_VIEWER,
+      "accounts: search (q), filters (owner, industry, plan, band, paying, filter), sort, limit, offset" },
+    { "POST", "/api/v1/accounts", kz_api_row_add, KZ_ROLE_CSM, "a new account (the fields of its import line)" },
+    { "GET", "/api/v1/accounts/{id}", kz_api_account, KZ_ROLE_VIEWER,
+      "one account's story: facts, health, churn risk, signals, usage, MRR history and its rows" },
+    { "PATCH", "/api/v1/accounts/{id}", kz_api_row_change, KZ_ROLE_CSM, "change an account's fields" },
+    { "DELETE", "/api/v1/accounts/{id}", kz_api_row_remove, KZ_ROLE_ADMIN, "delete an account and its rows" },
+    { "POST", "/api/v1/contacts", kz_api_row_add, KZ_ROLE_CSM, "a new contact" },
+    { "GET", "/api/v1/contacts/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one contact" },
+    { "PATCH", "/api/v1/contacts/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a contact" },
+    { "DELETE", "/api/v1/contacts/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a contact" },
+    { "POST", "/api/v1/subscriptions", kz_api_row_add, KZ_ROLE_CSM, "a new subscription" },
+    { "GET", "/api/v1/subscriptions/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one subscription" },
+    { "PATCH", "/api/v1/subscriptions/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a subscription" },
+    { "DELETE", "/api/v1/subscriptions/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a subscription" },
+    { "POST", "/api/v1/tickets", kz_api_row_add, KZ_ROLE_SUPPORT, "a new ticket" },
+    { "GET", "/api/v1/tickets/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one ticket" },
+    { "PATCH", "/api/v1/tickets/{id}", kz_api_row_change, KZ_ROLE_SUPPORT, "change a ticket" },
+    { "DELETE", "/api/v1/tickets/{id}", kz_api_row_remove, KZ_ROLE_SUPPORT, "delete a ticket" },
+    { "POST", "/api/v1/nps", kz_api_row_add, KZ_ROLE_CSM, "a new NPS answer" },
+    { "GET", "/api/v1/nps/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one NPS answer" },
+    { "PATCH", "/api/v1/nps/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a NPS answer" },
+    { "DELETE", "/api/v1/nps/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a NPS answer" },
+    { "POST", "/api/v1/activities", kz_api_row_add, KZ_ROLE_CSM, "a new activity" },
+    { "GET", "/api/v1/activities/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one activity" },
+    { "PATCH", "/api/v1/activities/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a activity" },
+    { "DELETE", "/api/v1/activities/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a activity" },
+    { "GET", "/api/v1/spend", kz_api_spend_list, KZ_ROLE_VIEWER, "sales and marketing spend by month and channel" },
+    { "POST", "/api/v1/spend", kz_api_row_add, KZ_ROLE_ADMIN, "a month's spend of a channel" },
+    { "GET", "/api/v1/spend/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "a month's spend (?channel=)" },
+    { "PATCH", "/api/v1/spend/{id}", kz_api_row_change, KZ_ROLE_ADMIN, "change a month's spend (?channel=)" },
+    { "DELETE", "/api/v1/spend/{id}", kz_api_row_remove, KZ_ROLE_ADMIN, "delete a month's spend (?channel=)" },
+    { "POST", "/api/v1/imports/{entity}", kz_api_import, KZ_ROLE_ADMIN,
+      "import a CSV or NDJSON file of an entity (as kizuna import; ?format, ?strict, ?dry_run)" },
     { "GET", "/api/v1/metrics", kz_api_reports, KZ_ROLE_VIEWER, "the reports there are" },
     { "GET", "/api/v1/metrics/{report}", kz_api_report, KZ_ROLE_VIEWER,
       "a report, with the options of `kizuna metrics` as query arguments" },
@@ -74,6 +109,7 @@ static void on_apply(void *ctx, const kz_evcols *ev, const kz_live_name *names, 
     pthread_rwlock_unlock(&a->lock);
     if (skipped)
         KZ_LOG(KZ_LOG_WARN, "engine: live events of accounts it does not have", "events=%zu", skipped);
+    kz_app_rescore(a);
 }
 
 /* Another writer changed the database: a new engine, its events read again
@@ -82,25 +118,118 @@ static void on_changed(void *ctx, int events)
 {
     kz_app *a = ctx;
     kz_engine *fresh = NULL;
+    kz_directory *dir = NULL;
     double t0 = kz_monotonic();
     int rc = kz_engine_build(&fresh, a->refresh_store, events ? KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS
                                                               : KZ_ENGINE_SUBSCRIPTIONS,
                              events ? a->image : NULL);
+    if (!rc)
+        rc = kz_directory_build(&dir, a->refresh_store, fresh);
     pthread_rwlock_wrlock(&a->lock);
     if (!rc && !events)
         rc = kz_engine_adopt_events(fresh, a->engine);
+    if (!rc && a->scores)
+        rc = kz_scores_remap(a->scores, fresh);
     if (!rc) {
         kz_engine *old = a->engine;
+        kz_directory *old_dir = a->directory;
         a->engine = fresh;
+        a->directory = dir;
         fresh = old;
+        dir = old_dir;
     }
     pthread_rwlock_unlock(&a->lock);
     kz_engine_free(fresh);
-    if (rc)
+    kz_directory_free(dir);
+    if (rc) {
         KZ_LOG(KZ_LOG_ERROR, "engine: not rebuilt after a change (reports show the state before it)",
                "reason=\"%s\"", kz_error_msg());
-    else
-        KZ_LOG(KZ_LOG_INFO, "engine: rebuilt after a change", "events=%d seconds=%.3f", events, kz_monotonic() - t0);
+        return;
+    }
+    KZ_LOG(KZ_LOG_INFO, "engine: rebuilt after a change", "events=%d seconds=%.3f", events, kz_monotonic() - t0);
+    kz_app_rescore(a);
+}
+
+/* ---- the scorer ---------------------------------------------------------------------------- */
+
+void kz_app_rescore(kz_app *a)
+{
+    pthread_mutex_lock(&a->score_mu);
+    double now = kz_monotonic();
+    if (!a->score_dirty)
+        a->dirty_since = now;
+    a->score_dirty = 1;
+    a->dirty_last = now;
+    pthread_cond_signal(&a->score_cv);
+    pthread_mutex_unlock(&a->score_mu);
+}
+
+/* Scores every account of the current engine, stores the day's scores and
+ * puts them in place. */
+static void rescore(kz_app *a)
+{
+    kz_scores *s = NULL;
+    kz_metric_opts mo;
+    kz_metric_opts_init(&mo);
+    mo.tz = a->tz;
+    double t0 = kz_monotonic();
+    pthread_rwlock_rdlock(&a->lock);
+    int rc = kz_scores_compute(&s, a->score_store, a->engine, &mo);
+    pthread_rwlock_unlock(&a->lock);
+    if (!rc)
+        rc = kz_scores_store(s, a->score_store);
+    if (rc) {
+        KZ_LOG(KZ_LOG_ERROR, "scores: not computed", "reason=\"%s\"", kz_error_msg());
+        kz_scores_free(s);
+        return;
+    }
+    pthread_rwlock_wrlock(&a->lock);
+    /* the engine may have been replaced meanwhile (its accounts re-indexed) */
+    if (s->naccounts != kz_engine_accounts(a->engine) && kz_scores_remap(s, a->engine)) {
+        pthread_rwlock_unlock(&a->lock);
+        kz_scores_free(s);
+        kz_app_rescore(a);
+        return;
+    }
+    kz_scores *old = a->scores;
+    a->scores = s;
+    pthread_rwlock_unlock(&a->lock);
+    kz_scores_free(old);
+    KZ_LOG(KZ_LOG_INFO, "scores: every account scored", "accounts=%zu model=%lld seconds=%.3f", s->naccounts,
+           (long long)s->model_id, kz_monotonic() - t0);
+}
+
+static void *scorer_main(void *arg)
+{
+    kz_app *a = arg;
+    double max_delay = (double)a->cfg->scores_max_delay;
+    pthread_mutex_lock(&a->score_mu);
+    for (;;) {
+        while (!a->score_dirty && !a->score_stop)
+            pthread_cond_wait(&a->score_cv, &a->score_mu);
+        /* wait for a quiet second, or the longest delay */
+        while (!a->score_stop) {
+            double now = kz_monotonic();
+            if (now - a->dirty_last >= 1.0 || now - a->dirty_since >= max_delay)
+                break;
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&a->score_cv, &a->score_mu, &until);
+        }
+        if (a->score_stop)
+            break;
+        a->score_dirty = 0;
+        pthread_mutex_unlock(&a->score_mu);
+        rescore(a);
+        pthread_mutex_lock(&a->score_mu);
+    }
+    pthread_mutex_unlock(&a->score_mu);
+    return NULL;
 }
 
 int kz_app_open(kz_app **out, const kz_config *cfg)
@@ -119,6 +248,8 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&a->stores_mu, NULL);
     pthread_mutex_init(&a->limit_mu, NULL);
+    pthread_mutex_init(&a->score_mu, NULL);
+    pthread_cond_init(&a->score_cv, NULL);
     if (pthread_key_create(&a->store_key, NULL) != 0) {
         free(a);
         return kz_error_set(KZ_ERROR, "no thread key");
@@ -139,10 +270,13 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
         rc = KZ_ENOMEM;
         goto done;
     }
-    if ((rc = kz_engine_build(&a->engine, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, a->image)))
+    if ((rc = kz_engine_build(&a->engine, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, a->image)) ||
+        (rc = kz_directory_build(&a->directory, st, a->engine)))
         goto done;
     a->refresh_store = st;
     st = NULL;
+    if ((rc = kz_store_open(&a->score_store, cfg->db_path, 0)))
+        goto done;
     kz_live_opts lo;
     memset(&lo, 0, sizeof lo);
     lo.max_events = (size_t)cfg->ingest_max_batch;
@@ -152,7 +286,14 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
     lo.hooks.prepare = on_prepare;
     lo.hooks.apply = on_apply;
     lo.hooks.changed = on_changed;
-    rc = kz_live_open(&a->live, cfg->db_path, &lo);
+    if ((rc = kz_live_open(&a->live, cfg->db_path, &lo)))
+        goto done;
+    if (pthread_create(&a->scorer, NULL, scorer_main, a) != 0) {
+        rc = kz_error_set(KZ_ERROR, "cannot start the scorer thread");
+        goto done;
+    }
+    a->scorer_started = 1;
+    kz_app_rescore(a); /* the first scores, soon after the start */
 done:
     kz_store_close(st);
     if (rc) {
@@ -167,18 +308,30 @@ void kz_app_close(kz_app *a)
 {
     if (!a)
         return;
+    if (a->scorer_started) {
+        pthread_mutex_lock(&a->score_mu);
+        a->score_stop = 1;
+        pthread_cond_signal(&a->score_cv);
+        pthread_mutex_unlock(&a->score_mu);
+        pthread_join(a->scorer, NULL);
+    }
     kz_live_close(a->live); /* stores what is queued first */
     for (size_t i = 0; i < a->nstores; i++)
         kz_store_close(a->stores[i]);
     free(a->stores);
     pthread_key_delete(a->store_key);
     kz_store_close(a->refresh_store);
+    kz_store_close(a->score_store);
+    kz_scores_free(a->scores);
+    kz_directory_free(a->directory);
     kz_engine_free(a->engine);
     free(a->image);
     kz_tz_free(a->tz);
     pthread_rwlock_destroy(&a->lock);
     pthread_mutex_destroy(&a->stores_mu);
     pthread_mutex_destroy(&a->limit_mu);
+    pthread_mutex_destroy(&a->score_mu);
+    pthread_cond_destroy(&a->score_cv);
     free(a->dummy_hash);
     free(a);
 }

@@ -12,10 +12,17 @@
 #include "core/time.h"
 #include "core/tz.h"
 #include "engine/engine.h"
+#include "engine/scores.h"
 #include "ingest/live.h"
 #include "store/store.h"
 
 #define KZ_LIMIT_SLOTS 256
+
+/* The accounts' names, domains, industries and owners by engine account
+ * index, for the account list (accounts.c). */
+typedef struct kz_directory kz_directory;
+int kz_directory_build(kz_directory **out, kz_store *st, const kz_engine *e);
+void kz_directory_free(kz_directory *d);
 
 /* Who calls (req->user, set by kz_api_authorize). */
 typedef struct kz_api_user {
@@ -32,6 +39,16 @@ struct kz_app {
     char *image;                /* the engine's image file */
     kz_live *live;              /* POST /api/v1/events; its writer thread is the only one that changes engine */
     kz_store *refresh_store;    /* the writer thread's handle for rebuilding the engine */
+    kz_directory *directory;    /* under lock, made with engine */
+    kz_scores *scores;          /* under lock: every account's health and churn risk; NULL until first made */
+    /* the scorer thread: scores again a while after the data changed */
+    pthread_t scorer;
+    int scorer_started;
+    pthread_mutex_t score_mu;
+    pthread_cond_t score_cv;
+    int score_dirty, score_stop;
+    double dirty_since, dirty_last; /* monotonic seconds of the first and the last change not yet scored */
+    kz_store *score_store;      /* the scorer's handle */
     pthread_key_t store_key;    /* this thread's kz_store */
     pthread_mutex_t stores_mu;  /* over the list of opened stores */
     kz_store **stores;
@@ -54,7 +71,11 @@ kz_store *kz_app_store(kz_app *a);
  * until the engine (and the events writer's accounts) show the change. */
 int kz_app_changed(kz_app *a);
 
-/* The engine, under the read lock until kz_app_engine_done. */
+/* Asks the scorer to score every account again (after a change). */
+void kz_app_rescore(kz_app *a);
+
+/* The engine, under the read lock until kz_app_engine_done. The directory
+ * and the scores of the app go with it. */
 const kz_engine *kz_app_engine(kz_app *a);
 void kz_app_engine_done(kz_app *a);
 
@@ -81,5 +102,17 @@ int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp);
 int kz_api_reports(kz_http_req *req, kz_http_resp *resp);
 int kz_api_report(kz_http_req *req, kz_http_resp *resp);
 int kz_api_events_post(kz_http_req *req, kz_http_resp *resp);
+int kz_api_row_add(kz_http_req *req, kz_http_resp *resp);
+int kz_api_row_get(kz_http_req *req, kz_http_resp *resp);
+int kz_api_row_change(kz_http_req *req, kz_http_resp *resp);
+int kz_api_row_remove(kz_http_req *req, kz_http_resp *resp);
+int kz_api_spend_list(kz_http_req *req, kz_http_resp *resp);
+int kz_api_import(kz_http_req *req, kz_http_resp *resp);
+int kz_api_accounts(kz_http_req *req, kz_http_resp *resp);
+int kz_api_account(kz_http_req *req, kz_http_resp *resp);
+
+/* Appends the rows of entity e of account account_id (internal id), the
+ * newest first, at most limit, as a JSON array of import objects. */
+int kz_api_rows_of_account(kz_store *st, kz_entity e, int64_t account_id, int64_t limit, kz_buf *out);
 
 #endif

@@ -17,6 +17,7 @@
 #include "core/table.h"
 #include "core/text.h"
 #include "engine/churn.h"
+#include "engine/scores.h"
 #include "engine/segment.h"
 #include "engine/signals.h"
 #include <cjson/cJSON.h>
@@ -450,79 +451,6 @@ static int cmd_evaluate_or_train(struct run *r)
     return rc;
 }
 
-/* The evaluation's ROC AUC stored with a model (-1 when it has none). */
-static double stored_auc(const kz_model_rec *rec)
-{
-    cJSON *root = cJSON_Parse(rec->meta);
-    const cJSON *auc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "evaluation"), "roc_auc");
-    double v = cJSON_IsNumber(auc) ? auc->valuedouble : -1;
-    cJSON_Delete(root);
-    return v;
-}
-
-/* A signal's value as a person reads it (features enter models transformed). */
-static double shown_value(const char *name, double v)
-{
-    int k = kz_signal_find(name, strlen(name));
-    if (k < 0 || isnan(v))
-        return v;
-    const char *u = kz_signal_defs()[k].unit;
-    if (strcmp(u, "ratio") == 0 || strcmp(u, "score") == 0)
-        return v;
-    double x = expm1(v); /* undoes log(1 + x), to the rounding of the unit */
-    if (strcmp(u, "money") == 0)
-        return round(x * 100) / 100;
-    if (strcmp(u, "hours") == 0)
-        return round(x * 1000) / 1000;
-    return round(x);
-}
-
-enum { TOP_DRIVERS = 3 };
-
-/* The top drivers of one row (the features that push most towards churn),
- * as JSON into j and as text into t. */
-static int drivers(kz_buf *j, kz_buf *t, char *const *names, size_t p, const double *x, const double *c)
-{
-    size_t best[TOP_DRIVERS];
-    size_t nb = 0;
-    for (size_t f = 0; f < p; f++) {
-        if (!(c[f] > 0))
-            continue;
-        size_t pos = nb < TOP_DRIVERS ? nb++ : TOP_DRIVERS;
-        while (pos > 0 && c[best[pos - 1]] < c[f]) {
-            if (pos < TOP_DRIVERS)
-                best[pos] = best[pos - 1];
-            pos--;
-        }
-        if (pos < TOP_DRIVERS)
-            best[pos] = f;
-    }
-    kz_jw w;
-    kz_jw_init(&w, j);
-    kz_jw_arr(&w);
-    int rc = KZ_OK;
-    for (size_t i = 0; i < nb && !rc; i++) {
-        size_t f = best[i];
-        double v = shown_value(names[f], x[f]);
-        char num[KZ_DOUBLE_BUF];
-        kz_jw_obj(&w);
-        kz_jw_key(&w, "feature");
-        kz_jw_str(&w, names[f]);
-        kz_jw_key(&w, "value");
-        kz_jw_double(&w, v);
-        kz_jw_key(&w, "effect");
-        kz_jw_double(&w, c[f]);
-        kz_jw_end(&w);
-        if (isnan(v))
-            snprintf(num, sizeof num, "missing");
-        else
-            snprintf(num, sizeof num, "%.3g", v);
-        rc = kz_buf_printf(t, "%s%s %s (+%.2f)", i ? ", " : "", names[f], num, c[f]);
-    }
-    kz_jw_end(&w);
-    return rc ? rc : kz_jw_error(&w);
-}
-
 static const kz_tcol pred_cols[] = {
     { "account_id", KZ_T_TEXT }, { "churn_probability", KZ_T_DOUBLE }, { "mrr", KZ_T_MONEY },
     { "top_drivers", KZ_T_TEXT },
@@ -545,7 +473,7 @@ static int cmp_pred(const void *x, const void *y)
  * paying on the observation date, stored and listed. */
 static int cmd_predict(struct run *r)
 {
-    kz_model_rec *rec = NULL, *other = NULL;
+    kz_model_rec *rec = NULL;
     kz_churn_model *m = NULL;
     kz_dataset *rows = NULL;
     double *prob = NULL, *contrib = NULL;
@@ -555,18 +483,10 @@ static int cmd_predict(struct run *r)
     int64_t *store_id = NULL;
     kz_table *t = NULL;
     int rc = KZ_EXIT_OK;
-    const char *want = strcmp(r->algorithm, "best") == 0 ? "logistic" : r->algorithm;
-    if (kz_store_model_latest(r->st, "churn", want, &rec)) {
+    if (kz_churn_model_pick(&rec, r->st, r->algorithm)) {
         kz_cli_err(r->cli, "%s: train one first with `kizuna churn train`", kz_error_msg());
         return KZ_EXIT_FAIL;
     }
-    if (strcmp(r->algorithm, "best") == 0 && kz_store_model_latest(r->st, "churn", "xgboost", &other) == KZ_OK &&
-        stored_auc(other) > stored_auc(rec)) {
-        kz_model_rec *swap = rec;
-        rec = other;
-        other = swap;
-    }
-    kz_model_rec_free(other);
     if (kz_churn_model_load(&m, rec->body, rec->body_len)) {
         kz_cli_err(r->cli, "model %lld: %s", (long long)rec->id, kz_error_msg());
         kz_model_rec_free(rec);
@@ -609,7 +529,7 @@ static int cmd_predict(struct run *r)
         kz_buf text;
         kz_buf_init(&dj[i], KZ_BUF_UNLIMITED);
         kz_buf_init(&text, KZ_BUF_UNLIMITED);
-        if (drivers(&dj[i], &text, names, p, rows->x + i * p, contrib + i * p) || kz_buf_putc(&dj[i], '\0')) {
+        if (kz_churn_drivers(&dj[i], &text, names, p, rows->x + i * p, contrib + i * p) || kz_buf_putc(&dj[i], '\0')) {
             kz_buf_free(&text);
             rc = kz_cli_fail(r->cli, "describing the drivers");
             goto done;
@@ -631,7 +551,7 @@ static int cmd_predict(struct run *r)
         kz_buf text, scratch;
         kz_buf_init(&text, KZ_BUF_UNLIMITED);
         kz_buf_init(&scratch, KZ_BUF_UNLIMITED);
-        int brc = drivers(&scratch, &text, names, p, rows->x + i * p, contrib + i * p);
+        int brc = kz_churn_drivers(&scratch, &text, names, p, rows->x + i * p, contrib + i * p);
         kz_tcell *c = kz_table_add_row(t);
         if (brc || !c || kz_cell_text(t, &c[0], key, len) ||
             kz_cell_text(t, &c[3], text.data ? text.data : "", text.len)) {

@@ -18,6 +18,7 @@
 #include "engine/evaluate.h"
 #include "engine/health.h"
 #include "engine/logit.h"
+#include "engine/scores.h"
 #include "engine/segment.h"
 #include "engine/signals.h"
 
@@ -70,19 +71,11 @@ static int parse_def(struct run *r, const char *json, size_t n, const char *orig
 /* The definition of version v (0: the built-in one) into *out. */
 static int def_of_version(struct run *r, int64_t v, kz_health_def **out)
 {
-    if (v == 0)
-        return parse_def(r, kz_health_default_json(), strlen(kz_health_default_json()), "built-in", out);
-    char *json = NULL;
-    int64_t got;
-    if (kz_store_health_def_get(r->st, v, &got, &json)) {
-        kz_cli_err(r->cli, "health definition version %lld: %s", (long long)v, kz_error_msg());
-        return KZ_EXIT_FAIL;
+    if (kz_health_def_version(out, r->st, v)) {
+        kz_cli_err(r->cli, "%s", kz_error_msg());
+        return kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
     }
-    char origin[64];
-    snprintf(origin, sizeof origin, "stored definition %lld", (long long)v);
-    int rc = parse_def(r, json, strlen(json), origin, out);
-    free(json);
-    return rc;
+    return KZ_EXIT_OK;
 }
 
 /* The definition in use: --definition FILE (version -1 until stored, or the
@@ -91,14 +84,16 @@ static int load_definition(struct run *r)
 {
     int64_t latest = 0;
     char *stored = NULL;
+    if (!r->definition) {
+        if (kz_health_def_current(&r->def, &r->version, r->st)) {
+            kz_cli_err(r->cli, "reading the health definition: %s", kz_error_msg());
+            return KZ_EXIT_FAIL;
+        }
+        return KZ_EXIT_OK;
+    }
     int rc = kz_store_health_def_get(r->st, 0, &latest, &stored);
     if (rc && rc != KZ_ENOTFOUND)
         return kz_cli_fail(r->cli, "reading the health definition");
-    if (!r->definition) {
-        free(stored);
-        r->version = rc == KZ_ENOTFOUND ? 0 : latest;
-        return def_of_version(r, r->version, &r->def);
-    }
     kz_buf b, norm;
     kz_buf_init(&norm, KZ_BUF_UNLIMITED);
     if (kz_cli_read_file(r->cli, r->definition, (size_t)16 << 20, &b) ||
@@ -248,37 +243,14 @@ static int prepare(struct run *r)
 /* The scores at day `at` (the masks of the segments are built for that day). */
 static int scores_at(struct run *r, kz_day at, kz_health_scores **out)
 {
-    size_t ns = kz_health_segments(r->def);
-    kz_segments **segs = calloc(ns, sizeof *segs);
-    const uint8_t **masks = calloc(ns, sizeof *masks);
-    int rc = KZ_EXIT_OK;
-    if (!segs || !masks) {
-        rc = kz_cli_fail(r->cli, "out of memory");
-        goto done;
+    if (kz_health_score_at(out, r->def, r->definition ? r->definition : "definition", r->st, r->e, &r->mo, at,
+                           r->attrs) == KZ_OK)
+        return KZ_EXIT_OK;
+    if (kz_error_code() == KZ_EINVALID) {
+        kz_cli_err(r->cli, "%s", kz_error_msg());
+        return KZ_EXIT_USAGE;
     }
-    for (size_t s = 0; s < ns; s++) {
-        size_t nf;
-        const char *const *f = kz_health_segment_filters(r->def, s, &nf);
-        if (!nf)
-            continue;
-        if (kz_segments_build(&segs[s], r->st, r->e, at, f, nf, NULL)) {
-            kz_cli_err(r->cli, "%s: segment '%s': %s", r->definition ? r->definition : "definition",
-                       kz_health_segment_name(r->def, s), kz_error_msg());
-            rc = KZ_EXIT_USAGE;
-            goto done;
-        }
-        masks[s] = segs[s]->filter;
-    }
-    kz_metric_opts o = r->mo;
-    o.obs = at;
-    if (kz_health_compute(out, r->def, masks, r->e, &o, r->attrs))
-        rc = kz_cli_fail(r->cli, "computing the scores");
-done:
-    for (size_t s = 0; segs && s < ns; s++)
-        kz_segments_free(segs[s]);
-    free(segs);
-    free(masks);
-    return rc;
+    return kz_cli_fail(r->cli, "computing the scores");
 }
 
 static kz_day obs_of(const struct run *r)
@@ -337,29 +309,9 @@ static int cmd_score(struct run *r)
     for (size_t i = 0; i < n && (!r->top || i < (size_t)r->top); i++) {
         uint32_t a = ord[i].a;
         int s = h->segment[a];
-        size_t nf = kz_health_factors(r->def, (size_t)s), worst[2] = { SIZE_MAX, SIZE_MAX };
-        for (size_t k = 0; k < nf; k++) { /* the two that lose the most points */
-            const kz_health_part *p = &h->part[(size_t)a * h->width + k];
-            double lost = p->weight - p->score;
-            if (!(lost > 0.5))
-                continue;
-            if (worst[0] == SIZE_MAX || lost > h->part[(size_t)a * h->width + worst[0]].weight -
-                                                   h->part[(size_t)a * h->width + worst[0]].score) {
-                worst[1] = worst[0];
-                worst[0] = k;
-            } else if (worst[1] == SIZE_MAX || lost > h->part[(size_t)a * h->width + worst[1]].weight -
-                                                          h->part[(size_t)a * h->width + worst[1]].score) {
-                worst[1] = k;
-            }
-        }
         kz_buf weak;
         kz_buf_init(&weak, KZ_BUF_UNLIMITED);
-        for (int w = 0; w < 2 && worst[w] != SIZE_MAX; w++) {
-            const kz_health_part *p = &h->part[(size_t)a * h->width + worst[w]];
-            kz_buf_printf(&weak, "%s%s -%.0f: ", w ? "; " : "", kz_health_factor_name(r->def, (size_t)s, worst[w]),
-                          p->weight - p->score);
-            kz_health_describe(&weak, r->def, h, a, worst[w]);
-        }
+        kz_health_weakest(&weak, r->def, h, a);
         size_t klen;
         const char *key = kz_engine_account_key(r->e, a, &klen);
         const char *band = kz_health_band_name(h->band[a]), *seg = kz_health_segment_name(r->def, (size_t)s);
@@ -801,34 +753,6 @@ done:
     return rc;
 }
 
-/* One account's factors as the JSON a stored score keeps. */
-static int parts_json(const struct run *r, const kz_health_def *def, const kz_health_scores *h, uint32_t a,
-                      kz_buf *out)
-{
-    kz_jw w;
-    int s = h->segment[a];
-    kz_jw_init(&w, out);
-    kz_jw_arr(&w);
-    for (size_t k = 0; s >= 0 && k < kz_health_factors(def, (size_t)s); k++) {
-        const kz_health_part *p = &h->part[(size_t)a * h->width + k];
-        kz_jw_obj(&w);
-        kz_jw_key(&w, "factor");
-        kz_jw_str(&w, kz_health_factor_name(def, (size_t)s, k));
-        kz_jw_key(&w, "value");
-        kz_jw_double(&w, p->value);
-        kz_jw_key(&w, "points");
-        kz_jw_double(&w, p->points);
-        kz_jw_key(&w, "weight");
-        kz_jw_double(&w, p->weight);
-        kz_jw_key(&w, "adds");
-        kz_jw_double(&w, p->score);
-        kz_jw_end(&w);
-    }
-    kz_jw_end(&w);
-    (void)r;
-    return kz_jw_error(&w);
-}
-
 /* record: every paying account's score on each day of [--from, --to] (or
  * the observation date), stored with the definition's version; a definition
  * given as a file is stored as a new version first. */
@@ -863,7 +787,7 @@ static int cmd_record(struct run *r)
             if (isnan(h->score[a]))
                 continue;
             kz_buf_init(&parts[n], KZ_BUF_UNLIMITED);
-            if (parts_json(r, r->def, h, a, &parts[n]) || kz_buf_putc(&parts[n], '\0')) {
+            if (kz_health_parts_json(&parts[n], r->def, h, a, 0) || kz_buf_putc(&parts[n], '\0')) {
                 rc = kz_cli_fail(r->cli, "out of memory");
                 break;
             }

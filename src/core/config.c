@@ -80,6 +80,10 @@ static const kz_cfg_key keys[] = {
       "Time zone of the days and months that reports count events and answers in: UTC, an offset like +09:00, or "
       "an IANA name like Asia/Tokyo.",
       check_timezone },
+    { "scores.max_delay_seconds", KZ_CFG_INT, OFF(scores_max_delay), "30", 1, 86400, NULL,
+      "KIZUNA_SCORES_MAX_DELAY_SECONDS",
+      "The server scores every account's health and churn risk again once the data has been quiet for a second "
+      "after a change, and at the latest this many seconds after the first change that is not yet scored.", NULL },
     { "server.listen", KZ_CFG_STR, OFF(server_listen), "127.0.0.1:8080", 0, 0, NULL, "KIZUNA_LISTEN",
       "Address and port `kizuna serve` listens on (port 0: any free one).", check_listen },
     { "server.threads", KZ_CFG_INT, OFF(server_threads), "2", 1, 64, NULL, "KIZUNA_SERVER_THREADS",

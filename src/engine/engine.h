@@ -122,6 +122,30 @@ typedef struct kz_metric_opts {
 
 void kz_metric_opts_init(kz_metric_opts *o);
 
+/* What the engine knows of account a on day `at` (its page, the account list). */
+typedef struct kz_account_facts {
+    int64_t mrr;            /* money units, on `at` */
+    const char *plan;       /* of its largest active subscription (else its latest); NULL: none */
+    int64_t seats;          /* quantity of its paid subscriptions active on `at` */
+    kz_day first_start;     /* its first subscription's start; KZ_DAY_NONE without one */
+    int64_t last_event;     /* seconds since the epoch, by the end of `at`; INT64_MIN: none */
+    int64_t open_tickets;   /* opened by the end of `at`, not resolved by then */
+    int64_t open_urgent;    /* of those, priority high or urgent */
+    int nps;                /* its latest answer by then, -1 when none */
+    int64_t nps_time;       /* and when (seconds since the epoch) */
+} kz_account_facts;
+
+/* Account a's facts on day at (o->tz: where days end). Strings borrowed from
+ * the engine. */
+void kz_engine_account_facts(const kz_engine *e, const kz_metric_opts *o, uint32_t a, kz_day at,
+                             kz_account_facts *out);
+
+/* Account a's events and distinct users per local day (o->tz) of [from, to]
+ * into events[] and users[] (to - from + 1 entries each). 0 or KZ_ENOMEM. */
+int kz_engine_account_series(const kz_engine *e, const kz_metric_opts *o, uint32_t a, kz_day from, kz_day to,
+                             int64_t *events, int64_t *users);
+
+
 /* Monthly MRR movements (reference Q2): month, starting, new, expansion,
  * contraction, churned, reactivation, ending MRR, accounts at the start and
  * churned, logo churn rate, GRR, NRR. */

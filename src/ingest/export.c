@@ -29,8 +29,8 @@ struct out {
 
 static int flush_out(struct out *o, int force)
 {
-    if (o->rc || (!force && o->b.len < FLUSH_AT))
-        return o->rc;
+    if (o->rc || (!force && o->b.len < FLUSH_AT) || !o->f)
+        return o->rc; /* without a file, the caller takes the buffer */
     if (o->b.len && fwrite(o->b.data, 1, o->b.len, o->f) != o->b.len)
         o->rc = kz_error_set(KZ_EIO, "write error: %s", strerror(errno));
     kz_buf_reset(&o->b);
@@ -200,6 +200,34 @@ static int on_row(void *vctx, int64_t id, const kz_value *row)
     }
     rec_end(o);
     return o->rc;
+}
+
+int kz_export_row_json(kz_store *st, kz_entity e, int64_t id, const kz_value *row, kz_buf *out)
+{
+    struct out o;
+    struct ent_ctx c;
+    int rc = KZ_OK;
+    memset(&o, 0, sizeof o);
+    memset(&c, 0, sizeof c);
+    kz_buf_init(&o.b, KZ_BUF_UNLIMITED);
+    o.ndjson = 1;
+    c.o = &o;
+    c.st = st;
+    c.e = e;
+    c.cols = kz_store_columns(e, &c.ncols);
+    if (e == KZ_ENT_ACCOUNT && (rc = kz_store_fields(st, &c.defs, &c.ndefs)) == KZ_OK &&
+        !(c.fvals = calloc(c.ndefs ? c.ndefs : 1, sizeof *c.fvals)))
+        rc = kz_error_oom();
+    if (!rc)
+        rc = on_row(&c, id, row);
+    if (!rc && o.b.len && o.b.data[o.b.len - 1] == '\n')
+        o.b.len--;
+    if (!rc)
+        rc = kz_buf_append(out, o.b.data, o.b.len);
+    kz_buf_free(&o.b);
+    free(c.defs);
+    free(c.fvals);
+    return rc;
 }
 
 static int export_entity(kz_store *st, kz_entity e, struct out *o)

@@ -17,4 +17,10 @@
  * order (events: time order). 0, or an error with the reason. */
 int kz_export(kz_store *st, kz_import_kind kind, kz_format fmt, FILE *out);
 
+/* Appends one stored row of e (its internal id and values, as kz_store_each
+ * hands them out) to out as a JSON object in the import format: the same
+ * object an NDJSON export writes for it, custom fields of accounts
+ * included, empty values left out. 0 or an error. */
+int kz_export_row_json(kz_store *st, kz_entity e, int64_t id, const kz_value *row, kz_buf *out);
+
 #endif

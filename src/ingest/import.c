@@ -997,6 +997,8 @@ int kz_import(kz_store *st, const char *path, const kz_import_opts *o, kz_import
         rc = kz_store_import_log(st, &rec);
         if (!rc && (res->inserted || res->updated || res->fields_defined))
             rc = kz_store_touch(st);
+        if (!rc && o->before_commit)
+            rc = o->before_commit(o->ctx, st, res);
         if (!rc)
             rc = kz_store_commit(st);
         KZ_LOG(KZ_LOG_DEBUG, "import: committed", "file=%s seconds=%.3f", path, kz_monotonic() - t0);

@@ -19,6 +19,8 @@
 
 typedef enum { KZ_FMT_AUTO, KZ_FMT_CSV, KZ_FMT_NDJSON } kz_format;
 
+struct kz_import_result;
+
 typedef struct kz_import_opts {
     kz_import_kind kind;
     kz_format format;
@@ -42,6 +44,9 @@ typedef struct kz_import_opts {
     size_t parallel_hold;    /* blocks the second reader may hold before it stops (0: about 1 GiB) */
     const char *name;        /* what messages and the ledger call the input (NULL: its path) */
     int no_rejects_file;     /* report rejected rows only through on_reject */
+    /* called inside the import's transaction just before it commits (an
+     * audit record that must commit with the rows); non-zero rolls back */
+    int (*before_commit)(void *ctx, kz_store *st, const struct kz_import_result *res);
     /* called for each rejected row with "file:line: column: reason" */
     void (*on_reject)(void *ctx, const char *message);
     /* called now and then with progress (total 0 when unknown) */

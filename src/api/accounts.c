@@ -1,0 +1,681 @@
+/*
+ * accounts.c - the accounts a CSM works through: GET /api/v1/accounts (the
+ * list: search, filters, sort, pages) and GET /api/v1/accounts/{id} (one
+ * account's whole story), and the directory of names behind the list.
+ *
+ * The list is computed in memory from the engine (MRR, plan, last event,
+ * open tickets), the directory (name, domain, industry, owner) and the
+ * current scores (health, churn risk), all under the engine's read lock, so
+ * it costs no SQL. The story adds the rows of the store (subscriptions,
+ * contacts, tickets, NPS answers, activities, custom fields).
+ */
+#define _GNU_SOURCE /* memmem */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/app.h"
+#include "core/error.h"
+#include "core/jsonw.h"
+#include "core/text.h"
+#include "core/time.h"
+#include "engine/segment.h"
+#include "engine/signals.h"
+#include "ingest/export.h"
+
+/* ---- the directory ---------------------------------------------------------------------- */
+
+struct kz_directory {
+    size_t n;
+    const char **name, **domain, **industry, **owner; /* per engine account; NULL when empty */
+    kz_arena *arena;
+};
+
+void kz_directory_free(kz_directory *d)
+{
+    if (!d)
+        return;
+    free((void *)d->name);
+    free((void *)d->domain);
+    free((void *)d->industry);
+    free((void *)d->owner);
+    kz_arena_free(d->arena);
+    free(d);
+}
+
+struct dir_ctx {
+    kz_directory *d;
+    const kz_engine *e;
+};
+
+static const char *dup_text(kz_arena *a, const kz_value *v)
+{
+    if (v->kind != KZ_VTEXT || v->n == 0)
+        return NULL;
+    return kz_arena_strndup(a, v->s, v->n);
+}
+
+static int on_dir_row(void *ctx, int64_t id, const kz_value *row)
+{
+    struct dir_ctx *c = ctx;
+    (void)id;
+    int64_t a = kz_engine_find_account(c->e, row[KZ_ACCOUNT_KEY].s, row[KZ_ACCOUNT_KEY].n);
+    if (a < 0)
+        return KZ_OK; /* stored after the engine was built: the next build has it */
+    kz_directory *d = c->d;
+    d->name[a] = dup_text(d->arena, &row[KZ_ACCOUNT_NAME]);
+    d->domain[a] = dup_text(d->arena, &row[KZ_ACCOUNT_DOMAIN]);
+    d->industry[a] = dup_text(d->arena, &row[KZ_ACCOUNT_INDUSTRY]);
+    d->owner[a] = dup_text(d->arena, &row[KZ_ACCOUNT_OWNER]);
+    return KZ_OK;
+}
+
+int kz_directory_build(kz_directory **out, kz_store *st, const kz_engine *e)
+{
+    kz_directory *d = calloc(1, sizeof *d);
+    *out = NULL;
+    if (!d)
+        return kz_error_oom();
+    d->n = kz_engine_accounts(e);
+    size_t m = d->n ? d->n : 1;
+    d->arena = kz_arena_new(1 << 16);
+    d->name = calloc(m, sizeof *d->name);
+    d->domain = calloc(m, sizeof *d->domain);
+    d->industry = calloc(m, sizeof *d->industry);
+    d->owner = calloc(m, sizeof *d->owner);
+    if (!d->arena || !d->name || !d->domain || !d->industry || !d->owner) {
+        kz_directory_free(d);
+        return kz_error_oom();
+    }
+    struct dir_ctx c = { d, e };
+    int rc = kz_store_each(st, KZ_ENT_ACCOUNT, on_dir_row, &c);
+    if (rc) {
+        kz_directory_free(d);
+        return rc;
+    }
+    *out = d;
+    return KZ_OK;
+}
+
+/* ---- common pieces ------------------------------------------------------------------------ */
+
+static void json_money(kz_jw *w, int64_t units)
+{
+    char buf[KZ_FIXED_BUF];
+    size_t n = kz_format_fixed_min(buf, units, KZ_MONEY_SCALE, 2);
+    kz_jw_raw(w, buf, n);
+}
+
+static void json_day(kz_jw *w, kz_day d)
+{
+    char buf[KZ_DATE_BUF];
+    if (d == KZ_DAY_NONE) {
+        kz_jw_null(w);
+        return;
+    }
+    size_t n = kz_format_date(buf, d);
+    kz_jw_strn(w, buf, n);
+}
+
+static void json_time(kz_jw *w, kz_time t)
+{
+    char buf[KZ_TIME_BUF];
+    size_t n = kz_format_time(buf, t);
+    kz_jw_strn(w, buf, n);
+}
+
+static void json_opt_str(kz_jw *w, const char *s)
+{
+    if (s)
+        kz_jw_str(w, s);
+    else
+        kz_jw_null(w);
+}
+
+/* The day lists and pages are as of: the last day with events, else today. */
+static kz_day as_of(const kz_engine *e, const kz_tz *tz)
+{
+    kz_day d = kz_engine_last_day(e, tz);
+    return d != KZ_DAY_NONE ? d : (kz_day)kz_tz_day(tz, kz_now() / KZ_USEC_PER_SEC);
+}
+
+static void json_health(kz_jw *w, const kz_scores *s, uint32_t a, int full)
+{
+    if (!s || a >= s->naccounts || isnan(s->health[a])) {
+        kz_jw_null(w);
+        return;
+    }
+    kz_jw_obj(w);
+    kz_jw_key(w, "score");
+    kz_jw_double(w, round(s->health[a] * 10) / 10);
+    kz_jw_key(w, "band");
+    kz_jw_str(w, kz_health_band_name(s->band[a]));
+    kz_jw_key(w, "segment");
+    kz_jw_str(w, s->segment[a]);
+    kz_jw_key(w, "weakest");
+    kz_jw_str(w, s->weakest[a]);
+    if (full) {
+        kz_jw_key(w, "factors");
+        kz_jw_raw(w, s->factors[a], strlen(s->factors[a]));
+        kz_jw_key(w, "definition_version");
+        kz_jw_int(w, s->health_version);
+        kz_jw_key(w, "day");
+        json_day(w, s->at);
+    }
+    kz_jw_key(w, "computed_at");
+    json_time(w, s->computed_at);
+    kz_jw_end(w);
+}
+
+static void json_churn(kz_jw *w, const kz_scores *s, uint32_t a)
+{
+    if (!s || a >= s->naccounts || isnan(s->churn[a])) {
+        kz_jw_null(w);
+        return;
+    }
+    kz_jw_obj(w);
+    kz_jw_key(w, "probability");
+    kz_jw_double(w, round(s->churn[a] * 10000) / 10000);
+    kz_jw_key(w, "horizon_days");
+    kz_jw_int(w, s->horizon);
+    kz_jw_key(w, "model");
+    kz_jw_str(w, s->model);
+    kz_jw_key(w, "drivers");
+    kz_jw_raw(w, s->drivers[a], strlen(s->drivers[a]));
+    kz_jw_key(w, "computed_at");
+    json_time(w, s->computed_at);
+    kz_jw_end(w);
+}
+
+/* The list's object of account a. */
+static void json_brief(kz_jw *w, const kz_engine *e, const kz_metric_opts *o, const kz_directory *d,
+                       const kz_scores *s, uint32_t a, kz_day at)
+{
+    kz_account_facts f;
+    size_t klen;
+    const char *key = kz_engine_account_key(e, a, &klen);
+    kz_engine_account_facts(e, o, a, at, &f);
+    kz_jw_obj(w);
+    kz_jw_key(w, "account_id");
+    kz_jw_strn(w, key, klen);
+    kz_jw_key(w, "name");
+    json_opt_str(w, d && a < d->n ? d->name[a] : NULL);
+    kz_jw_key(w, "domain");
+    json_opt_str(w, d && a < d->n ? d->domain[a] : NULL);
+    kz_jw_key(w, "industry");
+    json_opt_str(w, d && a < d->n ? d->industry[a] : NULL);
+    kz_jw_key(w, "owner");
+    json_opt_str(w, d && a < d->n ? d->owner[a] : NULL);
+    kz_jw_key(w, "plan");
+    json_opt_str(w, f.plan);
+    kz_jw_key(w, "mrr");
+    json_money(w, f.mrr);
+    kz_jw_key(w, "paying");
+    kz_jw_bool(w, f.mrr > 0);
+    kz_jw_key(w, "seats");
+    kz_jw_int(w, f.seats);
+    kz_jw_key(w, "customer_since");
+    json_day(w, f.first_start);
+    kz_jw_key(w, "last_event");
+    if (f.last_event == INT64_MIN)
+        kz_jw_null(w);
+    else
+        json_time(w, f.last_event * KZ_USEC_PER_SEC);
+    kz_jw_key(w, "days_since_event");
+    if (f.last_event == INT64_MIN)
+        kz_jw_null(w);
+    else
+        kz_jw_int(w, (int64_t)at - kz_tz_day(o->tz, f.last_event));
+    kz_jw_key(w, "open_tickets");
+    kz_jw_int(w, f.open_tickets);
+    kz_jw_key(w, "open_urgent_tickets");
+    kz_jw_int(w, f.open_urgent);
+    kz_jw_key(w, "health");
+    json_health(w, s, a, 0);
+    kz_jw_key(w, "churn");
+    json_churn(w, s, a);
+    kz_jw_end(w);
+}
+
+/* ---- the list ------------------------------------------------------------------------------ */
+
+enum { SORT_RISK, SORT_HEALTH, SORT_MRR, SORT_NAME, SORT_KEY, SORT_LAST_EVENT, SORT_TICKETS, SORT_N };
+static const char *const sort_names[SORT_N] = { "risk", "health", "mrr", "name", "account_id", "last_event",
+                                                "open_tickets" };
+
+struct item {
+    uint32_t a;
+    double v;          /* the sort value (NaN: none, always last) */
+    const char *text;  /* name sorts */
+    const char *key;
+    size_t klen;
+};
+
+/* qsort has no context argument: the order is passed through the items'
+ * values (negated when descending), and text sorts use their own compare. */
+static int cmp_key(const struct item *x, const struct item *y)
+{
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+static int cmp_value(const void *p, const void *q)
+{
+    const struct item *x = p, *y = q;
+    int xn = isnan(x->v), yn = isnan(y->v);
+    if (xn != yn)
+        return xn - yn;
+    if (!xn && x->v != y->v)
+        return x->v < y->v ? -1 : 1;
+    return cmp_key(x, y);
+}
+
+static int cmp_text_asc(const void *p, const void *q)
+{
+    const struct item *x = p, *y = q;
+    if (!x->text != !y->text)
+        return !x->text - !y->text;
+    int c = x->text ? strcasecmp(x->text, y->text) : 0;
+    return c ? c : cmp_key(x, y);
+}
+
+static int cmp_text_desc(const void *p, const void *q)
+{
+    const struct item *x = p, *y = q;
+    if (!x->text != !y->text)
+        return !x->text - !y->text;
+    int c = x->text ? strcasecmp(y->text, x->text) : 0;
+    return c ? c : cmp_key(x, y);
+}
+
+/* Case-insensitive (ASCII) substring search; the rest of UTF-8 as bytes. */
+static int contains(const char *hay, const char *needle, size_t nlen)
+{
+    if (!hay)
+        return 0;
+    for (const char *p = hay; *p; p++)
+        if (strncasecmp(p, needle, nlen) == 0)
+            return 1;
+    return 0;
+}
+
+static int int_arg(const kz_http_req *req, kz_http_resp *resp, const char *name, int64_t lo, int64_t hi, int64_t def,
+                   int64_t *out)
+{
+    const char *v = kz_req_query(req, name);
+    *out = def;
+    if (!v)
+        return 0;
+    if (kz_parse_int(out, v, strlen(v), lo, hi)) {
+        kz_resp_error(resp, 400, name, "%s: a whole number from %lld to %lld", name, (long long)lo, (long long)hi);
+        return 1;
+    }
+    return 0;
+}
+
+#define MAX_FILTERS 16
+
+int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
+{
+    kz_app *a = req->app;
+    const char *q = kz_req_query(req, "q"), *owner = kz_req_query(req, "owner"),
+               *industry = kz_req_query(req, "industry"), *plan = kz_req_query(req, "plan"),
+               *band = kz_req_query(req, "band"), *paying = kz_req_query(req, "paying"),
+               *sort = kz_req_query(req, "sort");
+    const char *filters[MAX_FILTERS];
+    int64_t limit, offset;
+    int rc = KZ_OK;
+    if (int_arg(req, resp, "limit", 1, 1000, 50, &limit) || int_arg(req, resp, "offset", 0, INT32_MAX, 0, &offset))
+        return KZ_OK;
+    int by = SORT_RISK, desc = 1;
+    if (sort) {
+        const char *name = sort[0] == '-' ? sort + 1 : sort;
+        by = -1;
+        for (int i = 0; i < SORT_N; i++)
+            if (strcmp(name, sort_names[i]) == 0)
+                by = i;
+        if (by < 0)
+            return kz_resp_error(resp, 400, "sort",
+                                 "sort: one of risk, health, mrr, name, account_id, last_event, open_tickets "
+                                 "(a leading '-' for the largest first)");
+        desc = sort[0] == '-';
+    }
+    int want_band = -1;
+    if (band) {
+        static const char *const bands[] = { "red", "yellow", "green", "none" };
+        for (int i = 0; i < 4; i++)
+            if (strcmp(band, bands[i]) == 0)
+                want_band = i;
+        if (want_band < 0)
+            return kz_resp_error(resp, 400, "band", "band: green, yellow, red or none (not scored)");
+    }
+    if (paying && strcmp(paying, "1") != 0 && strcmp(paying, "0") != 0 && strcmp(paying, "true") != 0 &&
+        strcmp(paying, "false") != 0)
+        return kz_resp_error(resp, 400, "paying", "paying: true or false");
+    int want_paying = paying ? (strcmp(paying, "1") == 0 || strcmp(paying, "true") == 0) : -1;
+    size_t nf = kz_req_query_all(req, "filter", filters, MAX_FILTERS);
+    if (nf > MAX_FILTERS)
+        return kz_resp_error(resp, 400, "filter", "at most %d filters", MAX_FILTERS);
+    size_t qlen = q ? strlen(q) : 0;
+
+    kz_segments *seg = NULL;
+    struct item *items = NULL;
+    const kz_engine *e = kz_app_engine(a);
+    const kz_directory *d = a->directory;
+    const kz_scores *s = a->scores;
+    kz_metric_opts mo;
+    kz_metric_opts_init(&mo);
+    mo.tz = a->tz;
+    kz_day at = as_of(e, a->tz);
+    size_t n = kz_engine_accounts(e), total = 0;
+    if (nf) {
+        kz_store *st = kz_app_store(a);
+        if (!st) {
+            rc = KZ_EIO;
+            goto done;
+        }
+        if (kz_segments_build(&seg, st, e, at, filters, nf, NULL)) {
+            if (kz_error_code() == KZ_EINVALID)
+                kz_resp_error(resp, 400, "filter", "%s", kz_error_msg());
+            else
+                rc = kz_error_code();
+            goto done;
+        }
+    }
+    items = malloc((n ? n : 1) * sizeof *items);
+    if (!items) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (seg && seg->filter && !seg->filter[i])
+            continue;
+        const char *nm = d && i < d->n ? d->name[i] : NULL;
+        struct item it = { i, NAN, nm, NULL, 0 };
+        it.key = kz_engine_account_key(e, i, &it.klen);
+        if (owner && !(d && i < d->n && d->owner[i] && strcmp(d->owner[i], owner) == 0))
+            continue;
+        if (industry && !(d && i < d->n && d->industry[i] && strcmp(d->industry[i], industry) == 0))
+            continue;
+        if (q && !(contains(nm, q, qlen) || contains(d && i < d->n ? d->domain[i] : NULL, q, qlen) ||
+                   (it.klen >= qlen && memmem(it.key, it.klen, q, qlen))))
+            continue;
+        double health = s && i < s->naccounts ? s->health[i] : NAN;
+        double risk = s && i < s->naccounts ? s->churn[i] : NAN;
+        if (want_band >= 0) {
+            int b = isnan(health) ? 3 : s->band[i];
+            if (b != want_band)
+                continue;
+        }
+        int64_t mrr = (want_paying >= 0 || by == SORT_MRR) ? kz_engine_mrr(e, i, at) : 0;
+        if (want_paying >= 0 && (mrr > 0) != want_paying)
+            continue;
+        if (plan) {
+            kz_account_facts f;
+            kz_engine_account_facts(e, &mo, i, at, &f);
+            if (!f.plan || strcmp(f.plan, plan) != 0)
+                continue;
+        }
+        switch (by) {
+        case SORT_RISK: /* the most likely to churn first; without a model, the least healthy */
+            it.v = !isnan(risk) ? risk : isnan(health) ? NAN : (100 - health) / 100;
+            break;
+        case SORT_HEALTH: it.v = health; break;
+        case SORT_MRR: it.v = (double)mrr; break;
+        case SORT_LAST_EVENT:
+        case SORT_TICKETS: {
+            kz_account_facts f;
+            kz_engine_account_facts(e, &mo, i, at, &f);
+            it.v = by == SORT_TICKETS ? (double)f.open_tickets
+                                      : f.last_event == INT64_MIN ? NAN : (double)f.last_event;
+            break;
+        }
+        default: break;
+        }
+        if (desc && !isnan(it.v))
+            it.v = -it.v;
+        items[total++] = it;
+    }
+    if (by == SORT_NAME)
+        qsort(items, total, sizeof *items, desc ? cmp_text_desc : cmp_text_asc);
+    else if (by == SORT_KEY) {
+        /* every value is NaN: by key, then flipped when descending */
+        qsort(items, total, sizeof *items, cmp_value);
+        for (size_t i = 0; desc && i < total / 2; i++) {
+            struct item t = items[i];
+            items[i] = items[total - 1 - i];
+            items[total - 1 - i] = t;
+        }
+    } else
+        qsort(items, total, sizeof *items, cmp_value);
+    kz_jw w;
+    kz_jw_init(&w, &resp->body);
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "as_of");
+    json_day(&w, at);
+    kz_jw_key(&w, "total");
+    kz_jw_int(&w, (int64_t)total);
+    kz_jw_key(&w, "offset");
+    kz_jw_int(&w, offset);
+    kz_jw_key(&w, "limit");
+    kz_jw_int(&w, limit);
+    kz_jw_key(&w, "sort");
+    kz_jw_str(&w, sort ? sort : "-risk");
+    kz_jw_key(&w, "accounts");
+    kz_jw_arr(&w);
+    for (size_t i = (size_t)offset; i < total && i < (size_t)(offset + limit); i++)
+        json_brief(&w, e, &mo, d, s, items[i].a, at);
+    kz_jw_end(&w);
+    kz_jw_end(&w);
+    kz_buf_putc(&resp->body, '\n');
+    kz_resp_json(resp, 200);
+    rc = kz_jw_error(&w);
+done:
+    kz_app_engine_done(a);
+    kz_segments_free(seg);
+    free(items);
+    return rc;
+}
+
+/* ---- one account's story ---------------------------------------------------------------------- */
+
+struct story_row {
+    kz_store *st;
+    int found;
+    int64_t id;
+    kz_buf json;
+};
+
+static int on_story_account(void *ctx, int64_t id, const kz_value *row)
+{
+    struct story_row *c = ctx;
+    c->found = 1;
+    c->id = id;
+    return kz_export_row_json(c->st, KZ_ENT_ACCOUNT, id, row, &c->json);
+}
+
+int kz_api_account(kz_http_req *req, kz_http_resp *resp)
+{
+    kz_app *a = req->app;
+    const char *key = kz_req_param(req, "id");
+    int64_t days, limit;
+    kz_store *st = kz_app_store(a);
+    struct story_row acc;
+    int64_t *events = NULL, *users = NULL;
+    int rc = KZ_OK;
+    if (!st)
+        return KZ_EIO;
+    if (int_arg(req, resp, "days", 7, 730, 90, &days) || int_arg(req, resp, "limit", 1, 1000, 50, &limit))
+        return KZ_OK;
+    memset(&acc, 0, sizeof acc);
+    acc.st = st;
+    kz_buf_init(&acc.json, KZ_BUF_UNLIMITED);
+    kz_value k = kz_vtext(key, strlen(key));
+    rc = kz_store_get(st, KZ_ENT_ACCOUNT, &k, on_story_account, &acc);
+    if (rc == KZ_ENOTFOUND) {
+        kz_buf_free(&acc.json);
+        return kz_resp_error(resp, 404, NULL, "no account '%s'", key);
+    }
+    if (rc) {
+        kz_buf_free(&acc.json);
+        return rc;
+    }
+    kz_jw w;
+    kz_jw_init(&w, &resp->body);
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "account");
+    kz_jw_raw(&w, acc.json.data, acc.json.len);
+
+    /* what the engine knows, under its lock */
+    const kz_engine *e = kz_app_engine(a);
+    const kz_scores *s = a->scores;
+    kz_metric_opts mo;
+    kz_metric_opts_init(&mo);
+    mo.tz = a->tz;
+    kz_day at = as_of(e, a->tz);
+    int64_t idx = kz_engine_find_account(e, key, strlen(key));
+    kz_jw_key(&w, "as_of");
+    json_day(&w, at);
+    if (idx >= 0) {
+        uint32_t i = (uint32_t)idx;
+        kz_account_facts f;
+        kz_engine_account_facts(e, &mo, i, at, &f);
+        kz_jw_key(&w, "mrr");
+        json_money(&w, f.mrr);
+        kz_jw_key(&w, "arr");
+        json_money(&w, f.mrr * 12);
+        kz_jw_key(&w, "paying");
+        kz_jw_bool(&w, f.mrr > 0);
+        kz_jw_key(&w, "plan");
+        json_opt_str(&w, f.plan);
+        kz_jw_key(&w, "seats");
+        kz_jw_int(&w, f.seats);
+        kz_jw_key(&w, "customer_since");
+        json_day(&w, f.first_start);
+        kz_jw_key(&w, "last_event");
+        if (f.last_event == INT64_MIN)
+            kz_jw_null(&w);
+        else
+            json_time(&w, f.last_event * KZ_USEC_PER_SEC);
+        kz_jw_key(&w, "open_tickets");
+        kz_jw_int(&w, f.open_tickets);
+        kz_jw_key(&w, "open_urgent_tickets");
+        kz_jw_int(&w, f.open_urgent);
+        kz_jw_key(&w, "latest_nps");
+        if (f.nps < 0)
+            kz_jw_null(&w);
+        else
+            kz_jw_int(&w, f.nps);
+        kz_jw_key(&w, "health");
+        json_health(&w, s, i, 1);
+        kz_jw_key(&w, "churn");
+        json_churn(&w, s, i);
+        /* the signals the scores came from, each with its sentence */
+        kz_jw_key(&w, "signals");
+        if (s && s->signals && i < s->naccounts) {
+            const double *row = s->signals + (size_t)i * KZ_NSIGNALS;
+            const kz_signal_def *defs = kz_signal_defs();
+            kz_buf says;
+            kz_buf_init(&says, KZ_BUF_UNLIMITED);
+            kz_jw_obj(&w);
+            for (int sg = 0; sg < KZ_NSIGNALS; sg++) {
+                kz_buf_reset(&says);
+                kz_signal_describe(&says, sg, row);
+                kz_jw_key(&w, defs[sg].name);
+                kz_jw_obj(&w);
+                kz_jw_key(&w, "value");
+                kz_jw_double(&w, row[sg]);
+                kz_jw_key(&w, "unit");
+                kz_jw_str(&w, defs[sg].unit);
+                kz_jw_key(&w, "says");
+                kz_jw_strn(&w, says.data ? says.data : "", says.len);
+                kz_jw_end(&w);
+            }
+            kz_jw_end(&w);
+            kz_buf_free(&says);
+        } else {
+            kz_jw_null(&w);
+        }
+        /* usage per day, and MRR per month */
+        kz_day from = at - (kz_day)days + 1;
+        events = malloc((size_t)days * sizeof *events);
+        users = malloc((size_t)days * sizeof *users);
+        if (!events || !users || (rc = kz_engine_account_series(e, &mo, i, from, at, events, users))) {
+            rc = rc ? rc : kz_error_oom();
+            kz_app_engine_done(a);
+            goto done;
+        }
+        kz_jw_key(&w, "usage");
+        kz_jw_arr(&w);
+        for (int64_t dd = 0; dd < days; dd++) {
+            kz_jw_obj(&w);
+            kz_jw_key(&w, "day");
+            json_day(&w, from + (kz_day)dd);
+            kz_jw_key(&w, "events");
+            kz_jw_int(&w, events[dd]);
+            kz_jw_key(&w, "users");
+            kz_jw_int(&w, users[dd]);
+            kz_jw_end(&w);
+        }
+        kz_jw_end(&w);
+        kz_jw_key(&w, "mrr_history");
+        kz_jw_arr(&w);
+        if (f.first_start != KZ_DAY_NONE) {
+            kz_month m0 = kz_day_month(f.first_start), m1 = kz_day_month(at);
+            if (m1 - m0 > 119)
+                m0 = m1 - 119; /* ten years at most */
+            for (kz_month m = m0; m <= m1; m++) {
+                kz_day last = m == m1 ? at : kz_month_first_day(m + 1) - 1;
+                char buf[KZ_DATE_BUF];
+                size_t bn = kz_format_month(buf, m);
+                kz_jw_obj(&w);
+                kz_jw_key(&w, "month");
+                kz_jw_strn(&w, buf, bn);
+                kz_jw_key(&w, "mrr");
+                json_money(&w, kz_engine_mrr(e, i, last));
+                kz_jw_end(&w);
+            }
+        }
+        kz_jw_end(&w);
+    } else {
+        /* added since the engine was last built: the store knows it, the engine not yet */
+        kz_jw_key(&w, "health");
+        kz_jw_null(&w);
+        kz_jw_key(&w, "churn");
+        kz_jw_null(&w);
+    }
+    kz_app_engine_done(a);
+
+    /* the rows of the store */
+    static const struct {
+        const char *name;
+        kz_entity e;
+    } parts[] = {
+        { "subscriptions", KZ_ENT_SUBSCRIPTION }, { "contacts", KZ_ENT_CONTACT }, { "tickets", KZ_ENT_TICKET },
+        { "nps", KZ_ENT_NPS },                    { "activities", KZ_ENT_ACTIVITY },
+    };
+    for (size_t p = 0; p < sizeof parts / sizeof parts[0] && !rc; p++) {
+        kz_buf rows;
+        kz_buf_init(&rows, KZ_BUF_UNLIMITED);
+        rc = kz_api_rows_of_account(st, parts[p].e, acc.id, limit, &rows);
+        if (!rc) {
+            kz_jw_key(&w, parts[p].name);
+            kz_jw_raw(&w, rows.data, rows.len);
+        }
+        kz_buf_free(&rows);
+    }
+    kz_jw_end(&w);
+    if (!rc) {
+        kz_buf_putc(&resp->body, '\n');
+        kz_resp_json(resp, 200);
+        rc = kz_jw_error(&w);
+    }
+done:
+    free(events);
+    free(users);
+    kz_buf_free(&acc.json);
+    return rc;
+}

@@ -1,0 +1,107 @@
+/*
+ * scores.h - what the CLI and the server share to score accounts now: the
+ * health definition in use, scores at a date with the definition's
+ * segments, a score's factors as JSON, the stored churn model to use, its
+ * predictions with their drivers, and kz_scores, every account's current
+ * health and churn risk in one value (what the server keeps fresh and the
+ * account list sorts by).
+ */
+#ifndef KZ_ENGINE_SCORES_H
+#define KZ_ENGINE_SCORES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "engine/churn.h"
+#include "engine/engine.h"
+#include "engine/health.h"
+#include "engine/segment.h"
+#include "store/store.h"
+
+/* The definition of version v (0: the built-in one) into *out. */
+int kz_health_def_version(kz_health_def **out, kz_store *st, int64_t v);
+
+/* The definition in use: the latest stored (*version its version), else the
+ * built-in one (*version 0). */
+int kz_health_def_current(kz_health_def **out, int64_t *version, kz_store *st);
+
+/* Every paying account's score at day `at` by d, each account in the first
+ * segment of d whose filters it passes (filters read at `at`). origin names
+ * the definition in messages. Caller frees with kz_health_scores_free. */
+int kz_health_score_at(kz_health_scores **out, const kz_health_def *d, const char *origin, kz_store *st,
+                       const kz_engine *e, const kz_metric_opts *o, kz_day at, const kz_attrs *attrs);
+
+/* Account a's factors as a JSON array of {factor, value, points, weight,
+ * adds} (with says, also "says": the measure in words), appended to out. */
+int kz_health_parts_json(kz_buf *out, const kz_health_def *d, const kz_health_scores *h, uint32_t a, int says);
+
+/* The two factors that cost account a the most points, in words
+ * ("usage -12: active users went from 42 to 17 ...; support -8: ..."),
+ * appended to out (nothing when none costs half a point). */
+int kz_health_weakest(kz_buf *out, const kz_health_def *d, const kz_health_scores *h, uint32_t a);
+
+/* The stored churn model to predict with: algorithm "logistic" or
+ * "xgboost", or "best" (the one whose evaluation had the higher ROC AUC).
+ * KZ_ENOTFOUND when none is stored. Free with kz_model_rec_free. */
+int kz_churn_model_pick(kz_model_rec **out, kz_store *st, const char *algorithm);
+
+/* The features that push a row most towards churn (at most 3): JSON
+ * [{feature, value, effect}] into json, and "name value (+effect), ..."
+ * into text; x the row's features, c their contributions. */
+int kz_churn_drivers(kz_buf *json, kz_buf *text, char *const *names, size_t p, const double *x, const double *c);
+
+/* Predictions of model m for every account paying on `at` (within o's
+ * mask): per row of rows (the account is rows->acc[i]) the probability and
+ * the drivers as JSON. Caller frees with kz_churn_preds_free. */
+typedef struct kz_churn_preds {
+    kz_dataset *rows;
+    double *prob;
+    char **drivers; /* per row, NUL-terminated JSON */
+    char **text;    /* per row, the drivers as text */
+} kz_churn_preds;
+
+int kz_churn_predict_all(kz_churn_preds **out, const kz_churn_model *m, const kz_engine *e, const kz_metric_opts *o,
+                         kz_day at, const kz_attrs *attrs);
+void kz_churn_preds_free(kz_churn_preds *p);
+
+/* ---- every account's current scores ---- */
+
+typedef struct kz_scores {
+    size_t naccounts;        /* the engine's accounts, by index */
+    kz_day at;               /* the date scored (KZ_DAY_NONE: nothing to score yet) */
+    kz_time computed_at;
+    int64_t health_version;  /* the definition's version (0: built-in) */
+    double *health;          /* per account, 0-100; NaN when not scored (not paying) */
+    uint8_t *band;           /* KZ_BAND_* */
+    const char **segment;    /* the definition's segment */
+    const char **factors;    /* JSON of kz_health_parts_json with says */
+    const char **weakest;    /* text of kz_health_weakest */
+    double *signals;         /* naccounts × KZ_NSIGNALS (signals.h) at `at`; NULL when nothing was scored */
+    int64_t model_id;        /* the churn model; 0 when none is stored */
+    const char *model;       /* its algorithm */
+    int horizon;             /* its horizon in days */
+    double *churn;           /* per account; NaN when not predicted */
+    const char **drivers;    /* JSON of kz_churn_drivers */
+    int64_t *ids;            /* per account, the store's id (for kz_scores_remap) */
+    kz_arena *arena;         /* holds the strings */
+} kz_scores;
+
+/* Scores every account of e at its observation date (o's time zone and
+ * window; the health definition in use and the best stored churn model).
+ * Nothing to score (no events) gives at = KZ_DAY_NONE and every score NaN.
+ * Caller frees with kz_scores_free. */
+int kz_scores_compute(kz_scores **out, kz_store *st, const kz_engine *e, const kz_metric_opts *o);
+void kz_scores_free(kz_scores *s);
+
+/* Re-indexes s by the accounts of engine `to` (which replaced the one s was
+ * computed on): the same account keeps its scores, a new one has none. 0 or
+ * KZ_ENOMEM (s unchanged). */
+int kz_scores_remap(kz_scores *s, const kz_engine *to);
+
+/* Stores s: each scored account's health on s->at (replacing that day's
+ * score: the daily history) and the model's predictions. */
+int kz_scores_store(const kz_scores *s, kz_store *st);
+
+#endif
