@@ -494,7 +494,7 @@ static int on_story_account(void *ctx, int64_t id, const kz_value *row)
     struct story_row *c = ctx;
     c->found = 1;
     c->id = id;
-    return kz_export_row_json(c->st, KZ_ENT_ACCOUNT, id, row, &c->json);
+    return kz_export_row_json(c->st, KZ_ENT_ACCOUNT, id, row, 1, &c->json);
 }
 
 int kz_api_account(kz_http_req *req, kz_http_resp *resp)

@@ -75,6 +75,7 @@ struct found {
     char account[256];   /* the account it belongs to (accounts: itself) */
     char owner[256];     /* that account's owner (accounts only, here) */
     int has_owner;
+    int derived;         /* show what the importer derived (answers), or not (PATCH merges) */
 };
 
 static int on_found(void *ctx, int64_t id, const kz_value *row)
@@ -89,7 +90,7 @@ static int on_found(void *ctx, int64_t id, const kz_value *row)
         snprintf(f->owner, sizeof f->owner, "%.*s", (int)row[KZ_ACCOUNT_OWNER].n, row[KZ_ACCOUNT_OWNER].s);
         f->has_owner = 1;
     }
-    return kz_export_row_json(f->st, f->e, id, row, &f->json);
+    return kz_export_row_json(f->st, f->e, id, row, f->derived, &f->json);
 }
 
 /* The key values of a row for the store: key (spend: month text and channel). */
@@ -108,10 +109,11 @@ static int key_values(const struct resource *res, const char *key, const char *c
 }
 
 /* Looks up the row; f->found says whether it exists. */
-static int find_row(kz_store *st, const struct resource *res, const kz_value *key, struct found *f)
+static int find_row(kz_store *st, const struct resource *res, const kz_value *key, int derived, struct found *f)
 {
     memset(f, 0, sizeof *f);
     f->st = st;
+    f->derived = derived;
     f->e = res->entity;
     kz_buf_init(&f->json, KZ_BUF_UNLIMITED);
     int rc = kz_store_get(st, res->entity, key, on_found, f);
@@ -124,7 +126,7 @@ static int owner_of(kz_store *st, const char *key, char *owner, size_t cap, int 
     static const struct resource acc = { "accounts", KZ_IMP_ACCOUNTS, KZ_ENT_ACCOUNT, "account_id", 0, 1 };
     struct found f;
     kz_value k = kz_vtext(key, strlen(key));
-    int rc = find_row(st, &acc, &k, &f);
+    int rc = find_row(st, &acc, &k, 0, &f);
     *has = f.has_owner;
     *exists = f.found;
     snprintf(owner, cap, "%s", f.owner);
@@ -260,7 +262,7 @@ static int import_row(kz_http_req *req, kz_http_resp *resp, const struct resourc
 static int answer_row(kz_http_resp *resp, kz_store *st, const struct resource *res, const kz_value *key, int status)
 {
     struct found f;
-    int rc = find_row(st, res, key, &f);
+    int rc = find_row(st, res, key, 1, &f);
     if (!rc && !f.found)
         rc = kz_error_set(KZ_ERROR, "the row written is not there");
     if (!rc && !(rc = kz_buf_append(&resp->body, f.json.data, f.json.len)) && !(rc = kz_buf_putc(&resp->body, '\n')))
@@ -326,7 +328,7 @@ static int write_row(kz_http_req *req, kz_http_resp *resp, const char *path_key)
         goto done;
     }
     kz_buf_free(&f.json);
-    if ((rc = find_row(st, res, key, &f)))
+    if ((rc = find_row(st, res, key, 0, &f)))
         goto done;
     if (!path_key && f.found) {
         rc = kz_resp_error(resp, 409, res->key, "%s '%s' exists already (PATCH /api/v1/%s/%s changes it)", res->key,
@@ -362,6 +364,10 @@ static int write_row(kz_http_req *req, kz_http_resp *resp, const char *path_key)
     /* who may write it: the account it belongs to before and after */
     kz_api_user *u = req->user;
     const char *account = res->entity == KZ_ENT_ACCOUNT ? keytext : json_text(merged, "account_id");
+    if (path_key && f.account[0] && (rc = may_write(req, resp, res, f.account)) != 0) {
+        rc = KZ_OK;
+        goto done;
+    }
     if (res->entity == KZ_ENT_ACCOUNT && u->level == KZ_ROLE_CSM) {
         const char *owner = json_text(merged, "owner");
         if (!path_key && !cJSON_GetObjectItemCaseSensitive(merged, "owner") &&
@@ -374,10 +380,6 @@ static int write_row(kz_http_req *req, kz_http_resp *resp, const char *path_key)
             rc = kz_resp_error(resp, 403, "owner", "a csm keeps their accounts: only an admin gives one to another owner");
             goto done;
         }
-    }
-    if (path_key && f.account[0] && (rc = may_write(req, resp, res, f.account)) != 0) {
-        rc = KZ_OK;
-        goto done;
     }
     if (!(res->entity == KZ_ENT_ACCOUNT && !path_key) && (rc = may_write(req, resp, res, account)) != 0) {
         rc = KZ_OK;
@@ -430,7 +432,7 @@ int kz_api_row_get(kz_http_req *req, kz_http_resp *resp)
         return KZ_EIO;
     if (key_values(res, id, kz_req_query(req, "channel"), key))
         return kz_resp_error(resp, 400, res->key, "%s", kz_error_msg());
-    int rc = find_row(st, res, key, &f);
+    int rc = find_row(st, res, key, 1, &f);
     if (!rc && !f.found)
         kz_resp_error(resp, 404, NULL, "no %s '%s'", res->key, id);
     else if (!rc && !(rc = kz_buf_append(&resp->body, f.json.data, f.json.len)) &&
@@ -455,7 +457,7 @@ int kz_api_row_remove(kz_http_req *req, kz_http_resp *resp)
         return KZ_EIO;
     if (key_values(res, id, kz_req_query(req, "channel"), key))
         return kz_resp_error(resp, 400, res->key, "%s", kz_error_msg());
-    int rc = find_row(st, res, key, &f);
+    int rc = find_row(st, res, key, 0, &f);
     if (rc)
         goto done;
     if (!f.found) {
@@ -501,7 +503,7 @@ static int on_list(void *ctx, int64_t id, const kz_value *row)
     struct list_ctx *c = ctx;
     if (c->n++ && kz_buf_putc(c->out, ','))
         return KZ_ENOMEM;
-    return kz_export_row_json(c->st, c->e, id, row, c->out);
+    return kz_export_row_json(c->st, c->e, id, row, 1, c->out);
 }
 
 int kz_api_spend_list(kz_http_req *req, kz_http_resp *resp)

@@ -101,6 +101,7 @@ struct ent_ctx {
     kz_field_def *defs;
     size_t ndefs;
     kz_value *fvals;
+    int derived; /* tickets: the classified category and its source too */
 };
 
 static void put_value(struct out *o, const kz_store_column *col, const kz_value *v)
@@ -179,11 +180,14 @@ static int on_row(void *vctx, int64_t id, const kz_value *row)
     struct out *o = c->o;
     rec_begin(o);
     for (size_t i = 0; i < c->ncols; i++) {
-        if (c->e == KZ_ENT_TICKET && i == KZ_TICKET_CATEGORY_SOURCE)
+        if (c->e == KZ_ENT_TICKET && i == KZ_TICKET_CATEGORY_SOURCE) {
+            if (c->derived)
+                put(o, "category_source", row[i].kind == KZ_VTEXT ? row[i].s : NULL, row[i].n, 0);
             continue;
+        }
         kz_value v = row[i];
         /* a classified category is left for the importer to classify again */
-        if (c->e == KZ_ENT_TICKET && i == KZ_TICKET_CATEGORY && row[KZ_TICKET_CATEGORY_SOURCE].kind == KZ_VTEXT &&
+        if (c->e == KZ_ENT_TICKET && i == KZ_TICKET_CATEGORY && !c->derived && row[KZ_TICKET_CATEGORY_SOURCE].kind == KZ_VTEXT &&
             kz_streq(row[KZ_TICKET_CATEGORY_SOURCE].s, row[KZ_TICKET_CATEGORY_SOURCE].n, "classified"))
             v = kz_vnull();
         /* spend without a channel is stored with channel '' */
@@ -202,7 +206,7 @@ static int on_row(void *vctx, int64_t id, const kz_value *row)
     return o->rc;
 }
 
-int kz_export_row_json(kz_store *st, kz_entity e, int64_t id, const kz_value *row, kz_buf *out)
+int kz_export_row_json(kz_store *st, kz_entity e, int64_t id, const kz_value *row, int derived, kz_buf *out)
 {
     struct out o;
     struct ent_ctx c;
@@ -214,6 +218,7 @@ int kz_export_row_json(kz_store *st, kz_entity e, int64_t id, const kz_value *ro
     c.o = &o;
     c.st = st;
     c.e = e;
+    c.derived = derived;
     c.cols = kz_store_columns(e, &c.ncols);
     if (e == KZ_ENT_ACCOUNT && (rc = kz_store_fields(st, &c.defs, &c.ndefs)) == KZ_OK &&
         !(c.fvals = calloc(c.ndefs ? c.ndefs : 1, sizeof *c.fvals)))

@@ -20,7 +20,9 @@ int kz_export(kz_store *st, kz_import_kind kind, kz_format fmt, FILE *out);
 /* Appends one stored row of e (its internal id and values, as kz_store_each
  * hands them out) to out as a JSON object in the import format: the same
  * object an NDJSON export writes for it, custom fields of accounts
- * included, empty values left out. 0 or an error. */
-int kz_export_row_json(kz_store *st, kz_entity e, int64_t id, const kz_value *row, kz_buf *out);
+ * included, empty values left out. With derived, what the importer derived
+ * is shown too (a ticket's classified category and "category_source"): an
+ * object to read, not to import again. 0 or an error. */
+int kz_export_row_json(kz_store *st, kz_entity e, int64_t id, const kz_value *row, int derived, kz_buf *out);
 
 #endif

@@ -1216,6 +1216,8 @@ int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int 
             rc = read_event(&w, &p, &recs.v[i], &field);
             if (rc == KZ_EINVALID || (rc == KZ_ETOOBIG && field)) {
                 unknown_account |= w.unknown_account;
+                if (field)
+                    kz_error_prefix(rc, "%s", field); /* a message that stands on its own */
                 if ((rc = add_reject(r, recs.v[i].index, field, kz_error_msg())))
                     goto done;
                 continue;
