@@ -22,7 +22,6 @@
 #include "engine/segment.h"
 #include "engine/signals.h"
 
-#define HISTORY_DAYS 56 /* as for churn: two usage windows before a backtest date */
 
 struct run {
     kz_cli *cli;
@@ -404,160 +403,27 @@ static int cmd_show(struct run *r)
     return rc;
 }
 
-/* Scores at past dates with their outcome: what backtest and suggest learn from. */
-struct history {
-    size_t n, cap, width, dates;
-    double *risk;      /* 100 - score */
-    uint8_t *y, *band;
-    int *segment;
-    kz_day *day;
-    double *points;    /* n × width: each factor's points (0..1) */
-};
-
-static void history_free(struct history *hs)
+/* The scores at past dates with their outcome (scores.h), or the error said. */
+static int collect(struct run *r, kz_health_history *hs)
 {
-    free(hs->risk);
-    free(hs->y);
-    free(hs->band);
-    free(hs->segment);
-    free(hs->day);
-    free(hs->points);
-}
-
-static int history_grow(struct history *hs)
-{
-    if (hs->n < hs->cap)
-        return KZ_OK;
-    size_t cap = hs->cap ? hs->cap * 2 : 4096;
-    double *risk = realloc(hs->risk, cap * sizeof *risk);
-    if (risk)
-        hs->risk = risk;
-    uint8_t *y = realloc(hs->y, cap), *band = y ? realloc(hs->band, cap) : NULL;
-    if (y)
-        hs->y = y;
-    if (band)
-        hs->band = band;
-    int *seg = realloc(hs->segment, cap * sizeof *seg);
-    if (seg)
-        hs->segment = seg;
-    kz_day *day = realloc(hs->day, cap * sizeof *day);
-    if (day)
-        hs->day = day;
-    double *pts = realloc(hs->points, cap * (hs->width ? hs->width : 1) * sizeof *pts);
-    if (pts)
-        hs->points = pts;
-    if (!risk || !y || !band || !seg || !day || !pts)
-        return kz_error_oom();
-    hs->cap = cap;
-    return KZ_OK;
-}
-
-/* Every paying account's score on dates every --step days back from the end
- * of the data minus the horizon, and whether it churned within the horizon. */
-static int collect(struct run *r, struct history *hs)
-{
-    kz_day end = obs_of(r);
-    int rc = KZ_EXIT_OK;
-    memset(hs, 0, sizeof *hs);
-    for (size_t s = 0; s < kz_health_segments(r->def); s++)
-        hs->width = kz_health_factors(r->def, s) > hs->width ? kz_health_factors(r->def, s) : hs->width;
-    if (end == KZ_DAY_NONE || kz_engine_events(r->e) == 0) {
-        kz_cli_err(r->cli, "no events: a backtest needs the usage history");
-        return KZ_EXIT_FAIL;
-    }
-    kz_day first = kz_engine_first_day(r->e, r->tz);
-    kz_day last = end - r->horizon;
-    if (last < first + HISTORY_DAYS) {
-        kz_cli_err(r->cli, "the history is too short: a backtest date needs %d days of events before it and %d after",
-                   HISTORY_DAYS, r->horizon);
-        return KZ_EXIT_FAIL;
-    }
-    for (kz_day at = last; at >= first + HISTORY_DAYS && !rc; at -= r->step) {
-        kz_health_scores *h = NULL;
-        if ((rc = scores_at(r, at, &h)))
-            break;
-        hs->dates++;
-        for (uint32_t a = 0; a < h->naccounts && !rc; a++) {
-            if (isnan(h->score[a]))
-                continue;
-            int label = kz_engine_churns_within(r->e, a, at, r->horizon);
-            if (label < 0)
-                continue;
-            if (history_grow(hs)) {
-                rc = kz_cli_fail(r->cli, "out of memory");
-                break;
-            }
-            size_t i = hs->n++;
-            hs->risk[i] = 100 - h->score[a];
-            hs->y[i] = (uint8_t)label;
-            hs->band[i] = h->band[a];
-            hs->segment[i] = h->segment[a];
-            hs->day[i] = at;
-            for (size_t k = 0; k < hs->width; k++)
-                hs->points[i * hs->width + k] = h->part[(size_t)a * h->width + k].points;
-        }
-        kz_health_scores_free(h);
-    }
-    return rc;
+    if (kz_health_history_collect(hs, r->def, r->definition ? r->definition : "definition", r->st, r->e, &r->mo,
+                                  r->attrs, r->horizon, r->step) == KZ_OK)
+        return KZ_EXIT_OK;
+    kz_cli_err(r->cli, "%s", kz_error_msg());
+    return kz_error_code() == KZ_EINVALID ? KZ_EXIT_FAIL : KZ_EXIT_FAIL;
 }
 
 /* backtest: the score at past dates against churn within the horizon. */
 static int cmd_backtest(struct run *r)
 {
-    struct history hs;
+    kz_health_history hs;
+    kz_health_backtest bt;
     int rc = collect(r, &hs);
-    size_t n = hs.n, dates = hs.dates;
-    double *risk = hs.risk;
-    uint8_t *y = hs.y, *band = hs.band;
     if (rc)
         goto done;
-    double auc = n ? kz_eval_roc_auc(risk, y, n) : NAN;
-    size_t rows[3] = { 0 }, churned[3] = { 0 }, total = 0;
-    for (size_t i = 0; i < n; i++) {
-        rows[band[i]]++;
-        churned[band[i]] += y[i];
-        total += y[i];
-    }
-    double base = n ? (double)total / (double)n : NAN;
-    double red_rate = rows[KZ_BAND_RED] ? (double)churned[KZ_BAND_RED] / (double)rows[KZ_BAND_RED] : NAN;
-    const char *verdict = isnan(auc)        ? "no churn in the history to judge by"
-                          : auc >= 0.7      ? "the score foresees churn"
-                          : auc >= 0.6      ? "the score foresees churn weakly"
-                                            : "the score does not foresee churn: as it stands it is a decoration";
+    kz_health_backtest_of(&bt, &hs, r->horizon);
     if (strcmp(r->format, "json") == 0) {
-        kz_jw w;
-        kz_jw_init(&w, &r->out);
-        kz_jw_obj(&w);
-        kz_jw_key(&w, "roc_auc");
-        kz_jw_double(&w, auc);
-        kz_jw_key(&w, "verdict");
-        kz_jw_str(&w, verdict);
-        kz_jw_key(&w, "horizon_days");
-        kz_jw_int(&w, r->horizon);
-        kz_jw_key(&w, "dates");
-        kz_jw_int(&w, (int64_t)dates);
-        kz_jw_key(&w, "rows");
-        kz_jw_int(&w, (int64_t)n);
-        kz_jw_key(&w, "churned");
-        kz_jw_int(&w, (int64_t)total);
-        kz_jw_key(&w, "red_lift");
-        kz_jw_double(&w, red_rate / base);
-        kz_jw_key(&w, "bands");
-        kz_jw_obj(&w);
-        for (int b = KZ_BAND_GREEN; b >= KZ_BAND_RED; b--) {
-            kz_jw_key(&w, kz_health_band_name(b));
-            kz_jw_obj(&w);
-            kz_jw_key(&w, "rows");
-            kz_jw_int(&w, (int64_t)rows[b]);
-            kz_jw_key(&w, "churned");
-            kz_jw_int(&w, (int64_t)churned[b]);
-            kz_jw_key(&w, "churn_rate");
-            kz_jw_double(&w, rows[b] ? (double)churned[b] / (double)rows[b] : NAN);
-            kz_jw_end(&w);
-        }
-        kz_jw_end(&w);
-        kz_jw_end(&w);
-        if (kz_jw_error(&w) || kz_buf_putc(&r->out, '\n'))
+        if (kz_health_backtest_json(&r->out, &bt) || kz_buf_putc(&r->out, '\n'))
             rc = kz_cli_fail(r->cli, "formatting");
         goto done;
     }
@@ -571,6 +437,7 @@ static int cmd_backtest(struct run *r)
         rc = kz_cli_fail(r->cli, "out of memory");
         goto done;
     }
+    double base = bt.rows ? (double)bt.churned / (double)bt.rows : NAN;
     for (int b = KZ_BAND_GREEN; b >= KZ_BAND_RED; b--) {
         const char *name = kz_health_band_name(b);
         kz_tcell *c = kz_table_add_row(t);
@@ -579,30 +446,30 @@ static int cmd_backtest(struct run *r)
             rc = kz_cli_fail(r->cli, "out of memory");
             goto done;
         }
-        kz_cell_int(&c[1], (int64_t)rows[b]);
-        kz_cell_int(&c[2], (int64_t)churned[b]);
-        if (rows[b]) {
-            kz_cell_double(&c[3], (double)churned[b] / (double)rows[b]);
+        kz_cell_int(&c[1], (int64_t)bt.band_rows[b]);
+        kz_cell_int(&c[2], (int64_t)bt.band_churned[b]);
+        if (bt.band_rows[b]) {
+            kz_cell_double(&c[3], (double)bt.band_churned[b] / (double)bt.band_rows[b]);
             if (base > 0)
-                kz_cell_double(&c[4], (double)churned[b] / (double)rows[b] / base);
+                kz_cell_double(&c[4], (double)bt.band_churned[b] / (double)bt.band_rows[b] / base);
         }
     }
     if (strcmp(r->format, "table") == 0)
         kz_buf_printf(&r->out,
                       "Backtest: %zu scores of paying accounts on %zu dates, churn within %d days: ROC AUC %.3f, "
                       "%s.\n",
-                      n, dates, r->horizon, auc, verdict);
+                      bt.rows, bt.dates, r->horizon, bt.roc_auc, bt.verdict);
     if (emit(r, t))
         rc = kz_cli_fail(r->cli, "formatting");
     kz_table_free(t);
 done:
-    history_free(&hs);
+    kz_health_history_free(&hs);
     return rc;
 }
 
 /* The ROC AUC of the weighted points of the rows in `use` (weights per
  * segment and factor, w[s * width + k]). */
-static double weighted_auc(const struct history *hs, const double *w, const uint8_t *use)
+static double weighted_auc(const kz_health_history *hs, const double *w, const uint8_t *use)
 {
     double *risk = malloc((hs->n ? hs->n : 1) * sizeof *risk);
     uint8_t *y = malloc(hs->n ? hs->n : 1);
@@ -635,7 +502,7 @@ static const kz_tcol suggest_cols[] = {
  * none. Both sets are then judged on the later dates. */
 static int cmd_suggest(struct run *r)
 {
-    struct history hs;
+    kz_health_history hs;
     size_t ns = kz_health_segments(r->def);
     double *cur = NULL, *sug = NULL, *x = NULL;
     uint8_t *train = NULL, *test = NULL, *yy = NULL;
@@ -742,7 +609,7 @@ static int cmd_suggest(struct run *r)
     if (!rc && strcmp(r->format, "table") == 0)
         kz_buf_puts(&r->out, "\nThe suggested definition is `kizuna health suggest --format json` (its \"definition\").\n");
 done:
-    history_free(&hs);
+    kz_health_history_free(&hs);
     free(cur);
     free(sug);
     free(train);

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "core/time.h"
+#include "engine/evaluate.h"
 #include "engine/signals.h"
 
 /* ---- health ----------------------------------------------------------------------- */
@@ -143,6 +144,150 @@ int kz_health_weakest(kz_buf *out, const kz_health_def *d, const kz_health_score
             rc = kz_health_describe(out, d, h, a, worst[w]);
     }
     return rc;
+}
+
+/* ---- the score against real churn ------------------------------------------------ */
+
+void kz_health_history_free(kz_health_history *hs)
+{
+    free(hs->risk);
+    free(hs->y);
+    free(hs->band);
+    free(hs->segment);
+    free(hs->day);
+    free(hs->points);
+    memset(hs, 0, sizeof *hs);
+}
+
+static int history_grow(kz_health_history *hs)
+{
+    if (hs->n < hs->cap)
+        return KZ_OK;
+    size_t cap = hs->cap ? hs->cap * 2 : 4096;
+    double *risk = realloc(hs->risk, cap * sizeof *risk);
+    if (risk)
+        hs->risk = risk;
+    uint8_t *y = realloc(hs->y, cap), *band = y ? realloc(hs->band, cap) : NULL;
+    if (y)
+        hs->y = y;
+    if (band)
+        hs->band = band;
+    int *seg = realloc(hs->segment, cap * sizeof *seg);
+    if (seg)
+        hs->segment = seg;
+    kz_day *day = realloc(hs->day, cap * sizeof *day);
+    if (day)
+        hs->day = day;
+    double *pts = realloc(hs->points, cap * (hs->width ? hs->width : 1) * sizeof *pts);
+    if (pts)
+        hs->points = pts;
+    if (!risk || !y || !band || !seg || !day || !pts)
+        return kz_error_oom();
+    hs->cap = cap;
+    return KZ_OK;
+}
+
+int kz_health_history_collect(kz_health_history *hs, const kz_health_def *d, const char *origin, kz_store *st,
+                              const kz_engine *e, const kz_metric_opts *o, const kz_attrs *attrs, int horizon,
+                              int step)
+{
+    kz_day end = o->obs != KZ_DAY_NONE ? o->obs : kz_engine_last_day(e, o->tz);
+    int rc = KZ_OK;
+    memset(hs, 0, sizeof *hs);
+    for (size_t s = 0; s < kz_health_segments(d); s++)
+        hs->width = kz_health_factors(d, s) > hs->width ? kz_health_factors(d, s) : hs->width;
+    if (end == KZ_DAY_NONE || kz_engine_events(e) == 0)
+        return kz_error_set(KZ_EINVALID, "no events: a backtest needs the usage history");
+    kz_day first = kz_engine_first_day(e, o->tz);
+    kz_day last = end - horizon;
+    if (last < first + KZ_HEALTH_HISTORY_DAYS)
+        return kz_error_set(KZ_EINVALID,
+                            "the history is too short: a backtest date needs %d days of events before it and %d after",
+                            KZ_HEALTH_HISTORY_DAYS, horizon);
+    for (kz_day at = last; at >= first + KZ_HEALTH_HISTORY_DAYS && !rc; at -= step) {
+        kz_health_scores *h = NULL;
+        if ((rc = kz_health_score_at(&h, d, origin, st, e, o, at, attrs)))
+            break;
+        hs->dates++;
+        for (uint32_t a = 0; a < h->naccounts && !rc; a++) {
+            if (isnan(h->score[a]))
+                continue;
+            int label = kz_engine_churns_within(e, a, at, horizon);
+            if (label < 0)
+                continue;
+            if ((rc = history_grow(hs)))
+                break;
+            size_t i = hs->n++;
+            hs->risk[i] = 100 - h->score[a];
+            hs->y[i] = (uint8_t)label;
+            hs->band[i] = h->band[a];
+            hs->segment[i] = h->segment[a];
+            hs->day[i] = at;
+            for (size_t k = 0; k < hs->width; k++)
+                hs->points[i * hs->width + k] = h->part[(size_t)a * h->width + k].points;
+        }
+        kz_health_scores_free(h);
+    }
+    return rc;
+}
+
+void kz_health_backtest_of(kz_health_backtest *b, const kz_health_history *hs, int horizon)
+{
+    memset(b, 0, sizeof *b);
+    b->horizon = horizon;
+    b->dates = hs->dates;
+    b->rows = hs->n;
+    b->roc_auc = hs->n ? kz_eval_roc_auc(hs->risk, hs->y, hs->n) : NAN;
+    for (size_t i = 0; i < hs->n; i++) {
+        b->band_rows[hs->band[i]]++;
+        b->band_churned[hs->band[i]] += hs->y[i];
+        b->churned += hs->y[i];
+    }
+    double base = hs->n ? (double)b->churned / (double)hs->n : NAN;
+    double red = b->band_rows[KZ_BAND_RED] ? (double)b->band_churned[KZ_BAND_RED] / (double)b->band_rows[KZ_BAND_RED]
+                                           : NAN;
+    b->red_lift = red / base;
+    b->verdict = isnan(b->roc_auc)   ? "no churn in the history to judge by"
+                 : b->roc_auc >= 0.7 ? "the score foresees churn"
+                 : b->roc_auc >= 0.6 ? "the score foresees churn weakly"
+                                     : "the score does not foresee churn: as it stands it is a decoration";
+}
+
+int kz_health_backtest_json(kz_buf *out, const kz_health_backtest *b)
+{
+    kz_jw w;
+    kz_jw_init(&w, out);
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "roc_auc");
+    kz_jw_double(&w, b->roc_auc);
+    kz_jw_key(&w, "verdict");
+    kz_jw_str(&w, b->verdict);
+    kz_jw_key(&w, "horizon_days");
+    kz_jw_int(&w, b->horizon);
+    kz_jw_key(&w, "dates");
+    kz_jw_int(&w, (int64_t)b->dates);
+    kz_jw_key(&w, "rows");
+    kz_jw_int(&w, (int64_t)b->rows);
+    kz_jw_key(&w, "churned");
+    kz_jw_int(&w, (int64_t)b->churned);
+    kz_jw_key(&w, "red_lift");
+    kz_jw_double(&w, b->red_lift);
+    kz_jw_key(&w, "bands");
+    kz_jw_obj(&w);
+    for (int band = KZ_BAND_GREEN; band >= KZ_BAND_RED; band--) {
+        kz_jw_key(&w, kz_health_band_name(band));
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "rows");
+        kz_jw_int(&w, (int64_t)b->band_rows[band]);
+        kz_jw_key(&w, "churned");
+        kz_jw_int(&w, (int64_t)b->band_churned[band]);
+        kz_jw_key(&w, "churn_rate");
+        kz_jw_double(&w, b->band_rows[band] ? (double)b->band_churned[band] / (double)b->band_rows[band] : NAN);
+        kz_jw_end(&w);
+    }
+    kz_jw_end(&w);
+    kz_jw_end(&w);
+    return kz_jw_error(&w);
 }
 
 /* ---- churn ------------------------------------------------------------------------- */

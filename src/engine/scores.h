@@ -66,6 +66,47 @@ int kz_churn_predict_all(kz_churn_preds **out, const kz_churn_model *m, const kz
                          kz_day at, const kz_attrs *attrs);
 void kz_churn_preds_free(kz_churn_preds *p);
 
+/* ---- the score against real churn ---- */
+
+/* Every paying account's score on dates every `step` days back from the
+ * observation date of o minus the horizon, with whether it churned within
+ * the horizon: what a backtest and a suggestion of weights learn from. */
+typedef struct kz_health_history {
+    size_t n, cap, width, dates;
+    double *risk;      /* 100 - score */
+    uint8_t *y, *band;
+    int *segment;
+    kz_day *day;
+    double *points;    /* n × width: each factor's points (0..1) */
+} kz_health_history;
+
+#define KZ_HEALTH_HISTORY_DAYS 56 /* as for churn: two usage windows before a backtest date */
+
+/* Collects the history (hs is set up here; free it with
+ * kz_health_history_free even on failure). KZ_EINVALID when there are no
+ * events or too few days before the horizon. */
+int kz_health_history_collect(kz_health_history *hs, const kz_health_def *d, const char *origin, kz_store *st,
+                              const kz_engine *e, const kz_metric_opts *o, const kz_attrs *attrs, int horizon,
+                              int step);
+void kz_health_history_free(kz_health_history *hs);
+
+/* How well the scores of hs foresaw churn. */
+typedef struct kz_health_backtest {
+    double roc_auc;         /* of 100 - score against churn; NaN without churn */
+    double red_lift;        /* churn rate of the red band over the overall rate */
+    const char *verdict;    /* in words: foresees churn, weakly, or not at all (static) */
+    int horizon;
+    size_t dates, rows, churned;
+    size_t band_rows[3], band_churned[3]; /* by KZ_BAND_* */
+} kz_health_backtest;
+
+void kz_health_backtest_of(kz_health_backtest *out, const kz_health_history *hs, int horizon);
+
+/* {"roc_auc", "verdict", "horizon_days", "dates", "rows", "churned",
+ * "red_lift", "bands": {green|yellow|red: {rows, churned, churn_rate}}},
+ * appended to out. */
+int kz_health_backtest_json(kz_buf *out, const kz_health_backtest *b);
+
 /* ---- every account's current scores ---- */
 
 typedef struct kz_scores {
