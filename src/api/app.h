@@ -109,6 +109,13 @@ int kz_api_row_remove(kz_http_req *req, kz_http_resp *resp);
 int kz_api_spend_list(kz_http_req *req, kz_http_resp *resp);
 int kz_api_import(kz_http_req *req, kz_http_resp *resp);
 int kz_api_accounts(kz_http_req *req, kz_http_resp *resp);
+int kz_api_health(kz_http_req *req, kz_http_resp *resp);
+int kz_api_health_define(kz_http_req *req, kz_http_resp *resp);
+int kz_api_health_backtest(kz_http_req *req, kz_http_resp *resp);
+int kz_api_account_health(kz_http_req *req, kz_http_resp *resp);
+int kz_api_churn_models(kz_http_req *req, kz_http_resp *resp);
+int kz_api_churn_evaluation(kz_http_req *req, kz_http_resp *resp);
+int kz_api_churn_predictions(kz_http_req *req, kz_http_resp *resp);
 int kz_api_account(kz_http_req *req, kz_http_resp *resp);
 
 /* Appends the rows of entity e of account account_id (internal id), the

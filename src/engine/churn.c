@@ -25,6 +25,7 @@
 
 void kz_churn_opts_init(kz_churn_opts *c)
 {
+    memset(c, 0, sizeof *c);
     c->horizon = 90;
     c->step = 30;
     c->test_share = 0.3;

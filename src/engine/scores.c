@@ -383,6 +383,87 @@ int kz_churn_drivers(kz_buf *j, kz_buf *t, char *const *names, size_t p, const d
     return rc ? rc : kz_jw_error(&w);
 }
 
+static void eval_date(kz_jw *w, const char *key, kz_day d)
+{
+    char buf[KZ_DATE_BUF];
+    kz_jw_key(w, key);
+    if (d == KZ_DAY_NONE) {
+        kz_jw_null(w);
+        return;
+    }
+    kz_format_date(buf, d);
+    kz_jw_str(w, buf);
+}
+
+/* {"horizon_days", "models": {name: {roc_auc, pr_auc, top_decile_lift, periods, rows, calibration}}} */
+int kz_churn_eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_churn_opts *c, const kz_dataset *d)
+{
+    kz_jw w;
+    kz_jw_init(&w, out);
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "features");
+    kz_jw_arr(&w);
+    for (size_t j = 0; j < d->p; j++)
+        kz_jw_str(&w, d->names[j]);
+    kz_jw_end(&w);
+    kz_jw_key(&w, "horizon_days");
+    kz_jw_int(&w, c->horizon);
+    kz_jw_key(&w, "step_days");
+    kz_jw_int(&w, c->step);
+    kz_jw_key(&w, "models");
+    kz_jw_obj(&w);
+    for (size_t i = 0; i < n; i++) {
+        kz_jw_key(&w, ev[i].model);
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "roc_auc");
+        kz_jw_double(&w, ev[i].roc_auc);
+        kz_jw_key(&w, "pr_auc");
+        kz_jw_double(&w, ev[i].pr_auc);
+        kz_jw_key(&w, "top_decile_lift");
+        kz_jw_double(&w, ev[i].top_decile_lift);
+        if (!isnan(ev[i].lambda)) {
+            kz_jw_key(&w, "lambda");
+            kz_jw_double(&w, ev[i].lambda);
+        }
+        eval_date(&w, "train_from", ev[i].train_first);
+        eval_date(&w, "train_to", ev[i].train_last);
+        eval_date(&w, "test_from", ev[i].test_first);
+        eval_date(&w, "test_to", ev[i].test_last);
+        kz_jw_key(&w, "train_rows");
+        kz_jw_int(&w, (int64_t)ev[i].train_rows);
+        kz_jw_key(&w, "train_churned");
+        kz_jw_int(&w, (int64_t)ev[i].train_churned);
+        kz_jw_key(&w, "test_rows");
+        kz_jw_int(&w, (int64_t)ev[i].test_rows);
+        kz_jw_key(&w, "test_churned");
+        kz_jw_int(&w, (int64_t)ev[i].test_churned);
+        kz_jw_key(&w, "calibration");
+        kz_jw_arr(&w);
+        for (int b = 0; b < 10; b++) {
+            const kz_calib_bin *cb = &ev[i].calibration[b];
+            kz_jw_obj(&w);
+            kz_jw_key(&w, "predicted_from");
+            kz_jw_double(&w, cb->lo);
+            kz_jw_key(&w, "predicted_to");
+            kz_jw_double(&w, cb->hi);
+            kz_jw_key(&w, "rows");
+            kz_jw_int(&w, (int64_t)cb->n);
+            kz_jw_key(&w, "mean_predicted");
+            kz_jw_double(&w, cb->mean_pred);
+            kz_jw_key(&w, "observed");
+            kz_jw_double(&w, cb->observed);
+            kz_jw_end(&w);
+        }
+        kz_jw_end(&w);
+        kz_jw_end(&w);
+    }
+    kz_jw_end(&w);
+    kz_jw_end(&w);
+    if (kz_buf_putc(out, '\n'))
+        return KZ_ENOMEM;
+    return kz_jw_error(&w);
+}
+
 void kz_churn_preds_free(kz_churn_preds *p)
 {
     if (!p)

@@ -52,6 +52,12 @@ int kz_churn_model_pick(kz_model_rec **out, kz_store *st, const char *algorithm)
  * into text; x the row's features, c their contributions. */
 int kz_churn_drivers(kz_buf *json, kz_buf *text, char *const *names, size_t p, const double *x, const double *c);
 
+/* An evaluation as JSON: {"features", "horizon_days", "step_days",
+ * "models": {name: {roc_auc, pr_auc, top_decile_lift, lambda?, train_from,
+ * train_to, test_from, test_to, train_rows, train_churned, test_rows,
+ * test_churned, calibration: [...]}}} and a newline, appended to out. */
+int kz_churn_eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_churn_opts *c, const kz_dataset *d);
+
 /* Predictions of model m for every account paying on `at` (within o's
  * mask): per row of rows (the account is rows->acc[i]) the probability and
  * the drivers as JSON. Caller frees with kz_churn_preds_free. */
