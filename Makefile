@@ -41,7 +41,8 @@ CPPFLAGS += -DKZ_VERSION='"$(VERSION)"'
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -name main.c))
 TEST_SRC := $(sort $(wildcard tests/support/*.c tests/unit/*.c tests/e2e/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+GEN_OBJ  := $(BUILD)/gen/openapi.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/src/main.o
 
@@ -69,6 +70,15 @@ $(BUILD)/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+# docs/openapi.yaml is served by the binary: embedded as a C array
+$(BUILD)/gen/openapi.c: docs/openapi.yaml scripts/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)./scripts/embed.sh kz_openapi_doc $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c | $(BUILD)/.deps-ok
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libkizuna.a: $(LIB_OBJ)
 	@rm -f $@

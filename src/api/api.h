@@ -27,6 +27,11 @@ typedef int (*kz_api_authorize_t)(kz_http_req *req, const kz_route *route, kz_ht
 kz_api_authorize_t kz_api_authorize_fn(void);
 void (*kz_api_release_fn(void))(kz_http_req *req);
 
+/* docs/openapi.yaml, embedded at build time (without its comment lines):
+ * JSON text of kz_openapi_doc_len bytes, NUL-terminated. */
+extern const unsigned char kz_openapi_doc[];
+extern const size_t kz_openapi_doc_len;
+
 /* The routes of the API, for kz_server_start. */
 const kz_route *kz_api_routes(size_t *n);
 

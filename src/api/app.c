@@ -16,6 +16,7 @@
 static const kz_route routes[] = {
     { "GET", "/healthz", kz_api_healthz, KZ_ROLE_PUBLIC, "liveness and a check of the database" },
     { "GET", "/metrics", kz_api_prometheus, KZ_ROLE_PUBLIC, "the server's counters in Prometheus text format" },
+    { "GET", "/api/v1/openapi.json", kz_api_openapi, KZ_ROLE_PUBLIC, "this document, as JSON" },
     { "POST", "/api/v1/login", kz_api_login, KZ_ROLE_PUBLIC,
       "log in with {name, password}: a session cookie, and the CSRF token for changes" },
     { "POST", "/api/v1/logout", kz_api_logout, KZ_ROLE_VIEWER, "end the session" },

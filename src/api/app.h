@@ -99,6 +99,7 @@ int kz_api_token_revoke(kz_http_req *req, kz_http_resp *resp);
 int kz_api_audit_list(kz_http_req *req, kz_http_resp *resp);
 int kz_api_healthz(kz_http_req *req, kz_http_resp *resp);
 int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp);
+int kz_api_openapi(kz_http_req *req, kz_http_resp *resp);
 int kz_api_reports(kz_http_req *req, kz_http_resp *resp);
 int kz_api_report(kz_http_req *req, kz_http_resp *resp);
 int kz_api_events_post(kz_http_req *req, kz_http_resp *resp);

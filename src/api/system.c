@@ -108,3 +108,12 @@ int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp)
     resp->type = "text/plain; version=0.0.4";
     return rc;
 }
+
+int kz_api_openapi(kz_http_req *req, kz_http_resp *resp)
+{
+    (void)req;
+    int rc = kz_buf_append(&resp->body, kz_openapi_doc, kz_openapi_doc_len);
+    if (!rc)
+        kz_resp_json(resp, 200);
+    return rc;
+}

@@ -121,3 +121,20 @@ Test(server, limits_and_bad_starts, .timeout = 60)
     kt_run_free(&run);
     kt_rmrf(dir);
 }
+
+Test(server, serves_its_openapi_document_to_anyone, .timeout = 60)
+{
+    char *dir = kt_tmpdir();
+    kt_server s;
+    kt_serve(&s, dir, NULL);
+    kt_http_resp r;
+    kt_http(&r, &s, "GET", "/api/v1/openapi.json", NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(kt_contains(r.headers, "Content-Type: application/json"), "%s", r.headers);
+    cr_assert(strncmp(r.body, "{\n  \"openapi\": \"3.0.3\"", 22) == 0, "the document without its comment lines: %.80s",
+              r.body);
+    cr_assert(kt_contains(r.body, "\"/api/v1/events\""), "%.200s", r.body);
+    kt_http_free(&r);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    kt_rmrf(dir);
+}

@@ -1,12 +1,16 @@
 /*
  * docs_test.c - docs/import.md documents every field of every entity, under
- * the entity's own heading, and nothing the schema lacks.
+ * the entity's own heading, and nothing the schema lacks; docs/openapi.yaml
+ * describes every route the server answers, and no other.
  */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "api/api.h"
 #include "engine/signals.h"
 #include "ingest/schema.h"
 #include "../support/support.h"
@@ -60,4 +64,65 @@ Test(docs, metrics_md_lists_every_signal)
         cr_assert(kt_contains(doc, row), "docs/metrics.md: signal %s (%s) is not documented", d[i].name, d[i].unit);
     }
     free(doc);
+}
+
+/* Every $ref of the document points at a schema it defines. */
+static void refs_resolve(const cJSON *node, const cJSON *schemas)
+{
+    if (cJSON_IsObject(node)) {
+        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(node, "$ref");
+        if (cJSON_IsString(ref)) {
+            const char *prefix = "#/components/schemas/";
+            cr_assert(strncmp(ref->valuestring, prefix, strlen(prefix)) == 0, "$ref %s", ref->valuestring);
+            cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(schemas, ref->valuestring + strlen(prefix)),
+                               "docs/openapi.yaml: $ref %s is not defined", ref->valuestring);
+        }
+    }
+    for (const cJSON *c = node ? node->child : NULL; c; c = c->next)
+        refs_resolve(c, schemas);
+}
+
+Test(docs, openapi_lists_every_route_and_only_them)
+{
+    /* the document as the server serves it (the file without its comments) */
+    cJSON *doc = cJSON_ParseWithLength((const char *)kz_openapi_doc, kz_openapi_doc_len);
+    cr_assert_not_null(doc, "docs/openapi.yaml is not JSON-style YAML: %s", cJSON_GetErrorPtr());
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(doc, "openapi")->valuestring, "3.0.3");
+    const cJSON *paths = cJSON_GetObjectItemCaseSensitive(doc, "paths");
+    cr_assert(cJSON_IsObject(paths));
+    size_t n;
+    const kz_route *routes = kz_api_routes(&n);
+    for (size_t i = 0; i < n; i++) {
+        char method[16];
+        size_t k = 0;
+        for (; routes[i].method[k] && k + 1 < sizeof method; k++)
+            method[k] = (char)(routes[i].method[k] - 'A' + 'a');
+        method[k] = '\0';
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(paths, routes[i].pattern);
+        cr_assert_not_null(path, "docs/openapi.yaml lacks the path %s", routes[i].pattern);
+        const cJSON *op = cJSON_GetObjectItemCaseSensitive(path, method);
+        cr_assert_not_null(op, "docs/openapi.yaml lacks %s %s", routes[i].method, routes[i].pattern);
+        cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(op, "responses"), "%s %s: no responses", method,
+                           routes[i].pattern);
+        /* the route's least role is what the document says */
+        const cJSON *desc = cJSON_GetObjectItemCaseSensitive(op, "description");
+        static const char *const roles[] = { NULL, "viewer", "support", "csm", "admin" };
+        if (roles[routes[i].role]) {
+            char want[64];
+            snprintf(want, sizeof want, "Least role: %s.", roles[routes[i].role]);
+            cr_assert(cJSON_IsString(desc) && strstr(desc->valuestring, want), "%s %s: should say '%s'", method,
+                      routes[i].pattern, want);
+        }
+    }
+    /* and nothing the server does not answer */
+    for (const cJSON *path = paths->child; path; path = path->next)
+        for (const cJSON *op = path->child; op; op = op->next) {
+            int found = 0;
+            for (size_t i = 0; i < n && !found; i++)
+                found = strcmp(routes[i].pattern, path->string) == 0 && strcasecmp(routes[i].method, op->string) == 0;
+            cr_assert(found, "docs/openapi.yaml describes %s %s, which the server does not answer", op->string,
+                      path->string);
+        }
+    refs_resolve(doc, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "components"), "schemas"));
+    cJSON_Delete(doc);
 }
