@@ -19,6 +19,13 @@ typedef struct kz_app kz_app;
 int kz_app_open(kz_app **out, const kz_config *cfg);
 void kz_app_close(kz_app *a);
 
+/* Applies what may change while serving (ingest.max_batch_events,
+ * scores.max_delay_seconds) from a reloaded configuration. */
+int kz_app_reload(kz_app *a, const kz_config *fresh);
+
+/* The caller's user name (for the access log), "" when nobody logged in. */
+const char *kz_api_user_name(const kz_http_req *req);
+
 /* The server the app answers on (for GET /metrics), once started. */
 void kz_app_set_server(kz_app *a, kz_server *s);
 

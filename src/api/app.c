@@ -217,7 +217,6 @@ static void rescore(kz_app *a)
 static void *scorer_main(void *arg)
 {
     kz_app *a = arg;
-    double max_delay = (double)a->cfg->scores_max_delay;
     pthread_mutex_lock(&a->score_mu);
     for (;;) {
         while (!a->score_dirty && !a->score_stop)
@@ -225,7 +224,7 @@ static void *scorer_main(void *arg)
         /* wait for a quiet second, or the longest delay */
         while (!a->score_stop) {
             double now = kz_monotonic();
-            if (now - a->dirty_last >= 1.0 || now - a->dirty_since >= max_delay)
+            if (now - a->dirty_last >= 1.0 || now - a->dirty_since >= a->max_delay)
                 break;
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
@@ -256,6 +255,7 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
     if (!a)
         return kz_error_oom();
     a->cfg = cfg;
+    a->max_delay = (double)cfg->scores_max_delay;
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -349,6 +349,21 @@ void kz_app_close(kz_app *a)
     pthread_cond_destroy(&a->score_cv);
     free(a->dummy_hash);
     free(a);
+}
+
+const char *kz_api_user_name(const kz_http_req *req)
+{
+    const kz_api_user *u = req->user;
+    return u ? u->user.name : "";
+}
+
+int kz_app_reload(kz_app *a, const kz_config *fresh)
+{
+    kz_live_set_max_events(a->live, (size_t)fresh->ingest_max_batch);
+    pthread_mutex_lock(&a->score_mu);
+    a->max_delay = (double)fresh->scores_max_delay;
+    pthread_mutex_unlock(&a->score_mu);
+    return KZ_OK;
 }
 
 int kz_app_changed(kz_app *a)

@@ -48,6 +48,7 @@ struct kz_app {
     pthread_cond_t score_cv;
     int score_dirty, score_stop;
     double dirty_since, dirty_last; /* monotonic seconds of the first and the last change not yet scored */
+    double max_delay;           /* scores.max_delay_seconds (under score_mu: reloadable) */
     kz_store *score_store;      /* the scorer's handle */
     pthread_key_t store_key;    /* this thread's kz_store */
     pthread_mutex_t stores_mu;  /* over the list of opened stores */

@@ -46,25 +46,13 @@ int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp)
     const kz_engine *e = kz_app_engine(a);
     size_t bytes = kz_engine_bytes(e), events = kz_engine_events(e), accounts = kz_engine_accounts(e);
     kz_app_engine_done(a);
-    static const char *const le[12] = { "0.0005", "0.001", "0.002", "0.005", "0.01", "0.025",
-                                        "0.05",   "0.1",   "0.25",  "0.5",   "1",    "+Inf" };
     kz_buf *b = &resp->body;
-    int rc = kz_buf_puts(b, "# HELP kizuna_http_requests_total Requests answered, by status class.\n"
-                            "# TYPE kizuna_http_requests_total counter\n");
-    for (int c = 1; c < 6 && !rc; c++)
-        rc = kz_buf_printf(b, "kizuna_http_requests_total{class=\"%dxx\"} %llu\n", c,
-                           (unsigned long long)s.by_class[c]);
-    if (!rc)
-        rc = kz_buf_puts(b, "# HELP kizuna_http_request_duration_seconds Time to answer a request.\n"
-                            "# TYPE kizuna_http_request_duration_seconds histogram\n");
-    unsigned long long cum = 0;
-    for (int i = 0; i < 12 && !rc; i++) {
-        cum += s.latency_us[i];
-        rc = kz_buf_printf(b, "kizuna_http_request_duration_seconds_bucket{le=\"%s\"} %llu\n", le[i], cum);
-    }
+    int rc = a->server ? kz_server_prometheus(a->server, b) : KZ_OK;
     if (!rc)
         rc = kz_buf_printf(b,
-                           "kizuna_http_request_duration_seconds_count %llu\n"
+                           "# HELP kizuna_http_requests_answered_total Requests answered.\n"
+                           "# TYPE kizuna_http_requests_answered_total counter\n"
+                           "kizuna_http_requests_answered_total %llu\n"
                            "# HELP kizuna_http_received_bytes_total Request body bytes.\n"
                            "# TYPE kizuna_http_received_bytes_total counter\n"
                            "kizuna_http_received_bytes_total %llu\n"

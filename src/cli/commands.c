@@ -178,14 +178,24 @@ static const kz_command commands[] = {
       "                        standard output)\n",
       "churn [options] evaluate|train|predict" },
     { "serve", kz_cmd_serve, "the HTTP server: the REST API under /api/v1/",
-      "Serves the database over HTTP until SIGTERM or SIGINT (requests in flight\n"
-      "finish first): the REST API under /api/v1/ (docs/api.md), GET /healthz and\n"
-      "GET /metrics (Prometheus). Prints the address on its first line.\n"
+      "Serves the database over HTTP: the REST API under /api/v1/ (docs/api.md),\n"
+      "POST /api/v1/events for live product events, GET /healthz, GET /metrics\n"
+      "(Prometheus) and, with a web root, the dashboard under /. Prints the address\n"
+      "on its first line. Every account's health and churn risk are scored again\n"
+      "soon after the data changes.\n"
+      "\n"
+      "Signals: SIGTERM or SIGINT stop it (requests in flight finish, everything\n"
+      "acknowledged is stored); SIGHUP reads the configuration again and applies\n"
+      "log.level, log.format, ingest.max_batch_events and scores.max_delay_seconds\n"
+      "(other keys need a restart, and the log says which changed).\n"
       "\n"
       "Options:\n"
       "  --listen HOST:PORT    address to listen on (default the key server.listen,\n"
       "                        127.0.0.1:8080; port 0: any free one)\n"
-      "  --threads N           threads answering requests (server.threads, 2)\n",
+      "  --threads N           threads answering requests (server.threads, 2)\n"
+      "  --web-root DIR        the built dashboard to serve under / (server.web_root)\n"
+      "  --log-format F        logfmt or json: one line per request and event\n"
+      "                        (log.format)\n",
       "serve [options]" },
     { "user", kz_cmd_user, "the users of the server: roles, passwords, API tokens",
       "Manages who may use the server (docs/api.md). Roles: admin (everything, users,\n"

@@ -94,6 +94,9 @@ static const kz_cfg_key keys[] = {
       "KIZUNA_SERVER_MAX_CONNECTIONS", "Connections served at once; more wait to be accepted.", NULL },
     { "server.timeout_seconds", KZ_CFG_INT, OFF(server_timeout), "30", 1, 3600, NULL,
       "KIZUNA_SERVER_TIMEOUT_SECONDS", "An idle or slow connection is closed after this long.", NULL },
+    { "server.web_root", KZ_CFG_STR, OFF(server_web_root), "-", 0, 0, NULL, "KIZUNA_WEB_ROOT",
+      "Folder of the built dashboard that `kizuna serve` serves under / (files outside it are never read); "
+      "- for none.", NULL },
     { "server.secure_cookies", KZ_CFG_ENUM, OFF(server_secure_cookies), "auto", 0, 0, "auto|always",
       "KIZUNA_SECURE_COOKIES",
       "Session cookies carry Secure: always, or (auto) when the request came over HTTPS through a proxy "
@@ -272,4 +275,21 @@ const char *kz_config_source_name(kz_cfg_source s)
 {
     static const char *names[] = { "default", "file", "environment", "flag" };
     return names[s];
+}
+
+int kz_config_reload(kz_config *out, const kz_config *old)
+{
+    int rc = kz_config_load(out, old->file);
+    for (size_t i = 0; i < NKEYS && !rc; i++) {
+        if (old->source[i] != KZ_SRC_FLAG)
+            continue;
+        char buf[4096];
+        kz_config_value_text(old, &keys[i], buf, sizeof buf);
+        rc = set_value(out, &keys[i], buf, KZ_SRC_FLAG);
+    }
+    if (rc) {
+        kz_config_free(out);
+        return rc;
+    }
+    return KZ_OK;
 }

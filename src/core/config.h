@@ -51,6 +51,7 @@ typedef struct kz_config {
     int64_t server_max_connections;   /* server.max_connections */
     int64_t server_timeout;           /* server.timeout_seconds */
     char *server_secure_cookies;      /* server.secure_cookies */
+    char *server_web_root;            /* server.web_root ("-": none) */
     /* logging */
     char *log_level;               /* log.level */
     char *log_format;              /* log.format */
@@ -79,6 +80,11 @@ const kz_cfg_key *kz_config_keys(size_t *n);
  * KZ_EINVALID / KZ_EIO with "file:line: key: reason" in kz_error_msg(); cfg is
  * then freed. Caller frees with kz_config_free(). */
 int kz_config_load(kz_config *cfg, const char *path);
+
+/* Loads the configuration again as kz_config_load did for old (its file and
+ * the environment), with the values flags gave old kept (flags win). out is
+ * filled (caller frees) or, on an error with the reason, left freed. */
+int kz_config_reload(kz_config *out, const kz_config *old);
 
 /* Sets one key from text with the given source (a flag, usually). 0, or
  * KZ_ENOTFOUND (unknown key) / KZ_EINVALID (bad value) with the reason. */

@@ -23,6 +23,7 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/static.h"
 
 struct kz_server {
     struct MHD_Daemon *d;
@@ -35,6 +36,14 @@ struct kz_server {
     pthread_cond_t idle;
     size_t inflight;
     kz_server_stats stats;
+    struct route_stats *per_route; /* nroutes + 1 (the last: requests no route took) */
+};
+
+/* What GET /metrics tells of one route. */
+struct route_stats {
+    uint64_t by_class[6];
+    uint64_t buckets[12];
+    double seconds;
 };
 
 /* One request in flight. */
@@ -43,9 +52,12 @@ struct state {
     int too_big;
     double started;
     int status;
+    size_t route;       /* index of the route that answered, nroutes when none */
     size_t sent;
     char method[16];
     char path[256];
+    char client[64];
+    char user[64];      /* who called (empty: nobody logged in) */
 };
 
 void kz_server_opts_init(kz_server_opts *o)
@@ -161,11 +173,17 @@ static enum MHD_Result answer(struct MHD_Connection *c, struct state *st, kz_htt
                                                              MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ok = MHD_NO;
     if (r) {
+        int own_cache = 0;
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->type ? resp->type : "application/json");
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        for (size_t i = 0; i < resp->nheaders; i++)
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        for (size_t i = 0; i < resp->nheaders; i++) {
             MHD_add_response_header(r, resp->header_name[i], resp->header_value[i]);
+            own_cache |= strcasecmp(resp->header_name[i], "Cache-Control") == 0;
+        }
+        if (!own_cache)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         ok = MHD_queue_response(c, (unsigned)resp->status, r);
         MHD_destroy_response(r);
     }
@@ -195,6 +213,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         st->started = kz_monotonic();
         snprintf(st->method, sizeof st->method, "%s", method);
         snprintf(st->path, sizeof st->path, "%s", url);
+        st->route = s->nroutes;
         *con_cls = st;
         pthread_mutex_lock(&s->mu);
         s->inflight++;
@@ -215,6 +234,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     memset(&req, 0, sizeof req);
     char client[64];
     client_address(c, client, sizeof client);
+    snprintf(st->client, sizeof st->client, "%s", client);
     req.method = method;
     req.path = url;
     req.conn = c;
@@ -231,9 +251,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (st->too_big) {
         kz_resp_error(&resp, 413, NULL, "the body is larger than %zu bytes", s->o.max_body);
     } else if (!(route = kz_route_match(s->routes, s->nroutes, method, url, &req, &status))) {
-        kz_resp_error(&resp, status, NULL, status == 404 ? "no such resource: %s" : "%s does not take %s", url,
-                      method);
-    } else if (s->o.authorize && (status = s->o.authorize(&req, route, &resp)) != 0) {
+        int served = 0;
+        if (status == 404 && s->o.web_root && strcmp(method, "GET") == 0 && strncmp(url, "/api/", 5) != 0) {
+            int src = kz_static_serve(s->o.web_root, url, &resp);
+            served = src == KZ_OK;
+            if (src && src != KZ_ENOTFOUND)
+                KZ_LOG(KZ_LOG_ERROR, "http: static file", "path=\"%s\" reason=\"%s\"", url, kz_error_msg());
+            if (!served) {
+                resp.body.len = 0;
+                for (size_t i = 0; i < resp.nheaders; i++)
+                    free(resp.header_value[i]);
+                resp.nheaders = 0;
+            }
+        }
+        if (!served)
+            kz_resp_error(&resp, status, NULL, status == 404 ? "no such resource: %s" : "%s does not take %s", url,
+                          method);
+    } else if ((st->route = (size_t)(route - s->routes)), s->o.authorize && (status = s->o.authorize(&req, route, &resp)) != 0) {
         if (!resp.body.len)
             kz_resp_error(&resp, status, NULL, status == 401 ? "log in first" : "not allowed");
     } else if (route->fn(&req, &resp) != KZ_OK || resp.status == 0) {
@@ -241,6 +275,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         resp.nheaders = 0;
         kz_resp_error(&resp, 500, NULL, "internal error");
     }
+    if (req.user && s->o.user_name)
+        snprintf(st->user, sizeof st->user, "%s", s->o.user_name(&req));
     if (s->o.release && req.user)
         s->o.release(&req);
     enum MHD_Result ok = answer(c, st, &resp);
@@ -264,14 +300,28 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     s->stats.requests++;
     s->stats.by_class[st->status / 100 < 6 ? st->status / 100 : 0]++;
     s->stats.latency_us[b]++;
+    struct route_stats *rs = &s->per_route[st->route <= s->nroutes ? st->route : s->nroutes];
+    rs->by_class[st->status / 100 < 6 ? st->status / 100 : 0]++;
+    rs->buckets[b]++;
+    rs->seconds += ms / 1000;
     s->stats.bytes_in += st->body.len;
     s->stats.bytes_out += st->sent;
     s->inflight--;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->mu);
-    if (s->o.log_access)
-        KZ_LOG(KZ_LOG_INFO, "http", "method=%s path=\"%s\" status=%d ms=%.3f bytes=%zu%s", st->method, st->path,
-               st->status, ms, st->sent, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    if (s->o.log_access && kz_log_enabled(KZ_LOG_INFO)) {
+        /* the path and the user quoted (JSON escapes), so that a line always parses */
+        kz_buf q, u;
+        kz_buf_init(&q, 1024);
+        kz_buf_init(&u, 256);
+        kz_json_quote(&q, st->path, strlen(st->path));
+        kz_json_quote(&u, st->user, strlen(st->user));
+        KZ_LOG(KZ_LOG_INFO, "http", "method=%s path=%s status=%d ms=%.3f bytes=%zu client=%s user=%s%s", st->method,
+               kz_buf_cstr(&q), st->status, ms, st->sent, st->client, kz_buf_cstr(&u),
+               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+        kz_buf_free(&q);
+        kz_buf_free(&u);
+    }
     kz_buf_free(&st->body);
     free(st);
     *con_cls = NULL;
@@ -305,6 +355,11 @@ int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *ro
     s->o = *o;
     s->routes = routes;
     s->nroutes = nroutes;
+    s->per_route = calloc(nroutes + 1, sizeof *s->per_route);
+    if (!s->per_route) {
+        free(s);
+        return kz_error_oom();
+    }
     s->app = app;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle, NULL);
@@ -317,6 +372,7 @@ int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *ro
     if (!s->d) {
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->idle);
+        free(s->per_route);
         free(s);
         return kz_error_set(KZ_EIO, "cannot listen on %s:%u (in use, or not allowed)", o->host, (unsigned)o->port);
     }
@@ -329,6 +385,55 @@ int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *ro
 uint16_t kz_server_port(const kz_server *s)
 {
     return s->port;
+}
+
+int kz_server_prometheus(kz_server *s, kz_buf *b)
+{
+    static const char *const le[12] = { "0.0005", "0.001", "0.002", "0.005", "0.01", "0.025",
+                                        "0.05",   "0.1",   "0.25",  "0.5",   "1",    "+Inf" };
+    size_t n = s->nroutes + 1;
+    struct route_stats *copy = malloc(n * sizeof *copy);
+    if (!copy)
+        return kz_error_oom();
+    pthread_mutex_lock(&s->mu);
+    memcpy(copy, s->per_route, n * sizeof *copy);
+    pthread_mutex_unlock(&s->mu);
+    int rc = kz_buf_puts(b, "# HELP kizuna_http_requests_total Requests answered, by route and status class.\n"
+                            "# TYPE kizuna_http_requests_total counter\n");
+    for (size_t r = 0; r < n && !rc; r++)
+        for (int c = 1; c < 6 && !rc; c++)
+            if (copy[r].by_class[c])
+                rc = kz_buf_printf(b, "kizuna_http_requests_total{route=\"%s%s%s\",code=\"%dxx\"} %llu\n",
+                                   r < s->nroutes ? s->routes[r].method : "", r < s->nroutes ? " " : "",
+                                   r < s->nroutes ? s->routes[r].pattern : "unmatched", c,
+                                   (unsigned long long)copy[r].by_class[c]);
+    if (!rc)
+        rc = kz_buf_puts(b, "# HELP kizuna_http_request_duration_seconds Time to answer a request, by route.\n"
+                            "# TYPE kizuna_http_request_duration_seconds histogram\n");
+    for (size_t r = 0; r < n && !rc; r++) {
+        uint64_t cum = 0;
+        for (int i = 0; i < 12; i++)
+            cum += copy[r].buckets[i];
+        if (!cum)
+            continue;
+        char route[320];
+        snprintf(route, sizeof route, "%s%s%s", r < s->nroutes ? s->routes[r].method : "", r < s->nroutes ? " " : "",
+                 r < s->nroutes ? s->routes[r].pattern : "unmatched");
+        uint64_t total = cum;
+        cum = 0;
+        for (int i = 0; i < 12 && !rc; i++) {
+            cum += copy[r].buckets[i];
+            rc = kz_buf_printf(b, "kizuna_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n", route,
+                               le[i], (unsigned long long)cum);
+        }
+        if (!rc)
+            rc = kz_buf_printf(b,
+                               "kizuna_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                               "kizuna_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                               route, copy[r].seconds, route, (unsigned long long)total);
+    }
+    free(copy);
+    return rc;
 }
 
 void kz_server_stats_get(kz_server *s, kz_server_stats *out)
@@ -353,5 +458,6 @@ void kz_server_stop(kz_server *s, unsigned grace_s)
     MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
+    free(s->per_route);
     free(s);
 }

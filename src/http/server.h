@@ -22,11 +22,14 @@ typedef struct kz_server_opts {
     unsigned max_connections;
     unsigned timeout_s;     /* an idle or slow connection is closed after this */
     int log_access;         /* 1: one log line per request */
+    const char *web_root;   /* a folder whose files GET serves where no route matches (NULL: none) */
     /* Decides who calls: 0 to go on (req->user set, or NULL for anyone), or
      * an HTTP status (401, 403) to refuse with, its message in resp. */
     int (*authorize)(kz_http_req *req, const kz_route *route, kz_http_resp *resp);
     /* Frees what authorize put in req->user, after the handler. */
     void (*release)(kz_http_req *req);
+    /* The name of who req->user is, for the access log (may be NULL). */
+    const char *(*user_name)(const kz_http_req *req);
 } kz_server_opts;
 
 void kz_server_opts_init(kz_server_opts *o);
@@ -44,6 +47,10 @@ typedef struct kz_server_stats {
 int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *routes, size_t nroutes, void *app);
 
 uint16_t kz_server_port(const kz_server *s);
+
+/* The request counters by route and status class, and the latency histogram
+ * by route, in Prometheus text format, appended to b. */
+int kz_server_prometheus(kz_server *s, kz_buf *b);
 void kz_server_stats_get(kz_server *s, kz_server_stats *out);
 
 /* Stops accepting connections, waits (up to grace_s seconds) for the

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,7 @@ struct written {
 
 struct kz_live {
     kz_live_opts o;
+    _Atomic size_t max_events;  /* o.max_events, changed by kz_live_set_max_events */
     kz_store *st;               /* the writer thread's (and kz_live_open's before it starts) */
     uint8_t key[crypto_shorthash_siphashx24_KEYBYTES];
     pthread_rwlock_t dict_lock; /* over the three maps and their maxima */
@@ -710,6 +712,7 @@ int kz_live_open(kz_live **out, const char *db_path, const kz_live_opts *o)
         lv->o.max_field = 1 << 20;
     if (lv->o.block_events == 0)
         lv->o.block_events = 1 << 20;
+    atomic_store(&lv->max_events, lv->o.max_events);
     randombytes_buf(lv->key, sizeof lv->key);
     kz_buf_init(&lv->blob, KZ_BUF_UNLIMITED);
     pthread_rwlockattr_t ra;
@@ -780,6 +783,11 @@ int kz_live_sync(kz_live *lv)
         pthread_cond_wait(&lv->answered, &lv->mu);
     pthread_mutex_unlock(&lv->mu);
     return KZ_OK;
+}
+
+void kz_live_set_max_events(kz_live *lv, size_t n)
+{
+    atomic_store(&lv->max_events, n ? n : 1);
 }
 
 void kz_live_stats_get(kz_live *lv, kz_live_stats *out)
@@ -1197,7 +1205,7 @@ int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int 
     kz_ndjson_init(&w.ctx, lv->o.max_field);
     kz_ndjson_init(&w.props, lv->o.max_field);
     kz_buf_init(&p.keybytes, KZ_BUF_UNLIMITED);
-    if ((rc = split_body(body, n, f, &recs, lv->o.max_events)))
+    if ((rc = split_body(body, n, f, &recs, atomic_load(&lv->max_events))))
         goto done;
     r->received = recs.n;
     p.newkeys[0] = kz_strmap_new(64);

@@ -123,6 +123,9 @@ int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int 
  * before answering, so that events for a new account are accepted at once. */
 int kz_live_sync(kz_live *lv);
 
+/* A new limit of events per batch (the configuration reloaded). */
+void kz_live_set_max_events(kz_live *lv, size_t n);
+
 typedef struct kz_live_stats {
     uint64_t stored, duplicates, rejected, commits, batches;
 } kz_live_stats;

@@ -5,7 +5,10 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../support/server.h"
 #include "../support/support.h"
@@ -73,7 +76,13 @@ Test(server, reports_health_errors_and_a_clean_stop, .timeout = 60)
     /* the counters */
     kt_http(&r, &s, "GET", "/metrics", NULL, NULL);
     cr_assert_eq(r.status, 200);
-    cr_assert(kt_contains(r.body, "kizuna_http_requests_total{class=\"4xx\"} 8\n"), "%s", r.body);
+    cr_assert(kt_contains(r.body, "kizuna_http_requests_total{route=\"GET /api/v1/metrics/{report}\",code=\"4xx\"} 6\n"),
+              "%s", r.body);
+    cr_assert(kt_contains(r.body, "kizuna_http_requests_total{route=\"unmatched\",code=\"4xx\"} 2\n"), "%s", r.body);
+    cr_assert(kt_contains(r.body, "kizuna_http_request_duration_seconds_bucket{route=\"GET /healthz\",le=\"+Inf\"} 1\n"),
+              "%s", r.body);
+    cr_assert(kt_contains(r.body, "kizuna_http_request_duration_seconds_count{route=\"GET /healthz\"} 1\n"), "%s",
+              r.body);
     cr_assert(kt_contains(r.body, "kizuna_engine_accounts 8\n"), "%s", r.body);
     cr_assert(kt_contains(r.headers, "text/plain; version=0.0.4"), "%s", r.headers);
     kt_http_free(&r);
@@ -136,5 +145,113 @@ Test(server, serves_its_openapi_document_to_anyone, .timeout = 60)
     cr_assert(kt_contains(r.body, "\"/api/v1/events\""), "%.200s", r.body);
     kt_http_free(&r);
     cr_assert_eq(kt_serve_stop(&s), 0);
+    kt_rmrf(dir);
+}
+
+Test(server, static_files_never_leave_their_folder, .timeout = 60)
+{
+    char *dir = kt_tmpdir();
+    char *web = kt_path(dir, "web"), *assets = kt_path(dir, "web/assets");
+    cr_assert_eq(mkdir(web, 0755), 0);
+    cr_assert_eq(mkdir(assets, 0755), 0);
+    char *p = kt_path(web, "index.html");
+    kt_write(p, "<!doctype html><title>Kizuna</title>", (size_t)-1);
+    free(p);
+    p = kt_path(assets, "app-1234.js");
+    kt_write(p, "console.log(1)", (size_t)-1);
+    free(p);
+    p = kt_path(dir, "secret.txt");
+    kt_write(p, "the secret", (size_t)-1);
+    char *link = kt_path(web, "leak.txt");
+    cr_assert_eq(symlink(p, link), 0);
+    free(p);
+    free(link);
+    const char *extra[] = { "--set", "server.web_root=web", NULL };
+    kt_server s;
+    kt_serve(&s, dir, extra);
+    kt_http_resp r;
+    kt_http(&r, &s, "GET", "/", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, "<!doctype html><title>Kizuna</title>");
+    cr_assert(kt_contains(r.headers, "Content-Type: text/html; charset=utf-8"), "%s", r.headers);
+    cr_assert(kt_contains(r.headers, "Content-Security-Policy: default-src 'self'"), "%s", r.headers);
+    kt_http_free(&r);
+    kt_http(&r, &s, "GET", "/assets/app-1234.js", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert(kt_contains(r.headers, "text/javascript") && kt_contains(r.headers, "immutable"), "%s", r.headers);
+    kt_http_free(&r);
+    /* a dashboard route is the page */
+    kt_http(&r, &s, "GET", "/accounts/acc_1", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert(kt_contains(r.body, "<title>Kizuna</title>"), "%s", r.body);
+    kt_http_free(&r);
+    /* nothing outside the folder, however asked */
+    static const char *const escapes[] = { "/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt",
+                                           "/leak.txt",      "/..%2fsecret.txt",   "/assets/missing.js",
+                                           "//etc/passwd",   "/.hidden",           "/..\\secret.txt" };
+    for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+        kt_http(&r, &s, "GET", escapes[i], NULL, NULL);
+        cr_assert(!kt_contains(r.body, "the secret"), "%s gave the file outside", escapes[i]);
+        cr_assert(r.status == 404 || r.status == 400, "%s: %d", escapes[i], r.status);
+        kt_http_free(&r);
+    }
+    /* the API is never a file */
+    kt_http(&r, &s, "GET", "/api/v1/nothing", NULL, NULL);
+    cr_assert_eq(r.status, 404);
+    cr_assert(kt_contains(r.body, "\"error\""), "%s", r.body);
+    kt_http_free(&r);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    free(web);
+    free(assets);
+    kt_rmrf(dir);
+}
+
+Test(server, json_access_log_and_a_reload_on_sighup, .timeout = 60)
+{
+    char *dir = kt_tmpdir();
+    char *conf = kt_path(dir, "kizuna.ini");
+    kt_write(conf, "[log]\nformat = logfmt\n", (size_t)-1);
+    const char *extra[] = { "--config", conf, NULL };
+    kt_server s;
+    kt_serve(&s, dir, extra);
+    kt_http_resp r;
+    kt_http(&r, &s, "GET", "/healthz?probe=\"1\"", NULL, NULL);
+    kt_http_free(&r);
+    /* json from now on; a key that needs a restart is named as such */
+    kt_write(conf, "[log]\nformat = json\n[server]\nthreads = 3\n", (size_t)-1);
+    kill(s.pid, SIGHUP);
+    char *log = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(log);
+        log = kt_read(s.log, NULL);
+        if (kt_contains(log, "configuration reloaded"))
+            break;
+        usleep(20 * 1000);
+    }
+    cr_assert(kt_contains(log, "\"applied\":\"log.format\"") && kt_contains(log, "\"need_restart\":\"server.threads\""),
+              "%s", log);
+    free(log);
+    kt_http(&r, &s, "GET", "/healthz", NULL, NULL);
+    kt_http_free(&r);
+    /* a broken file: the old configuration stays */
+    kt_write(conf, "[log]\nformat = purple\n", (size_t)-1);
+    kill(s.pid, SIGHUP);
+    usleep(200 * 1000);
+    kt_http(&r, &s, "GET", "/healthz", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    kt_http_free(&r);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    log = kt_read(s.log, NULL);
+    cr_assert(kt_contains(log, "level=info msg=\"http\" method=GET path=\"/healthz\" status=200"), "%s", log);
+    cr_assert(kt_contains(log, "{\"ts\":\"") && kt_contains(log, "\"msg\":\"http\",\"method\":\"GET\",\"path\":\"/healthz\","
+                                                                  "\"status\":200,\"ms\":"),
+              "a JSON line per request: %s", log);
+    cr_assert(kt_contains(log, "log.format: 'purple' is not one of logfmt|json"), "%s", log);
+    /* every JSON line parses */
+    for (char *cur = log, *line; (line = kt_next_line(&cur));)
+        if (line[0] == '{')
+            cr_assert(line[strlen(line) - 1] == '}', "%s", line);
+    free(log);
+    free(conf);
     kt_rmrf(dir);
 }
