@@ -7,6 +7,7 @@
 #define KZ_API_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 #include "http/http.h"
@@ -22,6 +23,10 @@ void kz_app_close(kz_app *a);
 /* Applies what may change while serving (ingest.max_batch_events,
  * scores.max_delay_seconds) from a reloaded configuration. */
 int kz_app_reload(kz_app *a, const kz_config *fresh);
+
+/* The token of the state of the data the cached answers came from
+ * (kz_server_opts.cache_token; app is the kz_app). */
+uint64_t kz_app_cache_token(void *app);
 
 /* The caller's user name (for the access log), "" when nobody logged in. */
 const char *kz_api_user_name(const kz_http_req *req);

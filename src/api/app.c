@@ -10,79 +10,80 @@
 
 #include "api/auth.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/time.h"
 
 static const kz_route routes[] = {
-    { "GET", "/healthz", kz_api_healthz, KZ_ROLE_PUBLIC, "liveness and a check of the database" },
-    { "GET", "/metrics", kz_api_prometheus, KZ_ROLE_PUBLIC, "the server's counters in Prometheus text format" },
-    { "GET", "/api/v1/openapi.json", kz_api_openapi, KZ_ROLE_PUBLIC, "this document, as JSON" },
+    { "GET", "/healthz", kz_api_healthz, KZ_ROLE_PUBLIC, "liveness and a check of the database", 0 },
+    { "GET", "/metrics", kz_api_prometheus, KZ_ROLE_PUBLIC, "the server's counters in Prometheus text format", 0 },
+    { "GET", "/api/v1/openapi.json", kz_api_openapi, KZ_ROLE_PUBLIC, "this document, as JSON", 0 },
     { "POST", "/api/v1/login", kz_api_login, KZ_ROLE_PUBLIC,
-      "log in with {name, password}: a session cookie, and the CSRF token for changes" },
-    { "POST", "/api/v1/logout", kz_api_logout, KZ_ROLE_VIEWER, "end the session" },
-    { "GET", "/api/v1/me", kz_api_me, KZ_ROLE_VIEWER, "who is calling" },
-    { "GET", "/api/v1/users", kz_api_users, KZ_ROLE_ADMIN, "the users" },
-    { "POST", "/api/v1/users", kz_api_user_add, KZ_ROLE_ADMIN, "a new user: {name, role, password?}" },
-    { "PATCH", "/api/v1/users/{name}", kz_api_user_change, KZ_ROLE_ADMIN, "a user's new role or password" },
-    { "DELETE", "/api/v1/users/{name}", kz_api_user_remove, KZ_ROLE_ADMIN, "remove a user" },
+      "log in with {name, password}: a session cookie, and the CSRF token for changes", 0 },
+    { "POST", "/api/v1/logout", kz_api_logout, KZ_ROLE_VIEWER, "end the session", 0 },
+    { "GET", "/api/v1/me", kz_api_me, KZ_ROLE_VIEWER, "who is calling", 0 },
+    { "GET", "/api/v1/users", kz_api_users, KZ_ROLE_ADMIN, "the users", 0 },
+    { "POST", "/api/v1/users", kz_api_user_add, KZ_ROLE_ADMIN, "a new user: {name, role, password?}", 0 },
+    { "PATCH", "/api/v1/users/{name}", kz_api_user_change, KZ_ROLE_ADMIN, "a user's new role or password", 0 },
+    { "DELETE", "/api/v1/users/{name}", kz_api_user_remove, KZ_ROLE_ADMIN, "remove a user", 0 },
     { "POST", "/api/v1/users/{name}/tokens", kz_api_token_issue, KZ_ROLE_ADMIN,
-      "a new API token for the user (shown once)" },
+      "a new API token for the user (shown once)", 0 },
     { "DELETE", "/api/v1/users/{name}/tokens", kz_api_token_revoke, KZ_ROLE_ADMIN,
-      "revoke the user's tokens (?prefix= for one)" },
-    { "GET", "/api/v1/audit", kz_api_audit_list, KZ_ROLE_ADMIN, "the audit log, newest first (?limit, ?before)" },
+      "revoke the user's tokens (?prefix= for one)", 0 },
+    { "GET", "/api/v1/audit", kz_api_audit_list, KZ_ROLE_ADMIN, "the audit log, newest first (?limit, ?before)", 0 },
     { "POST", "/api/v1/events", kz_api_events_post, KZ_ROLE_CSM,
-      "product events: a JSON array, one event, {batch: [...]} or NDJSON; Kizuna's keys or analytics track calls" },
+      "product events: a JSON array, one event, {batch: [...]} or NDJSON; Kizuna's keys or analytics track calls", 0 },
     { "GET", "/api/v1/accounts", kz_api_accounts, KZ_ROLE_VIEWER,
-      "accounts: search (q), filters (owner, industry, plan, band, paying, filter), sort, limit, offset" },
-    { "POST", "/api/v1/accounts", kz_api_row_add, KZ_ROLE_CSM, "a new account (the fields of its import line)" },
+      "accounts: search (q), filters (owner, industry, plan, band, paying, filter), sort, limit, offset", KZ_CACHE },
+    { "POST", "/api/v1/accounts", kz_api_row_add, KZ_ROLE_CSM, "a new account (the fields of its import line)", 0 },
     { "GET", "/api/v1/accounts/{id}", kz_api_account, KZ_ROLE_VIEWER,
-      "one account's story: facts, health, churn risk, signals, usage, MRR history and its rows" },
+      "one account's story: facts, health, churn risk, signals, usage, MRR history and its rows", KZ_CACHE },
     { "GET", "/api/v1/accounts/{id}/health", kz_api_account_health, KZ_ROLE_VIEWER,
-      "an account's recorded daily health scores with their factors (?from, ?to)" },
-    { "PATCH", "/api/v1/accounts/{id}", kz_api_row_change, KZ_ROLE_CSM, "change an account's fields" },
-    { "DELETE", "/api/v1/accounts/{id}", kz_api_row_remove, KZ_ROLE_ADMIN, "delete an account and its rows" },
-    { "POST", "/api/v1/contacts", kz_api_row_add, KZ_ROLE_CSM, "a new contact" },
-    { "GET", "/api/v1/contacts/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one contact" },
-    { "PATCH", "/api/v1/contacts/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a contact" },
-    { "DELETE", "/api/v1/contacts/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a contact" },
-    { "POST", "/api/v1/subscriptions", kz_api_row_add, KZ_ROLE_CSM, "a new subscription" },
-    { "GET", "/api/v1/subscriptions/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one subscription" },
-    { "PATCH", "/api/v1/subscriptions/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a subscription" },
-    { "DELETE", "/api/v1/subscriptions/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a subscription" },
-    { "POST", "/api/v1/tickets", kz_api_row_add, KZ_ROLE_SUPPORT, "a new ticket" },
-    { "GET", "/api/v1/tickets/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one ticket" },
-    { "PATCH", "/api/v1/tickets/{id}", kz_api_row_change, KZ_ROLE_SUPPORT, "change a ticket" },
-    { "DELETE", "/api/v1/tickets/{id}", kz_api_row_remove, KZ_ROLE_SUPPORT, "delete a ticket" },
-    { "POST", "/api/v1/nps", kz_api_row_add, KZ_ROLE_CSM, "a new NPS answer" },
-    { "GET", "/api/v1/nps/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one NPS answer" },
-    { "PATCH", "/api/v1/nps/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a NPS answer" },
-    { "DELETE", "/api/v1/nps/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a NPS answer" },
-    { "POST", "/api/v1/activities", kz_api_row_add, KZ_ROLE_CSM, "a new activity" },
-    { "GET", "/api/v1/activities/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one activity" },
-    { "PATCH", "/api/v1/activities/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a activity" },
-    { "DELETE", "/api/v1/activities/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a activity" },
-    { "GET", "/api/v1/spend", kz_api_spend_list, KZ_ROLE_VIEWER, "sales and marketing spend by month and channel" },
-    { "POST", "/api/v1/spend", kz_api_row_add, KZ_ROLE_ADMIN, "a month's spend of a channel" },
-    { "GET", "/api/v1/spend/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "a month's spend (?channel=)" },
-    { "PATCH", "/api/v1/spend/{id}", kz_api_row_change, KZ_ROLE_ADMIN, "change a month's spend (?channel=)" },
-    { "DELETE", "/api/v1/spend/{id}", kz_api_row_remove, KZ_ROLE_ADMIN, "delete a month's spend (?channel=)" },
+      "an account's recorded daily health scores with their factors (?from, ?to)", KZ_CACHE },
+    { "PATCH", "/api/v1/accounts/{id}", kz_api_row_change, KZ_ROLE_CSM, "change an account's fields", 0 },
+    { "DELETE", "/api/v1/accounts/{id}", kz_api_row_remove, KZ_ROLE_ADMIN, "delete an account and its rows", 0 },
+    { "POST", "/api/v1/contacts", kz_api_row_add, KZ_ROLE_CSM, "a new contact", 0 },
+    { "GET", "/api/v1/contacts/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one contact", KZ_CACHE },
+    { "PATCH", "/api/v1/contacts/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a contact", 0 },
+    { "DELETE", "/api/v1/contacts/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a contact", 0 },
+    { "POST", "/api/v1/subscriptions", kz_api_row_add, KZ_ROLE_CSM, "a new subscription", 0 },
+    { "GET", "/api/v1/subscriptions/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one subscription", KZ_CACHE },
+    { "PATCH", "/api/v1/subscriptions/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a subscription", 0 },
+    { "DELETE", "/api/v1/subscriptions/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a subscription", 0 },
+    { "POST", "/api/v1/tickets", kz_api_row_add, KZ_ROLE_SUPPORT, "a new ticket", 0 },
+    { "GET", "/api/v1/tickets/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one ticket", KZ_CACHE },
+    { "PATCH", "/api/v1/tickets/{id}", kz_api_row_change, KZ_ROLE_SUPPORT, "change a ticket", 0 },
+    { "DELETE", "/api/v1/tickets/{id}", kz_api_row_remove, KZ_ROLE_SUPPORT, "delete a ticket", 0 },
+    { "POST", "/api/v1/nps", kz_api_row_add, KZ_ROLE_CSM, "a new NPS answer", 0 },
+    { "GET", "/api/v1/nps/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one NPS answer", KZ_CACHE },
+    { "PATCH", "/api/v1/nps/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a NPS answer", 0 },
+    { "DELETE", "/api/v1/nps/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a NPS answer", 0 },
+    { "POST", "/api/v1/activities", kz_api_row_add, KZ_ROLE_CSM, "a new activity", 0 },
+    { "GET", "/api/v1/activities/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "one activity", KZ_CACHE },
+    { "PATCH", "/api/v1/activities/{id}", kz_api_row_change, KZ_ROLE_CSM, "change a activity", 0 },
+    { "DELETE", "/api/v1/activities/{id}", kz_api_row_remove, KZ_ROLE_CSM, "delete a activity", 0 },
+    { "GET", "/api/v1/spend", kz_api_spend_list, KZ_ROLE_VIEWER, "sales and marketing spend by month and channel", KZ_CACHE },
+    { "POST", "/api/v1/spend", kz_api_row_add, KZ_ROLE_ADMIN, "a month's spend of a channel", 0 },
+    { "GET", "/api/v1/spend/{id}", kz_api_row_get, KZ_ROLE_VIEWER, "a month's spend (?channel=)", KZ_CACHE },
+    { "PATCH", "/api/v1/spend/{id}", kz_api_row_change, KZ_ROLE_ADMIN, "change a month's spend (?channel=)", 0 },
+    { "DELETE", "/api/v1/spend/{id}", kz_api_row_remove, KZ_ROLE_ADMIN, "delete a month's spend (?channel=)", 0 },
     { "POST", "/api/v1/imports/{entity}", kz_api_import, KZ_ROLE_ADMIN,
-      "import a CSV or NDJSON file of an entity (as kizuna import; ?format, ?strict, ?dry_run)" },
+      "import a CSV or NDJSON file of an entity (as kizuna import; ?format, ?strict, ?dry_run)", 0 },
     { "GET", "/api/v1/health", kz_api_health, KZ_ROLE_VIEWER,
-      "the health definition in use and the current scores by band" },
+      "the health definition in use and the current scores by band", KZ_CACHE },
     { "PUT", "/api/v1/health/definition", kz_api_health_define, KZ_ROLE_ADMIN,
-      "store a new version of the health definition (and score with it)" },
+      "store a new version of the health definition (and score with it)", 0 },
     { "GET", "/api/v1/health/backtest", kz_api_health_backtest, KZ_ROLE_VIEWER,
-      "how well the score foresaw churn in the history (?horizon, ?step)" },
+      "how well the score foresaw churn in the history (?horizon, ?step)", KZ_CACHE },
     { "GET", "/api/v1/churn/models", kz_api_churn_models, KZ_ROLE_VIEWER,
-      "the stored churn models with their training window and evaluation" },
+      "the stored churn models with their training window and evaluation", KZ_CACHE },
     { "GET", "/api/v1/churn/evaluation", kz_api_churn_evaluation, KZ_ROLE_VIEWER,
-      "both models evaluated afresh on the held-out later dates (?horizon, ?step)" },
+      "both models evaluated afresh on the held-out later dates (?horizon, ?step)", KZ_CACHE },
     { "GET", "/api/v1/churn/predictions", kz_api_churn_predictions, KZ_ROLE_VIEWER,
-      "every paying account's churn probability, the riskiest first, with its drivers (?limit)" },
-    { "GET", "/api/v1/metrics", kz_api_reports, KZ_ROLE_VIEWER, "the reports there are" },
+      "every paying account's churn probability, the riskiest first, with its drivers (?limit)", KZ_CACHE },
+    { "GET", "/api/v1/metrics", kz_api_reports, KZ_ROLE_VIEWER, "the reports there are", KZ_CACHE },
     { "GET", "/api/v1/metrics/{report}", kz_api_report, KZ_ROLE_VIEWER,
-      "a report, with the options of `kizuna metrics` as query arguments" },
+      "a report, with the options of `kizuna metrics` as query arguments", KZ_CACHE },
 };
 
 kz_api_authorize_t kz_api_authorize_fn(void)
@@ -121,6 +122,7 @@ static void on_apply(void *ctx, const kz_evcols *ev, const kz_live_name *names, 
             KZ_LOG(KZ_LOG_WARN, "engine: an event name is not shown", "id=%u reason=\"%s\"", (unsigned)names[i].id,
                    kz_error_msg());
     size_t skipped = kz_engine_live_append(a->engine, ev);
+    atomic_fetch_add(&a->generation, 1);
     pthread_rwlock_unlock(&a->lock);
     if (skipped)
         KZ_LOG(KZ_LOG_WARN, "engine: live events of accounts it does not have", "events=%zu", skipped);
@@ -152,6 +154,8 @@ static void on_changed(void *ctx, int events)
         a->directory = dir;
         fresh = old;
         dir = old_dir;
+        a->rebuilds++;
+        atomic_fetch_add(&a->generation, 1);
     }
     pthread_rwlock_unlock(&a->lock);
     kz_engine_free(fresh);
@@ -164,6 +168,10 @@ static void on_changed(void *ctx, int events)
     KZ_LOG(KZ_LOG_INFO, "engine: rebuilt after a change", "events=%d seconds=%.3f", events, kz_monotonic() - t0);
     kz_app_rescore(a);
 }
+
+/* Days of events the scorer copies: two usage windows of 28 days (the
+ * default engine window of the signals) and a week to spare. */
+#define SCORE_DAYS 63
 
 /* ---- the scorer ---------------------------------------------------------------------------- */
 
@@ -180,27 +188,38 @@ void kz_app_rescore(kz_app *a)
 }
 
 /* Scores every account of the current engine, stores the day's scores and
- * puts them in place. */
+ * puts them in place. The work runs on a copy of the engine's recent weeks,
+ * made under the read lock in milliseconds, so that live events are not
+ * held up while every account is scored. */
 static void rescore(kz_app *a)
 {
     kz_scores *s = NULL;
+    kz_engine *copy = NULL;
     kz_metric_opts mo;
     kz_metric_opts_init(&mo);
     mo.tz = a->tz;
     double t0 = kz_monotonic();
     pthread_rwlock_rdlock(&a->lock);
-    int rc = kz_scores_compute(&s, a->score_store, a->engine, &mo);
+    uint64_t rebuilds = a->rebuilds;
+    kz_day obs = kz_engine_last_day(a->engine, a->tz);
+    /* the signals look two usage windows back (signals.h): a margin beyond them */
+    int64_t from = obs == KZ_DAY_NONE ? INT64_MIN : kz_tz_day_start(a->tz, (int64_t)obs - SCORE_DAYS);
+    int rc = kz_engine_clone_recent(&copy, a->engine, from);
     pthread_rwlock_unlock(&a->lock);
+    double t1 = kz_monotonic();
+    if (!rc)
+        rc = kz_scores_compute(&s, a->score_store, copy, &mo);
     if (!rc)
         rc = kz_scores_store(s, a->score_store);
+    kz_engine_free(copy);
     if (rc) {
         KZ_LOG(KZ_LOG_ERROR, "scores: not computed", "reason=\"%s\"", kz_error_msg());
         kz_scores_free(s);
         return;
     }
     pthread_rwlock_wrlock(&a->lock);
-    /* the engine may have been replaced meanwhile (its accounts re-indexed) */
-    if (s->naccounts != kz_engine_accounts(a->engine) && kz_scores_remap(s, a->engine)) {
+    /* another engine may have replaced the one copied (its accounts re-indexed) */
+    if (a->rebuilds != rebuilds && kz_scores_remap(s, a->engine)) {
         pthread_rwlock_unlock(&a->lock);
         kz_scores_free(s);
         kz_app_rescore(a);
@@ -208,10 +227,11 @@ static void rescore(kz_app *a)
     }
     kz_scores *old = a->scores;
     a->scores = s;
+    atomic_fetch_add(&a->generation, 1);
     pthread_rwlock_unlock(&a->lock);
     kz_scores_free(old);
-    KZ_LOG(KZ_LOG_INFO, "scores: every account scored", "accounts=%zu model=%lld seconds=%.3f", s->naccounts,
-           (long long)s->model_id, kz_monotonic() - t0);
+    KZ_LOG(KZ_LOG_INFO, "scores: every account scored", "accounts=%zu model=%lld copy_ms=%.1f seconds=%.3f",
+           s->naccounts, (long long)s->model_id, (t1 - t0) * 1000, kz_monotonic() - t0);
 }
 
 static void *scorer_main(void *arg)
@@ -349,6 +369,19 @@ void kz_app_close(kz_app *a)
     pthread_cond_destroy(&a->score_cv);
     free(a->dummy_hash);
     free(a);
+}
+
+uint64_t kz_app_cache_token(void *app)
+{
+    kz_app *a = app;
+    int64_t version = 0;
+    kz_store *st = kz_app_store(a);
+    /* read before the answer is made (cache.h): the generation covers what
+     * the engine and the scores hold, the data version what the store holds */
+    uint64_t gen = atomic_load(&a->generation);
+    if (!st || kz_store_data_version(st, &version))
+        version = -1 - (int64_t)(gen & 0x7fffffff); /* unknown: a token no answer was kept under */
+    return kz_mix64(gen) ^ (uint64_t)version;
 }
 
 const char *kz_api_user_name(const kz_http_req *req)

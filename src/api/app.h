@@ -7,6 +7,7 @@
 #define KZ_API_APP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "api/api.h"
 #include "core/time.h"
@@ -50,6 +51,8 @@ struct kz_app {
     double dirty_since, dirty_last; /* monotonic seconds of the first and the last change not yet scored */
     double max_delay;           /* scores.max_delay_seconds (under score_mu: reloadable) */
     kz_store *score_store;      /* the scorer's handle */
+    uint64_t rebuilds;          /* engines put in place by on_changed (under lock): account indices may differ */
+    _Atomic uint64_t generation; /* raised whenever engine, directory or scores change (under the write lock) */
     pthread_key_t store_key;    /* this thread's kz_store */
     pthread_mutex_t stores_mu;  /* over the list of opened stores */
     kz_store **stores;

@@ -120,6 +120,8 @@ int kz_cmd_serve(kz_cli *cli, int argc, char **argv)
     so.max_connections = (unsigned)cli->cfg.server_max_connections;
     so.timeout_s = (unsigned)cli->cfg.server_timeout;
     so.web_root = web_root;
+    so.cache_bytes = (size_t)cli->cfg.server_cache_bytes;
+    so.cache_token = kz_app_cache_token;
     so.authorize = kz_api_authorize_fn();
     so.release = kz_api_release_fn();
     so.user_name = kz_api_user_name;

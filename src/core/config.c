@@ -94,6 +94,9 @@ static const kz_cfg_key keys[] = {
       "KIZUNA_SERVER_MAX_CONNECTIONS", "Connections served at once; more wait to be accepted.", NULL },
     { "server.timeout_seconds", KZ_CFG_INT, OFF(server_timeout), "30", 1, 3600, NULL,
       "KIZUNA_SERVER_TIMEOUT_SECONDS", "An idle or slow connection is closed after this long.", NULL },
+    { "server.cache_bytes", KZ_CFG_INT, OFF(server_cache_bytes), "67108864", 0, 68719476736, NULL,
+      "KIZUNA_SERVER_CACHE_BYTES",
+      "Memory for answers of reports, lists and account pages, reused while the data is unchanged (0: none).", NULL },
     { "server.web_root", KZ_CFG_STR, OFF(server_web_root), "-", 0, 0, NULL, "KIZUNA_WEB_ROOT",
       "Folder of the built dashboard that `kizuna serve` serves under / (files outside it are never read); "
       "- for none.", NULL },

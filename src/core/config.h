@@ -52,6 +52,7 @@ typedef struct kz_config {
     int64_t server_timeout;           /* server.timeout_seconds */
     char *server_secure_cookies;      /* server.secure_cookies */
     char *server_web_root;            /* server.web_root ("-": none) */
+    int64_t server_cache_bytes;       /* server.cache_bytes */
     /* logging */
     char *log_level;               /* log.level */
     char *log_format;              /* log.format */

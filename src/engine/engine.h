@@ -65,6 +65,12 @@ size_t kz_engine_live_append(kz_engine *e, const struct kz_evcols *ev);
  * have are left out. src is unchanged. 0 or KZ_ENOMEM. */
 int kz_engine_adopt_events(kz_engine *dst, const kz_engine *src);
 
+/* A copy of e with every account, subscription, answer and ticket but only
+ * the events at or after `from` (seconds since the epoch), and each
+ * account's last event: the same signals as e for observation dates whose
+ * windows start on or after `from`. Caller frees with kz_engine_free. */
+int kz_engine_clone_recent(kz_engine **out, const kz_engine *e, int64_t from);
+
 /* The observation date: the day of the last event in zone tz (NULL: UTC), or
  * KZ_DAY_NONE when there are no events. */
 kz_day kz_engine_last_day(const kz_engine *e, const kz_tz *tz);

@@ -78,7 +78,10 @@ typedef struct kz_route {
     kz_http_handler fn;
     int role;            /* the least role that may call it */
     const char *summary; /* for the OpenAPI document */
+    int cache;           /* KZ_CACHE: a GET whose answer depends only on the data (the server may reuse it) */
 } kz_route;
+
+#define KZ_CACHE 1
 
 /* The route for method and path, its {params} put into req; NULL with
  * *status 404 (no such path) or 405 (the path, not that method). */

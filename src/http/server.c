@@ -23,6 +23,7 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/cache.h"
 #include "http/static.h"
 
 struct kz_server {
@@ -37,6 +38,7 @@ struct kz_server {
     size_t inflight;
     kz_server_stats stats;
     struct route_stats *per_route; /* nroutes + 1 (the last: requests no route took) */
+    kz_cache *cache;               /* NULL: none */
 };
 
 /* What GET /metrics tells of one route. */
@@ -199,6 +201,37 @@ static void resp_free(kz_http_resp *resp)
         free(resp->header_value[i]);
 }
 
+struct key_ctx {
+    char *out;
+    size_t cap, n;
+    int ok;
+};
+
+static enum MHD_Result each_key_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct key_ctx *k = cls;
+    (void)kind;
+    int w = snprintf(k->out + k->n, k->cap - k->n, "%c%s=%s", k->n ? '&' : '?', key, value ? value : "");
+    if (w < 0 || (size_t)w >= k->cap - k->n) {
+        k->ok = 0;
+        return MHD_NO;
+    }
+    k->n += (size_t)w;
+    return MHD_YES;
+}
+
+/* The cache key of a request: its path and its query arguments in order
+ * (0 when too long to keep). */
+static int request_key(struct MHD_Connection *c, const char *url, char *out, size_t cap)
+{
+    int w = snprintf(out, cap, "%s", url);
+    if (w < 0 || (size_t)w >= cap)
+        return 0;
+    struct key_ctx k = { out + w, cap - (size_t)w, 0, 1 };
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, each_key_arg, &k);
+    return k.ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -270,10 +303,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if ((st->route = (size_t)(route - s->routes)), s->o.authorize && (status = s->o.authorize(&req, route, &resp)) != 0) {
         if (!resp.body.len)
             kz_resp_error(&resp, status, NULL, status == 401 ? "log in first" : "not allowed");
-    } else if (route->fn(&req, &resp) != KZ_OK || resp.status == 0) {
-        KZ_LOG(KZ_LOG_ERROR, "http: handler failed", "method=%s path=%s reason=\"%s\"", method, url, kz_error_msg());
-        resp.nheaders = 0;
-        kz_resp_error(&resp, 500, NULL, "internal error");
+    } else {
+        /* a kept answer of the same data, or a new one (kept when it may be) */
+        char key[2048];
+        uint64_t token = 0;
+        int cacheable = s->cache && route->cache && strcmp(method, "GET") == 0 && request_key(c, url, key, sizeof key);
+        if (cacheable)
+            token = s->o.cache_token(s->app);
+        if (!(cacheable && kz_cache_get(s->cache, key, token, &resp))) {
+            if (route->fn(&req, &resp) != KZ_OK || resp.status == 0) {
+                KZ_LOG(KZ_LOG_ERROR, "http: handler failed", "method=%s path=%s reason=\"%s\"", method, url,
+                       kz_error_msg());
+                for (size_t i = 0; i < resp.nheaders; i++)
+                    free(resp.header_value[i]);
+                resp.nheaders = 0;
+                kz_resp_error(&resp, 500, NULL, "internal error");
+            } else if (cacheable) {
+                kz_cache_put(s->cache, key, token, &resp);
+            }
+        }
     }
     if (req.user && s->o.user_name)
         snprintf(st->user, sizeof st->user, "%s", s->o.user_name(&req));
@@ -356,7 +404,8 @@ int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *ro
     s->routes = routes;
     s->nroutes = nroutes;
     s->per_route = calloc(nroutes + 1, sizeof *s->per_route);
-    if (!s->per_route) {
+    if (!s->per_route || (o->cache_bytes && o->cache_token && kz_cache_new(&s->cache, o->cache_bytes))) {
+        free(s->per_route);
         free(s);
         return kz_error_oom();
     }
@@ -372,6 +421,7 @@ int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *ro
     if (!s->d) {
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->idle);
+        kz_cache_free(s->cache);
         free(s->per_route);
         free(s);
         return kz_error_set(KZ_EIO, "cannot listen on %s:%u (in use, or not allowed)", o->host, (unsigned)o->port);
@@ -433,6 +483,23 @@ int kz_server_prometheus(kz_server *s, kz_buf *b)
                                route, copy[r].seconds, route, (unsigned long long)total);
     }
     free(copy);
+    if (!rc && s->cache) {
+        uint64_t hits, misses;
+        size_t bytes, entries;
+        kz_cache_stats(s->cache, &hits, &misses, &bytes, &entries);
+        rc = kz_buf_printf(b,
+                           "# HELP kizuna_http_cache_hits_total Answers reused while the data was unchanged.\n"
+                           "# TYPE kizuna_http_cache_hits_total counter\n"
+                           "kizuna_http_cache_hits_total %llu\n"
+                           "# HELP kizuna_http_cache_misses_total Answers made afresh.\n"
+                           "# TYPE kizuna_http_cache_misses_total counter\n"
+                           "kizuna_http_cache_misses_total %llu\n"
+                           "# HELP kizuna_http_cache_bytes Bytes of the answers kept.\n"
+                           "# TYPE kizuna_http_cache_bytes gauge\n"
+                           "kizuna_http_cache_bytes %zu\n",
+                           (unsigned long long)hits, (unsigned long long)misses, bytes);
+        (void)entries;
+    }
     return rc;
 }
 
@@ -458,6 +525,7 @@ void kz_server_stop(kz_server *s, unsigned grace_s)
     MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
+    kz_cache_free(s->cache);
     free(s->per_route);
     free(s);
 }

@@ -28,6 +28,10 @@ typedef struct kz_server_opts {
     int (*authorize)(kz_http_req *req, const kz_route *route, kz_http_resp *resp);
     /* Frees what authorize put in req->user, after the handler. */
     void (*release)(kz_http_req *req);
+    size_t cache_bytes;     /* answers of KZ_CACHE routes kept (0: none) */
+    /* A token of the data's state: a kept answer is reused while it is the
+     * same (may be NULL: nothing is kept). */
+    uint64_t (*cache_token)(void *app);
     /* The name of who req->user is, for the access log (may be NULL). */
     const char *(*user_name)(const kz_http_req *req);
 } kz_server_opts;

@@ -61,6 +61,44 @@ Test(health_api, scores_backtest_evaluation_predictions_and_definitions, .timeou
     cr_assert(kt_contains(r.body, "\"drivers\":[{\"feature\":"), "%s", r.body);
     kt_http_free(&r);
 
+    /* the server's scores (made on a copy of the recent weeks) are the command line's */
+    kt_kizunav(&run, dir, NULL, "--db", "k.db", "health", "score", "--format", "csv", NULL);
+    cr_assert_eq(run.status, 0, "%s", run.err);
+    kt_http(&r, &s, "GET", "/api/v1/accounts?limit=1000&sort=account_id", NULL, as_viewer);
+    int compared = 0;
+    char *cur = run.out, *line = kt_next_line(&cur); /* the header */
+    while ((line = kt_next_line(&cur))) {
+        char *f[6];
+        cr_assert(kt_fields(line, f, 6) >= 3, "%s", line);
+        char want[160];
+        snprintf(want, sizeof want, "{\"account_id\":\"%s\",", f[0]);
+        const char *at = strstr(r.body, want);
+        cr_assert_not_null(at, "%s is not in the list", f[0]);
+        const char *h = strstr(at, "\"health\":{\"score\":");
+        cr_assert_not_null(h, "%s has no score", f[0]);
+        cr_assert_float_eq(strtod(h + 18, NULL), strtod(f[1], NULL), 1e-9, "%s: server %.60s, command line %s", f[0],
+                           h, f[1]);
+        compared++;
+    }
+    cr_assert(compared > 100, "%d", compared);
+    kt_http_free(&r);
+    kt_run_free(&run);
+    kt_kizunav(&run, dir, NULL, "--db", "k.db", "churn", "predict", "--format", "json", NULL);
+    cr_assert_eq(run.status, 0, "%s", run.err);
+    kt_http(&r, &s, "GET", "/api/v1/churn/predictions?limit=5", NULL, as_viewer);
+    for (const char *p = r.body; (p = strstr(p, "{\"account_id\":\"")); p++) {
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(strchr(p + 15, '"') - p - 15), p + 15);
+        double mine = strtod(strstr(p, "\"churn_probability\":") + 20, NULL);
+        char want[160];
+        snprintf(want, sizeof want, "{\"account_id\":\"%s\",\"churn_probability\":", key);
+        const char *c = strstr(run.out, want);
+        cr_assert_not_null(c, "%s", key);
+        cr_assert_float_eq(mine, strtod(c + strlen(want), NULL), 1e-4, "%s", key);
+    }
+    kt_http_free(&r);
+    kt_run_free(&run);
+
     /* the same backtest and evaluation as the command line */
     kt_kizunav(&run, dir, NULL, "--db", "k.db", "health", "backtest", "--format", "json", NULL);
     cr_assert_eq(run.status, 0, "%s", run.err);
