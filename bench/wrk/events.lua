@@ -1,13 +1,13 @@
 -- events.lua - wrk script: POST /api/v1/events, each request a new batch of
--- BATCH events (default 1000) in Kizuna's own shape, after the data's last
--- day, over the benchmark's accounts and users. TOKEN is the API token.
+-- BATCH events (default 1000) in Kizuna's own shape, stamped with the time
+-- of the request (as a tracking pipeline sends them), over the benchmark's
+-- accounts and users. TOKEN is the API token.
 local batch = tonumber(os.getenv("BATCH") or "1000")
 local accounts = tonumber(os.getenv("ACCOUNTS") or "50000")
 local users = tonumber(os.getenv("USERS") or "297000")
 local names = { "login", "dashboard.view", "report.create", "report.export", "search", "api.call",
                 "settings.update", "invite.send", "comment.add", "file.upload" }
 local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or "") }
-local base = 1767225600 -- 2026-01-01T00:00:00Z, after the L data's last day
 local seq = 0
 local id = 0
 
@@ -23,12 +23,11 @@ end
 
 function request()
     local parts = {}
+    local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
     for i = 1, batch do
         seq = seq + 1
-        local t = base + math.floor(seq / 977) % 86400
-        parts[i] = string.format('{"ts":"%s","account_id":"acc_%06d","event":"%s","user_id":"usr_%08d"}',
-                                 os.date("!%Y-%m-%dT%H:%M:%SZ", t), math.random(accounts),
-                                 names[seq % #names + 1], math.random(users))
+        parts[i] = string.format('{"ts":"%s","account_id":"acc_%06d","event":"%s","user_id":"usr_%08d"}', now,
+                                 math.random(accounts), names[seq % #names + 1], math.random(users))
     end
     return wrk.format("POST", "/api/v1/events", headers, "[" .. table.concat(parts, ",") .. "]")
 end

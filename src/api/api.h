@@ -31,6 +31,12 @@ uint64_t kz_app_cache_token(void *app);
 /* The caller's user name (for the access log), "" when nobody logged in. */
 const char *kz_api_user_name(const kz_http_req *req);
 
+/* The first step of stopping: refuses new batches of events (503), waits
+ * for the handlers inside the events writer, then stores and answers every
+ * queued batch and stops the writer. The server must still run (the
+ * answers go out through it). */
+void kz_app_stop_events(kz_app *a);
+
 /* The server the app answers on (for GET /metrics), once started. */
 void kz_app_set_server(kz_app *a, kz_server *s);
 

@@ -113,7 +113,7 @@ static int on_prepare(void *ctx, const kz_evcols *ev, uint32_t max_name)
     return rc;
 }
 
-static void on_apply(void *ctx, const kz_evcols *ev, const kz_live_name *names, size_t nnames)
+static void on_apply(void *ctx, const kz_evcols *ev, const kz_live_name *names, size_t nnames, int64_t version)
 {
     kz_app *a = ctx;
     pthread_rwlock_wrlock(&a->lock);
@@ -122,6 +122,9 @@ static void on_apply(void *ctx, const kz_evcols *ev, const kz_live_name *names, 
             KZ_LOG(KZ_LOG_WARN, "engine: an event name is not shown", "id=%u reason=\"%s\"", (unsigned)names[i].id,
                    kz_error_msg());
     size_t skipped = kz_engine_live_append(a->engine, ev);
+    /* the engine showed the version before this commit: it shows this one now */
+    if (kz_engine_data_version(a->engine) >= 0)
+        kz_engine_set_data_version(a->engine, version);
     atomic_fetch_add(&a->generation, 1);
     pthread_rwlock_unlock(&a->lock);
     if (skipped)
@@ -142,9 +145,13 @@ static void on_changed(void *ctx, int events)
                              events ? a->image : NULL);
     if (!rc)
         rc = kz_directory_build(&dir, a->refresh_store, fresh);
-    pthread_rwlock_wrlock(&a->lock);
+    /* this thread is the only one that changes a->engine: it reads it without
+     * the lock, and takes the lock only to put the new one in place */
     if (!rc && !events)
         rc = kz_engine_adopt_events(fresh, a->engine);
+    else if (!rc)
+        rc = kz_engine_live_reserve(fresh, kz_engine_events(fresh) / 10 + ((size_t)1 << 20));
+    pthread_rwlock_wrlock(&a->lock);
     if (!rc && a->scores)
         rc = kz_scores_remap(a->scores, fresh);
     if (!rc) {
@@ -285,6 +292,8 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
     pthread_mutex_init(&a->limit_mu, NULL);
     pthread_mutex_init(&a->score_mu, NULL);
     pthread_cond_init(&a->score_cv, NULL);
+    pthread_mutex_init(&a->live_mu, NULL);
+    pthread_cond_init(&a->live_idle, NULL);
     if (pthread_key_create(&a->store_key, NULL) != 0) {
         free(a);
         return kz_error_set(KZ_ERROR, "no thread key");
@@ -307,6 +316,10 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
     }
     if ((rc = kz_engine_build(&a->engine, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, a->image)) ||
         (rc = kz_directory_build(&a->directory, st, a->engine)))
+        goto done;
+    /* live events go into columns of the engine's own: copy them out of the
+     * image now, with room for a tenth more (or a million), before serving */
+    if ((rc = kz_engine_live_reserve(a->engine, kz_engine_events(a->engine) / 10 + ((size_t)1 << 20))))
         goto done;
     a->refresh_store = st;
     st = NULL;
@@ -339,6 +352,24 @@ done:
     return KZ_OK;
 }
 
+/* At the end: the engine's image file, when the engine shows the store as it
+ * is (no other writer since), so that the next start maps it. */
+static void save_image(kz_app *a)
+{
+    int64_t version = -1;
+    if (!a->engine || !a->refresh_store || kz_store_data_version(a->refresh_store, &version))
+        return;
+    int64_t mine = kz_engine_data_version(a->engine);
+    if (mine != version || !kz_engine_events(a->engine))
+        return;
+    double t0 = kz_monotonic();
+    if (kz_engine_save_image(a->engine, a->image))
+        KZ_LOG(KZ_LOG_WARN, "engine: image file not written", "reason=\"%s\"", kz_error_msg());
+    else
+        KZ_LOG(KZ_LOG_INFO, "engine: image file written for the next start", "events=%zu seconds=%.3f",
+               kz_engine_events(a->engine), kz_monotonic() - t0);
+}
+
 void kz_app_close(kz_app *a)
 {
     if (!a)
@@ -350,7 +381,11 @@ void kz_app_close(kz_app *a)
         pthread_mutex_unlock(&a->score_mu);
         pthread_join(a->scorer, NULL);
     }
-    kz_live_close(a->live); /* stores what is queued first */
+    if (a->live) {
+        kz_live_close(a->live); /* stores what is queued first */
+        a->live = NULL;
+        save_image(a);
+    }
     for (size_t i = 0; i < a->nstores; i++)
         kz_store_close(a->stores[i]);
     free(a->stores);
@@ -367,6 +402,8 @@ void kz_app_close(kz_app *a)
     pthread_mutex_destroy(&a->limit_mu);
     pthread_mutex_destroy(&a->score_mu);
     pthread_cond_destroy(&a->score_cv);
+    pthread_mutex_destroy(&a->live_mu);
+    pthread_cond_destroy(&a->live_idle);
     free(a->dummy_hash);
     free(a);
 }
@@ -392,16 +429,53 @@ const char *kz_api_user_name(const kz_http_req *req)
 
 int kz_app_reload(kz_app *a, const kz_config *fresh)
 {
-    kz_live_set_max_events(a->live, (size_t)fresh->ingest_max_batch);
+    if (kz_app_live_begin(a) == KZ_OK) {
+        kz_live_set_max_events(a->live, (size_t)fresh->ingest_max_batch);
+        kz_app_live_done(a);
+    }
     pthread_mutex_lock(&a->score_mu);
     a->max_delay = (double)fresh->scores_max_delay;
     pthread_mutex_unlock(&a->score_mu);
     return KZ_OK;
 }
 
+int kz_app_live_begin(kz_app *a)
+{
+    pthread_mutex_lock(&a->live_mu);
+    int closing = a->live_closing;
+    if (!closing)
+        a->live_users++;
+    pthread_mutex_unlock(&a->live_mu);
+    return closing ? kz_error_set(KZ_ECONFLICT, "the server is stopping") : KZ_OK;
+}
+
+void kz_app_live_done(kz_app *a)
+{
+    pthread_mutex_lock(&a->live_mu);
+    if (--a->live_users == 0)
+        pthread_cond_broadcast(&a->live_idle);
+    pthread_mutex_unlock(&a->live_mu);
+}
+
+void kz_app_stop_events(kz_app *a)
+{
+    pthread_mutex_lock(&a->live_mu);
+    a->live_closing = 1;
+    while (a->live_users > 0)
+        pthread_cond_wait(&a->live_idle, &a->live_mu);
+    pthread_mutex_unlock(&a->live_mu);
+    kz_live_close(a->live); /* stores and answers what is queued */
+    a->live = NULL;
+    save_image(a);
+}
+
 int kz_app_changed(kz_app *a)
 {
-    return kz_live_sync(a->live);
+    if (kz_app_live_begin(a))
+        return KZ_OK; /* stopping: nothing will read the engine again */
+    int rc = kz_live_sync(a->live);
+    kz_app_live_done(a);
+    return rc;
 }
 
 void kz_app_set_server(kz_app *a, kz_server *s)

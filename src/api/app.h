@@ -39,6 +39,10 @@ struct kz_app {
     kz_engine *engine;
     char *image;                /* the engine's image file */
     kz_live *live;              /* POST /api/v1/events; its writer thread is the only one that changes engine */
+    pthread_mutex_t live_mu;    /* over live_users and live_closing */
+    pthread_cond_t live_idle;
+    int live_users;             /* handlers inside a kz_live call */
+    int live_closing;           /* kz_app_stop_events began: no more kz_live calls */
     kz_store *refresh_store;    /* the writer thread's handle for rebuilding the engine */
     kz_directory *directory;    /* under lock, made with engine */
     kz_scores *scores;          /* under lock: every account's health and churn risk; NULL until first made */
@@ -70,6 +74,11 @@ struct kz_app {
 /* This thread's store handle, opened on first use; NULL (kz_error_msg says
  * why) when the database cannot be opened. */
 kz_store *kz_app_store(kz_app *a);
+
+/* A handler's use of a->live: 0 to go on (then kz_app_live_done), or
+ * KZ_ECONFLICT when the server is stopping. */
+int kz_app_live_begin(kz_app *a);
+void kz_app_live_done(kz_app *a);
 
 /* After a handler changed accounts, subscriptions, tickets or the like: waits
  * until the engine (and the events writer's accounts) show the change. */

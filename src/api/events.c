@@ -12,8 +12,9 @@
  *   413 more events than ingest.max_batch_events; 503 the database could
  *       not store them (nothing stored: send the batch again).
  */
-#include <strings.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/app.h"
 #include "core/error.h"
@@ -83,47 +84,77 @@ static int write_result(kz_http_resp *resp, int status, const kz_live_result *r,
     return kz_jw_error(&w);
 }
 
+/* The answer to a batch: rc and msg from the writer (or the reading). */
+static int answer_batch(kz_http_resp *resp, int rc, const char *msg, kz_live_result *r, int strict)
+{
+    if (rc == KZ_EINVALID)
+        return kz_resp_error(resp, 400, NULL, "%s", msg);
+    if (rc == KZ_ETOOBIG)
+        return kz_resp_error(resp, 413, NULL, "%s", msg);
+    if (rc) {
+        kz_resp_error(resp, 503, NULL, "the events were not stored (%s); nothing of the batch is kept, send it again",
+                      msg);
+        return kz_resp_header(resp, "Retry-After", "1");
+    }
+    char m[200];
+    if (r->rejected && strict) {
+        snprintf(m, sizeof m, "%zu of %zu events are invalid; with strict=1 nothing was stored", r->rejected,
+                 r->received);
+        rc = write_result(resp, 400, r, m);
+    } else if (r->received == 0) {
+        rc = write_result(resp, 400, r, "the batch has no events");
+    } else if (r->rejected == r->received) {
+        snprintf(m, sizeof m, "none of the %zu events is valid; nothing was stored", r->received);
+        rc = write_result(resp, 400, r, m);
+    } else {
+        rc = write_result(resp, 200, r, NULL);
+    }
+    if (!rc && r->accepted) {
+        char v[32];
+        snprintf(v, sizeof v, "%lld", (long long)r->data_version);
+        rc = kz_resp_header(resp, "X-Kizuna-Data-Version", v);
+    }
+    return rc;
+}
+
+/* The writer has stored the batch: answer the connection that waits. */
+static void on_stored(void *ctx, int rc, const char *msg, kz_live_result *r)
+{
+    kz_http_later *l = ctx;
+    kz_http_resp resp;
+    memset(&resp, 0, sizeof resp);
+    kz_buf_init(&resp.body, KZ_BUF_UNLIMITED);
+    if (answer_batch(&resp, rc, msg, r, 0) || resp.status == 0) {
+        kz_buf_free(&resp.body);
+        for (size_t i = 0; i < resp.nheaders; i++)
+            free(resp.header_value[i]);
+        memset(&resp, 0, sizeof resp);
+        kz_buf_init(&resp.body, KZ_BUF_UNLIMITED);
+        kz_resp_error(&resp, 500, NULL, "internal error");
+    }
+    kz_http_later_answer(l, &resp);
+}
+
 int kz_api_events_post(kz_http_req *req, kz_http_resp *resp)
 {
     kz_app *a = req->app;
     kz_live_result r;
-    int strict = flag(req, "strict");
+    int strict = flag(req, "strict"), queued = 0;
     kz_live_format f = is_ndjson(kz_req_header(req, "Content-Type")) ? KZ_LIVE_NDJSON : KZ_LIVE_JSON;
-    int rc = kz_live_post(a->live, req->body, req->body_len, f, strict, &r);
-    if (rc == KZ_EINVALID) {
-        kz_live_result_free(&r);
-        return kz_resp_error(resp, 400, NULL, "%s", kz_error_msg());
-    }
-    if (rc == KZ_ETOOBIG) {
-        kz_live_result_free(&r);
-        return kz_resp_error(resp, 413, NULL, "%s", kz_error_msg());
-    }
-    if (rc) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "the events were not stored (%s); nothing of the batch is kept, send it again",
-                 kz_error_msg());
-        kz_live_result_free(&r);
-        kz_resp_error(resp, 503, NULL, "%s", msg);
+    /* the answer comes when the writer has stored the batch, without a thread waiting */
+    if (kz_app_live_begin(a)) {
+        kz_resp_error(resp, 503, NULL, "the server is stopping: send the batch again to the next one");
         return kz_resp_header(resp, "Retry-After", "1");
     }
-    char msg[200];
-    if (r.rejected && strict) {
-        snprintf(msg, sizeof msg, "%zu of %zu events are invalid; with strict=1 nothing was stored", r.rejected,
-                 r.received);
-        rc = write_result(resp, 400, &r, msg);
-    } else if (r.received == 0) {
-        rc = write_result(resp, 400, &r, "the batch has no events");
-    } else if (r.rejected == r.received) {
-        snprintf(msg, sizeof msg, "none of the %zu events is valid; nothing was stored", r.received);
-        rc = write_result(resp, 400, &r, msg);
-    } else {
-        rc = write_result(resp, 200, &r, NULL);
-    }
-    if (!rc && r.accepted) {
-        char v[32];
-        snprintf(v, sizeof v, "%lld", (long long)r.data_version);
-        rc = kz_resp_header(resp, "X-Kizuna-Data-Version", v);
-    }
+    kz_http_later *l = kz_req_later(req);
+    int rc = kz_live_submit(a->live, req->body, req->body_len, f, strict, on_stored, l, &r, &queued);
+    kz_app_live_done(a);
+    if (queued)
+        return KZ_OK;
+    kz_http_later_cancel(l);
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", rc ? kz_error_msg() : "");
+    rc = answer_batch(resp, rc, msg, &r, strict);
     kz_live_result_free(&r);
     return rc;
 }

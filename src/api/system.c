@@ -71,7 +71,11 @@ int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp)
                            (unsigned long long)s.requests, (unsigned long long)s.bytes_in,
                            (unsigned long long)s.bytes_out, bytes, events, accounts);
     kz_live_stats ls;
-    kz_live_stats_get(a->live, &ls);
+    memset(&ls, 0, sizeof ls);
+    if (kz_app_live_begin(a) == KZ_OK) {
+        kz_live_stats_get(a->live, &ls);
+        kz_app_live_done(a);
+    }
     if (!rc)
         rc = kz_buf_printf(b,
                            "# HELP kizuna_events_ingested_total Events stored through POST /api/v1/events.\n"

@@ -148,6 +148,11 @@ int kz_cmd_serve(kz_cli *cli, int argc, char **argv)
         KZ_LOG(KZ_LOG_INFO, "serve: stopping", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
         break;
     }
+    /* no new connections; the requests in flight finish (batches of events
+     * among them, answered as the writer stores them); then the writer
+     * stores whatever is still queued and answers it; then the rest stops */
+    kz_server_quiesce(srv, GRACE_SECONDS);
+    kz_app_stop_events(app);
     kz_server_stop(srv, GRACE_SECONDS);
     kz_app_close(app);
     KZ_LOG(KZ_LOG_INFO, "serve: stopped", "grace_seconds=%d", GRACE_SECONDS);

@@ -26,6 +26,17 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b < 0) ? q - 1 : q;
 }
 
+/* Grows one owned column to cap elements: realloc, which for arrays this big
+ * moves pages (mremap) rather than bytes. On failure the old array stays. */
+static int grow(void **col, size_t cap, size_t size)
+{
+    void *p = realloc(*col, cap * size);
+    if (!p)
+        return kz_error_oom();
+    *col = p;
+    return KZ_OK;
+}
+
 /* Moves (or grows) the event columns to owned arrays of at least cap events. */
 static int own_columns(kz_engine *e, size_t cap)
 {
@@ -35,18 +46,30 @@ static int own_columns(kz_engine *e, size_t cap)
         cap = e->ev_cap + e->ev_cap / 2;
     if (cap < 1024)
         cap = 1024;
+    if (e->ev_owned) {
+        /* each grown column stays valid if a later one fails: ev_cap says the least */
+        int rc = grow((void **)&e->ev_sec, cap, sizeof *e->ev_sec);
+        if (!rc)
+            rc = grow((void **)&e->ev_acc, cap, sizeof *e->ev_acc);
+        if (!rc)
+            rc = grow((void **)&e->ev_user, cap, sizeof *e->ev_user);
+        if (!rc)
+            rc = grow((void **)&e->ev_name, cap, sizeof *e->ev_name);
+        if (!rc)
+            e->ev_cap = cap;
+        return rc;
+    }
     uint32_t *sec = malloc(cap * sizeof *sec);
     uint32_t *acc = malloc(cap * sizeof *acc);
     uint32_t *user = malloc(cap * sizeof *user);
     uint16_t *name = malloc(cap * sizeof *name);
-    int64_t *last = e->ev_owned ? e->acc_last : malloc((e->naccounts ? e->naccounts : 1) * sizeof *last);
+    int64_t *last = malloc((e->naccounts ? e->naccounts : 1) * sizeof *last);
     if (!sec || !acc || !user || !name || !last) {
         free(sec);
         free(acc);
         free(user);
         free(name);
-        if (last != e->acc_last)
-            free(last);
+        free(last);
         return kz_error_oom();
     }
     size_t n = e->nevents;
@@ -56,18 +79,11 @@ static int own_columns(kz_engine *e, size_t cap)
         memcpy(user, e->ev_user, n * sizeof *user);
         memcpy(name, e->ev_name, n * sizeof *name);
     }
-    if (!e->ev_owned) {
-        if (e->acc_last)
-            memcpy(last, e->acc_last, e->naccounts * sizeof *last);
-        else
-            for (size_t a = 0; a < e->naccounts; a++)
-                last[a] = -1;
-    } else {
-        free(e->ev_sec);
-        free(e->ev_acc);
-        free(e->ev_user);
-        free(e->ev_name);
-    }
+    if (e->acc_last)
+        memcpy(last, e->acc_last, e->naccounts * sizeof *last);
+    else
+        for (size_t a = 0; a < e->naccounts; a++)
+            last[a] = -1;
     e->ev_sec = sec;
     e->ev_acc = acc;
     e->ev_user = user;
@@ -76,6 +92,13 @@ static int own_columns(kz_engine *e, size_t cap)
     e->ev_cap = cap;
     e->ev_owned = 1;
     return KZ_OK;
+}
+
+int kz_engine_live_reserve(kz_engine *e, size_t extra)
+{
+    if (e->nevents > SIZE_MAX / 4 - extra)
+        return kz_error_oom();
+    return own_columns(e, e->nevents + extra);
 }
 
 int kz_engine_live_prepare(kz_engine *e, const kz_evcols *ev, uint32_t max_name)

@@ -102,6 +102,7 @@ int kz_engine_clone_recent(kz_engine **out, const kz_engine *e, int64_t from)
         for (size_t a = 0; a < na; a++)
             c->acc_last[a] = -1;
     c->nusers = e->nusers;
+    c->version = -1; /* only part of the events: never an image */
     c->last_time = e->last_time;
     c->nnames = e->nnames;
     c->names = kz_arena_calloc(A, e->nnames ? e->nnames : 1, sizeof *c->names);

@@ -491,9 +491,10 @@ int kz_engine_build(kz_engine **out, kz_store *st, int parts, const char *image_
      * may be storing events meanwhile */
     if ((rc = kz_store_snapshot_begin(st, &snapshot)))
         goto done;
+    if ((rc = kz_store_data_version(st, &version)))
+        goto done;
+    e->version = version;
     if (image_file) {
-        if ((rc = kz_store_data_version(st, &version)))
-            goto done;
         if (kz_image_load(e, image_file, version, events) == KZ_OK) {
             KZ_LOG(KZ_LOG_DEBUG, "engine: columns from the image file", "events=%d", events);
             goto done; /* current: nothing to read from the store */
@@ -563,6 +564,23 @@ void kz_engine_free(kz_engine *e)
 kz_day kz_engine_last_day(const kz_engine *e, const kz_tz *tz)
 {
     return e->last_time == INT64_MIN ? KZ_DAY_NONE : (kz_day)kz_tz_day(tz, e->last_time);
+}
+
+int64_t kz_engine_data_version(const kz_engine *e)
+{
+    return e->version;
+}
+
+void kz_engine_set_data_version(kz_engine *e, int64_t version)
+{
+    e->version = version;
+}
+
+int kz_engine_save_image(const kz_engine *e, const char *path)
+{
+    if (e->version < 0)
+        return kz_error_set(KZ_EINVALID, "the engine's data version is not known");
+    return kz_image_save(e, path, e->version, 1);
 }
 
 size_t kz_engine_accounts(const kz_engine *e)

@@ -56,6 +56,10 @@ void kz_engine_free(kz_engine *e);
  * out, and their number returned. */
 struct kz_evcols;
 int kz_engine_live_prepare(kz_engine *e, const struct kz_evcols *ev, uint32_t max_name);
+/* Moves the event columns to arrays of the engine's own with room for extra
+ * more events, now (a server does it before it serves, so that the first live
+ * batch does not pay for copying every column). 0 or KZ_ENOMEM. */
+int kz_engine_live_reserve(kz_engine *e, size_t extra);
 int kz_engine_live_name(kz_engine *e, uint32_t id, const char *name, size_t n);
 size_t kz_engine_live_append(kz_engine *e, const struct kz_evcols *ev);
 
@@ -70,6 +74,17 @@ int kz_engine_adopt_events(kz_engine *dst, const kz_engine *src);
  * account's last event: the same signals as e for observation dates whose
  * windows start on or after `from`. Caller frees with kz_engine_free. */
 int kz_engine_clone_recent(kz_engine **out, const kz_engine *e, int64_t from);
+
+/* The store's data version the engine shows (-1 when not known): set by
+ * kz_engine_build, and by the server after it merged live events stored at
+ * a version. */
+int64_t kz_engine_data_version(const kz_engine *e);
+void kz_engine_set_data_version(kz_engine *e, int64_t version);
+
+/* Writes the engine's image file at its data version (as kz_engine_build
+ * writes one), so that the next start maps it instead of reading the
+ * blocks. KZ_EINVALID when the version is not known. */
+int kz_engine_save_image(const kz_engine *e, const char *path);
 
 /* The observation date: the day of the last event in zone tz (NULL: UTC), or
  * KZ_DAY_NONE when there are no events. */

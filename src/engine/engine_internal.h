@@ -61,6 +61,7 @@ struct kz_engine {
     size_t ev_cap;           /* live events (append.c): room in the owned columns */
     int ev_owned;            /* ev_* and acc_last are malloc'd (freed with the engine) */
     int names_owned;         /* names is a malloc'd array of 65536 (the strings in the arena) */
+    int64_t version;         /* the store's data version the image shows; -1 when not known */
     void *map;               /* the image file, when the columns come from it */
     size_t map_len;
 };

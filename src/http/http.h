@@ -30,6 +30,7 @@ typedef struct kz_http_req {
     void *conn;                          /* the server's connection (for queries and headers) */
     void *app;                           /* what the server was started with */
     void *user;                          /* set by authentication, for the handler */
+    void *state;                         /* the server's (kz_req_later) */
 } kz_http_req;
 
 typedef struct kz_http_resp {
@@ -64,6 +65,18 @@ int kz_resp_error(kz_http_resp *resp, int status, const char *field, const char 
 
 /* Sets a JSON body already written to resp->body, with status. */
 void kz_resp_json(kz_http_resp *resp, int status);
+
+/* An answer given later, from another thread (a batch of events answered
+ * when the writer has stored it): a handler takes one with kz_req_later,
+ * returns KZ_OK leaving resp empty, and the server keeps the connection
+ * (without holding a thread) until kz_http_later_answer. A handler that
+ * then answers at once after all calls kz_http_later_cancel first. */
+typedef struct kz_http_later kz_http_later;
+kz_http_later *kz_req_later(kz_http_req *req);
+void kz_http_later_cancel(kz_http_later *l);
+/* Sends resp (its body and headers are taken: resp is left empty); l is
+ * spent. Any thread. */
+void kz_http_later_answer(kz_http_later *l, kz_http_resp *resp);
 
 /* A handler: fills resp. A non-zero return is an internal error (500, the
  * message logged, not shown). */

@@ -39,6 +39,8 @@ struct kz_server {
     kz_server_stats stats;
     struct route_stats *per_route; /* nroutes + 1 (the last: requests no route took) */
     kz_cache *cache;               /* NULL: none */
+    pthread_mutex_t later_mu;      /* over the later answers' flags */
+    int quiesced;                  /* no longer accepting connections */
 };
 
 /* What GET /metrics tells of one route. */
@@ -48,8 +50,21 @@ struct route_stats {
     double seconds;
 };
 
+struct state;
+
+struct kz_http_later {
+    kz_server *s;
+    struct MHD_Connection *c;
+    struct state *st;
+};
+
 /* One request in flight. */
 struct state {
+    kz_http_later later;
+    int deferred;       /* the handler answers later */
+    int suspended;      /* the connection waits for that answer (under later_mu) */
+    int answered;       /* the later answer is in `pending` (under later_mu) */
+    kz_http_resp pending;
     kz_buf body;
     int too_big;
     double started;
@@ -122,6 +137,33 @@ int kz_resp_header(kz_http_resp *resp, const char *name, const char *value)
     resp->header_name[resp->nheaders] = name;
     resp->header_value[resp->nheaders++] = v;
     return KZ_OK;
+}
+
+kz_http_later *kz_req_later(kz_http_req *req)
+{
+    struct state *st = req->state;
+    st->deferred = 1;
+    return &st->later;
+}
+
+void kz_http_later_cancel(kz_http_later *l)
+{
+    l->st->deferred = 0;
+}
+
+void kz_http_later_answer(kz_http_later *l, kz_http_resp *resp)
+{
+    kz_server *s = l->s;
+    struct state *st = l->st;
+    pthread_mutex_lock(&s->later_mu);
+    st->pending = *resp;
+    memset(resp, 0, sizeof *resp);
+    st->answered = 1;
+    int resume = st->suspended;
+    st->suspended = 0;
+    if (resume)
+        MHD_resume_connection(l->c);
+    pthread_mutex_unlock(&s->later_mu);
 }
 
 void kz_resp_json(kz_http_resp *resp, int status)
@@ -253,6 +295,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_unlock(&s->mu);
         return MHD_YES;
     }
+    if (st->deferred) {
+        /* called again after the later answer resumed the connection */
+        pthread_mutex_lock(&s->later_mu);
+        int ready = st->answered;
+        pthread_mutex_unlock(&s->later_mu);
+        if (!ready)
+            return MHD_YES;
+        enum MHD_Result ok = answer(c, st, &st->pending);
+        resp_free(&st->pending);
+        memset(&st->pending, 0, sizeof st->pending);
+        return ok;
+    }
     if (*upload_size) {
         if (!st->too_big && (st->body.len + *upload_size > s->o.max_body ||
                              kz_buf_append(&st->body, upload, *upload_size)))
@@ -272,6 +326,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     req.path = url;
     req.conn = c;
     req.app = s->app;
+    req.state = st;
+    st->later = (kz_http_later){ s, c, st };
     req.client = client;
     if (kz_buf_putc(&st->body, '\0') == KZ_OK) {
         req.body = st->body.data;
@@ -311,7 +367,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cacheable)
             token = s->o.cache_token(s->app);
         if (!(cacheable && kz_cache_get(s->cache, key, token, &resp))) {
-            if (route->fn(&req, &resp) != KZ_OK || resp.status == 0) {
+            int hrc = route->fn(&req, &resp);
+            if (hrc == KZ_OK && st->deferred) {
+                /* the answer comes later: keep the connection, free the thread */
+                if (req.user && s->o.user_name)
+                    snprintf(st->user, sizeof st->user, "%s", s->o.user_name(&req));
+                if (s->o.release && req.user)
+                    s->o.release(&req);
+                pthread_mutex_lock(&s->later_mu);
+                if (!st->answered) {
+                    st->suspended = 1;
+                    MHD_suspend_connection(c);
+                    pthread_mutex_unlock(&s->later_mu);
+                    resp_free(&resp);
+                    return MHD_YES;
+                }
+                pthread_mutex_unlock(&s->later_mu);
+                /* already answered: send it now */
+                enum MHD_Result ok = answer(c, st, &st->pending);
+                resp_free(&st->pending);
+                memset(&st->pending, 0, sizeof st->pending);
+                resp_free(&resp);
+                return ok;
+            }
+            if (hrc != KZ_OK || resp.status == 0) {
                 KZ_LOG(KZ_LOG_ERROR, "http: handler failed", "method=%s path=%s reason=\"%s\"", method, url,
                        kz_error_msg());
                 for (size_t i = 0; i < resp.nheaders; i++)
@@ -411,8 +490,10 @@ int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *ro
     }
     s->app = app;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->later_mu, NULL);
     pthread_cond_init(&s->idle, NULL);
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                                MHD_ALLOW_SUSPEND_RESUME, 0,
                             NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 1, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
@@ -420,6 +501,7 @@ int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *ro
                             o->max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->d) {
         pthread_mutex_destroy(&s->mu);
+        pthread_mutex_destroy(&s->later_mu);
         pthread_cond_destroy(&s->idle);
         kz_cache_free(s->cache);
         free(s->per_route);
@@ -510,11 +592,11 @@ void kz_server_stats_get(kz_server *s, kz_server_stats *out)
     pthread_mutex_unlock(&s->mu);
 }
 
-void kz_server_stop(kz_server *s, unsigned grace_s)
+void kz_server_quiesce(kz_server *s, unsigned grace_s)
 {
-    if (!s)
-        return;
-    MHD_quiesce_daemon(s->d); /* no new connections */
+    if (!s->quiesced)
+        MHD_quiesce_daemon(s->d); /* no new connections */
+    s->quiesced = 1;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += grace_s;
@@ -522,8 +604,16 @@ void kz_server_stop(kz_server *s, unsigned grace_s)
     while (s->inflight > 0 && pthread_cond_timedwait(&s->idle, &s->mu, &until) == 0)
         ;
     pthread_mutex_unlock(&s->mu);
+}
+
+void kz_server_stop(kz_server *s, unsigned grace_s)
+{
+    if (!s)
+        return;
+    kz_server_quiesce(s, grace_s);
     MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->later_mu);
     pthread_cond_destroy(&s->idle);
     kz_cache_free(s->cache);
     free(s->per_route);

@@ -57,8 +57,11 @@ uint16_t kz_server_port(const kz_server *s);
 int kz_server_prometheus(kz_server *s, kz_buf *b);
 void kz_server_stats_get(kz_server *s, kz_server_stats *out);
 
-/* Stops accepting connections, waits (up to grace_s seconds) for the
- * requests in flight, then closes everything and frees the server. */
+/* Stops accepting connections and waits (up to grace_s seconds) for the
+ * requests in flight; the server still answers the connections it has. */
+void kz_server_quiesce(kz_server *s, unsigned grace_s);
+
+/* kz_server_quiesce, then closes everything and frees the server. */
 void kz_server_stop(kz_server *s, unsigned grace_s);
 
 #endif

@@ -145,8 +145,11 @@ struct pend {
     kz_buf keybytes;
     kz_strmap *newkeys[2];   /* per dictionary: key -> index into keys */
     size_t new_names;
+    kz_live_result r;        /* what the caller is told; rejects filled while validating */
+    kz_live_done done;       /* told when the writer has stored the batch (or failed to) */
+    void *ctx;
     /* the writer's answer */
-    int done, rc;
+    int rc;
     char msg[512];
     size_t stored, dups;
     int64_t version;
@@ -320,6 +323,7 @@ static void pend_reset(struct pend *p)
 
 static void pend_free(struct pend *p)
 {
+    kz_live_result_free(&p->r);
     kz_evcols_free(&p->ev);
     free(p->idh);
     kz_vec_free(&p->keys);
@@ -515,7 +519,7 @@ done:
     lv->version = version;
     lv->events += (int64_t)g.ev.n;
     if (g.ev.n && lv->o.hooks.apply)
-        lv->o.hooks.apply(lv->o.hooks.ctx, &g.ev, names, nnames);
+        lv->o.hooks.apply(lv->o.hooks.ctx, &g.ev, names, nnames, version);
     if (external && lv->o.hooks.changed)
         lv->o.hooks.changed(lv->o.hooks.ctx, events_changed);
     if (block) {
@@ -669,13 +673,21 @@ static void *writer_main(void *arg)
             commit_group(lv, group, n); /* its version check answers the sync too */
         else
             check_version(lv);
-        pthread_mutex_lock(&lv->mu);
         size_t stored = 0, dups = 0;
         for (size_t i = 0; i < n; i++) {
-            stored += group[i]->stored;
-            dups += group[i]->dups;
-            group[i]->done = 1;
+            struct pend *p = group[i];
+            stored += p->stored;
+            dups += p->dups;
+            if (!p->rc) {
+                p->r.accepted = p->stored;
+                p->r.duplicates = p->dups;
+                p->r.data_version = p->version;
+            }
+            p->done(p->ctx, p->rc, p->msg, &p->r);
+            pend_free(p);
+            free(p);
         }
+        pthread_mutex_lock(&lv->mu);
         lv->stats.stored += stored;
         lv->stats.duplicates += dups;
         lv->stats.commits += n > 0;
@@ -1188,14 +1200,13 @@ static int add_reject(kz_live_result *r, size_t index, const char *field, const 
     return KZ_OK;
 }
 
-int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int strict, kz_live_result *r)
+/* Reads and validates a batch into p (p->r says what became of each event). */
+static int read_batch(kz_live *lv, const char *body, size_t n, kz_live_format f, struct pend *p)
 {
     recvec recs = { 0 };
-    struct pend p;
     struct work w;
+    kz_live_result *r = &p->r;
     int rc, locked = 0;
-    memset(r, 0, sizeof *r);
-    memset(&p, 0, sizeof p);
     memset(&w, 0, sizeof w);
     w.lv = lv;
     w.sc = kz_import_schema_of(KZ_IMP_EVENTS);
@@ -1204,13 +1215,13 @@ int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int 
     kz_ndjson_init(&w.top, lv->o.max_field * 4);
     kz_ndjson_init(&w.ctx, lv->o.max_field);
     kz_ndjson_init(&w.props, lv->o.max_field);
-    kz_buf_init(&p.keybytes, KZ_BUF_UNLIMITED);
+    kz_buf_init(&p->keybytes, KZ_BUF_UNLIMITED);
     if ((rc = split_body(body, n, f, &recs, atomic_load(&lv->max_events))))
         goto done;
     r->received = recs.n;
-    p.newkeys[0] = kz_strmap_new(64);
-    p.newkeys[1] = kz_strmap_new(16);
-    if (!p.newkeys[0] || !p.newkeys[1] || kz_evcols_reserve(&p.ev, recs.n ? recs.n : 1)) {
+    p->newkeys[0] = kz_strmap_new(64);
+    p->newkeys[1] = kz_strmap_new(16);
+    if (!p->newkeys[0] || !p->newkeys[1] || kz_evcols_reserve(&p->ev, recs.n ? recs.n : 1)) {
         rc = kz_error_oom();
         goto done;
     }
@@ -1221,7 +1232,7 @@ int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int 
         w.vctx.accounts = lv->accounts;
         for (size_t i = 0; i < recs.n; i++) {
             const char *field = NULL;
-            rc = read_event(&w, &p, &recs.v[i], &field);
+            rc = read_event(&w, p, &recs.v[i], &field);
             if (rc == KZ_EINVALID || (rc == KZ_ETOOBIG && field)) {
                 unknown_account |= w.unknown_account;
                 if (field)
@@ -1244,37 +1255,12 @@ int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int 
         kz_live_result_free(r);
         memset(r, 0, sizeof *r);
         r->received = received;
-        pend_reset(&p);
-        if (!p.newkeys[0] || !p.newkeys[1]) {
+        pend_reset(p);
+        if (!p->newkeys[0] || !p->newkeys[1]) {
             rc = kz_error_oom();
             goto done;
         }
     }
-    if (r->rejected && strict) {
-        rc = KZ_OK; /* the caller reads r: nothing stored */
-        goto done;
-    }
-    if (p.ev.n == 0)
-        goto done;
-    /* hand the batch to the writer and wait for its answer */
-    pthread_mutex_lock(&lv->mu);
-    if (lv->tail)
-        lv->tail->next = &p;
-    else
-        lv->head = &p;
-    lv->tail = &p;
-    lv->stats.batches++;
-    pthread_cond_signal(&lv->work);
-    while (!p.done)
-        pthread_cond_wait(&lv->answered, &lv->mu);
-    pthread_mutex_unlock(&lv->mu);
-    if (p.rc) {
-        rc = kz_error_set(p.rc, "%s", p.msg);
-        goto done;
-    }
-    r->accepted = p.stored;
-    r->duplicates = p.dups;
-    r->data_version = p.version;
 done:
     if (locked)
         pthread_rwlock_unlock(&lv->dict_lock);
@@ -1283,10 +1269,76 @@ done:
         lv->stats.rejected += r->rejected;
         pthread_mutex_unlock(&lv->mu);
     }
-    pend_free(&p);
     kz_vec_free(&recs);
     kz_ndjson_free(&w.top);
     kz_ndjson_free(&w.ctx);
     kz_ndjson_free(&w.props);
     return rc;
+}
+
+int kz_live_submit(kz_live *lv, const char *body, size_t n, kz_live_format f, int strict, kz_live_done done,
+                   void *ctx, kz_live_result *now, int *queued)
+{
+    struct pend *p = calloc(1, sizeof *p);
+    *queued = 0;
+    memset(now, 0, sizeof *now);
+    if (!p)
+        return kz_error_oom();
+    int rc = read_batch(lv, body, n, f, p);
+    if (rc || p->ev.n == 0 || (p->r.rejected && strict)) {
+        /* answered now: the caller reads the result (nothing stored) */
+        *now = p->r;
+        memset(&p->r, 0, sizeof p->r);
+        pend_free(p);
+        free(p);
+        return rc;
+    }
+    p->done = done;
+    p->ctx = ctx;
+    pthread_mutex_lock(&lv->mu);
+    if (lv->tail)
+        lv->tail->next = p;
+    else
+        lv->head = p;
+    lv->tail = p;
+    lv->stats.batches++;
+    pthread_cond_signal(&lv->work);
+    pthread_mutex_unlock(&lv->mu);
+    *queued = 1;
+    return KZ_OK;
+}
+
+/* kz_live_post's wait for the writer. */
+struct waiter {
+    kz_live *lv;
+    int done, rc;
+    char msg[512];
+    kz_live_result *r;
+};
+
+static void on_stored(void *ctx, int rc, const char *msg, kz_live_result *r)
+{
+    struct waiter *w = ctx;
+    pthread_mutex_lock(&w->lv->mu);
+    w->rc = rc;
+    snprintf(w->msg, sizeof w->msg, "%s", msg ? msg : "");
+    *w->r = *r;
+    memset(r, 0, sizeof *r); /* the rejects are the waiter's now */
+    w->done = 1;
+    pthread_cond_broadcast(&w->lv->answered);
+    pthread_mutex_unlock(&w->lv->mu);
+}
+
+int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int strict, kz_live_result *r)
+{
+    struct waiter w = { lv, 0, 0, "", r };
+    int queued;
+    int rc = kz_live_submit(lv, body, n, f, strict, on_stored, &w, r, &queued);
+    if (rc || !queued)
+        return rc;
+    pthread_mutex_lock(&lv->mu);
+    while (!w.done)
+        pthread_cond_wait(&lv->answered, &lv->mu);
+    pthread_mutex_unlock(&lv->mu);
+    return w.rc ? kz_error_set(w.rc, "%s", w.msg) : KZ_OK;
 }

@@ -58,7 +58,7 @@ typedef struct kz_live_name {
  * the commit and every batch of the group gets that error. max_name is the
  * largest event name id the events use.
  * apply: after the commit; must not fail (prepare made room). names are the
- * event names new in this commit.
+ * event names new in this commit, version the data version it made.
  * changed: the database was changed by another writer (an import, or an API
  * handler that then called kz_live_sync) since the writer last looked:
  * accounts, subscriptions and the like, and with events = 1 stored events
@@ -66,7 +66,7 @@ typedef struct kz_live_name {
 typedef struct kz_live_hooks {
     void *ctx;
     int (*prepare)(void *ctx, const kz_evcols *ev, uint32_t max_name);
-    void (*apply)(void *ctx, const kz_evcols *ev, const kz_live_name *names, size_t nnames);
+    void (*apply)(void *ctx, const kz_evcols *ev, const kz_live_name *names, size_t nnames, int64_t version);
     void (*changed)(void *ctx, int events);
 } kz_live_hooks;
 
@@ -107,6 +107,20 @@ typedef struct kz_live_result {
 
 /* Frees what r holds (r itself is the caller's). */
 void kz_live_result_free(kz_live_result *r);
+
+/* What the writer tells a submitter once the batch is stored (rc 0) or not
+ * (rc and msg say why: nothing of the batch is stored). r is the result,
+ * the submitter's to take (its rejects may be moved out; kz_live frees what
+ * is left). Called on the writer thread: quick, and no kz_live call. */
+typedef void (*kz_live_done)(void *ctx, int rc, const char *msg, kz_live_result *r);
+
+/* kz_live_post without the wait: reads and validates the batch on the
+ * caller's thread, then either queues it for the writer (*queued = 1; done
+ * is called later) or answers at once (*queued = 0, *now filled: no good
+ * event, strict with a bad one, or an error returned as kz_live_post
+ * returns it). *now is the caller's to free with kz_live_result_free. */
+int kz_live_submit(kz_live *lv, const char *body, size_t n, kz_live_format f, int strict, kz_live_done done,
+                   void *ctx, kz_live_result *now, int *queued);
 
 /* Parses body (n bytes) in format f, validates each event and stores the good
  * ones; with strict, stores nothing when any event is invalid. Returns 0 when
