@@ -3,7 +3,7 @@
 #   make            build build/kizuna
 #   make test       build and run the whole test suite (unit + end-to-end)
 #   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make demo       generate the demo world, import it, print what is in it
+#   make demo       generate the demo world, import it, train its churn models, serve it
 #   make bench      import benchmark beside DuckDB (needs ../shared/bench, node, npm)
 #   make lint       banned functions and other mechanical checks
 #   make install    install the binary (PREFIX=/usr/local)
@@ -121,12 +121,29 @@ lint:
 
 # ---- demo and bench -----------------------------------------------------------
 DEMO_DIR ?= demo
+DEMO_LISTEN ?= 127.0.0.1:8080
+DEMO_USER ?= demo
+DEMO_PASSWORD ?= kizuna-demo
+# The demo world, imported, its churn models trained, a demo login, and the
+# server running on it (Ctrl-C stops it).
 demo: $(BUILD)/kizuna
-	@rm -rf $(DEMO_DIR)/data $(DEMO_DIR)/kizuna.db $(DEMO_DIR)/kizuna.db-wal $(DEMO_DIR)/kizuna.db-shm
+	@rm -rf $(DEMO_DIR)/data $(DEMO_DIR)/kizuna.db $(DEMO_DIR)/kizuna.db-wal $(DEMO_DIR)/kizuna.db-shm $(DEMO_DIR)/kizuna.db.engine
 	$(BUILD)/kizuna demo --out $(DEMO_DIR)/data
 	$(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db import $(DEMO_DIR)/data
 	@echo
 	$(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db status
+	@echo
+	OMP_WAIT_POLICY=PASSIVE $(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db churn train
+	@printf '%s\n' '$(DEMO_PASSWORD)' | $(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db user add --name $(DEMO_USER) --role admin --password-stdin
+	@tok=$$($(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db user token --name $(DEMO_USER) | tail -1); \
+	  echo; \
+	  echo "Kizuna is serving the demo world at http://$(DEMO_LISTEN)/"; \
+	  echo "  demo login: '$(DEMO_USER)', password '$(DEMO_PASSWORD)' (POST /api/v1/login)"; \
+	  echo "  API token:  $$tok"; \
+	  echo "  try:        curl -s -H 'Authorization: Bearer '$$tok http://$(DEMO_LISTEN)/api/v1/accounts?limit=5"; \
+	  echo "Ctrl-C stops it."
+	OMP_WAIT_POLICY=PASSIVE $(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db serve --listen $(DEMO_LISTEN) \
+	  $(if $(wildcard web/dist/index.html),--web-root web/dist,)
 
 $(BUILD)/bench/rowstore: bench/rowstore.c $(BUILD)/libkizuna.a
 	@mkdir -p $(dir $@)
@@ -142,6 +159,7 @@ bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics
 	$(BUILD)/bench/rowstore 10000000
 	@echo; ./bench/metrics.sh
 	@echo; ./bench/churn.sh
+	@echo; ./bench/server.sh
 
 # the generated parts of the documentation (the test says when they are stale)
 docs: $(BUILD)/kizuna

@@ -25,7 +25,7 @@ tzdata
 "
 
 if [ "${1:-}" = "--bench" ]; then
-    PACKAGES="$PACKAGES time python3"
+    PACKAGES="$PACKAGES time python3 wrk curl"
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
