@@ -39,7 +39,8 @@ DB=build/bench/server-$SIZE.db
 rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.engine"
 cp "$SRC" "$DB"
 [ -f "$SRC.engine" ] && cp "$SRC.engine" "$DB.engine"
-printf 'bench-password\n' | "$KZ" --db "$DB" user add --name bench --role admin --password-stdin >/dev/null
+"$KZ" --db "$DB" user list | grep -qw '^bench' ||
+    printf 'bench-password\n' | "$KZ" --db "$DB" user add --name bench --role admin --password-stdin >/dev/null
 TOKEN=$("$KZ" --db "$DB" user token --name bench | tail -1)
 export TOKEN ACCOUNTS=$ACC
 

@@ -291,6 +291,52 @@ static int cmp_text_desc(const void *p, const void *q)
     return c ? c : cmp_key(x, y);
 }
 
+static int cmp_key_desc(const void *p, const void *q)
+{
+    return cmp_key(q, p);
+}
+
+typedef int (*cmp_fn)(const void *, const void *);
+
+static void sift_down(struct item *h, size_t n, size_t i, cmp_fn cmp)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, top = i;
+        if (l < n && cmp(&h[l], &h[top]) > 0)
+            top = l;
+        if (r < n && cmp(&h[r], &h[top]) > 0)
+            top = r;
+        if (top == i)
+            return;
+        struct item t = h[i];
+        h[i] = h[top];
+        h[top] = t;
+        i = top;
+    }
+}
+
+/* Puts the first k of items[0..n) by cmp in order at the front (the rest in
+ * no order): a heap of the best k when k is small, a whole sort otherwise,
+ * so a page of a long list costs O(n log k). */
+static void order_first(struct item *items, size_t n, size_t k, cmp_fn cmp)
+{
+    if (k >= n / 4) {
+        qsort(items, n, sizeof *items, cmp);
+        return;
+    }
+    /* items[0..k) as a heap with the worst of them on top */
+    for (size_t i = k / 2; i-- > 0;)
+        sift_down(items, k, i, cmp);
+    for (size_t i = k; i < n; i++)
+        if (cmp(&items[i], &items[0]) < 0) {
+            struct item t = items[0];
+            items[0] = items[i];
+            items[i] = t;
+            sift_down(items, k, 0, cmp);
+        }
+    qsort(items, k, sizeof *items, cmp);
+}
+
 /* Case-insensitive (ASCII) substring search; the rest of UTF-8 as bytes. */
 static int contains(const char *hay, const char *needle, size_t nlen)
 {
@@ -439,18 +485,13 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
             it.v = -it.v;
         items[total++] = it;
     }
+    size_t want = (size_t)offset + (size_t)limit; /* only the first `want` need their order */
     if (by == SORT_NAME)
-        qsort(items, total, sizeof *items, desc ? cmp_text_desc : cmp_text_asc);
-    else if (by == SORT_KEY) {
-        /* every value is NaN: by key, then flipped when descending */
-        qsort(items, total, sizeof *items, cmp_value);
-        for (size_t i = 0; desc && i < total / 2; i++) {
-            struct item t = items[i];
-            items[i] = items[total - 1 - i];
-            items[total - 1 - i] = t;
-        }
-    } else
-        qsort(items, total, sizeof *items, cmp_value);
+        order_first(items, total, want, desc ? cmp_text_desc : cmp_text_asc);
+    else if (by == SORT_KEY && desc)
+        order_first(items, total, want, cmp_key_desc);
+    else
+        order_first(items, total, want, cmp_value); /* keys ascending: every value is NaN */
     kz_jw w;
     kz_jw_init(&w, &resp->body);
     kz_jw_obj(&w);
