@@ -244,10 +244,26 @@ static void rescore(kz_app *a)
 static void *scorer_main(void *arg)
 {
     kz_app *a = arg;
+    double interval = (double)a->cfg->scores_interval, last = kz_monotonic();
     pthread_mutex_lock(&a->score_mu);
     for (;;) {
-        while (!a->score_dirty && !a->score_stop)
-            pthread_cond_wait(&a->score_cv, &a->score_mu);
+        while (!a->score_dirty && !a->score_stop) {
+            if (interval <= 0) {
+                pthread_cond_wait(&a->score_cv, &a->score_mu);
+                continue;
+            }
+            /* the schedule: again after the interval, changes or not */
+            double left = last + interval - kz_monotonic();
+            if (left <= 0) {
+                a->score_dirty = 1;
+                a->dirty_since = a->dirty_last = 0; /* no quiet second to wait for */
+                break;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += (time_t)left + 1;
+            pthread_cond_timedwait(&a->score_cv, &a->score_mu, &until);
+        }
         /* wait for a quiet second, or the longest delay */
         while (!a->score_stop) {
             double now = kz_monotonic();
@@ -267,6 +283,7 @@ static void *scorer_main(void *arg)
         a->score_dirty = 0;
         pthread_mutex_unlock(&a->score_mu);
         rescore(a);
+        last = kz_monotonic();
         pthread_mutex_lock(&a->score_mu);
     }
     pthread_mutex_unlock(&a->score_mu);

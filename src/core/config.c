@@ -84,6 +84,10 @@ static const kz_cfg_key keys[] = {
       "KIZUNA_SCORES_MAX_DELAY_SECONDS",
       "The server scores every account's health and churn risk again once the data has been quiet for a second "
       "after a change, and at the latest this many seconds after the first change that is not yet scored.", NULL },
+    { "scores.interval_seconds", KZ_CFG_INT, OFF(scores_interval), "3600", 0, 604800, NULL,
+      "KIZUNA_SCORES_INTERVAL_SECONDS",
+      "The server scores every account again at least this often even when no data changes, so that the "
+      "daily history has every day (0: only after changes).", NULL },
     { "server.listen", KZ_CFG_STR, OFF(server_listen), "127.0.0.1:8080", 0, 0, NULL, "KIZUNA_LISTEN",
       "Address and port `kizuna serve` listens on (port 0: any free one).", check_listen },
     { "server.threads", KZ_CFG_INT, OFF(server_threads), "2", 1, 64, NULL, "KIZUNA_SERVER_THREADS",

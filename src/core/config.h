@@ -44,6 +44,7 @@ typedef struct kz_config {
     char *metrics_intra_period;       /* metrics.intra_period_subscriptions */
     char *reporting_timezone;         /* reporting.timezone */
     int64_t scores_max_delay;         /* scores.max_delay_seconds */
+    int64_t scores_interval;          /* scores.interval_seconds */
     /* server */
     char *server_listen;              /* server.listen */
     int64_t server_threads;           /* server.threads */

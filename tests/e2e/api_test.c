@@ -136,6 +136,27 @@ Test(api, rows_of_every_entity_validated_and_audited, .timeout = 120)
     expect(&s, &admin, "GET", "/api/v1/accounts/nope", NULL, 404, "no account 'nope'");
     expect(&s, &admin, "GET", "/api/v1/accounts/n1?days=3", NULL, 400, "\"field\":\"days\"");
 
+    /* each kind of row: read, changed, deleted, gone */
+    static const struct {
+        const char *path, *patch, *says;
+    } rows[] = {
+        { "/api/v1/contacts/c1", "{\"role\": \"CTO\"}", "\"role\":\"CTO\"" },
+        { "/api/v1/nps/rn1", "{\"comment\": \"better now\"}", "\"comment\":\"better now\"" },
+        { "/api/v1/activities/ac1", "{\"direction\": \"outbound\"}", "\"direction\":\"outbound\"" },
+        { "/api/v1/tickets/t1", "{\"resolved_at\": \"2024-06-02T10:00:00Z\"}", "\"resolved_at\":\"2024-06-02T10:00:00Z\"" },
+        { "/api/v1/subscriptions/ns1", "{\"quantity\": 4}", "\"quantity\":4" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        expect(&s, &admin, "GET", rows[i].path, NULL, 200, NULL);
+        expect(&s, &admin, "PATCH", rows[i].path, rows[i].patch, 200, rows[i].says);
+        expect(&s, &admin, "GET", rows[i].path, NULL, 200, rows[i].says);
+        expect(&s, &admin, "PATCH", rows[i].path, "{\"account_id\": \"nobody\"}", 400, "\"field\":\"account_id\"");
+    }
+    expect(&s, &admin, "DELETE", "/api/v1/contacts/c1", NULL, 204, NULL);
+    expect(&s, &admin, "GET", "/api/v1/contacts/c1", NULL, 404, NULL);
+    expect(&s, &admin, "DELETE", "/api/v1/nps/rn1", NULL, 204, NULL);
+    expect(&s, &admin, "DELETE", "/api/v1/nps/rn1", NULL, 404, NULL);
+
     /* deleting an account takes its rows */
     expect(&s, &admin, "DELETE", "/api/v1/accounts/n1", NULL, 204, NULL);
     expect(&s, &admin, "GET", "/api/v1/tickets/t1", NULL, 404, NULL);

@@ -255,3 +255,24 @@ Test(server, json_access_log_and_a_reload_on_sighup, .timeout = 60)
     free(conf);
     kt_rmrf(dir);
 }
+
+Test(server, scores_again_on_a_schedule_without_changes, .timeout = 60)
+{
+    char *dir = kt_tmpdir();
+    kt_import(dir, kt_fixture("reference/edges"));
+    const char *extra[] = { "--set", "scores.interval_seconds=1", NULL };
+    kt_server s;
+    kt_serve(&s, dir, extra);
+    int runs = 0;
+    for (int i = 0; i < 100 && runs < 3; i++) {
+        usleep(100 * 1000);
+        char *log = kt_read(s.log, NULL);
+        runs = 0;
+        for (const char *p = log; (p = strstr(p, "scores: every account scored")); p++)
+            runs++;
+        free(log);
+    }
+    cr_assert(runs >= 3, "scored %d times in 10 s with an interval of 1 s", runs);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    kt_rmrf(dir);
+}
