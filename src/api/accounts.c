@@ -101,30 +101,8 @@ int kz_directory_build(kz_directory **out, kz_store *st, const kz_engine *e)
 
 /* ---- common pieces ------------------------------------------------------------------------ */
 
-static void json_money(kz_jw *w, int64_t units)
-{
-    char buf[KZ_FIXED_BUF];
-    size_t n = kz_format_fixed_min(buf, units, KZ_MONEY_SCALE, 2);
-    kz_jw_raw(w, buf, n);
-}
 
-static void json_day(kz_jw *w, kz_day d)
-{
-    char buf[KZ_DATE_BUF];
-    if (d == KZ_DAY_NONE) {
-        kz_jw_null(w);
-        return;
-    }
-    size_t n = kz_format_date(buf, d);
-    kz_jw_strn(w, buf, n);
-}
 
-static void json_time(kz_jw *w, kz_time t)
-{
-    char buf[KZ_TIME_BUF];
-    size_t n = kz_format_time(buf, t);
-    kz_jw_strn(w, buf, n);
-}
 
 static void json_opt_str(kz_jw *w, const char *s)
 {
@@ -162,10 +140,10 @@ static void json_health(kz_jw *w, const kz_scores *s, uint32_t a, int full)
         kz_jw_key(w, "definition_version");
         kz_jw_int(w, s->health_version);
         kz_jw_key(w, "day");
-        json_day(w, s->at);
+        kz_jw_date(w, s->at);
     }
     kz_jw_key(w, "computed_at");
-    json_time(w, s->computed_at);
+    kz_jw_time(w, s->computed_at);
     kz_jw_end(w);
 }
 
@@ -185,7 +163,7 @@ static void json_churn(kz_jw *w, const kz_scores *s, uint32_t a)
     kz_jw_key(w, "drivers");
     kz_jw_raw(w, s->drivers[a], strlen(s->drivers[a]));
     kz_jw_key(w, "computed_at");
-    json_time(w, s->computed_at);
+    kz_jw_time(w, s->computed_at);
     kz_jw_end(w);
 }
 
@@ -211,18 +189,18 @@ static void json_brief(kz_jw *w, const kz_engine *e, const kz_metric_opts *o, co
     kz_jw_key(w, "plan");
     json_opt_str(w, f.plan);
     kz_jw_key(w, "mrr");
-    json_money(w, f.mrr);
+    kz_jw_fixed(w, f.mrr, KZ_MONEY_SCALE, 2);
     kz_jw_key(w, "paying");
     kz_jw_bool(w, f.mrr > 0);
     kz_jw_key(w, "seats");
     kz_jw_int(w, f.seats);
     kz_jw_key(w, "customer_since");
-    json_day(w, f.first_start);
+    kz_jw_date(w, f.first_start);
     kz_jw_key(w, "last_event");
     if (f.last_event == INT64_MIN)
         kz_jw_null(w);
     else
-        json_time(w, f.last_event * KZ_USEC_PER_SEC);
+        kz_jw_time(w, f.last_event * KZ_USEC_PER_SEC);
     kz_jw_key(w, "days_since_event");
     if (f.last_event == INT64_MIN)
         kz_jw_null(w);
@@ -348,19 +326,6 @@ static int contains(const char *hay, const char *needle, size_t nlen)
     return 0;
 }
 
-static int int_arg(const kz_http_req *req, kz_http_resp *resp, const char *name, int64_t lo, int64_t hi, int64_t def,
-                   int64_t *out)
-{
-    const char *v = kz_req_query(req, name);
-    *out = def;
-    if (!v)
-        return 0;
-    if (kz_parse_int(out, v, strlen(v), lo, hi)) {
-        kz_resp_error(resp, 400, name, "%s: a whole number from %lld to %lld", name, (long long)lo, (long long)hi);
-        return 1;
-    }
-    return 0;
-}
 
 #define MAX_FILTERS 16
 
@@ -374,7 +339,7 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
     const char *filters[MAX_FILTERS];
     int64_t limit, offset;
     int rc = KZ_OK;
-    if (int_arg(req, resp, "limit", 1, 1000, 50, &limit) || int_arg(req, resp, "offset", 0, INT32_MAX, 0, &offset))
+    if (kz_req_int(req, resp, "limit", 1, 1000, 50, &limit) || kz_req_int(req, resp, "offset", 0, INT32_MAX, 0, &offset))
         return KZ_OK;
     int by = SORT_RISK, desc = 1;
     if (sort) {
@@ -496,7 +461,7 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
     kz_jw_init(&w, &resp->body);
     kz_jw_obj(&w);
     kz_jw_key(&w, "as_of");
-    json_day(&w, at);
+    kz_jw_date(&w, at);
     kz_jw_key(&w, "total");
     kz_jw_int(&w, (int64_t)total);
     kz_jw_key(&w, "offset");
@@ -549,7 +514,7 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
     int rc = KZ_OK;
     if (!st)
         return KZ_EIO;
-    if (int_arg(req, resp, "days", 7, 730, 90, &days) || int_arg(req, resp, "limit", 1, 1000, 50, &limit))
+    if (kz_req_int(req, resp, "days", 7, 730, 90, &days) || kz_req_int(req, resp, "limit", 1, 1000, 50, &limit))
         return KZ_OK;
     memset(&acc, 0, sizeof acc);
     acc.st = st;
@@ -579,15 +544,15 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
     kz_day at = as_of(e, a->tz);
     int64_t idx = kz_engine_find_account(e, key, strlen(key));
     kz_jw_key(&w, "as_of");
-    json_day(&w, at);
+    kz_jw_date(&w, at);
     if (idx >= 0) {
         uint32_t i = (uint32_t)idx;
         kz_account_facts f;
         kz_engine_account_facts(e, &mo, i, at, &f);
         kz_jw_key(&w, "mrr");
-        json_money(&w, f.mrr);
+        kz_jw_fixed(&w, f.mrr, KZ_MONEY_SCALE, 2);
         kz_jw_key(&w, "arr");
-        json_money(&w, f.mrr * 12);
+        kz_jw_fixed(&w, f.mrr * 12, KZ_MONEY_SCALE, 2);
         kz_jw_key(&w, "paying");
         kz_jw_bool(&w, f.mrr > 0);
         kz_jw_key(&w, "plan");
@@ -595,12 +560,12 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
         kz_jw_key(&w, "seats");
         kz_jw_int(&w, f.seats);
         kz_jw_key(&w, "customer_since");
-        json_day(&w, f.first_start);
+        kz_jw_date(&w, f.first_start);
         kz_jw_key(&w, "last_event");
         if (f.last_event == INT64_MIN)
             kz_jw_null(&w);
         else
-            json_time(&w, f.last_event * KZ_USEC_PER_SEC);
+            kz_jw_time(&w, f.last_event * KZ_USEC_PER_SEC);
         kz_jw_key(&w, "open_tickets");
         kz_jw_int(&w, f.open_tickets);
         kz_jw_key(&w, "open_urgent_tickets");
@@ -654,7 +619,7 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
         for (int64_t dd = 0; dd < days; dd++) {
             kz_jw_obj(&w);
             kz_jw_key(&w, "day");
-            json_day(&w, from + (kz_day)dd);
+            kz_jw_date(&w, from + (kz_day)dd);
             kz_jw_key(&w, "events");
             kz_jw_int(&w, events[dd]);
             kz_jw_key(&w, "users");
@@ -676,7 +641,7 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
                 kz_jw_key(&w, "month");
                 kz_jw_strn(&w, buf, bn);
                 kz_jw_key(&w, "mrr");
-                json_money(&w, kz_engine_mrr(e, i, last));
+                kz_jw_fixed(&w, kz_engine_mrr(e, i, last), KZ_MONEY_SCALE, 2);
                 kz_jw_end(&w);
             }
         }

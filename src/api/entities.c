@@ -576,11 +576,6 @@ static int import_audit(void *vctx, kz_store *st, const kz_import_result *res)
     return kz_store_audit_add(st, &rec);
 }
 
-static int flag(const kz_http_req *req, const char *name)
-{
-    const char *v = kz_req_query(req, name);
-    return v && (!*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
-}
 
 int kz_api_import(kz_http_req *req, kz_http_resp *resp)
 {
@@ -615,8 +610,8 @@ int kz_api_import(kz_http_req *req, kz_http_resp *resp)
     kz_import_opts_init(&o);
     o.kind = (kz_import_kind)kind;
     o.format = f;
-    o.strict = flag(req, "strict");
-    o.dry_run = flag(req, "dry_run");
+    o.strict = kz_req_flag(req, "strict");
+    o.dry_run = kz_req_flag(req, "dry_run");
     o.name = "body";
     o.max_field = (size_t)a->cfg->import_max_field;
     o.max_record = (size_t)a->cfg->import_max_record;

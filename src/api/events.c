@@ -31,11 +31,6 @@ static int is_ndjson(const char *type)
            (n == 19 && strncasecmp(type, "application/x-jsonlines", n) == 0);
 }
 
-static int flag(const kz_http_req *req, const char *name)
-{
-    const char *v = kz_req_query(req, name);
-    return v && (!*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
-}
 
 /* The counts and the rejected events; with message, inside an error answer. */
 static int write_result(kz_http_resp *resp, int status, const kz_live_result *r, const char *message)
@@ -139,7 +134,7 @@ int kz_api_events_post(kz_http_req *req, kz_http_resp *resp)
 {
     kz_app *a = req->app;
     kz_live_result r;
-    int strict = flag(req, "strict"), queued = 0;
+    int strict = kz_req_flag(req, "strict"), queued = 0;
     kz_live_format f = is_ndjson(kz_req_header(req, "Content-Type")) ? KZ_LIVE_NDJSON : KZ_LIVE_JSON;
     /* the answer comes when the writer has stored the batch, without a thread waiting */
     if (kz_app_live_begin(a)) {

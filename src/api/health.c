@@ -24,50 +24,9 @@
 #include "engine/health.h"
 #include "engine/scores.h"
 
-static int int_arg(const kz_http_req *req, kz_http_resp *resp, const char *name, int64_t lo, int64_t hi, int64_t def,
-                   int64_t *out)
-{
-    const char *v = kz_req_query(req, name);
-    *out = def;
-    if (!v)
-        return 0;
-    if (kz_parse_int(out, v, strlen(v), lo, hi)) {
-        kz_resp_error(resp, 400, name, "%s: a whole number from %lld to %lld", name, (long long)lo, (long long)hi);
-        return 1;
-    }
-    return 0;
-}
 
-static int day_arg(const kz_http_req *req, kz_http_resp *resp, const char *name, kz_day *out)
-{
-    const char *v = kz_req_query(req, name);
-    *out = KZ_DAY_NONE;
-    if (!v)
-        return 0;
-    if (kz_parse_date(out, v, strlen(v))) {
-        kz_resp_error(resp, 400, name, "%s: %s", name, kz_error_msg());
-        return 1;
-    }
-    return 0;
-}
 
-static void json_time(kz_jw *w, kz_time t)
-{
-    char buf[KZ_TIME_BUF];
-    size_t n = kz_format_time(buf, t);
-    kz_jw_strn(w, buf, n);
-}
 
-static void json_day(kz_jw *w, kz_day d)
-{
-    char buf[KZ_DATE_BUF];
-    if (d == KZ_DAY_NONE) {
-        kz_jw_null(w);
-        return;
-    }
-    size_t n = kz_format_date(buf, d);
-    kz_jw_strn(w, buf, n);
-}
 
 /* ---- the scores now, and the definition ------------------------------------------------ */
 
@@ -113,9 +72,9 @@ int kz_api_health(kz_http_req *req, kz_http_resp *resp)
             }
         kz_jw_obj(&w);
         kz_jw_key(&w, "day");
-        json_day(&w, s->at);
+        kz_jw_date(&w, s->at);
         kz_jw_key(&w, "computed_at");
-        json_time(&w, s->computed_at);
+        kz_jw_time(&w, s->computed_at);
         kz_jw_key(&w, "version");
         kz_jw_int(&w, s->health_version);
         kz_jw_key(&w, "scored");
@@ -195,7 +154,7 @@ static int on_history(void *ctx, const char *key, const kz_health_row *h)
     (void)key;
     kz_jw_obj(c->w);
     kz_jw_key(c->w, "day");
-    json_day(c->w, h->day);
+    kz_jw_date(c->w, h->day);
     kz_jw_key(c->w, "score");
     kz_jw_double(c->w, round(h->score * 10) / 10);
     kz_jw_key(c->w, "band");
@@ -227,7 +186,7 @@ int kz_api_account_health(kz_http_req *req, kz_http_resp *resp)
     kz_day from, to;
     if (!st)
         return KZ_EIO;
-    if (day_arg(req, resp, "from", &from) || day_arg(req, resp, "to", &to))
+    if (kz_req_date(req, resp, "from", &from) || kz_req_date(req, resp, "to", &to))
         return KZ_OK;
     if (from != KZ_DAY_NONE && to != KZ_DAY_NONE && from > to)
         return kz_resp_error(resp, 400, "from", "from is after to");
@@ -291,7 +250,7 @@ int kz_api_health_backtest(kz_http_req *req, kz_http_resp *resp)
 {
     kz_app *a = req->app;
     int64_t horizon, step;
-    if (int_arg(req, resp, "horizon", 1, 3660, 90, &horizon) || int_arg(req, resp, "step", 1, 3660, 30, &step))
+    if (kz_req_int(req, resp, "horizon", 1, 3660, 90, &horizon) || kz_req_int(req, resp, "step", 1, 3660, 30, &step))
         return KZ_OK;
     struct private_engine p;
     kz_health_def *d = NULL;
@@ -327,7 +286,7 @@ int kz_api_churn_evaluation(kz_http_req *req, kz_http_resp *resp)
 {
     kz_app *a = req->app;
     int64_t horizon, step;
-    if (int_arg(req, resp, "horizon", 1, 3660, 90, &horizon) || int_arg(req, resp, "step", 1, 3660, 30, &step))
+    if (kz_req_int(req, resp, "horizon", 1, 3660, 90, &horizon) || kz_req_int(req, resp, "step", 1, 3660, 30, &step))
         return KZ_OK;
     struct private_engine p;
     kz_dataset *d = NULL;
@@ -383,7 +342,7 @@ int kz_api_churn_models(kz_http_req *req, kz_http_resp *resp)
         kz_jw_key(&w, "model_id");
         kz_jw_int(&w, m->id);
         kz_jw_key(&w, "created_at");
-        json_time(&w, m->created_at);
+        kz_jw_time(&w, m->created_at);
         kz_jw_key(&w, "data_version");
         kz_jw_int(&w, m->data_version);
         kz_jw_key(&w, "about");
@@ -416,7 +375,7 @@ int kz_api_churn_predictions(kz_http_req *req, kz_http_resp *resp)
 {
     kz_app *a = req->app;
     int64_t limit;
-    if (int_arg(req, resp, "limit", 1, 100000, 100, &limit))
+    if (kz_req_int(req, resp, "limit", 1, 100000, 100, &limit))
         return KZ_OK;
     const kz_engine *e = kz_app_engine(a);
     const kz_scores *s = a->scores;
@@ -436,7 +395,7 @@ int kz_api_churn_predictions(kz_http_req *req, kz_http_resp *resp)
     kz_jw_key(&w, "horizon_days");
     kz_jw_int(&w, s && s->model_id ? s->horizon : 0);
     kz_jw_key(&w, "day");
-    json_day(&w, s ? s->at : KZ_DAY_NONE);
+    kz_jw_date(&w, s ? s->at : KZ_DAY_NONE);
     kz_jw_key(&w, "predictions");
     kz_jw_arr(&w);
     if (s && s->naccounts) {

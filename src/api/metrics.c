@@ -43,12 +43,6 @@ int kz_api_reports(kz_http_req *req, kz_http_resp *resp)
     return kz_jw_error(&w);
 }
 
-/* A yes/no query argument: 1 for "1", "true", "yes" or an empty value. */
-static int flag(const kz_http_req *req, const char *name)
-{
-    const char *v = kz_req_query(req, name);
-    return v && (!*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
-}
 
 #define MAX_FILTERS 16
 
@@ -73,10 +67,10 @@ int kz_api_report(kz_http_req *req, kz_http_resp *resp)
     ra.explain = kz_req_query(req, "explain");
     ra.interval = kz_req_query(req, "interval");
     ra.window = kz_req_query(req, "window");
-    ra.revenue = flag(req, "revenue");
-    ra.matrix = flag(req, "matrix");
-    ra.wide = flag(req, "wide");
-    ra.by_event = flag(req, "by_event");
+    ra.revenue = kz_req_flag(req, "revenue");
+    ra.matrix = kz_req_flag(req, "matrix");
+    ra.wide = kz_req_flag(req, "wide");
+    ra.by_event = kz_req_flag(req, "by_event");
     kz_metric_opts_init(&mo);
     if (kz_report_options(r, &ra, "", &mo, &fn))
         return kz_resp_error(resp, 400, NULL, "%s", kz_error_msg());

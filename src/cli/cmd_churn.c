@@ -92,17 +92,6 @@ static int calib_table(kz_table **out, const kz_churn_eval *ev, size_t n)
     return KZ_OK;
 }
 
-static void json_date(kz_jw *w, const char *key, kz_day d)
-{
-    char buf[KZ_DATE_BUF];
-    kz_jw_key(w, key);
-    if (d == KZ_DAY_NONE) {
-        kz_jw_null(w);
-        return;
-    }
-    kz_format_date(buf, d);
-    kz_jw_str(w, buf);
-}
 
 /* What the subcommands share: the options, the store, the engine, the accounts. */
 struct run {
@@ -328,8 +317,10 @@ static int model_meta(kz_buf *out, const struct run *r, const kz_dataset *d, con
     kz_jw_double(&w, ev->pr_auc);
     kz_jw_key(&w, "top_decile_lift");
     kz_jw_double(&w, ev->top_decile_lift);
-    json_date(&w, "test_from", ev->test_first);
-    json_date(&w, "test_to", ev->test_last);
+    kz_jw_key(&w, "test_from");
+        kz_jw_date(&w, ev->test_first);
+    kz_jw_key(&w, "test_to");
+        kz_jw_date(&w, ev->test_last);
     kz_jw_key(&w, "test_rows");
     kz_jw_int(&w, (int64_t)ev->test_rows);
     kz_jw_end(&w);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/text.h"
+#include "core/time.h"
 
 void kz_jw_init(kz_jw *w, kz_buf *out)
 {
@@ -226,4 +227,29 @@ int kz_json_quote(kz_buf *b, const char *s, size_t n)
     if (!rc)
         rc = kz_buf_putc(b, '"');
     return rc;
+}
+
+void kz_jw_date(kz_jw *w, int32_t day)
+{
+    char buf[KZ_DATE_BUF];
+    if (day == INT32_MIN) {
+        kz_jw_null(w);
+        return;
+    }
+    size_t n = kz_format_date(buf, day);
+    kz_jw_strn(w, buf, n);
+}
+
+void kz_jw_time(kz_jw *w, int64_t t)
+{
+    char buf[KZ_TIME_BUF];
+    size_t n = kz_format_time(buf, t);
+    kz_jw_strn(w, buf, n);
+}
+
+void kz_jw_fixed(kz_jw *w, int64_t v, int scale, int min_decimals)
+{
+    char buf[KZ_FIXED_BUF];
+    size_t n = kz_format_fixed_min(buf, v, scale, min_decimals);
+    kz_jw_raw(w, buf, n);
 }

@@ -47,6 +47,14 @@ void kz_jw_null(kz_jw *w);
 /* Writes already-encoded JSON text as one value (the caller vouches for it). */
 void kz_jw_raw(kz_jw *w, const char *json, size_t n);
 
+/* A calendar day as "YYYY-MM-DD"; INT32_MIN (the engine's KZ_DAY_NONE) writes null. */
+void kz_jw_date(kz_jw *w, int32_t day);
+/* A time (microseconds since the epoch) as ISO-8601 UTC. */
+void kz_jw_time(kz_jw *w, int64_t t);
+/* A fixed-point number (v / 10^scale) as a JSON number with at least
+ * min_decimals decimals: money (scale 4, 2 decimals). */
+void kz_jw_fixed(kz_jw *w, int64_t v, int scale, int min_decimals);
+
 /* 0, or the first error code (KZ_ETOOBIG, KZ_ENOMEM, KZ_EINVALID). */
 int kz_jw_error(const kz_jw *w);
 

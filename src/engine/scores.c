@@ -383,17 +383,6 @@ int kz_churn_drivers(kz_buf *j, kz_buf *t, char *const *names, size_t p, const d
     return rc ? rc : kz_jw_error(&w);
 }
 
-static void eval_date(kz_jw *w, const char *key, kz_day d)
-{
-    char buf[KZ_DATE_BUF];
-    kz_jw_key(w, key);
-    if (d == KZ_DAY_NONE) {
-        kz_jw_null(w);
-        return;
-    }
-    kz_format_date(buf, d);
-    kz_jw_str(w, buf);
-}
 
 /* {"horizon_days", "models": {name: {roc_auc, pr_auc, top_decile_lift, periods, rows, calibration}}} */
 int kz_churn_eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_churn_opts *c, const kz_dataset *d)
@@ -425,10 +414,14 @@ int kz_churn_eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_
             kz_jw_key(&w, "lambda");
             kz_jw_double(&w, ev[i].lambda);
         }
-        eval_date(&w, "train_from", ev[i].train_first);
-        eval_date(&w, "train_to", ev[i].train_last);
-        eval_date(&w, "test_from", ev[i].test_first);
-        eval_date(&w, "test_to", ev[i].test_last);
+        kz_jw_key(&w, "train_from");
+        kz_jw_date(&w, ev[i].train_first);
+        kz_jw_key(&w, "train_to");
+        kz_jw_date(&w, ev[i].train_last);
+        kz_jw_key(&w, "test_from");
+        kz_jw_date(&w, ev[i].test_first);
+        kz_jw_key(&w, "test_to");
+        kz_jw_date(&w, ev[i].test_last);
         kz_jw_key(&w, "train_rows");
         kz_jw_int(&w, (int64_t)ev[i].train_rows);
         kz_jw_key(&w, "train_churned");

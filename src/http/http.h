@@ -52,6 +52,19 @@ const char *kz_req_query(const kz_http_req *r, const char *name);
  * returns how many there are (may exceed max). */
 size_t kz_req_query_all(const kz_http_req *r, const char *name, const char **out, size_t max);
 
+/* A yes/no query argument: 1 for "1", "true", "yes" or an empty value. */
+int kz_req_flag(const kz_http_req *r, const char *name);
+
+/* The whole-number query argument name in [lo, hi] into *out (def when
+ * absent): 0, or 1 when it is not one (resp then holds the 400 answer,
+ * naming the argument). */
+int kz_req_int(const kz_http_req *r, kz_http_resp *resp, const char *name, int64_t lo, int64_t hi, int64_t def,
+               int64_t *out);
+
+/* The date query argument name (YYYY-MM-DD) into *out (INT32_MIN when
+ * absent): 0, or 1 with the 400 answer in resp. */
+int kz_req_date(const kz_http_req *r, kz_http_resp *resp, const char *name, int32_t *out);
+
 /* A request header (case-insensitive), or NULL. */
 const char *kz_req_header(const kz_http_req *r, const char *name);
 

@@ -7,6 +7,10 @@
  */
 #include <string.h>
 
+#include "core/error.h"
+#include "core/text.h"
+#include "core/time.h"
+
 #include "http/http.h"
 
 /* Matches path against pattern, filling req's params; 1 on a match. */
@@ -67,4 +71,39 @@ const char *kz_req_param(const kz_http_req *r, const char *name)
         if (strncmp(r->param_name[i], name, n) == 0 && r->param_name[i][n] == '}')
             return r->param[i];
     return NULL;
+}
+
+int kz_req_flag(const kz_http_req *r, const char *name)
+{
+    const char *v = kz_req_query(r, name);
+    return v && (!*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
+}
+
+int kz_req_int(const kz_http_req *r, kz_http_resp *resp, const char *name, int64_t lo, int64_t hi, int64_t def,
+               int64_t *out)
+{
+    const char *v = kz_req_query(r, name);
+    *out = def;
+    if (!v)
+        return 0;
+    if (kz_parse_int(out, v, strlen(v), lo, hi)) {
+        kz_resp_error(resp, 400, name, "%s: a whole number from %lld to %lld", name, (long long)lo, (long long)hi);
+        return 1;
+    }
+    return 0;
+}
+
+int kz_req_date(const kz_http_req *r, kz_http_resp *resp, const char *name, int32_t *out)
+{
+    const char *v = kz_req_query(r, name);
+    kz_day d;
+    *out = INT32_MIN;
+    if (!v)
+        return 0;
+    if (kz_parse_date(&d, v, strlen(v))) {
+        kz_resp_error(resp, 400, name, "%s: %s", name, kz_error_msg());
+        return 1;
+    }
+    *out = d;
+    return 0;
 }
