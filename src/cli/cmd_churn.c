@@ -318,9 +318,9 @@ static int model_meta(kz_buf *out, const struct run *r, const kz_dataset *d, con
     kz_jw_key(&w, "top_decile_lift");
     kz_jw_double(&w, ev->top_decile_lift);
     kz_jw_key(&w, "test_from");
-        kz_jw_date(&w, ev->test_first);
+    kz_jw_date(&w, ev->test_first);
     kz_jw_key(&w, "test_to");
-        kz_jw_date(&w, ev->test_last);
+    kz_jw_date(&w, ev->test_last);
     kz_jw_key(&w, "test_rows");
     kz_jw_int(&w, (int64_t)ev->test_rows);
     kz_jw_end(&w);

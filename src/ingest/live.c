@@ -9,7 +9,7 @@
  *   callers read while they validate: accounts, users, event names. Only the
  *   writer thread changes them, after a commit or a reload.
  * - mu guards the queue of batches, the sync counters and the statistics;
- *   callers wait on `answered` for the writer to finish their batch.
+ *   kz_live_sync waits on `answered` for the writer to look again.
  * - Everything else (the store handle, the event ids, the compaction stack)
  *   belongs to the writer thread alone.
  *
@@ -1306,39 +1306,4 @@ int kz_live_submit(kz_live *lv, const char *body, size_t n, kz_live_format f, in
     pthread_mutex_unlock(&lv->mu);
     *queued = 1;
     return KZ_OK;
-}
-
-/* kz_live_post's wait for the writer. */
-struct waiter {
-    kz_live *lv;
-    int done, rc;
-    char msg[512];
-    kz_live_result *r;
-};
-
-static void on_stored(void *ctx, int rc, const char *msg, kz_live_result *r)
-{
-    struct waiter *w = ctx;
-    pthread_mutex_lock(&w->lv->mu);
-    w->rc = rc;
-    snprintf(w->msg, sizeof w->msg, "%s", msg ? msg : "");
-    *w->r = *r;
-    memset(r, 0, sizeof *r); /* the rejects are the waiter's now */
-    w->done = 1;
-    pthread_cond_broadcast(&w->lv->answered);
-    pthread_mutex_unlock(&w->lv->mu);
-}
-
-int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int strict, kz_live_result *r)
-{
-    struct waiter w = { lv, 0, 0, "", r };
-    int queued;
-    int rc = kz_live_submit(lv, body, n, f, strict, on_stored, &w, r, &queued);
-    if (rc || !queued)
-        return rc;
-    pthread_mutex_lock(&lv->mu);
-    while (!w.done)
-        pthread_cond_wait(&lv->answered, &lv->mu);
-    pthread_mutex_unlock(&lv->mu);
-    return w.rc ? kz_error_set(w.rc, "%s", w.msg) : KZ_OK;
 }

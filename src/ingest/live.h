@@ -13,7 +13,7 @@
  * - Kizuna's own, the keys of the events import: ts, account_id, event,
  *   user_id, value, event_id, properties. Any other key is an error.
  * - The "track" call of common analytics libraries (Segment, RudderStack):
- *   an object without `ts` and `account_id`, whose userId (or anonymousId),
+ *   an object with none of ts, account_id, user_id, event_id, whose userId (or anonymousId),
  *   event, timestamp (or originalTimestamp), messageId and properties are
  *   read; the account comes from context.groupId, else properties.account_id,
  *   else properties.groupId; the value from properties.value. Other keys of
@@ -23,11 +23,11 @@
  * De-duplication: an event with an event_id (messageId) that is already stored,
  * or that came earlier in the same group, is counted as a duplicate and not
  * stored again, so a client may resend a batch whose answer it did not get.
- * The ids are kept in memory as keyed 64-bit hashes (16 bytes each), loaded
+ * The ids are kept in memory as keyed 128-bit hashes (16 bytes each), loaded
  * at open from the blocks that hold ids. Events without an id are never
  * de-duplicated (two identical clicks are two events).
  *
- * Threads: kz_live_post may be called by any number of threads at once; the
+ * Threads: kz_live_submit may be called by any number of threads at once; the
  * writer thread is the only user of the live writer's store handle. Another
  * process that writes the same database (an import) is noticed by the data
  * version at the next commit: the dictionaries and ids are then reloaded.
@@ -83,7 +83,8 @@ typedef struct kz_live_opts {
 int kz_live_open(kz_live **out, const char *db_path, const kz_live_opts *o);
 
 /* Stores what is queued, answers its callers, stops the writer. NULL is a
- * no-op. No kz_live_post may be running or start. */
+ * no-op. No kz_live_submit may be running or start; every queued batch is
+ * stored and its done called before it returns. */
 void kz_live_close(kz_live *lv);
 
 /* One rejected event of a batch. */
@@ -114,22 +115,19 @@ void kz_live_result_free(kz_live_result *r);
  * is left). Called on the writer thread: quick, and no kz_live call. */
 typedef void (*kz_live_done)(void *ctx, int rc, const char *msg, kz_live_result *r);
 
-/* kz_live_post without the wait: reads and validates the batch on the
- * caller's thread, then either queues it for the writer (*queued = 1; done
- * is called later) or answers at once (*queued = 0, *now filled: no good
- * event, strict with a bad one, or an error returned as kz_live_post
- * returns it). *now is the caller's to free with kz_live_result_free. */
+/* Parses body (n bytes) in format f and validates each event on the
+ * caller's thread, then either queues the good ones for the writer
+ * (*queued = 1: done is called once they are stored, or not) or answers at
+ * once (*queued = 0, *now filled): no good event, or with strict an invalid
+ * one (nothing is stored), or an error: KZ_EINVALID when the body is not a
+ * batch at all (the message says where: "byte 17: ..."), KZ_ETOOBIG beyond
+ * the events a batch may have. A failure to store reaches done as its rc
+ * (nothing of the batch is stored, and it may be sent again). *now is the
+ * caller's to free with kz_live_result_free. */
 int kz_live_submit(kz_live *lv, const char *body, size_t n, kz_live_format f, int strict, kz_live_done done,
                    void *ctx, kz_live_result *now, int *queued);
 
-/* Parses body (n bytes) in format f, validates each event and stores the good
- * ones; with strict, stores nothing when any event is invalid. Returns 0 when
- * the batch was handled (r says what became of each event), KZ_EINVALID when
- * the body is not a batch at all (the message says where: "byte 17: ..."),
- * KZ_ETOOBIG beyond opts.max_events events, other errors when storing failed
- * (nothing of the batch is stored, and it may be sent again). r is filled in
- * every case; free it with kz_live_result_free. */
-int kz_live_post(kz_live *lv, const char *body, size_t n, kz_live_format f, int strict, kz_live_result *r);
+
 
 /* Waits until the writer has looked at the database once more after this
  * call began (reloading, and telling hooks.changed, what another writer or
