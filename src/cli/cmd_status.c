@@ -28,9 +28,10 @@ static void print_table(const char *db, int schema, const kz_store_stats *s, int
         kz_format_date(d1, kz_time_day(s->first_event));
         kz_format_date(d2, kz_time_day(s->last_event));
         printf("%-15s %s from %s to %s\n", "Events", kz_fmt_int(a, s->events), d1, d2);
-        printf("%-15s %s users, %s event names, %s stored (%.1f bytes/event)\n", "", kz_fmt_int(b, s->users),
+        printf("%-15s %s users, %s event names, %s stored (%.1f bytes/event)", "", kz_fmt_int(b, s->users),
                kz_fmt_int(c, s->event_names), kz_fmt_bytes(a, s->block_bytes),
                (double)s->block_bytes / (double)s->events);
+        printf(" in %s block%s\n", kz_fmt_int(a, s->blocks), s->blocks == 1 ? "" : "s");
     } else {
         printf("%-15s 0\n", "Events");
     }

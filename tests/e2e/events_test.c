@@ -317,6 +317,16 @@ Test(events, kill_9_during_a_stream_keeps_every_acknowledged_event_once, .timeou
     for (int b = acked + 1; b < BATCHES; b++)
         cr_assert_eq(count[b * PER], 0, "batch %d was never sent", b);
 
+    /* one commit a batch or a few: the small blocks were merged as they came */
+    kt_run st_run;
+    kt_kizunav(&st_run, dir, NULL, "--db", "k.db", "status", NULL);
+    const char *in = strstr(st_run.out, " in ");
+    cr_assert_not_null(in, "%s", st_run.out);
+    long blocks = strtol(in + 4, NULL, 10);
+    cr_assert(blocks > 0 && blocks < acked / 8, "%ld blocks for %d acknowledged batches: %s", blocks, acked,
+              st_run.out);
+    kt_run_free(&st_run);
+
     /* the client sends everything again from its last acknowledged batch: no duplicates */
     kt_serve(&s, dir, NULL);
     st.port = s.port;
