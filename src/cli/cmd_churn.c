@@ -451,7 +451,7 @@ static int cmd_predict(struct run *r)
         kz_buf text;
         kz_buf_init(&dj[i], KZ_BUF_UNLIMITED);
         kz_buf_init(&text, KZ_BUF_UNLIMITED);
-        if (kz_churn_drivers(&dj[i], &text, names, p, rows->x + i * p, contrib + i * p) || kz_buf_putc(&dj[i], '\0')) {
+        if (kz_churn_drivers(&dj[i], &text, names, p, rows->x + i * p, contrib + i * p, NULL) || kz_buf_putc(&dj[i], '\0')) {
             kz_buf_free(&text);
             rc = kz_cli_fail(r->cli, "describing the drivers");
             goto done;
@@ -473,7 +473,7 @@ static int cmd_predict(struct run *r)
         kz_buf text, scratch;
         kz_buf_init(&text, KZ_BUF_UNLIMITED);
         kz_buf_init(&scratch, KZ_BUF_UNLIMITED);
-        int brc = kz_churn_drivers(&scratch, &text, names, p, rows->x + i * p, contrib + i * p);
+        int brc = kz_churn_drivers(&scratch, &text, names, p, rows->x + i * p, contrib + i * p, NULL);
         kz_tcell *c = kz_table_add_row(t);
         if (brc || !c || kz_cell_text(t, &c[0], key, len) ||
             kz_cell_text(t, &c[3], text.data ? text.data : "", text.len)) {

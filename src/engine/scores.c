@@ -341,7 +341,8 @@ static double shown_value(const char *name, double v)
 
 enum { TOP_DRIVERS = 3 };
 
-int kz_churn_drivers(kz_buf *j, kz_buf *t, char *const *names, size_t p, const double *x, const double *c)
+int kz_churn_drivers(kz_buf *j, kz_buf *t, char *const *names, size_t p, const double *x, const double *c,
+                     const double *signals)
 {
     size_t best[TOP_DRIVERS];
     size_t nb = 0;
@@ -372,6 +373,17 @@ int kz_churn_drivers(kz_buf *j, kz_buf *t, char *const *names, size_t p, const d
         kz_jw_double(&w, v);
         kz_jw_key(&w, "effect");
         kz_jw_double(&w, c[f]);
+        int k = signals ? kz_signal_find(names[f], strlen(names[f])) : -1;
+        if (k >= 0) {
+            /* the signal in a CSM's words ("3 open high or urgent tickets") */
+            kz_buf says;
+            kz_buf_init(&says, KZ_BUF_UNLIMITED);
+            if (kz_signal_describe(&says, k, signals) == KZ_OK) {
+                kz_jw_key(&w, "says");
+                kz_jw_strn(&w, says.data ? says.data : "", says.len);
+            }
+            kz_buf_free(&says);
+        }
         kz_jw_end(&w);
         if (isnan(v))
             snprintf(num, sizeof num, "missing");
@@ -475,7 +487,7 @@ void kz_churn_preds_free(kz_churn_preds *p)
 }
 
 int kz_churn_predict_all(kz_churn_preds **out, const kz_churn_model *m, const kz_engine *e, const kz_metric_opts *o,
-                         kz_day at, const kz_attrs *attrs)
+                         kz_day at, const kz_attrs *attrs, const double *signals)
 {
     kz_churn_preds *p = calloc(1, sizeof *p);
     double *contrib = NULL;
@@ -502,7 +514,8 @@ int kz_churn_predict_all(kz_churn_preds **out, const kz_churn_model *m, const kz
         kz_buf j, t;
         kz_buf_init(&j, KZ_BUF_UNLIMITED);
         kz_buf_init(&t, KZ_BUF_UNLIMITED);
-        rc = kz_churn_drivers(&j, &t, names, np, p->rows->x + i * np, contrib + i * np);
+        rc = kz_churn_drivers(&j, &t, names, np, p->rows->x + i * np, contrib + i * np,
+                              signals ? signals + (size_t)p->rows->acc[i] * KZ_NSIGNALS : NULL);
         if (!rc)
             rc = kz_buf_putc(&j, '\0');
         if (!rc)
@@ -595,7 +608,7 @@ static int scores_churn(kz_scores *s, kz_store *st, const kz_engine *e, const kz
     if (!rc)
         rc = kz_churn_model_load(&m, rec->body, rec->body_len);
     if (!rc)
-        rc = kz_churn_predict_all(&p, m, e, o, s->at, attrs);
+        rc = kz_churn_predict_all(&p, m, e, o, s->at, attrs, s->signals);
     if (!rc) {
         s->model_id = rec->id;
         s->model = kz_churn_algo_name(kz_churn_model_algo(m));

@@ -48,9 +48,13 @@ int kz_health_weakest(kz_buf *out, const kz_health_def *d, const kz_health_score
 int kz_churn_model_pick(kz_model_rec **out, kz_store *st, const char *algorithm);
 
 /* The features that push a row most towards churn (at most 3): JSON
- * [{feature, value, effect}] into json, and "name value (+effect), ..."
- * into text; x the row's features, c their contributions. */
-int kz_churn_drivers(kz_buf *json, kz_buf *text, char *const *names, size_t p, const double *x, const double *c);
+ * [{feature, value, effect, says?}] into json, and "name value (+effect),
+ * ..." into text; x the row's features, c their contributions; with
+ * signals (the account's raw signals, KZ_NSIGNALS of them; may be NULL) a
+ * driver that is a signal also says it in words ("3 open high or urgent
+ * tickets"). */
+int kz_churn_drivers(kz_buf *json, kz_buf *text, char *const *names, size_t p, const double *x, const double *c,
+                     const double *signals);
 
 /* An evaluation as JSON: {"features", "horizon_days", "step_days",
  * "models": {name: {roc_auc, pr_auc, top_decile_lift, lambda?, train_from,
@@ -60,7 +64,8 @@ int kz_churn_eval_json(kz_buf *out, const kz_churn_eval *ev, size_t n, const kz_
 
 /* Predictions of model m for every account paying on `at` (within o's
  * mask): per row of rows (the account is rows->acc[i]) the probability and
- * the drivers as JSON. Caller frees with kz_churn_preds_free. */
+ * the drivers as JSON (in words too when signals, naccounts × KZ_NSIGNALS
+ * raw signals at `at`, is given). Caller frees with kz_churn_preds_free. */
 typedef struct kz_churn_preds {
     kz_dataset *rows;
     double *prob;
@@ -69,7 +74,7 @@ typedef struct kz_churn_preds {
 } kz_churn_preds;
 
 int kz_churn_predict_all(kz_churn_preds **out, const kz_churn_model *m, const kz_engine *e, const kz_metric_opts *o,
-                         kz_day at, const kz_attrs *attrs);
+                         kz_day at, const kz_attrs *attrs, const double *signals);
 void kz_churn_preds_free(kz_churn_preds *p);
 
 /* ---- the score against real churn ---- */

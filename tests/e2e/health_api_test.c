@@ -59,6 +59,7 @@ Test(health_api, scores_backtest_evaluation_predictions_and_definitions, .timeou
     }
     cr_assert(n > 50, "%s", r.body);
     cr_assert(kt_contains(r.body, "\"drivers\":[{\"feature\":"), "%s", r.body);
+    cr_assert(kt_contains(r.body, ",\"says\":\""), "the drivers in words: %s", r.body);
     kt_http_free(&r);
 
     /* the server's scores (made on a copy of the recent weeks) are the command line's */
