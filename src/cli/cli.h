@@ -74,6 +74,8 @@ int kz_cmd_demo(kz_cli *cli, int argc, char **argv);
 int kz_cmd_config(kz_cli *cli, int argc, char **argv);
 int kz_cmd_fields(kz_cli *cli, int argc, char **argv);
 int kz_cmd_metrics(kz_cli *cli, int argc, char **argv);
+int kz_cmd_anomalies(kz_cli *cli, int argc, char **argv);
+int kz_cmd_anomaly(kz_cli *cli, int argc, char **argv);
 int kz_cmd_churn(kz_cli *cli, int argc, char **argv);
 int kz_cmd_health(kz_cli *cli, int argc, char **argv);
 int kz_cmd_serve(kz_cli *cli, int argc, char **argv);

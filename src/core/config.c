@@ -88,6 +88,13 @@ static const kz_cfg_key keys[] = {
       "KIZUNA_SCORES_INTERVAL_SECONDS",
       "The server scores every account again at least this often even when no data changes, so that the "
       "daily history has every day (0: only after changes).", NULL },
+    { "anomaly.watch", KZ_CFG_STR, OFF(anomaly_watch), "all", 0, 0, NULL, "KIZUNA_ANOMALY_WATCH",
+      "The series anomalies are looked for in: all, or a comma-separated list of series names (kizuna anomalies "
+      "--help lists them), each optionally with its threshold as name:z (the robust z from which a point is "
+      "abnormal).", NULL },
+    { "anomaly.sensitivity_percent", KZ_CFG_INT, OFF(anomaly_sensitivity_pct), "100", 10, 1000, NULL,
+      "KIZUNA_ANOMALY_SENSITIVITY_PERCENT",
+      "Every threshold of the watched series times this percentage: above 100 fewer anomalies, below more.", NULL },
     { "server.listen", KZ_CFG_STR, OFF(server_listen), "127.0.0.1:8080", 0, 0, NULL, "KIZUNA_LISTEN",
       "Address and port `kizuna serve` listens on (port 0: any free one).", check_listen },
     { "server.threads", KZ_CFG_INT, OFF(server_threads), "2", 1, 64, NULL, "KIZUNA_SERVER_THREADS",

@@ -45,6 +45,8 @@ typedef struct kz_config {
     char *reporting_timezone;         /* reporting.timezone */
     int64_t scores_max_delay;         /* scores.max_delay_seconds */
     int64_t scores_interval;          /* scores.interval_seconds */
+    char *anomaly_watch;              /* anomaly.watch */
+    int64_t anomaly_sensitivity_pct;  /* anomaly.sensitivity_percent */
     /* server */
     char *server_listen;              /* server.listen */
     int64_t server_threads;           /* server.threads */

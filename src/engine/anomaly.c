@@ -1,0 +1,694 @@
+/*
+ * anomaly.c - the detectors of anomaly.h.
+ */
+#include "engine/anomaly.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+#define WEEKS 8          /* same-weekday points a daily expectation is fitted on */
+#define MIN_SAME 6       /* fewer than this: not judged yet */
+#define RECENT 56        /* points whose spreads make the floor of a new one's */
+#define YEAR_SPAN 3      /* days on each side of last year's date */
+#define MONTHS_LEVEL 6   /* months the level of a monthly series is read from */
+#define MIN_MONTHS 6
+#define MAD_SCALE 1.4826 /* MAD to the standard deviation of a normal distribution */
+#define MIN_COHORT 20    /* a cohort of fewer accounts says too little */
+
+void kz_detect_opts_init(kz_detect_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threshold = 5;
+    o->min_rel = 0.05;
+}
+
+/* ---- small robust statistics --------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (reordered); NaN when n = 0. */
+static double median(double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* MAD_SCALE × the median absolute deviation of v[0..n) around c (v is overwritten). */
+static double mad(double *v, size_t n, double c)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = fabs(v[i] - c);
+    return MAD_SCALE * median(v, n);
+}
+
+/* ---- counts: the Poisson tail ------------------------------------------------------ */
+
+/* The regularised lower incomplete gamma function P(a, x). */
+static double gamma_p(double a, double x)
+{
+    if (x <= 0)
+        return 0;
+    double gln = lgamma(a);
+    if (x < a + 1) {
+        /* the series */
+        double ap = a, sum = 1 / a, del = sum;
+        for (int n = 0; n < 500; n++) {
+            ap += 1;
+            del *= x / ap;
+            sum += del;
+            if (fabs(del) < fabs(sum) * 1e-15)
+                break;
+        }
+        return sum * exp(-x + a * log(x) - gln);
+    }
+    /* the continued fraction of Q (Lentz) */
+    const double tiny = 1e-300;
+    double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+    for (int i = 1; i < 500; i++) {
+        double an = -i * (i - a);
+        b += 2;
+        d = an * d + b;
+        if (fabs(d) < tiny)
+            d = tiny;
+        c = b + an / c;
+        if (fabs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1) < 1e-15)
+            break;
+    }
+    return 1 - exp(-x + a * log(x) - gln) * h;
+}
+
+/* The z of a standard normal with upper tail probability q (0 < q < 1). */
+static double normal_upper_z(double q)
+{
+    double lo = -40, hi = 40;
+    for (int i = 0; i < 100; i++) {
+        double mid = (lo + hi) / 2;
+        if (0.5 * erfc(mid / sqrt(2)) > q)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+
+/* How far a count x lies from a Poisson expectation lambda, as the z of a
+ * normal with the same tail: P(X >= x) above, P(X <= x) below. */
+static double poisson_z(double x, double lambda)
+{
+    double k = floor(x + 0.5);
+    if (lambda < 1)
+        lambda = 1; /* an expectation below one is no surer than one */
+    if (k > lambda) {
+        double q = gamma_p(k, lambda); /* P(X >= k) */
+        return q <= 0 ? 38 : normal_upper_z(q > 0.5 ? 0.5 : q);
+    }
+    double q = 1 - gamma_p(k + 1, lambda); /* P(X <= k) */
+    return q <= 0 ? -38 : -normal_upper_z(q > 0.5 ? 0.5 : q);
+}
+
+/* Fills p from the expectation, the spread and the observed value. */
+static void judge(kz_point *p, double x, double expected, double sigma, const kz_detect_opts *o)
+{
+    double thr = o->threshold > 0 ? o->threshold : 5;
+    if (o->counts && expected < 0)
+        expected = 0;
+    double floor_rel = o->min_rel * fabs(expected), floor_cnt = o->counts ? sqrt(expected > 1 ? expected : 1) : 0;
+    if (sigma < floor_rel)
+        sigma = floor_rel;
+    if (sigma < floor_cnt)
+        sigma = floor_cnt;
+    if (!(sigma > 0))
+        sigma = 1e-9;
+    p->scored = 1;
+    p->expected = expected;
+    p->low = expected - thr * sigma;
+    p->high = expected + thr * sigma;
+    if (o->counts && p->low < 0)
+        p->low = 0;
+    p->z = (x - expected) / sigma;
+    /* a count that varies no more than chance: how unlikely it is by chance */
+    if (o->counts && sigma <= floor_cnt * 1.0000001)
+        p->z = poisson_z(x, expected);
+    double az = fabs(p->z);
+    p->score = az / (az + thr);
+    int way = o->direction == 0 || (o->direction > 0 && p->z > 0) || (o->direction < 0 && p->z < 0);
+    p->flagged = way && az >= thr && expected >= o->min_expected;
+}
+
+static void unscored(kz_point *p)
+{
+    p->scored = 0;
+    p->flagged = 0;
+    p->expected = p->low = p->high = p->z = NAN;
+    p->score = 0;
+}
+
+/* Theil-Sen fit of ys over positions pos (n <= WEEKS): the value at position
+ * 0 into *at0 and the spread of the residuals into *spread. */
+static void theil_sen(const double *ys, const double *pos, size_t n, double *at0, double *spread)
+{
+    double slopes[WEEKS * (WEEKS - 1) / 2], resid[WEEKS];
+    size_t ns = 0;
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+            slopes[ns++] = (ys[a] - ys[b]) / (pos[a] - pos[b]);
+    double slope = median(slopes, ns);
+    for (size_t i = 0; i < n; i++)
+        resid[i] = ys[i] - slope * pos[i];
+    double icpt = median(resid, n);
+    for (size_t i = 0; i < n; i++)
+        resid[i] = ys[i] - (icpt + slope * pos[i]);
+    /* the spread of the points around the line, seen from a point one step
+     * further on: the line's own uncertainty grows with the extrapolation */
+    *spread = mad(resid, n, 0) * sqrt(1 + 1.0 / (double)n);
+    *at0 = icpt;
+}
+
+/* The expectation of x[t] from the points at t - period, t - 2 period, ...
+ * (at most WEEKS of them): 0 when there are too few. */
+static int phase_fit(const double *x, size_t t, size_t period, double *expected, double *spread)
+{
+    double ys[WEEKS], pos[WEEKS];
+    size_t n = 0;
+    for (size_t j = 1; j <= WEEKS && j * period <= t; j++) {
+        double v = x[t - j * period];
+        if (isnan(v))
+            continue;
+        ys[n] = v;
+        pos[n] = -(double)j;
+        n++;
+    }
+    if (n < MIN_SAME)
+        return 0;
+    theil_sen(ys, pos, n, expected, spread);
+    return 1;
+}
+
+/* The median of the recent relative spreads: a point's own spread, from a
+ * few weeks, may be small by chance; it is not let fall far below what the
+ * series has shown lately. */
+struct spreads {
+    double v[RECENT];
+    size_t n, at;
+};
+
+static void spreads_add(struct spreads *sp, double rel)
+{
+    sp->v[sp->at] = rel;
+    sp->at = (sp->at + 1) % RECENT;
+    if (sp->n < RECENT)
+        sp->n++;
+}
+
+static double spreads_median(const struct spreads *sp)
+{
+    double w[RECENT];
+    memcpy(w, sp->v, sp->n * sizeof *w);
+    return median(w, sp->n);
+}
+
+int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const kz_detect_opts *o)
+{
+    struct spreads sp = { { 0 }, 0, 0 };
+    for (size_t t = 0; t < n; t++) {
+        double expected, spread;
+        if (isnan(x[t]) || !phase_fit(x, t, 7, &expected, &spread)) {
+            unscored(&out[t]);
+            continue;
+        }
+        if (expected > 0) {
+            double rel = spread / expected;
+            if (sp.n >= 7) {
+                double floor = 0.7 * spreads_median(&sp) * expected;
+                if (spread < floor)
+                    spread = floor;
+            }
+            spreads_add(&sp, rel);
+        }
+        /* last year around the same date: how far it lay from its own
+         * expectation. A season (the year-end break) moves the days around
+         * it; a holiday moves its own day, on the same date (4 July) or the
+         * same weekday (Thanksgiving). */
+        int y, m, d;
+        kz_civil_from_days((int64_t)day0 + (int64_t)t, &y, &m, &d);
+        int64_t last = kz_days_from_civil(y - 1, m, d == 29 && m == 2 ? 28 : d) - (int64_t)day0;
+        double ratios[2 * YEAR_SPAN + 1];
+        size_t nr = 0;
+        for (int64_t u = last - YEAR_SPAN; u <= last + YEAR_SPAN; u++)
+            if (u >= 0 && (size_t)u < t && out[u].scored && out[u].expected > 0 && !isnan(x[u]))
+                ratios[nr++] = x[u] / out[u].expected;
+        double r = 1, rs = 0;
+        if (nr >= 2 * YEAR_SPAN) {
+            double copy[2 * YEAR_SPAN + 1];
+            memcpy(copy, ratios, nr * sizeof *copy);
+            double med = median(ratios, nr);
+            if (med > 0 && fabs(log(med)) > log(1.1)) {
+                r = med;
+                rs = mad(copy, nr, med);
+            }
+        }
+        if (r == 1) {
+            int64_t same_day[2] = { last, (int64_t)t - 364 };
+            for (int k = 0; k < 2; k++) {
+                int64_t u = same_day[k];
+                if (u >= 0 && (size_t)u < t && out[u].scored && out[u].expected > 0 && !isnan(x[u]) &&
+                    fabs(out[u].z) >= 3) {
+                    r = x[u] / out[u].expected;
+                    rs = 0.25 * fabs(1 - r); /* one day of evidence: not too sure of it */
+                    break;
+                }
+            }
+        }
+        if (r != 1 && r > 0) {
+            /* expect it again, a little less sure */
+            expected *= r;
+            spread = sqrt(spread * spread * r * r + (expected * rs) * (expected * rs));
+        }
+        judge(&out[t], x[t], expected, spread, o);
+    }
+    return KZ_OK;
+}
+
+/* ---- monthly -------------------------------------------------------------------- */
+
+/* The season of month m: in each year before with a value and neighbours,
+ * x over the level of the twelve months around it (six each side, from
+ * months before `now` only); their geometric mean, shrunk towards 1 as if
+ * one more year had shown no season (one year of history is weak evidence).
+ * 1 when there is none. */
+static double season_of(const double *x, size_t m, size_t now)
+{
+    double logsum = 0;
+    size_t years = 0;
+    for (size_t back = 12; back <= m; back += 12) {
+        size_t u = m - back;
+        if (isnan(x[u]) || !(x[u] > 0))
+            continue;
+        double nb[12];
+        size_t nn = 0;
+        for (size_t k = 1; k <= 6; k++) {
+            if (u >= k && !isnan(x[u - k]))
+                nb[nn++] = x[u - k];
+            if (u + k < now && !isnan(x[u + k]))
+                nb[nn++] = x[u + k];
+        }
+        if (nn < 8)
+            continue;
+        double level = median(nb, nn);
+        if (level > 0) {
+            logsum += log(x[u] / level);
+            years++;
+        }
+    }
+    return years ? exp(logsum / (double)(years + 1)) : 1;
+}
+
+int kz_detect_monthly(kz_point *out, const double *x, size_t n, kz_month m0, const kz_detect_opts *o)
+{
+    double *season = malloc((n ? n : 1) * sizeof *season), *resid = malloc((n ? n : 1) * sizeof *resid);
+    double *work = malloc((n ? n : 1) * sizeof *work);
+    uint8_t *flag = malloc(n ? n : 1);
+    size_t nresid = 0;
+    (void)m0;
+    if (!season || !resid || !work || !flag) {
+        free(season), free(resid), free(work), free(flag);
+        return kz_error_oom();
+    }
+    for (size_t t = 0; t < n; t++) {
+        season[t] = o->absolute ? 1 : season_of(x, t, t);
+        /* the level: the median of the (deseasonalised) months before, up to a year */
+        double lv[12];
+        size_t nl = 0, nonzero = 0;
+        for (size_t k = 1; k <= 12 && k <= t; k++)
+            if (!isnan(x[t - k])) {
+                lv[nl++] = x[t - k] / season[t - k];
+                nonzero += x[t - k] != 0;
+            }
+        if (isnan(x[t]) || nl < MIN_MONTHS || nonzero < MIN_MONTHS) {
+            unscored(&out[t]);
+            continue;
+        }
+        double level = median(lv, nl), expected = o->absolute ? level : level * season[t];
+        if (!o->absolute && !(fabs(expected) > 0)) {
+            unscored(&out[t]);
+            continue;
+        }
+        double r = o->absolute                 ? x[t] - expected
+                   : x[t] > 0 && expected > 0 ? log(x[t] / expected)
+                                               : (x[t] - expected) / fabs(expected);
+        /* the spread of the months before: in log terms (relative), or in
+         * the series' own units */
+        double sig = NAN;
+        if (nresid >= 3) {
+            memcpy(work, resid, nresid * sizeof *work);
+            sig = mad(work, nresid, 0);
+        }
+        double floor = o->absolute ? (o->se && !isnan(o->se[t]) ? o->se[t] : 0) : o->min_rel > 0 ? o->min_rel : 0.05;
+        if (!(sig >= floor))
+            sig = floor;
+        if (!(sig > 0))
+            sig = 1e-9;
+        kz_point *p = &out[t];
+        kz_detect_opts lo = *o;
+        lo.counts = 0;
+        lo.min_rel = 0;
+        lo.min_expected = 0;
+        /* judged in log terms, shown in the series' own */
+        judge(p, r, 0, sig, &lo);
+        double thr = o->threshold > 0 ? o->threshold : 5;
+        p->expected = expected;
+        p->low = o->absolute ? expected - thr * sig : expected * exp(-thr * sig);
+        p->high = o->absolute ? expected + thr * sig : expected * exp(thr * sig);
+        if (nresid < MIN_MONTHS)
+            p->flagged = 0; /* too few months before it to know their spread */
+        if (p->flagged && nresid < 12) {
+            /* under a year of months: the ESD test on the residuals so far must agree */
+            memcpy(work, resid, nresid * sizeof *work);
+            work[nresid] = r;
+            size_t max_out = (nresid + 1) / 10 + 1;
+            kz_gesd(flag, work, nresid + 1, max_out, 0.05);
+            p->flagged = flag[nresid];
+        }
+        if (o->min_expected > 0 && fabs(expected) < o->min_expected && fabs(x[t]) < o->min_expected)
+            p->flagged = 0;
+        resid[nresid++] = r;
+    }
+    free(season);
+    free(resid);
+    free(work);
+    free(flag);
+    return KZ_OK;
+}
+
+/* ---- cohorts by age ---------------------------------------------------------------- */
+
+int kz_detect_cohorts(kz_point *out, const double *rate, const double *size, size_t ncohorts, size_t nages,
+                      size_t window, const kz_detect_opts *o)
+{
+    double *prev = malloc((window ? window : 1) * sizeof *prev);
+    if (!prev)
+        return kz_error_oom();
+    for (size_t c = 0; c < ncohorts; c++)
+        for (size_t k = 0; k < nages; k++) {
+            kz_point *p = &out[c * nages + k];
+            double v = rate[c * nages + k];
+            size_t np = 0;
+            for (size_t b = c; b-- > 0 && np < window;)
+                if (!isnan(rate[b * nages + k]) && size[b] > 0)
+                    prev[np++] = rate[b * nages + k];
+            if (isnan(v) || size[c] < MIN_COHORT || np < 3) {
+                unscored(p);
+                continue;
+            }
+            double er = median(prev, np);
+            double spread_rate = mad(prev, np, er);
+            /* in counts of the cohort: its size times the rates */
+            double expected = er * size[c], observed = v * size[c];
+            /* the earlier cohorts' spread of rates, in this cohort's counts (the
+             * Poisson floor of judge() covers a cohort too small to show it) */
+            double sigma = spread_rate * size[c];
+            kz_detect_opts co = *o;
+            co.counts = 1;
+            judge(p, observed, expected, sigma, &co);
+            /* shown per account, as the series is */
+            p->expected = er;
+            p->low /= size[c];
+            p->high /= size[c];
+        }
+    free(prev);
+    return KZ_OK;
+}
+
+/* ---- any series ---------------------------------------------------------------------- */
+
+/* The autocorrelation at lag k of d, the first differences of a series (gaps skipped). */
+static double autocorr(const double *d, size_t n, size_t k, double mean)
+{
+    double num = 0, den = 0;
+    size_t used = 0;
+    for (size_t i = 0; i + k < n; i++) {
+        if (isnan(d[i]) || isnan(d[i + k]))
+            continue;
+        num += (d[i] - mean) * (d[i + k] - mean);
+        used++;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(d[i]))
+            den += (d[i] - mean) * (d[i] - mean);
+    return used > 8 && den > 0 ? num / den * (double)n / (double)used : 0;
+}
+
+int kz_detect_auto(kz_point *out, const double *x, size_t n, const size_t *candidates, size_t ncand, size_t *period,
+                   const kz_detect_opts *o)
+{
+    size_t best = 1;
+    double best_r = 0.3; /* a season must explain at least this much */
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    if (!d)
+        return kz_error_oom();
+    /* differences take out the level and a smooth trend */
+    double mean = 0;
+    size_t nd = 0;
+    d[0] = NAN;
+    for (size_t i = 1; i < n; i++) {
+        d[i] = isnan(x[i]) || isnan(x[i - 1]) ? NAN : x[i] - x[i - 1];
+        if (!isnan(d[i])) {
+            mean += d[i];
+            nd++;
+        }
+    }
+    mean = nd ? mean / (double)nd : 0;
+    for (size_t c = 0; c < ncand; c++) {
+        size_t k = candidates[c];
+        if (k < 2 || k * MIN_SAME >= n)
+            continue; /* too long to learn from this series */
+        double r = autocorr(d, n, k, mean);
+        if (r > best_r) {
+            best_r = r;
+            best = k;
+        }
+    }
+    free(d);
+    *period = best;
+    for (size_t t = 0; t < n; t++) {
+        double expected, spread;
+        if (isnan(x[t]) || !phase_fit(x, t, best, &expected, &spread)) {
+            unscored(&out[t]);
+            continue;
+        }
+        judge(&out[t], x[t], expected, spread, o);
+    }
+    return KZ_OK;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int kz_detect_series(kz_point *out, const int64_t *t, const double *v, size_t n, int64_t *step, size_t *period,
+                     size_t *clash, const kz_detect_opts *o)
+{
+    *step = 0;
+    *period = 1;
+    if (n < 2) {
+        for (size_t i = 0; i < n; i++)
+            unscored(&out[i]);
+        return KZ_OK;
+    }
+    /* the step: the most common gap (the median of them is robust to gaps) */
+    int64_t *gaps = malloc((n - 1) * sizeof *gaps);
+    if (!gaps)
+        return kz_error_oom();
+    for (size_t i = 1; i < n; i++)
+        gaps[i - 1] = t[i] - t[i - 1];
+    qsort(gaps, n - 1, sizeof *gaps, cmp_i64);
+    int64_t s = gaps[(n - 1) / 2];
+    free(gaps);
+    if (s <= 0)
+        s = 1;
+    *step = s;
+    size_t slots = (size_t)((t[n - 1] - t[0] + s / 2) / s) + 1;
+    if (slots > ((size_t)4 << 20) && slots > 2 * n)
+        return kz_error_set(KZ_EINVALID, "the points span %zu steps of %lld seconds: too sparse a series", slots,
+                            (long long)s);
+    double *x = malloc(slots * sizeof *x);
+    size_t *slot = malloc(n * sizeof *slot);
+    kz_point *pts = malloc(slots * sizeof *pts);
+    int rc = KZ_OK;
+    if (!x || !slot || !pts) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    for (size_t i = 0; i < slots; i++)
+        x[i] = NAN;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)((t[i] - t[0] + s / 2) / s);
+        if (k >= slots || !isnan(x[k])) {
+            *clash = i;
+            rc = kz_error_set(KZ_EINVALID, "two points in one step of %lld seconds", (long long)s);
+            goto done;
+        }
+        x[k] = v[i];
+        slot[i] = k;
+    }
+    /* the natural seasons of the step: a day of hours or minutes, a week of
+     * days or hours, a year of months */
+    size_t cand[8], nc = 0;
+    static const int64_t spans[] = { 3600, 86400, 7 * 86400 };
+    for (size_t k = 0; k < sizeof spans / sizeof spans[0]; k++)
+        if (spans[k] % s == 0 && spans[k] / s >= 2)
+            cand[nc++] = (size_t)(spans[k] / s);
+    if (s >= 28 * 86400 && s <= 31 * 86400)
+        cand[nc++] = 12;
+    if (s >= 7 * 86400 - 3600 && s <= 7 * 86400 + 3600)
+        cand[nc++] = 52;
+    rc = kz_detect_auto(pts, x, slots, cand, nc, period, o);
+    for (size_t i = 0; !rc && i < n; i++)
+        out[i] = pts[slot[i]];
+done:
+    free(x);
+    free(slot);
+    free(pts);
+    return rc;
+}
+
+/* ---- the generalised ESD test ------------------------------------------------------ */
+
+/* The regularised incomplete beta function I_x(a, b) by its continued
+ * fraction (Lentz), for the t distribution. */
+static double betacf(double a, double b, double x)
+{
+    const double tiny = 1e-300;
+    double c = 1, d = 1 - (a + b) * x / (a + 1);
+    if (fabs(d) < tiny)
+        d = tiny;
+    d = 1 / d;
+    double h = d;
+    for (int m = 1; m <= 300; m++) {
+        double m2 = 2 * m, aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
+        d = 1 + aa * d;
+        if (fabs(d) < tiny)
+            d = tiny;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        h *= d * c;
+        aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
+        d = 1 + aa * d;
+        if (fabs(d) < tiny)
+            d = tiny;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1) < 1e-14)
+            break;
+    }
+    return h;
+}
+
+static double ibeta(double a, double b, double x)
+{
+    if (x <= 0)
+        return 0;
+    if (x >= 1)
+        return 1;
+    double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1 - x);
+    if (x < (a + 1) / (a + b + 2))
+        return exp(lbt) * betacf(a, b, x) / a;
+    return 1 - exp(lbt) * betacf(b, a, 1 - x) / b;
+}
+
+/* P(T <= t) for Student's t with df degrees of freedom. */
+static double t_cdf(double t, double df)
+{
+    double x = df / (df + t * t), tail = 0.5 * ibeta(df / 2, 0.5, x);
+    return t > 0 ? 1 - tail : tail;
+}
+
+double kz_student_t_quantile(double p, double df)
+{
+    if (!(p > 0 && p < 1) || !(df > 0))
+        return NAN;
+    double lo = -1e3, hi = 1e3;
+    for (int i = 0; i < 200; i++) {
+        double mid = (lo + hi) / 2;
+        if (t_cdf(mid, df) < p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+
+size_t kz_gesd(uint8_t *out, const double *r, size_t n, size_t max_outliers, double alpha)
+{
+    uint8_t *gone = calloc(n ? n : 1, 1);
+    size_t *order = malloc((max_outliers ? max_outliers : 1) * sizeof *order);
+    size_t found = 0, m = 0;
+    memset(out, 0, n);
+    if (!gone || !order) {
+        free(gone);
+        free(order);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        m += !isnan(r[i]);
+    /* remove the most extreme point max_outliers times; the outliers are the
+     * first i points whose statistic exceeds its critical value, for the
+     * largest such i */
+    for (size_t i = 0; i < max_outliers && m - i > 2; i++) {
+        double sum = 0, sq = 0;
+        size_t k = 0;
+        for (size_t j = 0; j < n; j++)
+            if (!gone[j] && !isnan(r[j])) {
+                sum += r[j];
+                k++;
+            }
+        double mean = sum / (double)k;
+        for (size_t j = 0; j < n; j++)
+            if (!gone[j] && !isnan(r[j]))
+                sq += (r[j] - mean) * (r[j] - mean);
+        double sd = sqrt(sq / (double)(k - 1));
+        size_t far = SIZE_MAX;
+        double dev = -1;
+        for (size_t j = 0; j < n; j++)
+            if (!gone[j] && !isnan(r[j]) && fabs(r[j] - mean) > dev) {
+                dev = fabs(r[j] - mean);
+                far = j;
+            }
+        if (far == SIZE_MAX || !(sd > 0))
+            break;
+        double stat = dev / sd, nn = (double)k;
+        double pq = 1 - alpha / (2 * nn), tq = kz_student_t_quantile(pq, nn - 2);
+        double lambda = (nn - 1) * tq / sqrt((nn - 2 + tq * tq) * nn);
+        gone[far] = 1;
+        order[i] = far;
+        if (stat > lambda)
+            found = i + 1;
+    }
+    for (size_t i = 0; i < found; i++)
+        out[order[i]] = 1;
+    free(gone);
+    free(order);
+    return found;
+}

@@ -1,0 +1,781 @@
+/*
+ * watch.c - the watched series (watch.h): extracted from the engine in one
+ * pass over the events (day by day, as the daily report does) and a pass
+ * over the tickets and answers, judged by the detectors of anomaly.h.
+ */
+#include "engine/watch.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/text.h"
+#include "core/time.h"
+#include "engine/anomaly.h"
+#include "engine/engine_internal.h"
+
+enum { DIR_BOTH = 0, DIR_UP = 1, DIR_DOWN = -1 };
+
+static const kz_watch_kind kinds[] = {
+    { "dau", "Active users", KZ_GRAIN_DAY, 6, "distinct users active per day, all accounts" },
+    { "events", "Events", KZ_GRAIN_DAY, 6, "events per day, all accounts" },
+    { "event", "Events", KZ_GRAIN_DAY, 7, "events per day of each event name used about 20 times a day or more "
+                                          "(help-page views, exports...)" },
+    { "plan_dau", "Active users", KZ_GRAIN_DAY, 7, "distinct users per day of the accounts of each plan (their plan "
+                                                   "on the observation date)" },
+    { "account", "Activity of", KZ_GRAIN_DAY, 6, "events per day of each big account (about 20 a day or more): a "
+                                                 "big customer going silent" },
+    { "tickets", "Tickets", KZ_GRAIN_DAY, 6, "tickets opened per day, all accounts" },
+    { "tickets_functional", "Functional tickets", KZ_GRAIN_DAY, 6, "functional tickets opened per day" },
+    { "tickets_operational", "Operational tickets", KZ_GRAIN_DAY, 6, "operational tickets opened per day" },
+    { "signups", "New paying accounts", KZ_GRAIN_MONTH, 4, "accounts whose first subscription started in the month" },
+    { "logo_churn", "Logo churn", KZ_GRAIN_MONTH, 2, "accounts lost over accounts paying at the start of the month" },
+    { "revenue_churn", "Revenue churn", KZ_GRAIN_MONTH, 2, "churned and contracted MRR over the MRR at the start" },
+    { "new_mrr", "New MRR", KZ_GRAIN_MONTH, 4, "MRR of new accounts in the month" },
+    { "expansion_mrr", "Expansion MRR", KZ_GRAIN_MONTH, 4, "MRR added by accounts that paid more" },
+    { "contraction_mrr", "Contraction MRR", KZ_GRAIN_MONTH, 4, "MRR lost by accounts that paid less" },
+    { "churned_mrr", "Churned MRR", KZ_GRAIN_MONTH, 2.5, "MRR of the accounts that stopped paying" },
+    { "nps", "NPS", KZ_GRAIN_MONTH, 4, "the NPS of the month's answers (months with 10 or more)" },
+    { "cohort_tickets", "Tickets per account", KZ_GRAIN_COHORT, 3, "tickets per account of each signup cohort in its "
+                                                                   "first three months, against earlier cohorts at "
+                                                                   "the same age" },
+};
+
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+#define MAX_NAMES 32     /* event names watched, the busiest */
+#define MIN_NAME_DAILY 20.0
+#define MAX_ACCOUNTS 500 /* big accounts watched, the busiest */
+#define MIN_ACCOUNT_DAILY 20.0
+#define COHORT_AGES 3
+#define COHORT_WINDOW 6
+#define MIN_NPS_ANSWERS 10
+
+const kz_watch_kind *kz_watch_kinds(size_t *n)
+{
+    *n = NKINDS;
+    return kinds;
+}
+
+void kz_watch_opts_init(kz_watch_opts *w)
+{
+    memset(w, 0, sizeof *w);
+    w->sensitivity = 1;
+}
+
+void kz_watch_opts_free(kz_watch_opts *w)
+{
+    free((void *)w->kinds);
+    free((void *)w->thresholds);
+    w->kinds = NULL;
+    w->thresholds = NULL;
+    w->nkinds = 0;
+}
+
+static int kind_index(const char *name, size_t n)
+{
+    for (size_t k = 0; k < NKINDS; k++)
+        if (strlen(kinds[k].name) == n && memcmp(kinds[k].name, name, n) == 0)
+            return (int)k;
+    return -1;
+}
+
+int kz_watch_opts_parse(kz_watch_opts *w, const char *text)
+{
+    double sens = w->sensitivity;
+    kz_watch_opts_init(w);
+    w->sensitivity = sens > 0 ? sens : 1;
+    /* every kind, each watched or not, with its threshold (0: the default) */
+    int on[NKINDS] = { 0 };
+    double thr[NKINDS] = { 0 };
+    int all = 0, any = 0;
+    for (const char *p = text; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *end = p;
+        while (*end && *end != ',')
+            end++;
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        const char *nend = colon ? colon : end;
+        while (nend > p && nend[-1] == ' ')
+            nend--;
+        if ((size_t)(nend - p) == 3 && memcmp(p, "all", 3) == 0 && !colon) {
+            all = 1;
+            p = end;
+            continue;
+        }
+        int k = kind_index(p, (size_t)(nend - p));
+        if (k < 0)
+            return kz_error_set(KZ_EINVALID, "'%.*s' is not a watched series (kizuna anomalies --help lists them)",
+                                (int)(nend - p > 40 ? 40 : nend - p), p);
+        if (colon) {
+            const char *ts = colon + 1;
+            while (*ts == ' ')
+                ts++;
+            size_t tl = (size_t)(end - ts);
+            while (tl && ts[tl - 1] == ' ')
+                tl--;
+            if (kz_parse_double(&thr[k], ts, tl) || !(thr[k] > 0 && thr[k] < 1000))
+                return kz_error_set(KZ_EINVALID, "%s: the threshold '%.*s' is not a number above 0", kinds[k].name,
+                                    (int)(tl > 20 ? 20 : tl), ts);
+        }
+        on[k] = 1;
+        any = 1;
+        p = end;
+    }
+    if (!all && !any)
+        return kz_error_set(KZ_EINVALID, "no series to watch: give 'all' or the names of series");
+    const char **names = calloc(NKINDS, sizeof *names);
+    double *t = calloc(NKINDS, sizeof *t);
+    if (!names || !t) {
+        free(names);
+        free(t);
+        return kz_error_oom();
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < NKINDS; k++)
+        if (all || on[k]) {
+            names[n] = kinds[k].name;
+            t[n++] = thr[k];
+        }
+    w->kinds = names;
+    w->thresholds = t;
+    w->nkinds = n;
+    return KZ_OK;
+}
+
+void kz_anomalies_free(kz_anomalies *a)
+{
+    if (!a)
+        return;
+    free(a->v);
+    kz_arena_free(a->arena);
+    free(a);
+}
+
+/* ---- the scan ------------------------------------------------------------------------- */
+
+struct scan {
+    const kz_engine *e;
+    const kz_metric_opts *o;
+    const kz_watch_opts *w;
+    kz_anomalies *out;
+    kz_buf msg;
+    kz_point *pts;
+    size_t cap;
+};
+
+/* The threshold of kind k, or 0 when it is not watched. */
+static double threshold_of(const struct scan *s, size_t k)
+{
+    double sens = s->w->sensitivity > 0 ? s->w->sensitivity : 1;
+    if (!s->w->kinds)
+        return kinds[k].threshold * sens;
+    for (size_t i = 0; i < s->w->nkinds; i++)
+        if (strcmp(s->w->kinds[i], kinds[k].name) == 0)
+            return (s->w->thresholds && s->w->thresholds[i] > 0 ? s->w->thresholds[i] : kinds[k].threshold) * sens;
+    return 0;
+}
+
+static int kind_of(const char *name)
+{
+    return kind_index(name, strlen(name));
+}
+
+static int room(struct scan *s, size_t n)
+{
+    if (n <= s->cap)
+        return KZ_OK;
+    kz_point *p = realloc(s->pts, n * sizeof *p);
+    if (!p)
+        return kz_error_oom();
+    s->pts = p;
+    s->cap = n;
+    return KZ_OK;
+}
+
+static const char *const weekdays[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+static const char *const weekday_names[7] = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                                              "Sunday" };
+
+/* A value as a person reads it, by unit. */
+static void put_value(kz_buf *b, const char *unit, double v)
+{
+    if (strcmp(unit, "ratio") == 0)
+        kz_buf_printf(b, "%.2f%%", v * 100);
+    else if (strcmp(unit, "money") == 0)
+        kz_buf_printf(b, "%.2f", v);
+    else if (strcmp(unit, "per account") == 0)
+        kz_buf_printf(b, "%.2f", v);
+    else
+        kz_buf_printf(b, "%.0f", v);
+}
+
+static int add(struct scan *s, const char *series, size_t kind, kz_day day, int age, double x, const kz_point *p,
+               const char *unit, const char *subject)
+{
+    kz_anomalies *a = s->out;
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 64;
+        kz_anomaly *nv = realloc(a->v, ncap * sizeof *nv);
+        if (!nv)
+            return kz_error_oom();
+        a->v = nv;
+        a->cap = ncap;
+    }
+    double low = p->low, high = p->high;
+    if (strcmp(unit, "ratio") != 0 && strcmp(unit, "per account") != 0 && strcmp(unit, "money") != 0) {
+        low = round(low);
+        high = round(high);
+    }
+    if (low < 0 && strcmp(unit, "score") != 0)
+        low = 0;
+    /* "Active users Tue 2026-03-10: 512, usual for a Tuesday 88-112" */
+    kz_buf *b = &s->msg;
+    kz_buf_reset(b);
+    char when[KZ_DATE_BUF];
+    int grain = kinds[kind].grain;
+    if (grain == KZ_GRAIN_DAY) {
+        kz_format_date(when, day);
+        int wd = kz_weekday(day);
+        kz_buf_printf(b, "%s%s%s %s %s: ", kinds[kind].label, subject ? " " : "", subject ? subject : "", weekdays[wd],
+                      when);
+        put_value(b, unit, x);
+        kz_buf_printf(b, ", usual for a %s ", weekday_names[wd]);
+    } else if (grain == KZ_GRAIN_MONTH) {
+        kz_format_month(when, kz_day_month(day));
+        kz_buf_printf(b, "%s %s: ", kinds[kind].label, when);
+        put_value(b, unit, x);
+        kz_buf_puts(b, ", usual ");
+    } else {
+        kz_format_month(when, kz_day_month(day));
+        kz_buf_printf(b, "%s of the %s cohort in its %s month: ", kinds[kind].label, when,
+                      age == 0 ? "first" : age == 1 ? "second" : "third");
+        put_value(b, unit, x);
+        kz_buf_puts(b, ", usual for earlier cohorts at that age ");
+    }
+    put_value(b, unit, low);
+    kz_buf_puts(b, "-");
+    put_value(b, unit, high);
+    if (grain == KZ_GRAIN_MONTH)
+        kz_buf_puts(b, " (the same month in earlier years and the recent trend)");
+    if (kz_buf_putc(b, '\0'))
+        return kz_error_oom();
+    kz_anomaly *an = &a->v[a->n];
+    an->series = kz_arena_strndup(a->arena, series, strlen(series));
+    an->message = kz_arena_strndup(a->arena, b->data, strlen(b->data));
+    if (!an->series || !an->message)
+        return kz_error_oom();
+    an->kind = kinds[kind].name;
+    an->grain = grain;
+    an->day = day;
+    an->age = age;
+    an->observed = x;
+    an->expected = p->expected;
+    an->low = low;
+    an->high = high;
+    an->z = p->z;
+    an->score = p->score;
+    an->higher = p->z > 0;
+    an->unit = unit;
+    an->flagged = p->flagged;
+    a->n++;
+    return KZ_OK;
+}
+
+/* Judges a daily series and lists its abnormal days; with collapse, only the
+ * first day of a run (days at most two apart). */
+static int judge_days(struct scan *s, const char *series, const char *kind_name, const double *x, size_t n,
+                      kz_day day0, int direction, double min_expected, int collapse, const char *subject)
+{
+    int k = kind_of(kind_name);
+    double thr = threshold_of(s, (size_t)k);
+    if (thr <= 0 || n == 0)
+        return KZ_OK;
+    int rc = room(s, n);
+    if (rc)
+        return rc;
+    kz_detect_opts o;
+    kz_detect_opts_init(&o);
+    o.threshold = thr;
+    o.direction = direction;
+    o.counts = 1;
+    o.min_expected = min_expected;
+    if ((rc = kz_detect_daily(s->pts, x, n, day0, &o)))
+        return rc;
+    s->out->series++;
+    size_t last = SIZE_MAX;
+    int traced = s->w->trace && strcmp(s->w->trace, series) == 0;
+    for (size_t t = 0; t < n && !rc; t++) {
+        s->out->points += s->pts[t].scored;
+        if (traced && s->pts[t].scored && !s->pts[t].flagged) {
+            rc = add(s, series, (size_t)k, day0 + (kz_day)t, 0, x[t], &s->pts[t], "count", subject);
+            continue;
+        }
+        if (!s->pts[t].flagged)
+            continue;
+        if (!collapse || last == SIZE_MAX || t > last + 3)
+            rc = add(s, series, (size_t)k, day0 + (kz_day)t, 0, x[t], &s->pts[t], "count", subject);
+        last = t;
+    }
+    return rc;
+}
+
+static int judge_months(struct scan *s, const char *kind_name, const double *x, size_t n, kz_month m0, int direction,
+                        const char *unit, double min_expected, const double *se)
+{
+    int k = kind_of(kind_name);
+    double thr = threshold_of(s, (size_t)k);
+    if (thr <= 0 || n == 0)
+        return KZ_OK;
+    int rc = room(s, n);
+    if (rc)
+        return rc;
+    kz_detect_opts o;
+    kz_detect_opts_init(&o);
+    o.threshold = thr;
+    o.direction = direction;
+    o.min_expected = min_expected;
+    o.absolute = se != NULL;
+    o.se = se;
+    if ((rc = kz_detect_monthly(s->pts, x, n, m0, &o)))
+        return rc;
+    s->out->series++;
+    int traced = s->w->trace && strcmp(s->w->trace, kind_name) == 0;
+    for (size_t t = 0; t < n && !rc; t++) {
+        s->out->points += s->pts[t].scored;
+        if (s->pts[t].flagged || (traced && s->pts[t].scored))
+            rc = add(s, kind_name, (size_t)k, kz_month_first_day(m0 + (kz_month)t), 0, x[t], &s->pts[t], unit, NULL);
+    }
+    return rc;
+}
+
+/* Events and users per day: all, per watched event name, per plan, per big account. */
+static int scan_events(struct scan *s, kz_day first, size_t ndays)
+{
+    const kz_engine *e = s->e;
+    const kz_metric_opts *o = s->o;
+    const uint8_t *mask = o->mask;
+    int rc = KZ_OK;
+    /* the busiest event names and accounts */
+    size_t nn = e->nnames ? e->nnames : 1, na = e->naccounts ? e->naccounts : 1;
+    int64_t *name_total = calloc(nn, sizeof *name_total), *acc_total = calloc(na, sizeof *acc_total);
+    int *name_slot = malloc(nn * sizeof *name_slot), *acc_slot = malloc(na * sizeof *acc_slot);
+    int *plan_of = malloc(na * sizeof *plan_of);
+    double *dau = calloc(ndays, sizeof *dau), *events = calloc(ndays, sizeof *events);
+    double *by_name = NULL, *by_acc = NULL, *by_plan = NULL;
+    uint64_t *seen = NULL, *plan_seen = NULL;
+    size_t words = (e->nusers + 64) / 64, nplans = e->nplans ? e->nplans : 1;
+    size_t nwatch_names = 0, nwatch_acc = 0;
+    uint32_t watch_names[MAX_NAMES], *watch_acc = malloc(MAX_ACCOUNTS * sizeof *watch_acc);
+    if (!name_total || !acc_total || !name_slot || !acc_slot || !plan_of || !dau || !events || !watch_acc) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    for (size_t i = 0; i < e->nevents; i++) {
+        if (mask && !mask[e->ev_acc[i]])
+            continue;
+        name_total[e->ev_name[i]]++;
+        acc_total[e->ev_acc[i]]++;
+    }
+    for (size_t k = 0; k < nn; k++)
+        name_slot[k] = -1;
+    for (size_t a = 0; a < na; a++)
+        acc_slot[a] = -1;
+    /* the MAX_NAMES busiest names of at least MIN_NAME_DAILY a day */
+    for (size_t pick = 0; pick < MAX_NAMES && threshold_of(s, (size_t)kind_of("event")) > 0; pick++) {
+        size_t best = SIZE_MAX;
+        for (size_t k = 0; k < e->nnames; k++)
+            if (name_slot[k] < 0 && (best == SIZE_MAX || name_total[k] > name_total[best]))
+                best = k;
+        if (best == SIZE_MAX || (double)name_total[best] < MIN_NAME_DAILY * (double)ndays || !e->names[best])
+            break;
+        name_slot[best] = (int)nwatch_names;
+        watch_names[nwatch_names++] = (uint32_t)best;
+    }
+    for (size_t pick = 0; pick < MAX_ACCOUNTS && threshold_of(s, (size_t)kind_of("account")) > 0; pick++) {
+        size_t best = SIZE_MAX;
+        for (size_t a = 0; a < e->naccounts; a++)
+            if (acc_slot[a] < 0 && (best == SIZE_MAX || acc_total[a] > acc_total[best]))
+                best = a;
+        /* busy over the days it was active is what matters; its total over the
+         * whole window is a good enough first cut */
+        if (best == SIZE_MAX || (double)acc_total[best] < MIN_ACCOUNT_DAILY * (double)ndays / 4)
+            break;
+        acc_slot[best] = (int)nwatch_acc;
+        watch_acc[nwatch_acc++] = (uint32_t)best;
+    }
+    int watch_plans = threshold_of(s, (size_t)kind_of("plan_dau")) > 0 && e->nplans > 1;
+    kz_day obs = first + (kz_day)ndays - 1;
+    for (size_t a = 0; a < e->naccounts; a++)
+        plan_of[a] = watch_plans ? kz_engine_plan_on(e, (uint32_t)a, obs) : 0;
+    by_name = calloc((nwatch_names ? nwatch_names : 1) * ndays, sizeof *by_name);
+    by_acc = calloc((nwatch_acc ? nwatch_acc : 1) * ndays, sizeof *by_acc);
+    by_plan = calloc(nplans * ndays, sizeof *by_plan);
+    seen = calloc(words, sizeof *seen);
+    plan_seen = watch_plans ? calloc(nplans * words, sizeof *plan_seen) : NULL;
+    if (!by_name || !by_acc || !by_plan || !seen || (watch_plans && !plan_seen)) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    /* day by day: a contiguous run of the time-sorted events */
+    for (size_t d = 0; d < ndays; d++) {
+        size_t lo = kz_engine_lower_day(e, o, (int64_t)first + (int64_t)d),
+               hi = kz_engine_lower_day(e, o, (int64_t)first + (int64_t)d + 1);
+        double users = 0;
+        for (size_t i = lo; i < hi; i++) {
+            uint32_t a = e->ev_acc[i];
+            if (mask && !mask[a])
+                continue;
+            events[d]++;
+            uint32_t u = e->ev_user[i];
+            if (u) {
+                uint64_t bit = (uint64_t)1 << (u & 63);
+                if (!(seen[u >> 6] & bit)) {
+                    seen[u >> 6] |= bit;
+                    users++;
+                }
+                if (plan_seen && plan_of[a]) {
+                    uint64_t *ps = &plan_seen[(size_t)plan_of[a] * words + (u >> 6)];
+                    if (!(*ps & bit)) {
+                        *ps |= bit;
+                        by_plan[(size_t)plan_of[a] * ndays + d]++;
+                    }
+                }
+            }
+            int ns = name_slot[e->ev_name[i]];
+            if (ns >= 0)
+                by_name[(size_t)ns * ndays + d]++;
+            int as = acc_slot[a];
+            if (as >= 0)
+                by_acc[(size_t)as * ndays + d]++;
+        }
+        dau[d] = users;
+        for (size_t i = lo; i < hi; i++) {
+            uint32_t u = e->ev_user[i];
+            seen[u >> 6] = 0;
+            if (plan_seen)
+                plan_seen[(size_t)plan_of[e->ev_acc[i]] * words + (u >> 6)] = 0;
+        }
+    }
+    char name[512];
+    if ((rc = judge_days(s, "dau", "dau", dau, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, NULL)) ||
+        (rc = judge_days(s, "events", "events", events, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, NULL)))
+        goto done;
+    for (size_t k = 0; k < nwatch_names && !rc; k++) {
+        snprintf(name, sizeof name, "event/%s", e->names[watch_names[k]]);
+        char subject[256];
+        snprintf(subject, sizeof subject, "'%s'", e->names[watch_names[k]]);
+        rc = judge_days(s, name, "event", by_name + k * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, subject);
+    }
+    for (size_t p = 1; watch_plans && p < e->nplans && !rc; p++) {
+        if (!e->plans[p])
+            continue;
+        snprintf(name, sizeof name, "plan_dau/%s", e->plans[p]);
+        char subject[256];
+        snprintf(subject, sizeof subject, "on %s", e->plans[p]);
+        rc = judge_days(s, name, "plan_dau", by_plan + p * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, subject);
+    }
+    for (size_t k = 0; k < nwatch_acc && !rc; k++) {
+        size_t klen;
+        const char *key = kz_engine_account_key(e, watch_acc[k], &klen);
+        snprintf(name, sizeof name, "account/%.*s", (int)klen, key);
+        /* silence: only drops, of accounts that usually do MIN_ACCOUNT_DAILY a day */
+        rc = judge_days(s, name, "account", by_acc + k * ndays, ndays, first, DIR_DOWN, MIN_ACCOUNT_DAILY, 1,
+                        name + 8);
+    }
+done:
+    free(name_total);
+    free(acc_total);
+    free(name_slot);
+    free(acc_slot);
+    free(plan_of);
+    free(dau);
+    free(events);
+    free(by_name);
+    free(by_acc);
+    free(by_plan);
+    free(seen);
+    free(plan_seen);
+    free(watch_acc);
+    return rc;
+}
+
+static int scan_tickets(struct scan *s, kz_day first, size_t ndays)
+{
+    const kz_engine *e = s->e;
+    double *all = calloc(ndays, sizeof *all), *fun = calloc(ndays, sizeof *fun), *op = calloc(ndays, sizeof *op);
+    int rc = KZ_OK;
+    if (!all || !fun || !op) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    for (uint32_t a = 0; a < e->naccounts; a++) {
+        if (s->o->mask && !s->o->mask[a])
+            continue;
+        for (uint32_t t = e->acc_tickets[a]; t < e->acc_tickets[a + 1]; t++) {
+            int64_t d = kz_tz_day(s->o->tz, e->tk_opened[t]) - first;
+            if (d < 0 || (size_t)d >= ndays)
+                continue;
+            all[d]++;
+            if (e->tk_category[t] == KZ_CAT_FUNCTIONAL)
+                fun[d]++;
+            else if (e->tk_category[t] == KZ_CAT_OPERATIONAL)
+                op[d]++;
+        }
+    }
+    if (!(rc = judge_days(s, "tickets", "tickets", all, ndays, first, DIR_BOTH, 3, 0, NULL)) &&
+        !(rc = judge_days(s, "tickets_functional", "tickets_functional", fun, ndays, first, DIR_BOTH, 3, 0, NULL)))
+        rc = judge_days(s, "tickets_operational", "tickets_operational", op, ndays, first, DIR_BOTH, 3, 0, NULL);
+done:
+    free(all);
+    free(fun);
+    free(op);
+    return rc;
+}
+
+static int scan_months(struct scan *s, kz_day obs)
+{
+    const kz_engine *e = s->e;
+    kz_movement *mv = NULL;
+    size_t nm = 0;
+    int rc = kz_engine_movements(e, obs, s->o, &mv, &nm);
+    if (rc || nm == 0) {
+        free(mv);
+        return rc;
+    }
+    double *x = malloc(nm * sizeof *x);
+    if (!x) {
+        free(mv);
+        return kz_error_oom();
+    }
+    kz_month m0 = mv[0].month;
+    s->out->last_month = mv[nm - 1].month;
+    static const struct {
+        const char *kind;
+        int direction;
+        const char *unit;
+    } monthly[] = {
+        { "signups", DIR_BOTH, "count" },     { "logo_churn", DIR_UP, "ratio" },  { "revenue_churn", DIR_UP, "ratio" },
+        { "new_mrr", DIR_BOTH, "money" },     { "expansion_mrr", DIR_BOTH, "money" },
+        { "contraction_mrr", DIR_BOTH, "money" }, { "churned_mrr", DIR_UP, "money" },
+    };
+    for (size_t k = 0; k < sizeof monthly / sizeof monthly[0] && !rc; k++) {
+        for (size_t i = 0; i < nm; i++) {
+            const kz_movement *m = &mv[i];
+            double v = NAN;
+            switch (k) {
+            case 0: v = (double)m->accounts_first; break;
+            case 1: v = m->accounts_start ? (double)m->accounts_churned / (double)m->accounts_start : NAN; break;
+            case 2: v = m->start ? kz_money_double(m->churned + m->contraction) / kz_money_double(m->start) : NAN; break;
+            case 3: v = kz_money_double(m->new_); break;
+            case 4: v = kz_money_double(m->expansion); break;
+            case 5: v = kz_money_double(m->contraction); break;
+            default: v = kz_money_double(m->churned); break;
+            }
+            /* too small a base says little: months of a handful of accounts are not judged */
+            if (m->accounts_start < 20 && k != 0)
+                v = NAN;
+            x[i] = v;
+        }
+        rc = judge_months(s, monthly[k].kind, x, nm, m0, monthly[k].direction, monthly[k].unit, 0, NULL);
+    }
+    /* NPS per month, of months with enough answers */
+    if (!rc && e->nnps) {
+        for (size_t i = 0; i < nm; i++)
+            x[i] = NAN;
+        int64_t (*cnt)[3] = calloc(nm, sizeof *cnt);
+        if (!cnt) {
+            rc = kz_error_oom();
+        } else {
+            for (size_t i = 0; i < e->nnps; i++) {
+                if (s->o->mask && !s->o->mask[e->nps_acc[i]])
+                    continue;
+                kz_month m = kz_day_month((kz_day)kz_tz_day(s->o->tz, e->nps_sec[i]));
+                if (m < m0 || m > mv[nm - 1].month)
+                    continue;
+                int g = e->nps_score[i] >= 9 ? 0 : e->nps_score[i] >= 7 ? 1 : 2;
+                cnt[m - m0][g]++;
+            }
+            double *se = malloc(nm * sizeof *se);
+            for (size_t i = 0; se && i < nm; i++) {
+                int64_t n = cnt[i][0] + cnt[i][1] + cnt[i][2];
+                se[i] = NAN;
+                if (n < MIN_NPS_ANSWERS)
+                    continue;
+                /* NPS = 100 (P - D); its sampling error from the shares */
+                double pp = (double)cnt[i][0] / (double)n, dd = (double)cnt[i][2] / (double)n;
+                x[i] = 100.0 * (pp - dd);
+                se[i] = 100.0 * sqrt((pp + dd - (pp - dd) * (pp - dd)) / (double)n);
+            }
+            free(cnt);
+            rc = se ? judge_months(s, "nps", x, nm, m0, DIR_BOTH, "score", 0, se) : kz_error_oom();
+            free(se);
+        }
+    }
+    free(x);
+    free(mv);
+    return rc;
+}
+
+/* Tickets per account of each signup cohort in its first COHORT_AGES months. */
+static int scan_cohorts(struct scan *s)
+{
+    const kz_engine *e = s->e;
+    int k = kind_of("cohort_tickets");
+    double thr = threshold_of(s, (size_t)k);
+    if (thr <= 0 || s->out->last_month == 0)
+        return KZ_OK;
+    kz_month first = INT32_MAX, last = s->out->last_month;
+    for (uint32_t a = 0; a < e->naccounts; a++) {
+        kz_day fs = kz_engine_first_start(e, a);
+        if (fs != KZ_DAY_OPEN && kz_day_month(fs) < first)
+            first = kz_day_month(fs);
+    }
+    if (first > last)
+        return KZ_OK;
+    size_t nc = (size_t)(last - first) + 1;
+    double *rate = calloc(nc * COHORT_AGES, sizeof *rate), *size = calloc(nc, sizeof *size);
+    int rc = KZ_OK;
+    if (!rate || !size || (rc = room(s, nc * COHORT_AGES))) {
+        free(rate);
+        free(size);
+        return rc ? rc : kz_error_oom();
+    }
+    for (uint32_t a = 0; a < e->naccounts; a++) {
+        if (s->o->mask && !s->o->mask[a])
+            continue;
+        kz_day fs = kz_engine_first_start(e, a);
+        if (fs == KZ_DAY_OPEN || kz_day_month(fs) > last)
+            continue;
+        size_t c = (size_t)(kz_day_month(fs) - first);
+        size[c]++;
+        for (uint32_t t = e->acc_tickets[a]; t < e->acc_tickets[a + 1]; t++) {
+            kz_month m = kz_day_month((kz_day)kz_tz_day(s->o->tz, e->tk_opened[t]));
+            int64_t age = (int64_t)m - (int64_t)kz_day_month(fs);
+            if (age >= 0 && age < COHORT_AGES)
+                rate[c * COHORT_AGES + (size_t)age]++;
+        }
+    }
+    for (size_t c = 0; c < nc; c++)
+        for (size_t g = 0; g < COHORT_AGES; g++) {
+            kz_month m = first + (kz_month)c + (kz_month)g;
+            double *r = &rate[c * COHORT_AGES + g];
+            /* ages not complete by the last month, and empty cohorts, are unknown */
+            *r = m > last || size[c] == 0 ? NAN : *r / size[c];
+        }
+    kz_detect_opts o;
+    kz_detect_opts_init(&o);
+    o.threshold = thr;
+    o.min_rel = 0.1;
+    rc = kz_detect_cohorts(s->pts, rate, size, nc, COHORT_AGES, COHORT_WINDOW, &o);
+    s->out->series++;
+    for (size_t c = 0; c < nc && !rc; c++)
+        for (size_t g = 0; g < COHORT_AGES && !rc; g++) {
+            const kz_point *p = &s->pts[c * COHORT_AGES + g];
+            s->out->points += p->scored;
+            char name[64];
+            snprintf(name, sizeof name, "cohort_tickets/age %zu", g);
+            if (!p->flagged && !(p->scored && s->w->trace && strcmp(s->w->trace, name) == 0))
+                continue;
+            rc = add(s, name, (size_t)k, kz_month_first_day(first + (kz_month)c), (int)g, rate[c * COHORT_AGES + g], p,
+                     "per account", NULL);
+        }
+    free(rate);
+    free(size);
+    return rc;
+}
+
+/* A day abnormal in every event name and plan is one anomaly, not twenty:
+ * an event name's (a plan's) abnormal day is folded into the events' (the
+ * active users') when those are abnormal the same day the same way, and
+ * their message counts it. What is abnormal in one part alone stays. */
+static int fold_children(struct scan *s)
+{
+    kz_anomalies *a = s->out;
+    size_t kept = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        kz_anomaly *c = &a->v[i];
+        const char *parent = strcmp(c->kind, "event") == 0 ? "events" : strcmp(c->kind, "plan_dau") == 0 ? "dau" : NULL;
+        kz_anomaly *p = NULL;
+        for (size_t j = 0; parent && c->flagged && j < a->n && !p; j++)
+            if (a->v[j].flagged && a->v[j].day == c->day && a->v[j].higher == c->higher &&
+                strcmp(a->v[j].series, parent) == 0)
+                p = &a->v[j];
+        if (!p) {
+            a->v[kept++] = *c;
+            continue;
+        }
+        /* the parent's message says how many parts moved with it */
+        const char *what = strcmp(c->kind, "event") == 0 ? "event names" : "plans";
+        const char *at = strstr(p->message, " (also ");
+        long count = 0;
+        kz_buf *b = &s->msg;
+        kz_buf_reset(b);
+        if (at && strstr(at, what))
+            count = strtol(at + 7, NULL, 10);
+        kz_buf_append(b, p->message, at ? (size_t)(at - p->message) : strlen(p->message));
+        kz_buf_printf(b, " (also %ld %s)", count + 1, what);
+        if (kz_buf_putc(b, '\0'))
+            return kz_error_oom();
+        const char *msg = kz_arena_strndup(a->arena, b->data, strlen(b->data));
+        if (!msg)
+            return kz_error_oom();
+        p->message = msg;
+    }
+    a->n = kept;
+    return KZ_OK;
+}
+
+static int cmp_anomaly(const void *x, const void *y)
+{
+    const kz_anomaly *a = x, *b = y;
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    int c = strcmp(a->series, b->series);
+    return c ? c : (a->age > b->age) - (a->age < b->age);
+}
+
+int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *o, const kz_watch_opts *w)
+{
+    kz_anomalies *a = calloc(1, sizeof *a);
+    struct scan s;
+    int rc = KZ_OK;
+    *out = NULL;
+    if (!a || !(a->arena = kz_arena_new(1 << 16))) {
+        free(a);
+        return kz_error_oom();
+    }
+    memset(&s, 0, sizeof s);
+    s.e = e;
+    s.o = o;
+    s.w = w;
+    s.out = a;
+    kz_buf_init(&s.msg, 1 << 16);
+    kz_day obs = kz_engine_obs(e, o), first = kz_engine_first_day(e, o->tz);
+    a->last_day = obs;
+    if (obs != KZ_DAY_NONE && first != KZ_DAY_NONE && obs >= first) {
+        size_t ndays = (size_t)(obs - first) + 1;
+        if ((rc = scan_events(&s, first, ndays)) || (rc = scan_tickets(&s, first, ndays)))
+            goto done;
+    }
+    if (obs != KZ_DAY_NONE && kz_engine_subscriptions(e) && ((rc = scan_months(&s, obs)) || (rc = scan_cohorts(&s))))
+        goto done;
+    if ((rc = fold_children(&s)))
+        goto done;
+    if (a->n > 1)
+        qsort(a->v, a->n, sizeof *a->v, cmp_anomaly);
+done:
+    kz_buf_free(&s.msg);
+    free(s.pts);
+    if (rc) {
+        kz_anomalies_free(a);
+        return rc;
+    }
+    *out = a;
+    return KZ_OK;
+}
