@@ -42,22 +42,20 @@ static void when_text(const kz_anomaly *a, char *buf, size_t cap)
 }
 
 /* 1 when anomaly a concerns "now": a day of the last week, the last
- * complete month, or a cohort's age that the last month completed. */
+ * complete month, or a cohort's age complete since that month began. */
 static int is_now(const kz_anomalies *all, const kz_anomaly *a)
 {
     if (a->grain == KZ_GRAIN_DAY)
         return a->day > all->last_day - 7;
     if (a->grain == KZ_GRAIN_MONTH)
         return kz_day_month(a->day) == all->last_month;
-    return kz_day_month(a->day) + a->age == all->last_month;
+    return a->until >= kz_month_first_day(all->last_month);
 }
 
+/* 1 when the days anomaly a concerns meet [from, to]. */
 static int in_range(const kz_anomaly *a, kz_day from, kz_day to)
 {
-    kz_day d = a->day;
-    if (a->grain == KZ_GRAIN_COHORT)
-        d = kz_month_first_day(kz_day_month(a->day) + a->age);
-    return d >= from && d <= to;
+    return a->day <= to && a->until >= from;
 }
 
 static int anomalies_json(kz_buf *out, const kz_anomalies *all, const uint8_t *keep)
@@ -131,6 +129,7 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
     kz_table *t = NULL;
     char *image = NULL;
     kz_watch_opts wo;
+    kz_calendar holidays = { 0, NULL };
     kz_buf out;
     kz_watch_opts_init(&wo);
     kz_buf_init(&out, KZ_BUF_UNLIMITED);
@@ -190,6 +189,11 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
     }
     wo.sensitivity = sensitivity * (double)cli->cfg.anomaly_sensitivity_pct / 100.0;
     wo.trace = trace;
+    if (kz_calendar_parse(&holidays, cli->cfg.anomaly_holidays)) {
+        rc = kz_cli_usage(cli, "anomaly.holidays: %s", kz_error_msg());
+        goto done;
+    }
+    wo.holidays = &holidays;
     if (kz_tz_load(&tz, cli->cfg.reporting_timezone)) {
         rc = kz_cli_usage(cli, "reporting.timezone: %s", kz_error_msg());
         goto done;
@@ -283,6 +287,7 @@ done:
     kz_tz_free(tz);
     kz_store_close(st);
     kz_watch_opts_free(&wo);
+    kz_calendar_free(&holidays);
     kz_buf_free(&out);
     return rc;
 }

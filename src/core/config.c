@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/calendar.h"
 #include "core/error.h"
 #include "core/text.h"
 #include "core/tz.h"
@@ -38,6 +39,14 @@ static int check_listen(const char *v)
             return kz_error_set(KZ_EINVALID, "'%s': the host must be an IPv4 address, like 127.0.0.1 or 0.0.0.0", v);
     }
     return dots == 3 ? KZ_OK : kz_error_set(KZ_EINVALID, "'%s': the host must be an IPv4 address", v);
+}
+
+static int check_holidays(const char *v)
+{
+    kz_calendar cal;
+    int rc = kz_calendar_parse(&cal, v);
+    kz_calendar_free(&cal);
+    return rc;
 }
 
 static const kz_cfg_key keys[] = {
@@ -95,6 +104,11 @@ static const kz_cfg_key keys[] = {
     { "anomaly.sensitivity_percent", KZ_CFG_INT, OFF(anomaly_sensitivity_pct), "100", 10, 1000, NULL,
       "KIZUNA_ANOMALY_SENSITIVITY_PERCENT",
       "Every threshold of the watched series times this percentage: above 100 fewer anomalies, below more.", NULL },
+    { "anomaly.holidays", KZ_CFG_STR, OFF(anomaly_holidays), "12-24..01-03", 0, 0, NULL, "KIZUNA_ANOMALY_HOLIDAYS",
+      "Holidays and breaks, when activity is expected to be low: a comma-separated list of every year's days and "
+      "ranges (MM-DD, MM-DD..MM-DD, which may run over New Year) and one year's (YYYY-MM-DD, YYYY-MM-DD..YYYY-MM-DD); "
+      "none for no holiday. Until a year of history shows how the same days went, a holiday's low activity is not "
+      "called an anomaly (its high activity still is).", check_holidays },
     { "server.listen", KZ_CFG_STR, OFF(server_listen), "127.0.0.1:8080", 0, 0, NULL, "KIZUNA_LISTEN",
       "Address and port `kizuna serve` listens on (port 0: any free one).", check_listen },
     { "server.threads", KZ_CFG_INT, OFF(server_threads), "2", 1, 64, NULL, "KIZUNA_SERVER_THREADS",

@@ -47,6 +47,7 @@ typedef struct kz_config {
     int64_t scores_interval;          /* scores.interval_seconds */
     char *anomaly_watch;              /* anomaly.watch */
     int64_t anomaly_sensitivity_pct;  /* anomaly.sensitivity_percent */
+    char *anomaly_holidays;           /* anomaly.holidays */
     /* server */
     char *server_listen;              /* server.listen */
     int64_t server_threads;           /* server.threads */

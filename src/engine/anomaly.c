@@ -38,7 +38,18 @@ static double median(double *v, size_t n)
 {
     if (n == 0)
         return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
+    if (n <= 64) {
+        /* the windows are small: an insertion sort beats qsort's calls */
+        for (size_t i = 1; i < n; i++) {
+            double x = v[i];
+            size_t j = i;
+            for (; j > 0 && v[j - 1] > x; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    } else {
+        qsort(v, n, sizeof *v, cmp_double);
+    }
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -91,33 +102,82 @@ static double gamma_p(double a, double x)
     return 1 - exp(-x + a * log(x) - gln) * h;
 }
 
-/* The z of a standard normal with upper tail probability q (0 < q < 1). */
+/* The z of a standard normal with upper tail probability q (0 < q < 1):
+ * Acklam's rational approximation of the quantile, then one Halley step on
+ * erfc, good to about 1e-15. */
 static double normal_upper_z(double q)
 {
-    double lo = -40, hi = 40;
-    for (int i = 0; i < 100; i++) {
-        double mid = (lo + hi) / 2;
-        if (0.5 * erfc(mid / sqrt(2)) > q)
-            lo = mid;
-        else
-            hi = mid;
+    static const double a[6] = { -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                                 1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00 };
+    static const double b[5] = { -5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                 6.680131188771972e+01,  -1.328068155288572e+01 };
+    static const double c[6] = { -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                 -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00 };
+    static const double d[4] = { 7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                 3.754408661907416e+00 };
+    double p = q, x; /* x: the quantile of p, the lower tail; z = -x */
+    if (p < 0.02425) {
+        double r = sqrt(-2 * log(p));
+        x = (((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) /
+            ((((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1);
+    } else if (p <= 1 - 0.02425) {
+        double u = p - 0.5, r = u * u;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * u /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    } else {
+        double r = sqrt(-2 * log(1 - p));
+        x = -(((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) /
+            ((((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1);
     }
-    return (lo + hi) / 2;
+    double e = 0.5 * erfc(-x / sqrt(2)) - p, u = e * sqrt(2 * M_PI) * exp(x * x / 2);
+    x = x - u / (1 + x * u / 2);
+    return -x;
 }
 
-/* How far a count x lies from a Poisson expectation lambda, as the z of a
- * normal with the same tail: P(X >= x) above, P(X <= x) below. */
-static double poisson_z(double x, double lambda)
+/* How far a count k lies from a Poisson expectation lambda, as the z of a
+ * normal with the same tail: P(X >= k) above, P(X <= k) below. k need not be
+ * whole (the tails' continuous extension: the quasi-Poisson counts of an
+ * overdispersed series are scaled ones). */
+static double poisson_z(double k, double lambda)
 {
-    double k = floor(x + 0.5);
     if (lambda < 1)
         lambda = 1; /* an expectation below one is no surer than one */
+    if (k < 0)
+        k = 0;
     if (k > lambda) {
         double q = gamma_p(k, lambda); /* P(X >= k) */
         return q <= 0 ? 38 : normal_upper_z(q > 0.5 ? 0.5 : q);
     }
     double q = 1 - gamma_p(k + 1, lambda); /* P(X <= k) */
     return q <= 0 ? -38 : -normal_upper_z(q > 0.5 ? 0.5 : q);
+}
+
+/* The count at which poisson_z(., lambda) reaches z (signed): the edge of the
+ * usual range, found by bisection; 0 when even no count is that far below. */
+static double poisson_bound(double lambda, double z)
+{
+    double l = lambda < 1 ? 1 : lambda, sd = sqrt(l);
+    double lo, hi;
+    if (z < 0) {
+        if (poisson_z(0, lambda) > z)
+            return 0;
+        lo = l + (z - 1) * sd;
+        if (lo < 0)
+            lo = 0;
+        hi = l;
+    } else {
+        lo = l;
+        hi = l + (z + 2) * sd * 2 + z * z + 5;
+    }
+    /* to a hundredth of the spread or finer */
+    for (int i = 0; i < 16; i++) {
+        double mid = (lo + hi) / 2;
+        if (poisson_z(mid, lambda) < z)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
 }
 
 /* Fills p from the expectation, the spread and the observed value. */
@@ -141,12 +201,16 @@ static void judge(kz_point *p, double x, double expected, double sigma, const kz
         p->low = 0;
     p->z = (x - expected) / sigma;
     /* a count that varies no more than chance: how unlikely it is by chance */
-    if (o->counts && sigma <= floor_cnt * 1.0000001)
-        p->z = poisson_z(x, expected);
+    if (o->counts && sigma <= floor_cnt * 1.0000001) {
+        p->z = poisson_z(floor(x + 0.5), expected);
+        p->low = poisson_bound(expected, -thr);
+        p->high = poisson_bound(expected, thr);
+    }
     double az = fabs(p->z);
     p->score = az / (az + thr);
     int way = o->direction == 0 || (o->direction > 0 && p->z > 0) || (o->direction < 0 && p->z < 0);
-    p->flagged = way && az >= thr && expected >= o->min_expected;
+    p->flagged = way && az >= thr && expected >= o->min_expected &&
+                 (o->min_change <= 0 || fabs(x - expected) >= o->min_change * fabs(expected));
 }
 
 static void unscored(kz_point *p)
@@ -279,6 +343,8 @@ int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const
             spread = sqrt(spread * spread * r * r + (expected * rs) * (expected * rs));
         }
         judge(&out[t], x[t], expected, spread, o);
+        if (o->holiday && o->holiday[t] && nr < 2 * YEAR_SPAN && out[t].z < 0)
+            out[t].flagged = 0; /* a holiday not seen a year before: its quiet is no news */
     }
     return KZ_OK;
 }
@@ -396,40 +462,86 @@ int kz_detect_monthly(kz_point *out, const double *x, size_t n, kz_month m0, con
 
 /* ---- cohorts by age ---------------------------------------------------------------- */
 
-int kz_detect_cohorts(kz_point *out, const double *rate, const double *size, size_t ncohorts, size_t nages,
-                      size_t window, const kz_detect_opts *o)
+int kz_detect_cohorts(kz_point *out, const double *rate, const double *size, const double *var, size_t ncohorts,
+                      size_t nages, size_t window, const kz_detect_opts *o)
 {
-    double *prev = malloc((window ? window : 1) * sizeof *prev);
-    if (!prev)
+    /* the earlier cohorts at one age: their rates, sizes and variances */
+    size_t w = window ? window : 1;
+    double *r = malloc(w * sizeof *r), *nsz = malloc(w * sizeof *nsz), *vv = malloc(w * sizeof *vv);
+    if (!r || !nsz || !vv) {
+        free(r), free(nsz), free(vv);
         return kz_error_oom();
+    }
     for (size_t c = 0; c < ncohorts; c++)
         for (size_t k = 0; k < nages; k++) {
             kz_point *p = &out[c * nages + k];
             double v = rate[c * nages + k];
             size_t np = 0;
-            for (size_t b = c; b-- > 0 && np < window;)
-                if (!isnan(rate[b * nages + k]) && size[b] > 0)
-                    prev[np++] = rate[b * nages + k];
+            /* earlier cohorts that were not abnormal themselves; but a change
+             * that lasted two cohorts or more is the new normal */
+            for (size_t b = c; b-- > 0 && np < window;) {
+                size_t i = b * nages + k;
+                if (isnan(rate[i]) || size[b] < MIN_COHORT)
+                    continue;
+                if (out[i].flagged) {
+                    int up = out[i].z > 0;
+                    const kz_point *after = b + 1 < c ? &out[i + nages] : NULL, *before = b ? &out[i - nages] : NULL;
+                    if (!(after && after->flagged && (after->z > 0) == up) &&
+                        !(before && before->flagged && (before->z > 0) == up))
+                        continue;
+                }
+                r[np] = rate[i];
+                nsz[np] = size[b];
+                vv[np] = var ? var[i] : rate[i];
+                np++;
+            }
             if (isnan(v) || size[c] < MIN_COHORT || np < 3) {
                 unscored(p);
                 continue;
             }
-            double er = median(prev, np);
-            double spread_rate = mad(prev, np, er);
-            /* in counts of the cohort: its size times the rates */
-            double expected = er * size[c], observed = v * size[c];
-            /* the earlier cohorts' spread of rates, in this cohort's counts (the
-             * Poisson floor of judge() covers a cohort too small to show it) */
-            double sigma = spread_rate * size[c];
-            kz_detect_opts co = *o;
-            co.counts = 1;
-            judge(p, observed, expected, sigma, &co);
-            /* shown per account, as the series is */
-            p->expected = er;
-            p->low /= size[c];
-            p->high /= size[c];
+            /* the pooled rate and the pooled variance of one account's value */
+            double total = 0, sum = 0, within = 0;
+            for (size_t j = 0; j < np; j++) {
+                total += nsz[j];
+                sum += r[j] * nsz[j];
+                within += vv[j] * (nsz[j] - 1);
+            }
+            double m = sum / total;
+            within /= total - (double)np;
+            if (within < m)
+                within = m; /* counts vary at least as chance does (Poisson) */
+            if (!(within > 0))
+                within = 1e-9;
+            /* cohorts differ by more than their accounts' chance (the season of
+             * signups, the product of the time): DerSimonian-Laird's tau^2 */
+            double q = 0, sw = 0, sw2 = 0;
+            for (size_t j = 0; j < np; j++) {
+                double wj = nsz[j] / within;
+                q += wj * (r[j] - m) * (r[j] - m);
+                sw += wj;
+                sw2 += wj * wj;
+            }
+            double tau2 = q > (double)(np - 1) ? (q - (double)(np - 1)) / (sw - sw2 / sw) : 0;
+            /* the cohort's count: expected m n, its variance from its accounts,
+             * the pooled rate's uncertainty and the cohorts' differences; judged
+             * as a quasi-Poisson count (the tail of a Poisson count scaled by
+             * the overdispersion phi), whose lower tail is thinner than a
+             * normal's */
+            double n = size[c], mu = m * n;
+            double varc = n * within + n * n * (within / total + tau2);
+            double phi = mu > 0 && varc > mu ? varc / mu : 1;
+            double thr = o->threshold > 0 ? o->threshold : 5;
+            p->scored = 1;
+            p->expected = m;
+            p->z = poisson_z(v * n / phi, mu / phi);
+            p->low = poisson_bound(mu / phi, -thr) * phi / n;
+            p->high = poisson_bound(mu / phi, thr) * phi / n;
+            double az = fabs(p->z);
+            p->score = az / (az + thr);
+            int way = o->direction == 0 || (o->direction > 0 && p->z > 0) || (o->direction < 0 && p->z < 0);
+            p->flagged = way && az >= thr && mu >= o->min_expected;
         }
-    free(prev);
+    free(r), free(nsz), free(vv);
     return KZ_OK;
 }
 

@@ -48,8 +48,12 @@ typedef struct kz_detect_opts {
     int counts;       /* the values are counts: Poisson floor on the spread */
     double min_rel;   /* floor of the spread as a share of the expected value (default 0.05) */
     double min_expected; /* points expected below this are scored but never abnormal (default 0) */
+    double min_change;   /* daily: an abnormal point also differs from its expectation by at least this share of
+                            it (default 0: any; 0.6: down to 40% or up to 160% of it) */
     int absolute;     /* monthly: residuals in the series' units (a score such as NPS), not relative */
     const double *se; /* monthly: each point's sampling standard error, a floor of its spread (may be NULL) */
+    const uint8_t *holiday; /* daily: holiday[t] 1 when day t is a holiday (may be NULL): until the same days
+                               of a year before are seen, its low values are not abnormal */
 } kz_detect_opts;
 
 void kz_detect_opts_init(kz_detect_opts *o);
@@ -60,13 +64,17 @@ int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const
 /* x[0..n): one value a month from m0 (NaN: missing). */
 int kz_detect_monthly(kz_point *out, const double *x, size_t n, kz_month m0, const kz_detect_opts *o);
 
-/* Cohorts by age: rate[c * nages + k] is cohort c's value at age k (NaN when
- * it has not reached it), size[c] its accounts (the rates are per account:
- * counts per account, so the Poisson floor applies to size × rate). out is
- * laid out as rate; each cell is judged against the up to `window` cohorts
- * before it at the same age. */
-int kz_detect_cohorts(kz_point *out, const double *rate, const double *size, size_t ncohorts, size_t nages,
-                      size_t window, const kz_detect_opts *o);
+/* Cohorts by age: rate[c * nages + k] is cohort c's mean per account at age
+ * k (NaN when it has not reached it), size[c] its accounts, var[c * nages + k]
+ * the variance of one account's value there (NULL: counts varying by chance
+ * alone, the variance is the rate). out is laid out as rate; each cell is
+ * judged against the up to `window` earlier cohorts at the same age that were
+ * not abnormal: their pooled rate is expected, and the spread is what the
+ * cohort's own accounts, the pooled rate's and the cohorts' differences
+ * beyond chance (DerSimonian-Laird) make it. Cohorts under 20 accounts are
+ * not judged. */
+int kz_detect_cohorts(kz_point *out, const double *rate, const double *size, const double *var, size_t ncohorts,
+                      size_t nages, size_t window, const kz_detect_opts *o);
 
 /* A series at any regular interval (NaN: a gap): its period is the one of
  * candidates[0..ncand) whose lag explains the most of the series' changes

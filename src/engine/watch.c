@@ -20,27 +20,29 @@
 enum { DIR_BOTH = 0, DIR_UP = 1, DIR_DOWN = -1 };
 
 static const kz_watch_kind kinds[] = {
-    { "dau", "Active users", KZ_GRAIN_DAY, 6, "distinct users active per day, all accounts" },
-    { "events", "Events", KZ_GRAIN_DAY, 6, "events per day, all accounts" },
-    { "event", "Events", KZ_GRAIN_DAY, 7, "events per day of each event name used about 20 times a day or more "
+    { "dau", "Active users", KZ_GRAIN_DAY, 6, 0.2, "distinct users active per day, all accounts" },
+    { "events", "Events", KZ_GRAIN_DAY, 6, 0.2, "events per day, all accounts" },
+    { "event", "Events", KZ_GRAIN_DAY, 8, 0.25, "events per day of each event name used about 20 times a day or more "
                                           "(help-page views, exports...)" },
-    { "plan_dau", "Active users", KZ_GRAIN_DAY, 7, "distinct users per day of the accounts of each plan (their plan "
+    { "plan_dau", "Active users", KZ_GRAIN_DAY, 8, 0.25, "distinct users per day of the accounts of each plan (their plan "
                                                    "on the observation date)" },
-    { "account", "Activity of", KZ_GRAIN_DAY, 6, "events per day of each big account (about 20 a day or more): a "
-                                                 "big customer going silent" },
-    { "tickets", "Tickets", KZ_GRAIN_DAY, 6, "tickets opened per day, all accounts" },
-    { "tickets_functional", "Functional tickets", KZ_GRAIN_DAY, 6, "functional tickets opened per day" },
-    { "tickets_operational", "Operational tickets", KZ_GRAIN_DAY, 6, "operational tickets opened per day" },
-    { "signups", "New paying accounts", KZ_GRAIN_MONTH, 4, "accounts whose first subscription started in the month" },
-    { "logo_churn", "Logo churn", KZ_GRAIN_MONTH, 2, "accounts lost over accounts paying at the start of the month" },
-    { "revenue_churn", "Revenue churn", KZ_GRAIN_MONTH, 2, "churned and contracted MRR over the MRR at the start" },
-    { "new_mrr", "New MRR", KZ_GRAIN_MONTH, 4, "MRR of new accounts in the month" },
-    { "expansion_mrr", "Expansion MRR", KZ_GRAIN_MONTH, 4, "MRR added by accounts that paid more" },
-    { "contraction_mrr", "Contraction MRR", KZ_GRAIN_MONTH, 4, "MRR lost by accounts that paid less" },
-    { "churned_mrr", "Churned MRR", KZ_GRAIN_MONTH, 2.5, "MRR of the accounts that stopped paying" },
-    { "nps", "NPS", KZ_GRAIN_MONTH, 4, "the NPS of the month's answers (months with 10 or more)" },
-    { "cohort_tickets", "Tickets per account", KZ_GRAIN_COHORT, 3, "tickets per account of each signup cohort in its "
-                                                                   "first three months, against earlier cohorts at "
+    { "account", "Events of", KZ_GRAIN_DAY, 6, 0.6, "events in the 7 days to each day of each big paying account "
+                                               "(about 20 a day or more), only drops: a big customer going "
+                                               "silent" },
+    { "tickets", "Tickets", KZ_GRAIN_DAY, 6, 0, "tickets opened per day, all accounts" },
+    { "tickets_functional", "Functional tickets", KZ_GRAIN_DAY, 6, 0, "functional tickets opened per day" },
+    { "tickets_operational", "Operational tickets", KZ_GRAIN_DAY, 6, 0, "operational tickets opened per day" },
+    { "signups", "New paying accounts", KZ_GRAIN_MONTH, 4, 0, "accounts whose first subscription started in the month" },
+    { "logo_churn", "Logo churn", KZ_GRAIN_MONTH, 2, 0, "accounts lost over accounts paying at the start of the month" },
+    { "revenue_churn", "Revenue churn", KZ_GRAIN_MONTH, 2, 0, "churned and contracted MRR over the MRR at the start" },
+    { "new_mrr", "New MRR", KZ_GRAIN_MONTH, 4, 0, "MRR of new accounts in the month" },
+    { "expansion_mrr", "Expansion MRR", KZ_GRAIN_MONTH, 4, 0, "MRR added by accounts that paid more" },
+    { "contraction_mrr", "Contraction MRR", KZ_GRAIN_MONTH, 4, 0, "MRR lost by accounts that paid less" },
+    { "churned_mrr", "Churned MRR", KZ_GRAIN_MONTH, 2.5, 0, "MRR of the accounts that stopped paying" },
+    { "nps", "NPS", KZ_GRAIN_MONTH, 4, 0, "the NPS of the month's answers (months with 10 or more)" },
+    { "cohort_tickets", "Tickets per account", KZ_GRAIN_COHORT, 3, 0, "tickets per account of each cohort (the month of "
+                                                                   "its first payment) in each of its accounts' first "
+                                                                   "three 30-day months, against earlier cohorts at "
                                                                    "the same age" },
 };
 
@@ -50,6 +52,7 @@ static const kz_watch_kind kinds[] = {
 #define MAX_ACCOUNTS 500 /* big accounts watched, the busiest */
 #define MIN_ACCOUNT_DAILY 20.0
 #define COHORT_AGES 3
+#define COHORT_DAYS 30 /* an account's month */
 #define COHORT_WINDOW 6
 #define MIN_NPS_ANSWERS 10
 
@@ -167,6 +170,7 @@ struct scan {
     kz_buf msg;
     kz_point *pts;
     size_t cap;
+    uint8_t *hol, *hol7; /* each day from the first: a holiday; a holiday in the 7 days to it */
 };
 
 /* The threshold of kind k, or 0 when it is not watched. */
@@ -239,7 +243,14 @@ static int add(struct scan *s, const char *series, size_t kind, kz_day day, int 
     kz_buf_reset(b);
     char when[KZ_DATE_BUF];
     int grain = kinds[kind].grain;
-    if (grain == KZ_GRAIN_DAY) {
+    if (grain == KZ_GRAIN_DAY && strcmp(kinds[kind].name, "account") == 0) {
+        /* "Events of acc_001 in the 7 days to Tue 2026-03-10: 3, usual 140-260" */
+        kz_format_date(when, day);
+        kz_buf_printf(b, "%s %s in the 7 days to %s %s: ", kinds[kind].label, subject, weekdays[kz_weekday(day)],
+                      when);
+        put_value(b, unit, x);
+        kz_buf_puts(b, ", usual ");
+    } else if (grain == KZ_GRAIN_DAY) {
         kz_format_date(when, day);
         int wd = kz_weekday(day);
         kz_buf_printf(b, "%s%s%s %s %s: ", kinds[kind].label, subject ? " " : "", subject ? subject : "", weekdays[wd],
@@ -253,8 +264,11 @@ static int add(struct scan *s, const char *series, size_t kind, kz_day day, int 
         kz_buf_puts(b, ", usual ");
     } else {
         kz_format_month(when, kz_day_month(day));
-        kz_buf_printf(b, "%s of the %s cohort in its %s month: ", kinds[kind].label, when,
-                      age == 0 ? "first" : age == 1 ? "second" : "third");
+        if (age == 0)
+            kz_buf_printf(b, "%s of the %s cohort in its first %d days: ", kinds[kind].label, when, COHORT_DAYS);
+        else
+            kz_buf_printf(b, "%s of the %s cohort in its days %d-%d: ", kinds[kind].label, when,
+                          COHORT_DAYS * age + 1, COHORT_DAYS * (age + 1));
         put_value(b, unit, x);
         kz_buf_puts(b, ", usual for earlier cohorts at that age ");
     }
@@ -274,6 +288,9 @@ static int add(struct scan *s, const char *series, size_t kind, kz_day day, int 
     an->grain = grain;
     an->day = day;
     an->age = age;
+    an->until = grain == KZ_GRAIN_DAY     ? day
+                : grain == KZ_GRAIN_MONTH ? kz_month_first_day(kz_day_month(day) + 1) - 1
+                                          : kz_month_first_day(kz_day_month(day) + 1) - 1 + COHORT_DAYS * (age + 1);
     an->observed = x;
     an->expected = p->expected;
     an->low = low;
@@ -290,7 +307,8 @@ static int add(struct scan *s, const char *series, size_t kind, kz_day day, int 
 /* Judges a daily series and lists its abnormal days; with collapse, only the
  * first day of a run (days at most two apart). */
 static int judge_days(struct scan *s, const char *series, const char *kind_name, const double *x, size_t n,
-                      kz_day day0, int direction, double min_expected, int collapse, const char *subject)
+                      kz_day day0, int direction, double min_expected, int collapse, const char *subject,
+                      const uint8_t *hol)
 {
     int k = kind_of(kind_name);
     double thr = threshold_of(s, (size_t)k);
@@ -305,6 +323,8 @@ static int judge_days(struct scan *s, const char *series, const char *kind_name,
     o.direction = direction;
     o.counts = 1;
     o.min_expected = min_expected;
+    o.min_change = kinds[k].min_change;
+    o.holiday = hol;
     if ((rc = kz_detect_daily(s->pts, x, n, day0, &o)))
         return rc;
     s->out->series++;
@@ -367,7 +387,7 @@ static int scan_events(struct scan *s, kz_day first, size_t ndays)
     int *name_slot = malloc(nn * sizeof *name_slot), *acc_slot = malloc(na * sizeof *acc_slot);
     int *plan_of = malloc(na * sizeof *plan_of);
     double *dau = calloc(ndays, sizeof *dau), *events = calloc(ndays, sizeof *events);
-    double *by_name = NULL, *by_acc = NULL, *by_plan = NULL;
+    double *by_name = NULL, *by_acc = NULL, *by_plan = NULL, *week = NULL;
     uint64_t *seen = NULL, *plan_seen = NULL;
     size_t words = (e->nusers + 64) / 64, nplans = e->nplans ? e->nplans : 1;
     size_t nwatch_names = 0, nwatch_acc = 0;
@@ -417,8 +437,9 @@ static int scan_events(struct scan *s, kz_day first, size_t ndays)
     by_acc = calloc((nwatch_acc ? nwatch_acc : 1) * ndays, sizeof *by_acc);
     by_plan = calloc(nplans * ndays, sizeof *by_plan);
     seen = calloc(words, sizeof *seen);
+    week = calloc(ndays, sizeof *week);
     plan_seen = watch_plans ? calloc(nplans * words, sizeof *plan_seen) : NULL;
-    if (!by_name || !by_acc || !by_plan || !seen || (watch_plans && !plan_seen)) {
+    if (!by_name || !by_acc || !by_plan || !seen || !week || (watch_plans && !plan_seen)) {
         rc = kz_error_oom();
         goto done;
     }
@@ -463,14 +484,14 @@ static int scan_events(struct scan *s, kz_day first, size_t ndays)
         }
     }
     char name[512];
-    if ((rc = judge_days(s, "dau", "dau", dau, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, NULL)) ||
-        (rc = judge_days(s, "events", "events", events, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, NULL)))
+    if ((rc = judge_days(s, "dau", "dau", dau, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, NULL, s->hol)) ||
+        (rc = judge_days(s, "events", "events", events, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, NULL, s->hol)))
         goto done;
     for (size_t k = 0; k < nwatch_names && !rc; k++) {
         snprintf(name, sizeof name, "event/%s", e->names[watch_names[k]]);
         char subject[256];
         snprintf(subject, sizeof subject, "'%s'", e->names[watch_names[k]]);
-        rc = judge_days(s, name, "event", by_name + k * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, subject);
+        rc = judge_days(s, name, "event", by_name + k * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, subject, s->hol);
     }
     for (size_t p = 1; watch_plans && p < e->nplans && !rc; p++) {
         if (!e->plans[p])
@@ -478,15 +499,23 @@ static int scan_events(struct scan *s, kz_day first, size_t ndays)
         snprintf(name, sizeof name, "plan_dau/%s", e->plans[p]);
         char subject[256];
         snprintf(subject, sizeof subject, "on %s", e->plans[p]);
-        rc = judge_days(s, name, "plan_dau", by_plan + p * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, subject);
+        rc = judge_days(s, name, "plan_dau", by_plan + p * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, subject, s->hol);
     }
     for (size_t k = 0; k < nwatch_acc && !rc; k++) {
         size_t klen;
         const char *key = kz_engine_account_key(e, watch_acc[k], &klen);
         snprintf(name, sizeof name, "account/%.*s", (int)klen, key);
-        /* silence: only drops, of accounts that usually do MIN_ACCOUNT_DAILY a day */
-        rc = judge_days(s, name, "account", by_acc + k * ndays, ndays, first, DIR_DOWN, MIN_ACCOUNT_DAILY, 1,
-                        name + 8);
+        /* silence: only drops of the events of the 7 days to each day (one
+         * day of a small team says little), of accounts that usually do
+         * MIN_ACCOUNT_DAILY a day, while they pay (a churned one's silence is
+         * known) */
+        double *x = by_acc + k * ndays, run = 0;
+        for (size_t d = 0; d < ndays; d++) {
+            run += x[d] - (d >= 7 ? week[d - 7] : 0);
+            week[d] = x[d];
+            x[d] = d + 1 >= 7 && kz_engine_mrr(e, watch_acc[k], first + (kz_day)d) > 0 ? run : NAN;
+        }
+        rc = judge_days(s, name, "account", x, ndays, first, DIR_DOWN, 7 * MIN_ACCOUNT_DAILY, 1, name + 8, s->hol7);
     }
 done:
     free(name_total);
@@ -500,6 +529,7 @@ done:
     free(by_acc);
     free(by_plan);
     free(seen);
+    free(week);
     free(plan_seen);
     free(watch_acc);
     return rc;
@@ -528,9 +558,9 @@ static int scan_tickets(struct scan *s, kz_day first, size_t ndays)
                 op[d]++;
         }
     }
-    if (!(rc = judge_days(s, "tickets", "tickets", all, ndays, first, DIR_BOTH, 3, 0, NULL)) &&
-        !(rc = judge_days(s, "tickets_functional", "tickets_functional", fun, ndays, first, DIR_BOTH, 3, 0, NULL)))
-        rc = judge_days(s, "tickets_operational", "tickets_operational", op, ndays, first, DIR_BOTH, 3, 0, NULL);
+    if (!(rc = judge_days(s, "tickets", "tickets", all, ndays, first, DIR_BOTH, 3, 0, NULL, s->hol)) &&
+        !(rc = judge_days(s, "tickets_functional", "tickets_functional", fun, ndays, first, DIR_BOTH, 3, 0, NULL, s->hol)))
+        rc = judge_days(s, "tickets_operational", "tickets_operational", op, ndays, first, DIR_BOTH, 3, 0, NULL, s->hol);
 done:
     free(all);
     free(fun);
@@ -640,10 +670,12 @@ static int scan_cohorts(struct scan *s)
         return KZ_OK;
     size_t nc = (size_t)(last - first) + 1;
     double *rate = calloc(nc * COHORT_AGES, sizeof *rate), *size = calloc(nc, sizeof *size);
+    double *sq = calloc(nc * COHORT_AGES, sizeof *sq); /* sums of squares of the accounts' counts */
     int rc = KZ_OK;
-    if (!rate || !size || (rc = room(s, nc * COHORT_AGES))) {
+    if (!rate || !size || !sq || (rc = room(s, nc * COHORT_AGES))) {
         free(rate);
         free(size);
+        free(sq);
         return rc ? rc : kz_error_oom();
     }
     for (uint32_t a = 0; a < e->naccounts; a++) {
@@ -654,25 +686,48 @@ static int scan_cohorts(struct scan *s)
             continue;
         size_t c = (size_t)(kz_day_month(fs) - first);
         size[c]++;
+        double mine[COHORT_AGES] = { 0 };
         for (uint32_t t = e->acc_tickets[a]; t < e->acc_tickets[a + 1]; t++) {
-            kz_month m = kz_day_month((kz_day)kz_tz_day(s->o->tz, e->tk_opened[t]));
-            int64_t age = (int64_t)m - (int64_t)kz_day_month(fs);
-            if (age >= 0 && age < COHORT_AGES)
-                rate[c * COHORT_AGES + (size_t)age]++;
+            /* its own months: 30 days each from its first paid day, so every
+             * account of a cohort is seen as long */
+            int64_t since = kz_tz_day(s->o->tz, e->tk_opened[t]) - (int64_t)fs;
+            if (since >= 0 && since < COHORT_DAYS * COHORT_AGES)
+                mine[since / COHORT_DAYS]++;
+        }
+        for (size_t g = 0; g < COHORT_AGES; g++) {
+            rate[c * COHORT_AGES + g] += mine[g];
+            sq[c * COHORT_AGES + g] += mine[g] * mine[g];
         }
     }
+    /* the first ticket: ages that began before it are unknown, not quiet */
+    int64_t first_ticket = INT64_MAX;
+    for (uint32_t a = 0; a < e->naccounts; a++)
+        for (uint32_t t = e->acc_tickets[a]; t < e->acc_tickets[a + 1]; t++) {
+            int64_t d = kz_tz_day(s->o->tz, e->tk_opened[t]);
+            if (d < first_ticket)
+                first_ticket = d;
+        }
     for (size_t c = 0; c < nc; c++)
         for (size_t g = 0; g < COHORT_AGES; g++) {
-            kz_month m = first + (kz_month)c + (kz_month)g;
-            double *r = &rate[c * COHORT_AGES + g];
-            /* ages not complete by the last month, and empty cohorts, are unknown */
-            *r = m > last || size[c] == 0 ? NAN : *r / size[c];
+            /* the cohort's last account reaches the end of age g on this day */
+            kz_day done = kz_month_first_day(first + (kz_month)c + 1) - 1 + (kz_day)(COHORT_DAYS * (g + 1));
+            size_t i = c * COHORT_AGES + g;
+            /* ages not complete by the observation date, and empty cohorts, are unknown */
+            int64_t began = (int64_t)kz_month_first_day(first + (kz_month)c) + COHORT_DAYS * (int64_t)g;
+            if (done > s->out->last_day || size[c] == 0 || began < first_ticket) {
+                rate[i] = sq[i] = NAN;
+                continue;
+            }
+            double mean = rate[i] / size[c];
+            /* the sample variance of one account's count */
+            sq[i] = size[c] > 1 ? (sq[i] - size[c] * mean * mean) / (size[c] - 1) : mean;
+            rate[i] = mean;
         }
     kz_detect_opts o;
     kz_detect_opts_init(&o);
     o.threshold = thr;
     o.min_rel = 0.1;
-    rc = kz_detect_cohorts(s->pts, rate, size, nc, COHORT_AGES, COHORT_WINDOW, &o);
+    rc = kz_detect_cohorts(s->pts, rate, size, sq, nc, COHORT_AGES, COHORT_WINDOW, &o);
     s->out->series++;
     for (size_t c = 0; c < nc && !rc; c++)
         for (size_t g = 0; g < COHORT_AGES && !rc; g++) {
@@ -687,6 +742,7 @@ static int scan_cohorts(struct scan *s)
         }
     free(rate);
     free(size);
+    free(sq);
     return rc;
 }
 
@@ -760,6 +816,17 @@ int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *
     a->last_day = obs;
     if (obs != KZ_DAY_NONE && first != KZ_DAY_NONE && obs >= first) {
         size_t ndays = (size_t)(obs - first) + 1;
+        s.hol = calloc(ndays, 1);
+        s.hol7 = calloc(ndays, 1);
+        if (!s.hol || !s.hol7) {
+            rc = kz_error_oom();
+            goto done;
+        }
+        for (size_t d = 0; d < ndays; d++) {
+            s.hol[d] = (uint8_t)kz_calendar_has(w->holidays, first + (kz_day)d);
+            for (size_t b = 0; b < 7 && b <= d; b++)
+                s.hol7[d] |= s.hol[d - b];
+        }
         if ((rc = scan_events(&s, first, ndays)) || (rc = scan_tickets(&s, first, ndays)))
             goto done;
     }
@@ -772,6 +839,8 @@ int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *
 done:
     kz_buf_free(&s.msg);
     free(s.pts);
+    free(s.hol);
+    free(s.hol7);
     if (rc) {
         kz_anomalies_free(a);
         return rc;

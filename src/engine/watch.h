@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/calendar.h"
 #include "engine/engine.h"
 
 enum { KZ_GRAIN_DAY, KZ_GRAIN_MONTH, KZ_GRAIN_COHORT };
@@ -26,6 +27,7 @@ typedef struct kz_watch_kind {
     const char *label;   /* "Active users": messages */
     int grain;           /* KZ_GRAIN_* */
     double threshold;    /* default robust z */
+    double min_change;   /* a point abnormal also differs from its expectation by this share of it (0: any) */
     const char *help;
 } kz_watch_kind;
 
@@ -37,7 +39,8 @@ typedef struct kz_anomaly {
     const char *kind;    /* the kind's name (static) */
     int grain;
     kz_day day;          /* the day; a month's or a cohort's first day */
-    int age;             /* cohorts: months after the first paid one (0: that month) */
+    int age;             /* cohorts: the accounts' 30-day months since their first payment (0: the first) */
+    kz_day until;        /* the last day the point concerns: the day, the month's last, the cohort age's last */
     double observed, expected, low, high;
     double z, score;
     int higher;          /* above the range (else below) */
@@ -65,6 +68,7 @@ typedef struct kz_watch_opts {
     size_t nkinds;
     double sensitivity;
     const char *trace;   /* a series whose every judged point is listed, abnormal or not (NULL: none) */
+    const kz_calendar *holidays; /* days whose low activity is expected (NULL: none); borrowed */
 } kz_watch_opts;
 
 void kz_watch_opts_init(kz_watch_opts *w);
