@@ -4,6 +4,7 @@
  * and `kizuna anomaly scan|ack|resolve`: any time series from a file scored
  * point by point, and the state of a stored anomaly.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,15 @@
 #include "core/buf.h"
 #include "core/csvw.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/jsonw.h"
 #include "core/table.h"
 #include "core/text.h"
 #include "core/time.h"
+#include "core/tz.h"
+#include "core/vec.h"
 #include "engine/anomaly.h"
+#include "engine/findings.h"
 #include "engine/segment.h"
 #include "engine/watch.h"
 #include "ingest/series.h"
@@ -25,21 +30,10 @@
 /* ---- anomalies ---------------------------------------------------------------------- */
 
 static const kz_tcol list_cols[] = {
-    { "date", KZ_T_DATE },      { "series", KZ_T_TEXT },  { "observed", KZ_T_DOUBLE }, { "expected", KZ_T_DOUBLE },
-    { "low", KZ_T_DOUBLE },     { "high", KZ_T_DOUBLE },  { "score", KZ_T_DOUBLE },    { "state", KZ_T_TEXT },
-    { "message", KZ_T_TEXT },
+    { "id", KZ_T_INT },      { "date", KZ_T_DATE },      { "series", KZ_T_TEXT }, { "observed", KZ_T_DOUBLE },
+    { "expected", KZ_T_DOUBLE }, { "low", KZ_T_DOUBLE }, { "high", KZ_T_DOUBLE },  { "score", KZ_T_DOUBLE },
+    { "state", KZ_T_TEXT },  { "message", KZ_T_TEXT },
 };
-
-/* The date an anomaly concerns as text: a day, a month, or a cohort. */
-static void when_text(const kz_anomaly *a, char *buf, size_t cap)
-{
-    char d[KZ_DATE_BUF];
-    if (a->grain == KZ_GRAIN_DAY)
-        kz_format_date(d, a->day);
-    else
-        kz_format_month(d, kz_day_month(a->day));
-    snprintf(buf, cap, "%s", d);
-}
 
 /* 1 when anomaly a concerns "now": a day of the last week, the last
  * complete month, or a cohort's age complete since that month began. */
@@ -58,45 +52,70 @@ static int in_range(const kz_anomaly *a, kz_day from, kz_day to)
     return a->day <= to && a->until >= from;
 }
 
-static int anomalies_json(kz_buf *out, const kz_anomalies *all, const uint8_t *keep)
+/* The stored anomalies, to show each found one's id and state. */
+struct stored_rec {
+    int64_t id;
+    char state[16];
+    char *state_by, *note; /* malloc'd, may be NULL */
+    kz_time found_at, updated_at;
+};
+struct stored {
+    kz_strmap *map;   /* "series \x1f day \x1f age" -> index in recs */
+    KZ_VEC(struct stored_rec) recs;
+    kz_buf key;
+};
+
+static int stored_key(kz_buf *b, const char *series, kz_day day, int age)
+{
+    kz_buf_reset(b);
+    return kz_buf_printf(b, "%s\x1f%ld\x1f%d", series, (long)day, age);
+}
+
+static int stored_add(void *ctx, const kz_anomaly_rec *r)
+{
+    struct stored *sd = ctx;
+    struct stored_rec rec = { r->id, { 0 }, NULL, NULL, r->found_at, r->updated_at };
+    snprintf(rec.state, sizeof rec.state, "%s", r->state ? r->state : "open");
+    if ((r->state_by && !(rec.state_by = strdup(r->state_by))) || (r->note && !(rec.note = strdup(r->note))) ||
+        kz_vec_push(&sd->recs, rec)) {
+        free(rec.state_by);
+        free(rec.note);
+        return kz_error_oom();
+    }
+    if (stored_key(&sd->key, r->series, r->day, r->age) ||
+        kz_strmap_put(sd->map, sd->key.data, sd->key.len, (uint32_t)(sd->recs.n - 1)))
+        return kz_error_oom();
+    return KZ_OK;
+}
+
+static const struct stored_rec *stored_find(struct stored *sd, const kz_anomaly *a)
+{
+    if (!sd->map || stored_key(&sd->key, a->series, a->day, a->age))
+        return NULL;
+    int64_t i = kz_strmap_get(sd->map, sd->key.data, sd->key.len);
+    return i >= 0 ? &sd->recs.v[i] : NULL;
+}
+
+static int anomalies_json(kz_buf *out, const kz_anomalies *all, const uint8_t *keep, struct stored *sd)
 {
     kz_jw w;
     kz_jw_init(&w, out);
     kz_jw_arr(&w);
     for (size_t i = 0; i < all->n; i++) {
-        const kz_anomaly *a = &all->v[i];
-        char when[32];
         if (!keep[i])
             continue;
-        when_text(a, when, sizeof when);
-        kz_jw_obj(&w);
-        kz_jw_key(&w, "series");
-        kz_jw_str(&w, a->series);
-        kz_jw_key(&w, "kind");
-        kz_jw_str(&w, a->kind);
-        kz_jw_key(&w, a->grain == KZ_GRAIN_DAY ? "date" : a->grain == KZ_GRAIN_MONTH ? "month" : "cohort");
-        kz_jw_str(&w, when);
-        if (a->grain == KZ_GRAIN_COHORT) {
-            kz_jw_key(&w, "age_months");
-            kz_jw_int(&w, a->age);
+        kz_anomaly_rec r;
+        kz_finding_rec(&r, &all->v[i]);
+        const struct stored_rec *st = all->v[i].flagged ? stored_find(sd, &all->v[i]) : NULL;
+        if (st) {
+            r.id = st->id;
+            r.state = st->state;
+            r.state_by = st->state_by;
+            r.note = st->note;
+            r.found_at = st->found_at;
+            r.updated_at = st->updated_at;
         }
-        kz_jw_key(&w, "observed");
-        kz_jw_double(&w, a->observed);
-        kz_jw_key(&w, "expected");
-        kz_jw_double(&w, a->expected);
-        kz_jw_key(&w, "low");
-        kz_jw_double(&w, a->low);
-        kz_jw_key(&w, "high");
-        kz_jw_double(&w, a->high);
-        kz_jw_key(&w, "score");
-        kz_jw_double(&w, a->score);
-        kz_jw_key(&w, "direction");
-        kz_jw_str(&w, a->higher ? "above" : "below");
-        kz_jw_key(&w, "unit");
-        kz_jw_str(&w, a->unit);
-        kz_jw_key(&w, "message");
-        kz_jw_str(&w, a->message);
-        kz_jw_end(&w);
+        kz_finding_json(&w, &r);
     }
     kz_jw_end(&w);
     if (kz_buf_putc(out, '\n'))
@@ -109,14 +128,14 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         { "format", required_argument, NULL, 'f' }, { "all", no_argument, NULL, 'A' },
         { "from", required_argument, NULL, 'F' },   { "to", required_argument, NULL, 'T' },
-        { "timezone", required_argument, NULL, 'z' }, { "filter", required_argument, NULL, 'w' },
         { "watch", required_argument, NULL, 'W' },  { "sensitivity", required_argument, NULL, 's' },
-        { "series", required_argument, NULL, 'S' },
+        { "series", required_argument, NULL, 'S' }, { "filter", required_argument, NULL, 'w' },
+        { "timezone", required_argument, NULL, 'z' }, { "no-record", no_argument, NULL, 'N' },
         { NULL, 0, NULL, 0 },
     };
     const char *format = "table", *watch = NULL, *trace = NULL;
-    int all = 0, done, c, rc = KZ_EXIT_OK;
     kz_day from = KZ_DAY_NONE, to = KZ_DAY_NONE;
+    int all = 0, no_record = 0, c, done, rc = KZ_EXIT_OK;
     double sensitivity = 1;
     const char **filters = calloc((size_t)argc + 1, sizeof *filters);
     size_t nfilters = 0;
@@ -128,10 +147,10 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
     uint8_t *keep = NULL;
     kz_table *t = NULL;
     char *image = NULL;
-    kz_watch_opts wo;
-    kz_calendar holidays = { 0, NULL };
+    struct stored sd;
     kz_buf out;
-    kz_watch_opts_init(&wo);
+    memset(&sd, 0, sizeof sd);
+    kz_buf_init(&sd.key, KZ_BUF_UNLIMITED);
     kz_buf_init(&out, KZ_BUF_UNLIMITED);
     if (!filters)
         return kz_cli_fail(cli, "out of memory");
@@ -142,6 +161,7 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
         case 'W': watch = optarg; break;
         case 'S': trace = optarg; break;
         case 'w': filters[nfilters++] = optarg; break;
+        case 'N': no_record = 1; break;
         case 'F':
         case 'T':
             if (kz_parse_date(c == 'F' ? &from : &to, optarg, strlen(optarg))) {
@@ -182,23 +202,14 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
         rc = kz_cli_usage(cli, "--from is after --to");
         goto done;
     }
-    wo.sensitivity = sensitivity;
-    if (kz_watch_opts_parse(&wo, watch ? watch : cli->cfg.anomaly_watch)) {
-        rc = kz_cli_usage(cli, "%s%s", watch ? "--watch: " : "anomaly.watch: ", kz_error_msg());
-        goto done;
-    }
-    wo.sensitivity = sensitivity * (double)cli->cfg.anomaly_sensitivity_pct / 100.0;
-    wo.trace = trace;
-    if (kz_calendar_parse(&holidays, cli->cfg.anomaly_holidays)) {
-        rc = kz_cli_usage(cli, "anomaly.holidays: %s", kz_error_msg());
-        goto done;
-    }
-    wo.holidays = &holidays;
     if (kz_tz_load(&tz, cli->cfg.reporting_timezone)) {
         rc = kz_cli_usage(cli, "reporting.timezone: %s", kz_error_msg());
         goto done;
     }
-    if ((rc = kz_cli_open_store(cli, &st, KZ_STORE_READONLY)) != 0)
+    /* what the configuration watches, over every account, is what is stored;
+     * another choice is only shown */
+    int record = !no_record && !watch && sensitivity == 1 && nfilters == 0;
+    if ((rc = kz_cli_open_store(cli, &st, record ? 0 : KZ_STORE_READONLY)) != 0)
         goto done;
     image = kz_engine_image_path(st);
     if (!image || kz_engine_build(&e, st, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS, image)) {
@@ -216,8 +227,21 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
         }
         mo.mask = seg->filter;
     }
-    if (kz_watch_scan(&found, e, &mo, &wo)) {
-        rc = kz_cli_fail(cli, "looking for anomalies");
+    if (kz_findings_scan(&found, e, &mo, &cli->cfg, watch, sensitivity, trace, kz_now())) {
+        if (kz_error_code() == KZ_EINVALID)
+            rc = kz_cli_usage(cli, "%s%s", watch ? "--watch: " : "", kz_error_msg());
+        else
+            rc = kz_cli_fail(cli, "looking for anomalies");
+        goto done;
+    }
+    int64_t fresh = 0;
+    if (record && kz_findings_record(st, found, kz_now(), &fresh)) {
+        rc = kz_cli_fail(cli, "storing the anomalies");
+        goto done;
+    }
+    if (!(sd.map = kz_strmap_new(64)) ||
+        kz_store_anomalies_each(st, INT32_MIN, INT32_MAX, NULL, NULL, stored_add, &sd)) {
+        rc = kz_cli_fail(cli, "reading the stored anomalies");
         goto done;
     }
     keep = calloc(found->n ? found->n : 1, 1);
@@ -235,7 +259,7 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
         shown += keep[i];
     }
     if (strcmp(format, "json") == 0) {
-        if (anomalies_json(&out, found, keep))
+        if (anomalies_json(&out, found, keep, &sd))
             rc = kz_cli_fail(cli, "formatting");
     } else {
         t = kz_table_new(list_cols, sizeof list_cols / sizeof list_cols[0]);
@@ -247,27 +271,34 @@ static int cmd_list(kz_cli *cli, int argc, char **argv)
             const kz_anomaly *a = &found->v[i];
             if (!keep[i])
                 continue;
+            const struct stored_rec *sr = a->flagged ? stored_find(&sd, a) : NULL;
+            const char *state = sr ? sr->state : "-";
             kz_tcell *r = kz_table_add_row(t);
-            if (!r || kz_cell_text(t, &r[1], a->series, strlen(a->series)) || kz_cell_text(t, &r[7], a->flagged ? "open" : "-", a->flagged ? 4 : 1) ||
-                kz_cell_text(t, &r[8], a->message, strlen(a->message))) {
+            if (!r || kz_cell_text(t, &r[2], a->series, strlen(a->series)) ||
+                kz_cell_text(t, &r[8], state, strlen(state)) || kz_cell_text(t, &r[9], a->message, strlen(a->message))) {
                 rc = kz_cli_fail(cli, "out of memory");
                 goto done;
             }
-            kz_cell_int(&r[0], a->grain == KZ_GRAIN_COHORT ? kz_month_first_day(kz_day_month(a->day)) : a->day);
-            kz_cell_double(&r[2], a->observed);
-            kz_cell_double(&r[3], round(a->expected * 1e4) / 1e4);
-            kz_cell_double(&r[4], round(a->low * 1e4) / 1e4);
-            kz_cell_double(&r[5], round(a->high * 1e4) / 1e4);
-            kz_cell_double(&r[6], round(a->score * 1e3) / 1e3);
+            if (sr)
+                kz_cell_int(&r[0], sr->id);
+            kz_cell_int(&r[1], a->day);
+            kz_cell_double(&r[3], a->observed);
+            kz_cell_double(&r[4], round(a->expected * 1e4) / 1e4);
+            kz_cell_double(&r[5], round(a->low * 1e4) / 1e4);
+            kz_cell_double(&r[6], round(a->high * 1e4) / 1e4);
+            kz_cell_double(&r[7], round(a->score * 1e3) / 1e3);
         }
         if (strcmp(format, "table") == 0) {
             char day[KZ_DATE_BUF], month[KZ_DATE_BUF];
             kz_format_date(day, found->last_day);
             kz_format_month(month, found->last_month);
-            kz_buf_printf(&out, "%zu anomal%s %s (%zu series, %zu points judged, data to %s, last complete month %s)\n",
+            kz_buf_printf(&out, "%zu anomal%s %s (%zu series, %zu points judged, data to %s, last complete month %s",
                           shown, shown == 1 ? "y" : "ies",
                           all ? "in the whole history" : from != KZ_DAY_NONE || to != KZ_DAY_NONE ? "in the period" : "now",
                           found->series, found->points, day, month);
+            if (record)
+                kz_buf_printf(&out, "; %lld new", (long long)fresh);
+            kz_buf_puts(&out, ")\n");
         }
         if (shown && (strcmp(format, "csv") == 0 ? kz_table_csv(t, &out) : kz_table_text(t, &out)))
             rc = kz_cli_fail(cli, "formatting");
@@ -286,8 +317,13 @@ done:
     kz_engine_free(e);
     kz_tz_free(tz);
     kz_store_close(st);
-    kz_watch_opts_free(&wo);
-    kz_calendar_free(&holidays);
+    kz_strmap_free(sd.map);
+    for (size_t i = 0; i < sd.recs.n; i++) {
+        free(sd.recs.v[i].state_by);
+        free(sd.recs.v[i].note);
+    }
+    kz_vec_free(&sd.recs);
+    kz_buf_free(&sd.key);
     kz_buf_free(&out);
     return rc;
 }
@@ -295,6 +331,63 @@ done:
 int kz_cmd_anomalies(kz_cli *cli, int argc, char **argv)
 {
     return cmd_list(cli, argc, argv);
+}
+
+/* ---- anomaly ack|resolve|reopen ID: the state of a stored anomaly --------------------------- */
+
+static int show_one(void *ctx, const kz_anomaly_rec *r)
+{
+    kz_buf *out = ctx;
+    kz_jw w;
+    kz_jw_init(&w, out);
+    kz_finding_json(&w, r);
+    return kz_jw_error(&w) ? kz_jw_error(&w) : kz_buf_putc(out, '\n');
+}
+
+static int cmd_state(kz_cli *cli, const char *sub, const char *id_text, const char *note)
+{
+    const char *state = strcmp(sub, "ack") == 0 ? "acknowledged" : strcmp(sub, "resolve") == 0 ? "resolved" : "open";
+    int64_t id;
+    if (kz_parse_int(&id, id_text, strlen(id_text), 1, INT64_MAX))
+        return kz_cli_usage(cli, "anomaly %s %s: the id of a stored anomaly (kizuna anomalies shows them)", sub,
+                            id_text);
+    kz_store *st = NULL;
+    int rc = kz_cli_open_store(cli, &st, 0);
+    if (rc)
+        return rc;
+    const char *who = getenv("USER");
+    kz_buf actor, detail, out;
+    kz_buf_init(&actor, 4096);
+    kz_buf_init(&detail, KZ_BUF_UNLIMITED);
+    kz_buf_init(&out, KZ_BUF_UNLIMITED);
+    if (kz_buf_printf(&actor, "cli:%s", who ? who : "?") ||
+        kz_buf_printf(&detail, "%s%s%s", state, note ? ": " : "", note ? note : "")) {
+        rc = kz_cli_fail(cli, "out of memory");
+        goto done;
+    }
+    char target[32];
+    snprintf(target, sizeof target, "anomaly/%lld", (long long)id);
+    kz_audit a = { 0, kz_now(), actor.data, "anomaly.state", target, detail.data, "local" };
+    /* the change and its audit record together */
+    if (kz_store_begin(st) || kz_store_anomaly_set_state(st, id, state, actor.data, note, kz_now()) ||
+        kz_store_audit_add(st, &a) || kz_store_commit(st)) {
+        int code = kz_error_code();
+        kz_store_rollback(st);
+        kz_cli_err(cli, "%s", kz_error_msg());
+        rc = code == KZ_ENOTFOUND ? KZ_EXIT_FAIL : code == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
+        goto done;
+    }
+    if (kz_store_anomaly_get(st, id, show_one, &out)) {
+        rc = kz_cli_fail(cli, "reading the anomaly");
+        goto done;
+    }
+    fwrite(out.data, 1, out.len, stdout);
+done:
+    kz_buf_free(&actor);
+    kz_buf_free(&detail);
+    kz_buf_free(&out);
+    kz_store_close(st);
+    return rc;
 }
 
 /* ---- anomaly scan: any series from a file ---------------------------------------------- */
@@ -361,17 +454,27 @@ static int cmd_scan(kz_cli *cli, const struct scan_args *sa)
         rc = kz_cli_fail(cli, "out of memory");
         goto done;
     }
-    /* written whole or not at all */
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", outp);
-    FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(out.data, 1, out.len, f) != out.len || fclose(f) != 0 || rename(tmp, outp) != 0) {
-        kz_cli_err(cli, "writing %s failed", outp);
+    /* written whole or not at all: a file beside it, renamed over it */
+    kz_buf tmp;
+    kz_buf_init(&tmp, KZ_BUF_UNLIMITED);
+    if (kz_buf_printf(&tmp, "%s.tmp", outp) || kz_buf_putc(&tmp, '\0')) {
+        kz_buf_free(&tmp);
+        rc = kz_cli_fail(cli, "out of memory");
+        goto done;
+    }
+    FILE *f = fopen(tmp.data, "wb");
+    int werr = !f || fwrite(out.data, 1, out.len, f) != out.len;
+    if (f && fclose(f) != 0)
+        werr = 1;
+    if (werr || rename(tmp.data, outp) != 0) {
+        kz_cli_err(cli, "writing %s failed: %s", outp, strerror(errno));
         if (f)
-            remove(tmp);
+            remove(tmp.data);
+        kz_buf_free(&tmp);
         rc = KZ_EXIT_FAIL;
         goto done;
     }
+    kz_buf_free(&tmp);
     fprintf(stderr, "%s: %zu points, a step of %lld s, %s, %zu above the threshold\n", outp, s.n, (long long)step,
             period > 1 ? "a season found" : "no season found", flagged);
     if (period > 1)
@@ -389,8 +492,9 @@ int kz_cmd_anomaly(kz_cli *cli, int argc, char **argv)
         { "series", required_argument, NULL, 'i' },    { "output", required_argument, NULL, 'o' },
         { "time-col", required_argument, NULL, 't' },  { "value-col", required_argument, NULL, 'v' },
         { "threshold", required_argument, NULL, 'z' }, { "direction", required_argument, NULL, 'd' },
-        { NULL, 0, NULL, 0 },
+        { "note", required_argument, NULL, 'n' },      { NULL, 0, NULL, 0 },
     };
+    const char *note = NULL;
     struct scan_args sa = { NULL, NULL, "timestamp", "value", 5, 0 };
     int done, c;
     while ((c = kz_cli_getopt(cli, argc, argv, "", opts, &done)) != -1) {
@@ -399,6 +503,7 @@ int kz_cmd_anomaly(kz_cli *cli, int argc, char **argv)
         case 'o': sa.out = optarg; break;
         case 't': sa.tcol = optarg; break;
         case 'v': sa.vcol = optarg; break;
+        case 'n': note = optarg; break;
         case 'z':
             if (kz_parse_double(&sa.threshold, optarg, strlen(optarg)) || !(sa.threshold > 0 && sa.threshold < 1000))
                 return kz_cli_usage(cli, "--threshold %s: a robust z above 0 (default 5)", optarg);
@@ -417,14 +522,25 @@ int kz_cmd_anomaly(kz_cli *cli, int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return kz_cli_usage(cli, "which subcommand? (scan)");
+        return kz_cli_usage(cli, "which subcommand? (scan, ack, resolve, reopen)");
     const char *sub = argv[optind++];
-    if (optind < argc)
-        return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
     if (strcmp(sub, "scan") == 0) {
+        if (optind < argc)
+            return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
         if (!sa.in || !sa.out)
             return kz_cli_usage(cli, "anomaly scan needs --series FILE.csv and --output FILE.csv");
+        if (note)
+            return kz_cli_usage(cli, "--note goes with ack, resolve and reopen");
         return cmd_scan(cli, &sa);
     }
-    return kz_cli_usage(cli, "unknown subcommand '%s' (scan)", sub);
+    if (strcmp(sub, "ack") == 0 || strcmp(sub, "resolve") == 0 || strcmp(sub, "reopen") == 0) {
+        if (optind >= argc)
+            return kz_cli_usage(cli, "anomaly %s needs the id of an anomaly", sub);
+        if (optind + 1 < argc)
+            return kz_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+        if (sa.in || sa.out)
+            return kz_cli_usage(cli, "--series and --output go with scan");
+        return cmd_state(cli, sub, argv[optind], note);
+    }
+    return kz_cli_usage(cli, "unknown subcommand '%s' (scan, ack, resolve, reopen)", sub);
 }

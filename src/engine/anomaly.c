@@ -63,28 +63,32 @@ static double mad(double *v, size_t n, double c)
 
 /* ---- counts: the Poisson tail ------------------------------------------------------ */
 
-/* The regularised lower incomplete gamma function P(a, x). */
-static double gamma_p(double a, double x)
+/* The regularised incomplete gamma functions P(a, x) (upper 0) and
+ * Q(a, x) = 1 - P(a, x) (upper 1), each computed directly where it is small
+ * (the series for P below a + 1, the continued fraction for Q above), so
+ * that far tails keep their precision. */
+static double gamma_pq(double a, double x, int upper)
 {
     if (x <= 0)
-        return 0;
-    double gln = lgamma(a);
+        return upper ? 1 : 0;
+    double lead = -x + a * log(x) - lgamma(a);
     if (x < a + 1) {
         /* the series */
         double ap = a, sum = 1 / a, del = sum;
-        for (int n = 0; n < 500; n++) {
+        for (int n = 0; n < 1000; n++) {
             ap += 1;
             del *= x / ap;
             sum += del;
             if (fabs(del) < fabs(sum) * 1e-15)
                 break;
         }
-        return sum * exp(-x + a * log(x) - gln);
+        double p = sum * exp(lead);
+        return upper ? 1 - p : p;
     }
     /* the continued fraction of Q (Lentz) */
     const double tiny = 1e-300;
     double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
-    for (int i = 1; i < 500; i++) {
+    for (int i = 1; i < 1000; i++) {
         double an = -i * (i - a);
         b += 2;
         d = an * d + b;
@@ -99,7 +103,8 @@ static double gamma_p(double a, double x)
         if (fabs(del - 1) < 1e-15)
             break;
     }
-    return 1 - exp(-x + a * log(x) - gln) * h;
+    double q = exp(lead) * h;
+    return upper ? q : 1 - q;
 }
 
 /* The z of a standard normal with upper tail probability q (0 < q < 1):
@@ -145,10 +150,10 @@ static double poisson_z(double k, double lambda)
     if (k < 0)
         k = 0;
     if (k > lambda) {
-        double q = gamma_p(k, lambda); /* P(X >= k) */
+        double q = gamma_pq(k, lambda, 0); /* P(X >= k) */
         return q <= 0 ? 38 : normal_upper_z(q > 0.5 ? 0.5 : q);
     }
-    double q = 1 - gamma_p(k + 1, lambda); /* P(X <= k) */
+    double q = gamma_pq(k + 1, lambda, 1); /* P(X <= k) */
     return q <= 0 ? -38 : -normal_upper_z(q > 0.5 ? 0.5 : q);
 }
 

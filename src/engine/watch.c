@@ -232,11 +232,12 @@ static int add(struct scan *s, const char *series, size_t kind, kz_day day, int 
         a->cap = ncap;
     }
     double low = p->low, high = p->high;
-    if (strcmp(unit, "ratio") != 0 && strcmp(unit, "per account") != 0 && strcmp(unit, "money") != 0) {
-        low = round(low);
-        high = round(high);
+    if (strcmp(unit, "count") == 0) {
+        /* the usual whole counts: those inside the range */
+        low = ceil(low - 1e-9);
+        high = floor(high + 1e-9);
     }
-    if (low < 0 && strcmp(unit, "score") != 0)
+    if (low <= 0 && strcmp(unit, "score") != 0)
         low = 0;
     /* "Active users Tue 2026-03-10: 512, usual for a Tuesday 88-112" */
     kz_buf *b = &s->msg;
@@ -813,6 +814,12 @@ int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *
     s.out = a;
     kz_buf_init(&s.msg, 1 << 16);
     kz_day obs = kz_engine_obs(e, o), first = kz_engine_first_day(e, o->tz);
+    if (w->now && obs != KZ_DAY_NONE) {
+        /* a day still going on has not shown its total */
+        kz_day today = (kz_day)kz_tz_day(o->tz, w->now / KZ_USEC_PER_SEC);
+        if (obs >= today)
+            obs = today - 1;
+    }
     a->last_day = obs;
     if (obs != KZ_DAY_NONE && first != KZ_DAY_NONE && obs >= first) {
         size_t ndays = (size_t)(obs - first) + 1;

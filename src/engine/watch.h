@@ -69,6 +69,7 @@ typedef struct kz_watch_opts {
     double sensitivity;
     const char *trace;   /* a series whose every judged point is listed, abnormal or not (NULL: none) */
     const kz_calendar *holidays; /* days whose low activity is expected (NULL: none); borrowed */
+    kz_time now;         /* days not over by now (o->tz) are not judged (0: every day with data) */
 } kz_watch_opts;
 
 void kz_watch_opts_init(kz_watch_opts *w);

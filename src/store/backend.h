@@ -60,6 +60,11 @@ typedef struct kz_store_ops {
     int (*health_def_get)(kz_store *st, int64_t version, int64_t *out_version, char **out_json);
     int (*health_put)(kz_store *st, const kz_health_row *rows, size_t n, kz_time at);
     int (*health_each)(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx);
+    int (*anomalies_put)(kz_store *st, const kz_anomaly_rec *v, size_t n, kz_time at, int64_t *out_new);
+    int (*anomalies_each)(kz_store *st, kz_day from, kz_day to, const char *state, const char *series,
+                          kz_anomaly_fn fn, void *ctx);
+    int (*anomaly_get)(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx);
+    int (*anomaly_state)(kz_store *st, int64_t id, const char *state, const char *by, const char *note, kz_time at);
     int (*user_add)(kz_store *st, const char *name, const char *role, const char *hash, kz_time at, int64_t *out);
     int (*user_get)(kz_store *st, const char *name, int64_t id, kz_user *out);
     int (*user_set)(kz_store *st, const char *name, const char *role, const char *hash);

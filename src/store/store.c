@@ -4,6 +4,7 @@
  */
 #include "store/store.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -477,6 +478,48 @@ int kz_store_health_put(kz_store *st, const kz_health_row *rows, size_t n, kz_ti
 int kz_store_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx)
 {
     return st->ops->health_each(st, account_id, from, to, fn, ctx);
+}
+
+int kz_store_anomalies_put(kz_store *st, const kz_anomaly_rec *v, size_t n, kz_time at, int64_t *out_new)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (st->in_tx)
+        return kz_error_set(KZ_ECONFLICT, "kz_store_anomalies_put runs its own transaction");
+    for (size_t i = 0; i < n; i++) {
+        const kz_anomaly_rec *a = &v[i];
+        if (!a->series || !a->kind || !a->grain || !a->unit || !a->message || a->age < 0 || a->until < a->day ||
+            !(a->score >= 0 && a->score < 1) || !isfinite(a->observed) || !isfinite(a->expected) ||
+            !isfinite(a->low) || !isfinite(a->high))
+            return kz_error_set(KZ_EINVALID, "anomaly %zu: its series, kind, grain, unit, message, days, finite "
+                                             "figures and a score in [0, 1) are needed", i);
+    }
+    return st->ops->anomalies_put(st, v, n, at, out_new);
+}
+
+int kz_store_anomalies_each(kz_store *st, kz_day from, kz_day to, const char *state, const char *series,
+                            kz_anomaly_fn fn, void *ctx)
+{
+    return st->ops->anomalies_each(st, from, to, state, series, fn, ctx);
+}
+
+int kz_store_anomaly_get(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx)
+{
+    return st->ops->anomaly_get(st, id, fn, ctx);
+}
+
+int kz_store_anomaly_set_state(kz_store *st, int64_t id, const char *state, const char *by, const char *note,
+                               kz_time at)
+{
+    int rc = writable(st);
+    if (rc)
+        return rc;
+    if (!state || (strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0 && strcmp(state, "resolved") != 0))
+        return kz_error_set(KZ_EINVALID, "state: one of open, acknowledged, resolved");
+    if (!by)
+        return kz_error_set(KZ_EINVALID, "who sets the state is needed");
+    return st->ops->anomaly_state(st, id, state, by, note, at);
 }
 
 void kz_user_free(kz_user *u)

@@ -404,6 +404,45 @@ int kz_store_health_put(kz_store *st, const kz_health_row *rows, size_t n, kz_ti
 typedef int (*kz_health_row_fn)(void *ctx, const char *account_key, const kz_health_row *row);
 int kz_store_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx);
 
+/* ---- anomalies --------------------------------------------------------------------- */
+
+/* An abnormal point of a watched series (engine/watch.h), as stored: once
+ * per (series, day, age), with its state. Strings are borrowed (from the
+ * caller when stored, from the store for the call when read). */
+typedef struct kz_anomaly_rec {
+    int64_t id;
+    const char *series, *kind;
+    const char *grain;          /* "day", "month", "cohort" */
+    kz_day day;                 /* the day; a month's or a cohort's first */
+    int age;                    /* cohorts: the 30-day month of the accounts (0: the first) */
+    kz_day until;               /* the last day it concerns */
+    double observed, expected, low, high, score;
+    int higher;                 /* above the range (direction "up"), else below */
+    const char *unit, *message;
+    const char *state;          /* "open", "acknowledged", "resolved" (read only) */
+    const char *state_by, *note; /* who set the state, and why (NULL: nobody, none) */
+    kz_time found_at, updated_at;
+} kz_anomaly_rec;
+typedef int (*kz_anomaly_fn)(void *ctx, const kz_anomaly_rec *a);
+
+/* Stores anomalies in a transaction of its own: a new one as open; one
+ * stored before keeps its id, state and found_at, and takes the new figures
+ * (late data may change them). *out_new (may be NULL): how many were new. */
+int kz_store_anomalies_put(kz_store *st, const kz_anomaly_rec *v, size_t n, kz_time at, int64_t *out_new);
+
+/* Calls fn for every stored anomaly whose days meet [from, to], with state
+ * `state` and series or kind `series` (NULL: any), by day, series, age. */
+int kz_store_anomalies_each(kz_store *st, kz_day from, kz_day to, const char *state, const char *series,
+                            kz_anomaly_fn fn, void *ctx);
+
+/* Calls fn with anomaly id; KZ_ENOTFOUND. */
+int kz_store_anomaly_get(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx);
+
+/* Sets anomaly id's state ("open", "acknowledged", "resolved"), by whom,
+ * and a note (NULL: the note is kept); KZ_ENOTFOUND, KZ_EINVALID. */
+int kz_store_anomaly_set_state(kz_store *st, int64_t id, const char *state, const char *by, const char *note,
+                               kz_time at);
+
 /* ---- users, tokens, sessions, audit ----------------------------------------------- */
 
 /* A user of the server. Strings are malloc'd when handed out (free with

@@ -209,6 +209,33 @@ static const char *const migrations[] = {
      * older block), so that the events API loads only blocks that have ids */
     "ALTER TABLE event_blocks ADD COLUMN n_ids INTEGER CHECK (n_ids >= 0);\n"
     "PRAGMA user_version = 8;\n",
+
+    /* 9: anomalies, each stored once (by series, day and age) with its state,
+     * so that alerts and playbooks react to it once */
+    "CREATE TABLE anomalies (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  series TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  grain TEXT NOT NULL CHECK (grain IN ('day', 'month', 'cohort')),\n"
+    "  day INTEGER NOT NULL,\n"
+    "  age INTEGER NOT NULL CHECK (age >= 0),\n"
+    "  until_day INTEGER NOT NULL CHECK (until_day >= day),\n"
+    "  observed REAL NOT NULL,\n"
+    "  expected REAL NOT NULL,\n"
+    "  low REAL NOT NULL,\n"
+    "  high REAL NOT NULL,\n"
+    "  score REAL NOT NULL CHECK (score >= 0 AND score < 1),\n"
+    "  direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),\n"
+    "  unit TEXT NOT NULL,\n"
+    "  message TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'resolved')),\n"
+    "  state_by TEXT,\n"
+    "  note TEXT,\n"
+    "  found_at INTEGER NOT NULL,\n"
+    "  updated_at INTEGER NOT NULL,\n"
+    "  UNIQUE (series, day, age));\n"
+    "CREATE INDEX anomalies_until ON anomalies (until_day);\n"
+    "PRAGMA user_version = 9;\n",
 };
 
 int kz_sqlite_latest_version(void)

@@ -219,6 +219,10 @@ enum stmt_id {
     S_SESSION_REMOVE,
     S_AUDIT_ADD,
     S_AUDIT_EACH,
+    S_ANOMALY_PUT,
+    S_ANOMALY_EACH,
+    S_ANOMALY_GET,
+    S_ANOMALY_STATE,
     S_N
 };
 
@@ -306,6 +310,27 @@ static const char *const stmt_sql[S_N] = {
     [S_SESSION_ADD] = "INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_SESSION_GET] = "SELECT user_id, csrf FROM sessions WHERE hash = ?1 AND expires_at > ?2",
     [S_SESSION_REMOVE] = "DELETE FROM sessions WHERE hash = ?1",
+    [S_ANOMALY_PUT] = "INSERT INTO anomalies (series, kind, grain, day, age, until_day, observed, expected, low, high, "
+                      "score, direction, unit, message, found_at, updated_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15) "
+                      "ON CONFLICT (series, day, age) DO UPDATE SET kind = excluded.kind, grain = excluded.grain, "
+                      "until_day = excluded.until_day, observed = excluded.observed, expected = excluded.expected, "
+                      "low = excluded.low, high = excluded.high, score = excluded.score, "
+                      "direction = excluded.direction, unit = excluded.unit, message = excluded.message, "
+                      "updated_at = excluded.updated_at "
+                      "WHERE (observed, expected, low, high, score, direction, message) IS NOT "
+                      "(excluded.observed, excluded.expected, excluded.low, excluded.high, excluded.score, "
+                      "excluded.direction, excluded.message) "
+                      "RETURNING id, found_at = updated_at AND found_at = ?15",
+#define ANOMALY_COLS                                                                                              \
+    "id, series, kind, grain, day, age, until_day, observed, expected, low, high, score, direction, unit, message, " \
+    "state, state_by, note, found_at, updated_at"
+    [S_ANOMALY_EACH] = "SELECT " ANOMALY_COLS " FROM anomalies WHERE until_day >= ?1 AND day <= ?2 "
+                       "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR series = ?4 OR kind = ?4) "
+                       "ORDER BY day, series, age",
+    [S_ANOMALY_GET] = "SELECT " ANOMALY_COLS " FROM anomalies WHERE id = ?1",
+    [S_ANOMALY_STATE] = "UPDATE anomalies SET state = ?2, state_by = ?3, note = coalesce(?4, note), updated_at = ?5 "
+                        "WHERE id = ?1",
     [S_AUDIT_ADD] = "INSERT INTO audit_log (at, actor, action, target, detail, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_AUDIT_EACH] = "SELECT id, at, actor, action, target, detail, client FROM audit_log "
                      "WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2",
@@ -1501,6 +1526,12 @@ static int sq_health_def_get(kz_store *st, int64_t version, int64_t *out_version
     return *out_json ? KZ_OK : kz_error_oom();
 }
 
+/* Text column i, or NULL. */
+static const char *text_col(sqlite3_stmt *q, int i)
+{
+    return (const char *)sqlite3_column_text(q, i);
+}
+
 static int sq_health_put(kz_store *st, const kz_health_row *rows, size_t n, kz_time at)
 {
     sq_store *s = sq(st);
@@ -1548,11 +1579,6 @@ static int sq_health_each(kz_store *st, int64_t account_id, kz_day from, kz_day 
     return rc;
 }
 
-/* Text column i, or NULL. */
-static const char *text_col(sqlite3_stmt *q, int i)
-{
-    return (const char *)sqlite3_column_text(q, i);
-}
 
 static int user_row(sqlite3_stmt *q, kz_user *u)
 {
@@ -1760,6 +1786,145 @@ static int sq_session_remove(kz_store *st, const char *hash)
     return step_done(s, q, "ending the session");
 }
 
+static int sq_anomalies_put(kz_store *st, const kz_anomaly_rec *v, size_t n, kz_time at, int64_t *out_new)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_ANOMALY_PUT);
+    if (!q)
+        return KZ_EIO;
+    int64_t fresh = 0;
+    int rc = sq_begin(st);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const kz_anomaly_rec *a = &v[i];
+        sqlite3_bind_text(q, 1, a->series, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, a->kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, a->grain, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, a->day);
+        sqlite3_bind_int64(q, 5, a->age);
+        sqlite3_bind_int64(q, 6, a->until);
+        sqlite3_bind_double(q, 7, a->observed);
+        sqlite3_bind_double(q, 8, a->expected);
+        sqlite3_bind_double(q, 9, a->low);
+        sqlite3_bind_double(q, 10, a->high);
+        sqlite3_bind_double(q, 11, a->score);
+        sqlite3_bind_text(q, 12, a->higher ? "up" : "down", -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 13, a->unit, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 14, a->message, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 15, at);
+        /* a row back: inserted, or changed (unchanged ones return none) */
+        int sr;
+        while ((sr = sqlite3_step(q)) == SQLITE_ROW)
+            fresh += sqlite3_column_int(q, 1);
+        if (sr != SQLITE_DONE)
+            rc = db_error(s, "storing an anomaly");
+        sqlite3_reset(q);
+    }
+    if (rc) {
+        sq_rollback(st);
+        return rc;
+    }
+    if ((rc = sq_commit(st)))
+        return rc;
+    if (out_new)
+        *out_new = fresh;
+    return KZ_OK;
+}
+
+static void anomaly_row(sqlite3_stmt *q, kz_anomaly_rec *a)
+{
+    a->id = sqlite3_column_int64(q, 0);
+    a->series = text_col(q, 1);
+    a->kind = text_col(q, 2);
+    a->grain = text_col(q, 3);
+    a->day = (kz_day)sqlite3_column_int64(q, 4);
+    a->age = sqlite3_column_int(q, 5);
+    a->until = (kz_day)sqlite3_column_int64(q, 6);
+    a->observed = sqlite3_column_double(q, 7);
+    a->expected = sqlite3_column_double(q, 8);
+    a->low = sqlite3_column_double(q, 9);
+    a->high = sqlite3_column_double(q, 10);
+    a->score = sqlite3_column_double(q, 11);
+    a->higher = text_col(q, 12) && strcmp(text_col(q, 12), "up") == 0;
+    a->unit = text_col(q, 13);
+    a->message = text_col(q, 14);
+    a->state = text_col(q, 15);
+    a->state_by = text_col(q, 16);
+    a->note = text_col(q, 17);
+    a->found_at = sqlite3_column_int64(q, 18);
+    a->updated_at = sqlite3_column_int64(q, 19);
+}
+
+static int sq_anomalies_each(kz_store *st, kz_day from, kz_day to, const char *state, const char *series,
+                             kz_anomaly_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_ANOMALY_EACH);
+    int rc = KZ_OK, sr;
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_int64(q, 2, to);
+    if (state)
+        sqlite3_bind_text(q, 3, state, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 3);
+    if (series)
+        sqlite3_bind_text(q, 4, series, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 4);
+    while (!rc && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_anomaly_rec a;
+        anomaly_row(q, &a);
+        rc = fn(ctx, &a);
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "reading the anomalies");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_anomaly_get(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_ANOMALY_GET);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    int sr = sqlite3_step(q), rc;
+    if (sr == SQLITE_ROW) {
+        kz_anomaly_rec a;
+        anomaly_row(q, &a);
+        rc = fn(ctx, &a);
+    } else if (sr == SQLITE_DONE) {
+        rc = kz_error_set(KZ_ENOTFOUND, "no anomaly %lld", (long long)id);
+    } else {
+        rc = db_error(s, "reading an anomaly");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_anomaly_state(kz_store *st, int64_t id, const char *state, const char *by, const char *note,
+                            kz_time at)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_ANOMALY_STATE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, by, -1, SQLITE_STATIC);
+    if (note)
+        sqlite3_bind_text(q, 4, note, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 4);
+    sqlite3_bind_int64(q, 5, at);
+    int rc = step_done(s, q, "setting an anomaly's state");
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "no anomaly %lld", (long long)id);
+    return rc;
+}
+
 static int sq_audit_add(kz_store *st, const kz_audit *a)
 {
     sq_store *s = sq(st);
@@ -1839,6 +2004,10 @@ static const kz_store_ops sq_ops = {
     .health_def_get = sq_health_def_get,
     .health_put = sq_health_put,
     .health_each = sq_health_each,
+    .anomalies_put = sq_anomalies_put,
+    .anomalies_each = sq_anomalies_each,
+    .anomaly_get = sq_anomaly_get,
+    .anomaly_state = sq_anomaly_state,
     .user_add = sq_user_add,
     .user_get = sq_user_get,
     .user_set = sq_user_set,
