@@ -9,10 +9,13 @@
 #include <time.h>
 
 #include "api/auth.h"
+#include "core/calendar.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "engine/findings.h"
+#include "engine/watch.h"
 
 static const kz_route routes[] = {
     { "GET", "/healthz", kz_api_healthz, KZ_ROLE_PUBLIC, "liveness and a check of the database", 0 },
@@ -81,6 +84,11 @@ static const kz_route routes[] = {
       "both models evaluated afresh on the held-out later dates (?horizon, ?step)", KZ_CACHE },
     { "GET", "/api/v1/churn/predictions", kz_api_churn_predictions, KZ_ROLE_VIEWER,
       "every paying account's churn probability, the riskiest first, with its drivers (?limit)", KZ_CACHE },
+    { "GET", "/api/v1/anomalies", kz_api_anomalies, KZ_ROLE_VIEWER,
+      "the stored anomalies of the watched series, by day (?state, ?series, ?from, ?to)", 0 },
+    { "GET", "/api/v1/anomalies/{id}", kz_api_anomaly, KZ_ROLE_VIEWER, "one stored anomaly", 0 },
+    { "PATCH", "/api/v1/anomalies/{id}", kz_api_anomaly_change, KZ_ROLE_CSM,
+      "set an anomaly's state: {state: open | acknowledged | resolved, note?}", 0 },
     { "GET", "/api/v1/metrics", kz_api_reports, KZ_ROLE_VIEWER, "the reports there are", KZ_CACHE },
     { "GET", "/api/v1/metrics/{report}", kz_api_report, KZ_ROLE_VIEWER,
       "a report, with the options of `kizuna metrics` as query arguments", KZ_CACHE },
@@ -241,6 +249,71 @@ static void rescore(kz_app *a)
            s->naccounts, (long long)s->model_id, (t1 - t0) * 1000, kz_monotonic() - t0);
 }
 
+/* How often anomalies are looked for with no day ended and no rebuild. */
+#define ANOMALIES_EVERY 3600.0
+
+/* Looks for anomalies in every watched series and stores the new ones, when
+ * something they are judged on may have changed: a day has ended (days still
+ * going on are not judged), the engine was rebuilt (accounts,
+ * subscriptions, tickets or events changed), or an hour has passed (late
+ * events of days already judged). The series are read out of the engine
+ * under the read lock; judging them runs without it. */
+static void find_anomalies(kz_app *a)
+{
+    kz_metric_opts mo;
+    kz_metric_opts_init(&mo);
+    mo.tz = a->tz;
+    kz_time now = kz_now();
+    kz_day today = (kz_day)kz_tz_day(a->tz, now / KZ_USEC_PER_SEC);
+    double t0 = kz_monotonic();
+    pthread_rwlock_rdlock(&a->lock);
+    kz_day last = kz_engine_last_day(a->engine, a->tz);
+    if (last != KZ_DAY_NONE && last >= today)
+        last = today - 1;
+    if (a->anomalies_done && a->rebuilds == a->anomalies_rebuilds && last == a->anomalies_day &&
+        t0 - a->anomalies_at < ANOMALIES_EVERY) {
+        pthread_rwlock_unlock(&a->lock);
+        return;
+    }
+    uint64_t rebuilds = a->rebuilds;
+    kz_watch_opts w;
+    kz_calendar holidays = { 0, NULL };
+    kz_watch_series *ws = NULL;
+    kz_anomalies *found = NULL;
+    int64_t fresh = 0;
+    kz_watch_opts_init(&w);
+    int rc = kz_watch_opts_parse(&w, a->cfg->anomaly_watch);
+    if (!rc)
+        rc = kz_calendar_parse(&holidays, a->cfg->anomaly_holidays);
+    w.sensitivity = (double)a->cfg->anomaly_sensitivity_pct / 100.0;
+    w.holidays = &holidays;
+    w.now = now;
+    if (!rc)
+        rc = kz_watch_collect(&ws, a->engine, &mo, &w);
+    pthread_rwlock_unlock(&a->lock);
+    double t1 = kz_monotonic();
+    if (!rc)
+        rc = kz_watch_judge(&found, ws);
+    if (!rc)
+        rc = kz_findings_record(a->score_store, found, now, &fresh);
+    if (rc) {
+        KZ_LOG(KZ_LOG_ERROR, "anomalies: not looked for", "reason=\"%s\"", kz_error_msg());
+    } else {
+        a->anomalies_done = 1;
+        a->anomalies_rebuilds = rebuilds;
+        a->anomalies_day = last;
+        a->anomalies_at = t0;
+        atomic_fetch_add(&a->anomalies_new, (uint64_t)fresh);
+        KZ_LOG(fresh ? KZ_LOG_WARN : KZ_LOG_INFO, "anomalies: every watched series judged",
+               "series=%zu points=%zu abnormal=%zu new=%lld read_ms=%.1f seconds=%.3f", found->series, found->points,
+               found->n, (long long)fresh, (t1 - t0) * 1000, kz_monotonic() - t0);
+    }
+    kz_anomalies_free(found);
+    kz_watch_series_free(ws);
+    kz_watch_opts_free(&w);
+    kz_calendar_free(&holidays);
+}
+
 static void *scorer_main(void *arg)
 {
     kz_app *a = arg;
@@ -283,6 +356,7 @@ static void *scorer_main(void *arg)
         a->score_dirty = 0;
         pthread_mutex_unlock(&a->score_mu);
         rescore(a);
+        find_anomalies(a);
         last = kz_monotonic();
         pthread_mutex_lock(&a->score_mu);
     }

@@ -56,6 +56,13 @@ struct kz_app {
     double max_delay;           /* scores.max_delay_seconds (under score_mu: reloadable) */
     kz_store *score_store;      /* the scorer's handle */
     uint64_t rebuilds;          /* engines put in place by on_changed (under lock): account indices may differ */
+    /* the anomalies, looked for by the scorer thread (its fields) when a day
+     * has ended, the engine was rebuilt, or an hour has passed */
+    int anomalies_done;         /* looked for at least once */
+    uint64_t anomalies_rebuilds; /* rebuilds when last looked for */
+    kz_day anomalies_day;       /* the last day judged then */
+    double anomalies_at;        /* monotonic seconds of the last look */
+    _Atomic uint64_t anomalies_new; /* anomalies found that were not stored before */
     _Atomic uint64_t generation; /* raised whenever engine, directory or scores change (under the write lock) */
     pthread_key_t store_key;    /* this thread's kz_store */
     pthread_mutex_t stores_mu;  /* over the list of opened stores */
@@ -131,6 +138,9 @@ int kz_api_churn_models(kz_http_req *req, kz_http_resp *resp);
 int kz_api_churn_evaluation(kz_http_req *req, kz_http_resp *resp);
 int kz_api_churn_predictions(kz_http_req *req, kz_http_resp *resp);
 int kz_api_account(kz_http_req *req, kz_http_resp *resp);
+int kz_api_anomalies(kz_http_req *req, kz_http_resp *resp);
+int kz_api_anomaly(kz_http_req *req, kz_http_resp *resp);
+int kz_api_anomaly_change(kz_http_req *req, kz_http_resp *resp);
 
 /* Appends the rows of entity e of account account_id (internal id), the
  * newest first, at most limit, as a JSON array of import objects. */

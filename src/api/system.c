@@ -67,9 +67,13 @@ int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp)
                            "kizuna_engine_events %zu\n"
                            "# HELP kizuna_engine_accounts Accounts in the engine.\n"
                            "# TYPE kizuna_engine_accounts gauge\n"
-                           "kizuna_engine_accounts %zu\n",
+                           "kizuna_engine_accounts %zu\n"
+                           "# HELP kizuna_anomalies_found_total Anomalies found that were not stored before.\n"
+                           "# TYPE kizuna_anomalies_found_total counter\n"
+                           "kizuna_anomalies_found_total %llu\n",
                            (unsigned long long)s.requests, (unsigned long long)s.bytes_in,
-                           (unsigned long long)s.bytes_out, bytes, events, accounts);
+                           (unsigned long long)s.bytes_out, bytes, events, accounts,
+                           (unsigned long long)atomic_load(&a->anomalies_new));
     kz_live_stats ls;
     memset(&ls, 0, sizeof ls);
     if (kz_app_live_begin(a) == KZ_OK) {

@@ -206,16 +206,18 @@ static void judge(kz_point *p, double x, double expected, double sigma, const kz
         p->low = 0;
     p->z = (x - expected) / sigma;
     /* a count that varies no more than chance: how unlikely it is by chance */
-    if (o->counts && sigma <= floor_cnt * 1.0000001) {
+    int poisson = o->counts && sigma <= floor_cnt * 1.0000001;
+    if (poisson)
         p->z = poisson_z(floor(x + 0.5), expected);
-        p->low = poisson_bound(expected, -thr);
-        p->high = poisson_bound(expected, thr);
-    }
     double az = fabs(p->z);
     p->score = az / (az + thr);
     int way = o->direction == 0 || (o->direction > 0 && p->z > 0) || (o->direction < 0 && p->z < 0);
     p->flagged = way && az >= thr && expected >= o->min_expected &&
                  (o->min_change <= 0 || fabs(x - expected) >= o->min_change * fabs(expected));
+    if (poisson && (p->flagged || o->exact_ranges)) {
+        p->low = poisson_bound(expected, -thr);
+        p->high = poisson_bound(expected, thr);
+    }
 }
 
 static void unscored(kz_point *p)

@@ -52,6 +52,8 @@ typedef struct kz_detect_opts {
                             it (default 0: any; 0.6: down to 40% or up to 160% of it) */
     int absolute;     /* monthly: residuals in the series' units (a score such as NPS), not relative */
     const double *se; /* monthly: each point's sampling standard error, a floor of its spread (may be NULL) */
+    int exact_ranges; /* counts: the exact Poisson range of every point (else only of abnormal ones, the
+                         others' from the normal approximation: it is slow) */
     const uint8_t *holiday; /* daily: holiday[t] 1 when day t is a holiday (may be NULL): until the same days
                                of a year before are seen, its low values are not abnormal */
 } kz_detect_opts;

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "core/time.h"
+#include "core/vec.h"
 #include "engine/anomaly.h"
 #include "engine/engine_internal.h"
 
@@ -171,6 +172,27 @@ struct scan {
     kz_point *pts;
     size_t cap;
     uint8_t *hol, *hol7; /* each day from the first: a holiday; a holiday in the 7 days to it */
+    struct kz_watch_series *jobs; /* collecting: the series to judge, judged once the engine is let go */
+};
+
+/* A series collected from the engine, judged later (kz_watch_judge). */
+struct job {
+    int grain, kind, direction, collapse;
+    char *series, *subject;       /* malloc'd; subject may be NULL */
+    double *x, *se, *var;         /* malloc'd: values (cohorts: rates); NPS errors or cohort sizes; cohort variances */
+    size_t n;                     /* points (cohorts: cohorts) */
+    kz_day day0;                  /* days: the first; months and cohorts: the first month's first day */
+    double min_expected;
+    const uint8_t *hol;           /* days: the holidays (the collection's own arrays) */
+    const char *unit;             /* static */
+};
+
+struct kz_watch_series {
+    KZ_VEC(struct job) jobs;
+    uint8_t *hol, *hol7;
+    kz_day last_day;
+    kz_month last_month;
+    const kz_watch_opts *w;
 };
 
 /* The threshold of kind k, or 0 when it is not watched. */
@@ -305,73 +327,160 @@ static int add(struct scan *s, const char *series, size_t kind, kz_day day, int 
     return KZ_OK;
 }
 
-/* Judges a daily series and lists its abnormal days; with collapse, only the
- * first day of a run (days at most two apart). */
+static double *copy_doubles(const double *x, size_t n)
+{
+    double *c = malloc((n ? n : 1) * sizeof *c);
+    if (c && n)
+        memcpy(c, x, n * sizeof *c);
+    return c;
+}
+
+static void job_free(struct job *j)
+{
+    free(j->series);
+    free(j->subject);
+    free(j->x);
+    free(j->se);
+    free(j->var);
+}
+
+/* Keeps a series to judge (copies of its strings and values; se and var
+ * are taken over, freed on failure too). */
+static int push_job(struct scan *s, const struct job *tmpl, const char *series, const char *subject, const double *x,
+                    double *se, double *var)
+{
+    struct job j = *tmpl;
+    j.series = strdup(series);
+    j.subject = subject ? strdup(subject) : NULL;
+    j.x = copy_doubles(x, tmpl->grain == KZ_GRAIN_COHORT ? tmpl->n * COHORT_AGES : tmpl->n);
+    j.se = se;
+    j.var = var;
+    if (!j.series || (subject && !j.subject) || !j.x || kz_vec_push(&s->jobs->jobs, j)) {
+        job_free(&j);
+        return kz_error_oom();
+    }
+    return KZ_OK;
+}
+
+/* A daily series to judge, its abnormal days to be listed; with collapse,
+ * only the first day of a run (days at most three apart). */
 static int judge_days(struct scan *s, const char *series, const char *kind_name, const double *x, size_t n,
                       kz_day day0, int direction, double min_expected, int collapse, const char *subject,
                       const uint8_t *hol)
 {
     int k = kind_of(kind_name);
-    double thr = threshold_of(s, (size_t)k);
-    if (thr <= 0 || n == 0)
+    if (threshold_of(s, (size_t)k) <= 0 || n == 0)
         return KZ_OK;
-    int rc = room(s, n);
-    if (rc)
-        return rc;
-    kz_detect_opts o;
-    kz_detect_opts_init(&o);
-    o.threshold = thr;
-    o.direction = direction;
-    o.counts = 1;
-    o.min_expected = min_expected;
-    o.min_change = kinds[k].min_change;
-    o.holiday = hol;
-    if ((rc = kz_detect_daily(s->pts, x, n, day0, &o)))
-        return rc;
-    s->out->series++;
-    size_t last = SIZE_MAX;
-    int traced = s->w->trace && strcmp(s->w->trace, series) == 0;
-    for (size_t t = 0; t < n && !rc; t++) {
-        s->out->points += s->pts[t].scored;
-        if (traced && s->pts[t].scored && !s->pts[t].flagged) {
-            rc = add(s, series, (size_t)k, day0 + (kz_day)t, 0, x[t], &s->pts[t], "count", subject);
-            continue;
-        }
-        if (!s->pts[t].flagged)
-            continue;
-        if (!collapse || last == SIZE_MAX || t > last + 3)
-            rc = add(s, series, (size_t)k, day0 + (kz_day)t, 0, x[t], &s->pts[t], "count", subject);
-        last = t;
-    }
-    return rc;
+    struct job j = { KZ_GRAIN_DAY, k, direction, collapse, NULL, NULL, NULL, NULL, NULL, n, day0, min_expected, hol,
+                     "count" };
+    return push_job(s, &j, series, subject, x, NULL, NULL);
 }
 
 static int judge_months(struct scan *s, const char *kind_name, const double *x, size_t n, kz_month m0, int direction,
                         const char *unit, double min_expected, const double *se)
 {
     int k = kind_of(kind_name);
-    double thr = threshold_of(s, (size_t)k);
-    if (thr <= 0 || n == 0)
+    if (threshold_of(s, (size_t)k) <= 0 || n == 0)
         return KZ_OK;
-    int rc = room(s, n);
+    double *sc = NULL;
+    if (se && !(sc = copy_doubles(se, n)))
+        return kz_error_oom();
+    struct job j = { KZ_GRAIN_MONTH, k, direction, 0, NULL, NULL, NULL, NULL, NULL, n, kz_month_first_day(m0),
+                     min_expected, NULL, unit };
+    return push_job(s, &j, kind_name, NULL, x, sc, NULL);
+}
+
+/* ---- judging the collected series ------------------------------------------------------- */
+
+static int run_days(struct scan *s, const struct job *j)
+{
+    double thr = threshold_of(s, (size_t)j->kind);
+    int rc = room(s, j->n);
     if (rc)
         return rc;
+    int traced = s->w->trace && strcmp(s->w->trace, j->series) == 0;
     kz_detect_opts o;
     kz_detect_opts_init(&o);
     o.threshold = thr;
-    o.direction = direction;
-    o.min_expected = min_expected;
-    o.absolute = se != NULL;
-    o.se = se;
-    if ((rc = kz_detect_monthly(s->pts, x, n, m0, &o)))
+    o.direction = j->direction;
+    o.counts = 1;
+    o.min_expected = j->min_expected;
+    o.min_change = kinds[j->kind].min_change;
+    o.holiday = j->hol;
+    o.exact_ranges = traced;
+    if ((rc = kz_detect_daily(s->pts, j->x, j->n, j->day0, &o)))
         return rc;
     s->out->series++;
-    int traced = s->w->trace && strcmp(s->w->trace, kind_name) == 0;
-    for (size_t t = 0; t < n && !rc; t++) {
+    size_t last = SIZE_MAX;
+    for (size_t t = 0; t < j->n && !rc; t++) {
+        const kz_point *p = &s->pts[t];
+        s->out->points += p->scored;
+        if (traced && p->scored && !p->flagged) {
+            rc = add(s, j->series, (size_t)j->kind, j->day0 + (kz_day)t, 0, j->x[t], p, j->unit, j->subject);
+            continue;
+        }
+        if (!p->flagged)
+            continue;
+        if (!j->collapse || last == SIZE_MAX || t > last + 3)
+            rc = add(s, j->series, (size_t)j->kind, j->day0 + (kz_day)t, 0, j->x[t], p, j->unit, j->subject);
+        last = t;
+    }
+    return rc;
+}
+
+static int run_months(struct scan *s, const struct job *j)
+{
+    int rc = room(s, j->n);
+    if (rc)
+        return rc;
+    kz_month m0 = kz_day_month(j->day0);
+    kz_detect_opts o;
+    kz_detect_opts_init(&o);
+    o.threshold = threshold_of(s, (size_t)j->kind);
+    o.direction = j->direction;
+    o.min_expected = j->min_expected;
+    o.absolute = j->se != NULL;
+    o.se = j->se;
+    if ((rc = kz_detect_monthly(s->pts, j->x, j->n, m0, &o)))
+        return rc;
+    s->out->series++;
+    int traced = s->w->trace && strcmp(s->w->trace, j->series) == 0;
+    for (size_t t = 0; t < j->n && !rc; t++) {
         s->out->points += s->pts[t].scored;
         if (s->pts[t].flagged || (traced && s->pts[t].scored))
-            rc = add(s, kind_name, (size_t)k, kz_month_first_day(m0 + (kz_month)t), 0, x[t], &s->pts[t], unit, NULL);
+            rc = add(s, j->series, (size_t)j->kind, kz_month_first_day(m0 + (kz_month)t), 0, j->x[t], &s->pts[t],
+                     j->unit, NULL);
     }
+    return rc;
+}
+
+/* A cohort job: x the rates (n cohorts by COHORT_AGES), se the sizes, var
+ * the variances. */
+static int run_cohorts(struct scan *s, const struct job *j)
+{
+    size_t nc = j->n;
+    int rc = room(s, nc * COHORT_AGES);
+    if (rc)
+        return rc;
+    kz_month first = kz_day_month(j->day0);
+    kz_detect_opts o;
+    kz_detect_opts_init(&o);
+    o.threshold = threshold_of(s, (size_t)j->kind);
+    o.min_rel = 0.1;
+    if ((rc = kz_detect_cohorts(s->pts, j->x, j->se, j->var, nc, COHORT_AGES, COHORT_WINDOW, &o)))
+        return rc;
+    s->out->series++;
+    for (size_t c = 0; c < nc && !rc; c++)
+        for (size_t g = 0; g < COHORT_AGES && !rc; g++) {
+            const kz_point *p = &s->pts[c * COHORT_AGES + g];
+            s->out->points += p->scored;
+            char name[64];
+            snprintf(name, sizeof name, "%s/age %zu", j->series, g);
+            if (!p->flagged && !(p->scored && s->w->trace && strcmp(s->w->trace, name) == 0))
+                continue;
+            rc = add(s, name, (size_t)j->kind, kz_month_first_day(first + (kz_month)c), (int)g, j->x[c * COHORT_AGES + g],
+                     p, j->unit, NULL);
+        }
     return rc;
 }
 
@@ -585,7 +694,7 @@ static int scan_months(struct scan *s, kz_day obs)
         return kz_error_oom();
     }
     kz_month m0 = mv[0].month;
-    s->out->last_month = mv[nm - 1].month;
+    s->jobs->last_month = mv[nm - 1].month;
     static const struct {
         const char *kind;
         int direction;
@@ -659,9 +768,9 @@ static int scan_cohorts(struct scan *s)
     const kz_engine *e = s->e;
     int k = kind_of("cohort_tickets");
     double thr = threshold_of(s, (size_t)k);
-    if (thr <= 0 || s->out->last_month == 0)
+    if (thr <= 0 || s->jobs->last_month == 0)
         return KZ_OK;
-    kz_month first = INT32_MAX, last = s->out->last_month;
+    kz_month first = INT32_MAX, last = s->jobs->last_month;
     for (uint32_t a = 0; a < e->naccounts; a++) {
         kz_day fs = kz_engine_first_start(e, a);
         if (fs != KZ_DAY_OPEN && kz_day_month(fs) < first)
@@ -673,11 +782,11 @@ static int scan_cohorts(struct scan *s)
     double *rate = calloc(nc * COHORT_AGES, sizeof *rate), *size = calloc(nc, sizeof *size);
     double *sq = calloc(nc * COHORT_AGES, sizeof *sq); /* sums of squares of the accounts' counts */
     int rc = KZ_OK;
-    if (!rate || !size || !sq || (rc = room(s, nc * COHORT_AGES))) {
+    if (!rate || !size || !sq) {
         free(rate);
         free(size);
         free(sq);
-        return rc ? rc : kz_error_oom();
+        return kz_error_oom();
     }
     for (uint32_t a = 0; a < e->naccounts; a++) {
         if (s->o->mask && !s->o->mask[a])
@@ -715,7 +824,7 @@ static int scan_cohorts(struct scan *s)
             size_t i = c * COHORT_AGES + g;
             /* ages not complete by the observation date, and empty cohorts, are unknown */
             int64_t began = (int64_t)kz_month_first_day(first + (kz_month)c) + COHORT_DAYS * (int64_t)g;
-            if (done > s->out->last_day || size[c] == 0 || began < first_ticket) {
+            if (done > s->jobs->last_day || size[c] == 0 || began < first_ticket) {
                 rate[i] = sq[i] = NAN;
                 continue;
             }
@@ -724,26 +833,11 @@ static int scan_cohorts(struct scan *s)
             sq[i] = size[c] > 1 ? (sq[i] - size[c] * mean * mean) / (size[c] - 1) : mean;
             rate[i] = mean;
         }
-    kz_detect_opts o;
-    kz_detect_opts_init(&o);
-    o.threshold = thr;
-    o.min_rel = 0.1;
-    rc = kz_detect_cohorts(s->pts, rate, size, sq, nc, COHORT_AGES, COHORT_WINDOW, &o);
-    s->out->series++;
-    for (size_t c = 0; c < nc && !rc; c++)
-        for (size_t g = 0; g < COHORT_AGES && !rc; g++) {
-            const kz_point *p = &s->pts[c * COHORT_AGES + g];
-            s->out->points += p->scored;
-            char name[64];
-            snprintf(name, sizeof name, "cohort_tickets/age %zu", g);
-            if (!p->flagged && !(p->scored && s->w->trace && strcmp(s->w->trace, name) == 0))
-                continue;
-            rc = add(s, name, (size_t)k, kz_month_first_day(first + (kz_month)c), (int)g, rate[c * COHORT_AGES + g], p,
-                     "per account", NULL);
-        }
+    struct job j = { KZ_GRAIN_COHORT, k, 0, 0, NULL, NULL, NULL, NULL, NULL, nc, kz_month_first_day(first), 0, NULL,
+                     "per account" };
+    /* the rates are copied; the sizes and variances taken over */
+    rc = push_job(s, &j, "cohort_tickets", NULL, rate, size, sq);
     free(rate);
-    free(size);
-    free(sq);
     return rc;
 }
 
@@ -797,22 +891,32 @@ static int cmp_anomaly(const void *x, const void *y)
     return c ? c : (a->age > b->age) - (a->age < b->age);
 }
 
-int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *o, const kz_watch_opts *w)
+void kz_watch_series_free(kz_watch_series *ws)
 {
-    kz_anomalies *a = calloc(1, sizeof *a);
+    if (!ws)
+        return;
+    for (size_t i = 0; i < ws->jobs.n; i++)
+        job_free(&ws->jobs.v[i]);
+    kz_vec_free(&ws->jobs);
+    free(ws->hol);
+    free(ws->hol7);
+    free(ws);
+}
+
+int kz_watch_collect(kz_watch_series **out, const kz_engine *e, const kz_metric_opts *o, const kz_watch_opts *w)
+{
+    kz_watch_series *ws = calloc(1, sizeof *ws);
     struct scan s;
     int rc = KZ_OK;
     *out = NULL;
-    if (!a || !(a->arena = kz_arena_new(1 << 16))) {
-        free(a);
+    if (!ws)
         return kz_error_oom();
-    }
+    ws->w = w;
     memset(&s, 0, sizeof s);
     s.e = e;
     s.o = o;
     s.w = w;
-    s.out = a;
-    kz_buf_init(&s.msg, 1 << 16);
+    s.jobs = ws;
     kz_day obs = kz_engine_obs(e, o), first = kz_engine_first_day(e, o->tz);
     if (w->now && obs != KZ_DAY_NONE) {
         /* a day still going on has not shown its total */
@@ -820,11 +924,11 @@ int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *
         if (obs >= today)
             obs = today - 1;
     }
-    a->last_day = obs;
+    ws->last_day = obs;
     if (obs != KZ_DAY_NONE && first != KZ_DAY_NONE && obs >= first) {
         size_t ndays = (size_t)(obs - first) + 1;
-        s.hol = calloc(ndays, 1);
-        s.hol7 = calloc(ndays, 1);
+        s.hol = ws->hol = calloc(ndays, 1);
+        s.hol7 = ws->hol7 = calloc(ndays, 1);
         if (!s.hol || !s.hol7) {
             rc = kz_error_oom();
             goto done;
@@ -837,21 +941,61 @@ int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *
         if ((rc = scan_events(&s, first, ndays)) || (rc = scan_tickets(&s, first, ndays)))
             goto done;
     }
-    if (obs != KZ_DAY_NONE && kz_engine_subscriptions(e) && ((rc = scan_months(&s, obs)) || (rc = scan_cohorts(&s))))
-        goto done;
-    if ((rc = fold_children(&s)))
-        goto done;
-    if (a->n > 1)
-        qsort(a->v, a->n, sizeof *a->v, cmp_anomaly);
+    if (obs != KZ_DAY_NONE && kz_engine_subscriptions(e))
+        rc = scan_months(&s, obs);
+    if (!rc && obs != KZ_DAY_NONE && kz_engine_subscriptions(e))
+        rc = scan_cohorts(&s);
 done:
+    if (rc) {
+        kz_watch_series_free(ws);
+        return rc;
+    }
+    *out = ws;
+    return KZ_OK;
+}
+
+int kz_watch_judge(kz_anomalies **out, const kz_watch_series *ws)
+{
+    kz_anomalies *a = calloc(1, sizeof *a);
+    struct scan s;
+    int rc = KZ_OK;
+    *out = NULL;
+    if (!a || !(a->arena = kz_arena_new(1 << 16))) {
+        free(a);
+        return kz_error_oom();
+    }
+    memset(&s, 0, sizeof s);
+    s.w = ws->w;
+    s.out = a;
+    a->last_day = ws->last_day;
+    a->last_month = ws->last_month;
+    kz_buf_init(&s.msg, 1 << 16);
+    for (size_t i = 0; i < ws->jobs.n && !rc; i++) {
+        const struct job *j = &ws->jobs.v[i];
+        rc = j->grain == KZ_GRAIN_DAY ? run_days(&s, j) : j->grain == KZ_GRAIN_MONTH ? run_months(&s, j)
+                                                                                       : run_cohorts(&s, j);
+    }
+    if (!rc)
+        rc = fold_children(&s);
+    if (!rc && a->n > 1)
+        qsort(a->v, a->n, sizeof *a->v, cmp_anomaly);
     kz_buf_free(&s.msg);
     free(s.pts);
-    free(s.hol);
-    free(s.hol7);
     if (rc) {
         kz_anomalies_free(a);
         return rc;
     }
     *out = a;
     return KZ_OK;
+}
+
+int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *o, const kz_watch_opts *w)
+{
+    kz_watch_series *ws = NULL;
+    *out = NULL;
+    int rc = kz_watch_collect(&ws, e, o, w);
+    if (!rc)
+        rc = kz_watch_judge(out, ws);
+    kz_watch_series_free(ws);
+    return rc;
 }

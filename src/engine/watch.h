@@ -85,6 +85,15 @@ void kz_watch_opts_free(kz_watch_opts *w);
  * to the observation date of o (o->tz: days and months; o->mask: the
  * accounts counted). Caller frees with kz_anomalies_free. */
 int kz_watch_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *o, const kz_watch_opts *w);
+
+/* kz_watch_scan in two steps, for a caller that must let go of the engine
+ * soon (the server holds a lock on it): kz_watch_collect reads every
+ * watched series out of the engine (the fast part), kz_watch_judge judges
+ * them without it. w must outlive the collection. */
+typedef struct kz_watch_series kz_watch_series;
+int kz_watch_collect(kz_watch_series **out, const kz_engine *e, const kz_metric_opts *o, const kz_watch_opts *w);
+int kz_watch_judge(kz_anomalies **out, const kz_watch_series *ws);
+void kz_watch_series_free(kz_watch_series *ws);
 void kz_anomalies_free(kz_anomalies *a);
 
 #endif
