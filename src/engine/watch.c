@@ -177,7 +177,7 @@ struct scan {
 
 /* A series collected from the engine, judged later (kz_watch_judge). */
 struct job {
-    int grain, kind, direction, collapse;
+    int grain, kind, direction;
     char *series, *subject;       /* malloc'd; subject may be NULL */
     double *x, *se, *var;         /* malloc'd: values (cohorts: rates); NPS errors or cohort sizes; cohort variances */
     size_t n;                     /* points (cohorts: cohorts) */
@@ -362,16 +362,15 @@ static int push_job(struct scan *s, const struct job *tmpl, const char *series, 
     return KZ_OK;
 }
 
-/* A daily series to judge, its abnormal days to be listed; with collapse,
- * only the first day of a run (days at most three apart). */
+/* A daily series to judge, its abnormal days to be listed (a run of them
+ * as one, run_days). */
 static int judge_days(struct scan *s, const char *series, const char *kind_name, const double *x, size_t n,
-                      kz_day day0, int direction, double min_expected, int collapse, const char *subject,
-                      const uint8_t *hol)
+                      kz_day day0, int direction, double min_expected, const char *subject, const uint8_t *hol)
 {
     int k = kind_of(kind_name);
     if (threshold_of(s, (size_t)k) <= 0 || n == 0)
         return KZ_OK;
-    struct job j = { KZ_GRAIN_DAY, k, direction, collapse, NULL, NULL, NULL, NULL, NULL, n, day0, min_expected, hol,
+    struct job j = { KZ_GRAIN_DAY, k, direction, NULL, NULL, NULL, NULL, NULL, n, day0, min_expected, hol,
                      "count" };
     return push_job(s, &j, series, subject, x, NULL, NULL);
 }
@@ -385,12 +384,31 @@ static int judge_months(struct scan *s, const char *kind_name, const double *x, 
     double *sc = NULL;
     if (se && !(sc = copy_doubles(se, n)))
         return kz_error_oom();
-    struct job j = { KZ_GRAIN_MONTH, k, direction, 0, NULL, NULL, NULL, NULL, NULL, n, kz_month_first_day(m0),
+    struct job j = { KZ_GRAIN_MONTH, k, direction, NULL, NULL, NULL, NULL, NULL, n, kz_month_first_day(m0),
                      min_expected, NULL, unit };
     return push_job(s, &j, kind_name, NULL, x, sc, NULL);
 }
 
 /* ---- judging the collected series ------------------------------------------------------- */
+
+/* The anomaly at index at began a run with `more` abnormal days after it:
+ * its message says so. */
+static int finish_run(struct scan *s, size_t at, int more)
+{
+    kz_anomaly *an = &s->out->v[at];
+    char to[KZ_DATE_BUF];
+    kz_format_date(to, an->until);
+    kz_buf *b = &s->msg;
+    kz_buf_reset(b);
+    if (kz_buf_printf(b, "%s (and %d more abnormal day%s to %s %s)", an->message, more, more == 1 ? "" : "s",
+                      weekdays[kz_weekday(an->until)], to))
+        return kz_error_oom();
+    const char *m = kz_arena_strndup(s->out->arena, b->data, b->len);
+    if (!m)
+        return kz_error_oom();
+    an->message = m;
+    return KZ_OK;
+}
 
 static int run_days(struct scan *s, const struct job *j)
 {
@@ -411,20 +429,36 @@ static int run_days(struct scan *s, const struct job *j)
     if ((rc = kz_detect_daily(s->pts, j->x, j->n, j->day0, &o)))
         return rc;
     s->out->series++;
-    size_t last = SIZE_MAX;
+    /* a run of abnormal days the same way (at most three days apart: a
+     * weekend between) is one anomaly, on its first day */
+    size_t last = SIZE_MAX, at = SIZE_MAX;
+    int more = 0, up = 0;
     for (size_t t = 0; t < j->n && !rc; t++) {
         const kz_point *p = &s->pts[t];
         s->out->points += p->scored;
-        if (traced && p->scored && !p->flagged) {
-            rc = add(s, j->series, (size_t)j->kind, j->day0 + (kz_day)t, 0, j->x[t], p, j->unit, j->subject);
+        if (traced) {
+            if (p->scored)
+                rc = add(s, j->series, (size_t)j->kind, j->day0 + (kz_day)t, 0, j->x[t], p, j->unit, j->subject);
             continue;
         }
         if (!p->flagged)
             continue;
-        if (!j->collapse || last == SIZE_MAX || t > last + 3)
-            rc = add(s, j->series, (size_t)j->kind, j->day0 + (kz_day)t, 0, j->x[t], p, j->unit, j->subject);
+        if (at != SIZE_MAX && t <= last + 3 && (p->z > 0) == up) {
+            more++;
+            s->out->v[at].until = j->day0 + (kz_day)t;
+            last = t;
+            continue;
+        }
+        if (more && (rc = finish_run(s, at, more)))
+            break;
+        at = s->out->n;
+        more = 0;
+        up = p->z > 0;
         last = t;
+        rc = add(s, j->series, (size_t)j->kind, j->day0 + (kz_day)t, 0, j->x[t], p, j->unit, j->subject);
     }
+    if (!rc && more)
+        rc = finish_run(s, at, more);
     return rc;
 }
 
@@ -594,14 +628,14 @@ static int scan_events(struct scan *s, kz_day first, size_t ndays)
         }
     }
     char name[512];
-    if ((rc = judge_days(s, "dau", "dau", dau, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, NULL, s->hol)) ||
-        (rc = judge_days(s, "events", "events", events, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, NULL, s->hol)))
+    if ((rc = judge_days(s, "dau", "dau", dau, ndays, first, DIR_BOTH, MIN_NAME_DAILY, NULL, s->hol)) ||
+        (rc = judge_days(s, "events", "events", events, ndays, first, DIR_BOTH, MIN_NAME_DAILY, NULL, s->hol)))
         goto done;
     for (size_t k = 0; k < nwatch_names && !rc; k++) {
         snprintf(name, sizeof name, "event/%s", e->names[watch_names[k]]);
         char subject[256];
         snprintf(subject, sizeof subject, "'%s'", e->names[watch_names[k]]);
-        rc = judge_days(s, name, "event", by_name + k * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, subject, s->hol);
+        rc = judge_days(s, name, "event", by_name + k * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, subject, s->hol);
     }
     for (size_t p = 1; watch_plans && p < e->nplans && !rc; p++) {
         if (!e->plans[p])
@@ -609,7 +643,7 @@ static int scan_events(struct scan *s, kz_day first, size_t ndays)
         snprintf(name, sizeof name, "plan_dau/%s", e->plans[p]);
         char subject[256];
         snprintf(subject, sizeof subject, "on %s", e->plans[p]);
-        rc = judge_days(s, name, "plan_dau", by_plan + p * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, 0, subject, s->hol);
+        rc = judge_days(s, name, "plan_dau", by_plan + p * ndays, ndays, first, DIR_BOTH, MIN_NAME_DAILY, subject, s->hol);
     }
     for (size_t k = 0; k < nwatch_acc && !rc; k++) {
         size_t klen;
@@ -625,7 +659,7 @@ static int scan_events(struct scan *s, kz_day first, size_t ndays)
             week[d] = x[d];
             x[d] = d + 1 >= 7 && kz_engine_mrr(e, watch_acc[k], first + (kz_day)d) > 0 ? run : NAN;
         }
-        rc = judge_days(s, name, "account", x, ndays, first, DIR_DOWN, 7 * MIN_ACCOUNT_DAILY, 1, name + 8, s->hol7);
+        rc = judge_days(s, name, "account", x, ndays, first, DIR_DOWN, 7 * MIN_ACCOUNT_DAILY, name + 8, s->hol7);
     }
 done:
     free(name_total);
@@ -668,9 +702,9 @@ static int scan_tickets(struct scan *s, kz_day first, size_t ndays)
                 op[d]++;
         }
     }
-    if (!(rc = judge_days(s, "tickets", "tickets", all, ndays, first, DIR_BOTH, 3, 0, NULL, s->hol)) &&
-        !(rc = judge_days(s, "tickets_functional", "tickets_functional", fun, ndays, first, DIR_BOTH, 3, 0, NULL, s->hol)))
-        rc = judge_days(s, "tickets_operational", "tickets_operational", op, ndays, first, DIR_BOTH, 3, 0, NULL, s->hol);
+    if (!(rc = judge_days(s, "tickets", "tickets", all, ndays, first, DIR_BOTH, 3, NULL, s->hol)) &&
+        !(rc = judge_days(s, "tickets_functional", "tickets_functional", fun, ndays, first, DIR_BOTH, 3, NULL, s->hol)))
+        rc = judge_days(s, "tickets_operational", "tickets_operational", op, ndays, first, DIR_BOTH, 3, NULL, s->hol);
 done:
     free(all);
     free(fun);
@@ -833,7 +867,7 @@ static int scan_cohorts(struct scan *s)
             sq[i] = size[c] > 1 ? (sq[i] - size[c] * mean * mean) / (size[c] - 1) : mean;
             rate[i] = mean;
         }
-    struct job j = { KZ_GRAIN_COHORT, k, 0, 0, NULL, NULL, NULL, NULL, NULL, nc, kz_month_first_day(first), 0, NULL,
+    struct job j = { KZ_GRAIN_COHORT, k, 0, NULL, NULL, NULL, NULL, NULL, nc, kz_month_first_day(first), 0, NULL,
                      "per account" };
     /* the rates are copied; the sizes and variances taken over */
     rc = push_job(s, &j, "cohort_tickets", NULL, rate, size, sq);
@@ -862,15 +896,18 @@ static int fold_children(struct scan *s)
             continue;
         }
         /* the parent's message says how many parts moved with it */
-        const char *what = strcmp(c->kind, "event") == 0 ? "event names" : "plans";
+        int ev = strcmp(c->kind, "event") == 0;
+        const char *what = ev ? "event name" : "plan";
         const char *at = strstr(p->message, " (also ");
         long count = 0;
         kz_buf *b = &s->msg;
         kz_buf_reset(b);
         if (at && strstr(at, what))
             count = strtol(at + 7, NULL, 10);
+        /* what follows the count (a run's days) is kept */
+        const char *rest = at ? strchr(at + 1, ')') : NULL;
         kz_buf_append(b, p->message, at ? (size_t)(at - p->message) : strlen(p->message));
-        kz_buf_printf(b, " (also %ld %s)", count + 1, what);
+        kz_buf_printf(b, " (also %ld %s%s)%s", count + 1, what, count + 1 == 1 ? "" : "s", rest ? rest + 1 : "");
         if (kz_buf_putc(b, '\0'))
             return kz_error_oom();
         const char *msg = kz_arena_strndup(a->arena, b->data, strlen(b->data));
