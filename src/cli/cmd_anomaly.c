@@ -427,7 +427,7 @@ static int cmd_scan(kz_cli *cli, const struct scan_args *sa)
     kz_detect_opts_init(&o);
     o.threshold = threshold;
     o.direction = direction;
-    o.min_rel = 0.01;
+    o.min_rel = 0.02;
     int64_t step = 0;
     size_t period = 1, clash = 0;
     if (kz_detect_series(pts, s.t, s.v, s.n, &step, &period, &clash, &o)) {

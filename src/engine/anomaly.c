@@ -292,6 +292,22 @@ static double spreads_median(const struct spreads *sp)
     return median(w, sp->n);
 }
 
+/* A point's spread, not let fall below 0.7 of the median relative spread
+ * of the recent points (once a week of them is known); its own joins them. */
+static double floored_spread(struct spreads *sp, double spread, double expected)
+{
+    if (!(expected > 0))
+        return spread;
+    double rel = spread / expected;
+    if (sp->n >= 7) {
+        double floor = 0.7 * spreads_median(sp) * expected;
+        if (spread < floor)
+            spread = floor;
+    }
+    spreads_add(sp, rel);
+    return spread;
+}
+
 int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const kz_detect_opts *o)
 {
     struct spreads sp = { { 0 }, 0, 0 };
@@ -301,15 +317,7 @@ int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const
             unscored(&out[t]);
             continue;
         }
-        if (expected > 0) {
-            double rel = spread / expected;
-            if (sp.n >= 7) {
-                double floor = 0.7 * spreads_median(&sp) * expected;
-                if (spread < floor)
-                    spread = floor;
-            }
-            spreads_add(&sp, rel);
-        }
+        spread = floored_spread(&sp, spread, expected);
         /* last year around the same date: how far it lay from its own
          * expectation. A season (the year-end break) moves the days around
          * it; a holiday moves its own day, on the same date (4 July) or the
@@ -591,24 +599,33 @@ int kz_detect_auto(kz_point *out, const double *x, size_t n, const size_t *candi
         }
     }
     mean = nd ? mean / (double)nd : 0;
+    double *r = malloc((ncand ? ncand : 1) * sizeof *r);
+    if (!r) {
+        free(d);
+        return kz_error_oom();
+    }
     for (size_t c = 0; c < ncand; c++) {
         size_t k = candidates[c];
-        if (k < 2 || k * MIN_SAME >= n)
-            continue; /* too long to learn from this series */
-        double r = autocorr(d, n, k, mean);
-        if (r > best_r) {
-            best_r = r;
-            best = k;
-        }
+        r[c] = k < 2 || k * MIN_SAME >= n ? 0 : autocorr(d, n, k, mean); /* too long: not learnt from this series */
+        if (r[c] > best_r)
+            best_r = r[c];
     }
+    /* the shortest period that explains nearly as much as the best: a day
+     * repeats within a week too, and has seven times the points to learn from */
+    for (size_t c = 0; c < ncand && best_r > 0.3; c++)
+        if (r[c] >= 0.85 * best_r && (best == 1 || candidates[c] < best))
+            best = candidates[c];
+    free(r);
     free(d);
     *period = best;
+    struct spreads sp = { { 0 }, 0, 0 };
     for (size_t t = 0; t < n; t++) {
         double expected, spread;
         if (isnan(x[t]) || !phase_fit(x, t, best, &expected, &spread)) {
             unscored(&out[t]);
             continue;
         }
+        spread = floored_spread(&sp, spread, expected);
         judge(&out[t], x[t], expected, spread, o);
     }
     return KZ_OK;

@@ -80,9 +80,10 @@ int kz_detect_cohorts(kz_point *out, const double *rate, const double *size, con
 
 /* A series at any regular interval (NaN: a gap): its period is the one of
  * candidates[0..ncand) whose lag explains the most of the series' changes
- * (autocorrelation of the first differences, at least 0.3), and *period gets
- * it (1: none); then each point is judged against the same phase of the
- * periods before it (or the points before it, with no period). */
+ * (autocorrelation of the first differences, at least 0.3; of those within
+ * 85% of the best, the shortest: a day repeats within a week too), and
+ * *period gets it (1: none); then each point is judged against the same
+ * phase of the periods before it (or the points before it, with no period). */
 int kz_detect_auto(kz_point *out, const double *x, size_t n, const size_t *candidates, size_t ncand, size_t *period,
                    const kz_detect_opts *o);
 
