@@ -159,6 +159,7 @@ bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics
 	$(BUILD)/bench/rowstore 10000000
 	@echo; ./bench/metrics.sh
 	@echo; ./bench/churn.sh
+	@echo; ./bench/anomaly.sh
 	@echo; ./bench/server.sh
 
 # the generated parts of the documentation (the test says when they are stale)

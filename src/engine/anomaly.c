@@ -27,10 +27,37 @@ void kz_detect_opts_init(kz_detect_opts *o)
 
 /* ---- small robust statistics --------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (0-based), v reordered around it
+ * (quickselect, Hoare's partition; expected O(n)). */
+static double kth(double *v, size_t n, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
 }
 
 /* The median of v[0..n) (reordered); NaN when n = 0. */
@@ -38,8 +65,8 @@ static double median(double *v, size_t n)
 {
     if (n == 0)
         return NAN;
-    if (n <= 64) {
-        /* the windows are small: an insertion sort beats qsort's calls */
+    if (n <= 16) {
+        /* small windows: an insertion sort beats the rest */
         for (size_t i = 1; i < n; i++) {
             double x = v[i];
             size_t j = i;
@@ -47,10 +74,17 @@ static double median(double *v, size_t n)
                 v[j] = v[j - 1];
             v[j] = x;
         }
-    } else {
-        qsort(v, n, sizeof *v, cmp_double);
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    double hi = kth(v, n, n / 2);
+    if (n % 2)
+        return hi;
+    /* the other middle one: the largest of the lower half */
+    double lo = v[0];
+    for (size_t i = 1; i < n / 2; i++)
+        if (v[i] > lo)
+            lo = v[i];
+    return (lo + hi) / 2;
 }
 
 /* MAD_SCALE × the median absolute deviation of v[0..n) around c (v is overwritten). */
@@ -273,12 +307,31 @@ static int phase_fit(const double *x, size_t t, size_t period, double *expected,
  * few weeks, may be small by chance; it is not let fall far below what the
  * series has shown lately. */
 struct spreads {
-    double v[RECENT];
+    double v[RECENT];      /* the ring, oldest at `at` once full */
+    double sorted[RECENT]; /* the same values in order: the median in O(1), a new one in O(RECENT) */
     size_t n, at;
 };
 
 static void spreads_add(struct spreads *sp, double rel)
 {
+    size_t n = sp->n;
+    if (n == RECENT) {
+        /* the oldest leaves the order */
+        double old = sp->v[sp->at];
+        size_t i = 0;
+        while (i < n && sp->sorted[i] != old && !(isnan(old) && isnan(sp->sorted[i])))
+            i++;
+        if (i < n) {
+            memmove(&sp->sorted[i], &sp->sorted[i + 1], (n - i - 1) * sizeof *sp->sorted);
+            n--;
+        }
+    }
+    size_t j = n;
+    while (j > 0 && sp->sorted[j - 1] > rel) {
+        sp->sorted[j] = sp->sorted[j - 1];
+        j--;
+    }
+    sp->sorted[j] = rel;
     sp->v[sp->at] = rel;
     sp->at = (sp->at + 1) % RECENT;
     if (sp->n < RECENT)
@@ -287,9 +340,8 @@ static void spreads_add(struct spreads *sp, double rel)
 
 static double spreads_median(const struct spreads *sp)
 {
-    double w[RECENT];
-    memcpy(w, sp->v, sp->n * sizeof *w);
-    return median(w, sp->n);
+    size_t n = sp->n;
+    return n == 0 ? NAN : n % 2 ? sp->sorted[n / 2] : (sp->sorted[n / 2 - 1] + sp->sorted[n / 2]) / 2;
 }
 
 /* A point's spread, not let fall below 0.7 of the median relative spread
@@ -310,7 +362,7 @@ static double floored_spread(struct spreads *sp, double spread, double expected)
 
 int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const kz_detect_opts *o)
 {
-    struct spreads sp = { { 0 }, 0, 0 };
+    struct spreads sp = { { 0 }, { 0 }, 0, 0 };
     for (size_t t = 0; t < n; t++) {
         double expected, spread;
         if (isnan(x[t]) || !phase_fit(x, t, 7, &expected, &spread)) {
@@ -618,7 +670,10 @@ int kz_detect_auto(kz_point *out, const double *x, size_t n, const size_t *candi
     free(r);
     free(d);
     *period = best;
-    struct spreads sp = { { 0 }, 0, 0 };
+    /* the spread: the fit's own, and not below what the recent forecasts
+     * missed by (their errors relative to what they expected, robustly: a
+     * fit on a few points explains them better than it foresees the next) */
+    struct spreads sp = { { 0 }, { 0 }, 0, 0 }, miss = { { 0 }, { 0 }, 0, 0 };
     for (size_t t = 0; t < n; t++) {
         double expected, spread;
         if (isnan(x[t]) || !phase_fit(x, t, best, &expected, &spread)) {
@@ -626,6 +681,14 @@ int kz_detect_auto(kz_point *out, const double *x, size_t n, const size_t *candi
             continue;
         }
         spread = floored_spread(&sp, spread, expected);
+        if (fabs(expected) > 0) {
+            if (miss.n >= 7) {
+                double m = MAD_SCALE * spreads_median(&miss) * fabs(expected);
+                if (spread < m)
+                    spread = m;
+            }
+            spreads_add(&miss, fabs(x[t] - expected) / fabs(expected));
+        }
         judge(&out[t], x[t], expected, spread, o);
     }
     return KZ_OK;
