@@ -84,13 +84,20 @@ int kz_calendar_parse(kz_calendar *cal, const char *text)
         const char *stop = comma ? comma : end;
         const char *e = p;
         size_t n = trimmed(&e, (size_t)(stop - p));
-        int rc = n ? parse_entry(&cal->v[cal->n], e, n) : kz_error_set(KZ_EINVALID, "an empty entry between commas");
+        int rc = n ? parse_entry(&cal->v[cal->n], e, n)
+                   : kz_error_set(KZ_EINVALID, "entry %zu is empty (two commas together, or one at an end)",
+                                  cal->n + 1);
         if (rc) {
             kz_calendar_free(cal);
             return rc;
         }
         cal->n++;
         p = comma ? comma + 1 : end;
+        if (comma && p == end) {
+            size_t at = cal->n + 1;
+            kz_calendar_free(cal);
+            return kz_error_set(KZ_EINVALID, "entry %zu is empty (two commas together, or one at an end)", at);
+        }
     }
     return KZ_OK;
 }

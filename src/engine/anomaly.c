@@ -13,8 +13,11 @@
 #define MIN_SAME 6       /* fewer than this: not judged yet */
 #define RECENT 56        /* points whose spreads make the floor of a new one's */
 #define YEAR_SPAN 3      /* days on each side of last year's date */
+#define YEAR_AROUND 21   /* days on each side of it that show how the weeks around it lay */
 #define MONTHS_LEVEL 6   /* months the level of a monthly series is read from */
-#define MIN_MONTHS 6
+#define MIN_MONTHS 6     /* months a monthly level is read from for a full judgement */
+#define MIN_EARLY 3      /* a young series: months a level is read from, at least */
+#define MIN_RESID 4      /* a young series: earlier residuals before a month can be abnormal (the ESD test decides) */
 #define MAD_SCALE 1.4826 /* MAD to the standard deviation of a normal distribution */
 #define MIN_COHORT 20    /* a cohort of fewer accounts says too little */
 
@@ -371,24 +374,40 @@ int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const
         }
         spread = floored_spread(&sp, spread, expected);
         /* last year around the same date: how far it lay from its own
-         * expectation. A season (the year-end break) moves the days around
-         * it; a holiday moves its own day, on the same date (4 July) or the
-         * same weekday (Thanksgiving). */
+         * expectation, against how far the weeks around it lay (a level
+         * that moved then, and was being learnt, is no season). A season
+         * (the year-end break) moves the days around the date; a holiday
+         * moves its own day, on the same date (4 July) or the same weekday
+         * (Thanksgiving). Days found abnormal then are left out of both. */
         int y, m, d;
         kz_civil_from_days((int64_t)day0 + (int64_t)t, &y, &m, &d);
         int64_t last = kz_days_from_civil(y - 1, m, d == 29 && m == 2 ? 28 : d) - (int64_t)day0;
-        double ratios[2 * YEAR_SPAN + 1];
-        size_t nr = 0;
-        for (int64_t u = last - YEAR_SPAN; u <= last + YEAR_SPAN; u++)
-            if (u >= 0 && (size_t)u < t && out[u].scored && out[u].expected > 0 && !isnan(x[u]))
+        double ratios[2 * YEAR_SPAN + 1], around[2 * YEAR_AROUND + 1];
+        size_t nr = 0, na = 0, seen = 0;
+        for (int64_t u = last - YEAR_AROUND; u <= last + YEAR_AROUND; u++) {
+            if (u < 0 || (size_t)u >= t || !out[u].scored || !(out[u].expected > 0) || isnan(x[u]))
+                continue;
+            int near = u >= last - YEAR_SPAN && u <= last + YEAR_SPAN;
+            seen += near;
+            if (out[u].flagged)
+                continue;
+            if (near)
                 ratios[nr++] = x[u] / out[u].expected;
+            else
+                around[na++] = x[u] / out[u].expected;
+        }
+        double base = na >= YEAR_AROUND ? median(around, na) : 1;
+        if (!(base > 0))
+            base = 1;
         double r = 1, rs = 0;
         if (nr >= 2 * YEAR_SPAN) {
             double copy[2 * YEAR_SPAN + 1];
             memcpy(copy, ratios, nr * sizeof *copy);
-            double med = median(ratios, nr);
+            double med = median(ratios, nr) / base;
             if (med > 0 && fabs(log(med)) > log(1.1)) {
                 r = med;
+                for (size_t i = 0; i < nr; i++)
+                    copy[i] /= base;
                 rs = mad(copy, nr, med);
             }
         }
@@ -398,7 +417,7 @@ int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const
                 int64_t u = same_day[k];
                 if (u >= 0 && (size_t)u < t && out[u].scored && out[u].expected > 0 && !isnan(x[u]) &&
                     fabs(out[u].z) >= 3) {
-                    r = x[u] / out[u].expected;
+                    r = x[u] / out[u].expected / base;
                     rs = 0.25 * fabs(1 - r); /* one day of evidence: not too sure of it */
                     break;
                 }
@@ -410,7 +429,7 @@ int kz_detect_daily(kz_point *out, const double *x, size_t n, kz_day day0, const
             spread = sqrt(spread * spread * r * r + (expected * rs) * (expected * rs));
         }
         judge(&out[t], x[t], expected, spread, o);
-        if (o->holiday && o->holiday[t] && nr < 2 * YEAR_SPAN && out[t].z < 0)
+        if (o->holiday && o->holiday[t] && seen < 2 * YEAR_SPAN && out[t].z < 0)
             out[t].flagged = 0; /* a holiday not seen a year before: its quiet is no news */
     }
     return KZ_OK;
@@ -453,14 +472,16 @@ static double season_of(const double *x, size_t m, size_t now)
 int kz_detect_monthly(kz_point *out, const double *x, size_t n, kz_month m0, const kz_detect_opts *o)
 {
     double *season = malloc((n ? n : 1) * sizeof *season), *resid = malloc((n ? n : 1) * sizeof *resid);
-    double *work = malloc((n ? n : 1) * sizeof *work);
-    uint8_t *flag = malloc(n ? n : 1);
-    size_t nresid = 0;
+    double *young = malloc((n ? n : 1) * sizeof *young), *work = malloc((n + 1) * sizeof *work);
+    double *mixed = malloc((n ? n : 1) * sizeof *mixed);
+    uint8_t *flag = malloc(n + 1);
+    size_t nresid = 0, nyoung = 0;
     (void)m0;
-    if (!season || !resid || !work || !flag) {
-        free(season), free(resid), free(work), free(flag);
+    if (!season || !resid || !young || !work || !mixed || !flag) {
+        free(season), free(resid), free(young), free(work), free(mixed), free(flag);
         return kz_error_oom();
     }
+    double thr = o->threshold > 0 ? o->threshold : 5;
     for (size_t t = 0; t < n; t++) {
         season[t] = o->absolute ? 1 : season_of(x, t, t);
         /* the level: the median of the (deseasonalised) months before, up to a year */
@@ -471,10 +492,13 @@ int kz_detect_monthly(kz_point *out, const double *x, size_t n, kz_month m0, con
                 lv[nl++] = x[t - k] / season[t - k];
                 nonzero += x[t - k] != 0;
             }
-        if (isnan(x[t]) || nl < MIN_MONTHS || nonzero < MIN_MONTHS) {
+        if (isnan(x[t]) || nl < MIN_EARLY || nonzero < MIN_EARLY) {
             unscored(&out[t]);
             continue;
         }
+        /* a young series (a level of fewer than six months) is judged by the
+         * ESD test on its few residuals alone; they are not kept for later */
+        int full = nl >= MIN_MONTHS && nonzero >= MIN_MONTHS;
         double level = median(lv, nl), expected = o->absolute ? level : level * season[t];
         if (!o->absolute && !(fabs(expected) > 0)) {
             unscored(&out[t]);
@@ -485,10 +509,19 @@ int kz_detect_monthly(kz_point *out, const double *x, size_t n, kz_month m0, con
                                                : (x[t] - expected) / fabs(expected);
         /* the spread of the months before: in log terms (relative), or in
          * the series' own units */
+        /* the residuals it is judged against: the full months' once there are
+         * six, else every earlier one (young ones too), the ESD test deciding */
+        int grown = full && nresid >= MIN_MONTHS;
+        double *past = grown ? resid : mixed;
+        size_t np = grown ? nresid : nyoung + nresid;
+        if (!grown) {
+            memcpy(mixed, young, nyoung * sizeof *mixed);
+            memcpy(mixed + nyoung, resid, nresid * sizeof *mixed);
+        }
         double sig = NAN;
-        if (nresid >= 3) {
-            memcpy(work, resid, nresid * sizeof *work);
-            sig = mad(work, nresid, 0);
+        if (np >= 3) {
+            memcpy(work, past, np * sizeof *work);
+            sig = mad(work, np, 0);
         }
         double floor = o->absolute ? (o->se && !isnan(o->se[t]) ? o->se[t] : 0) : o->min_rel > 0 ? o->min_rel : 0.05;
         if (!(sig >= floor))
@@ -502,24 +535,28 @@ int kz_detect_monthly(kz_point *out, const double *x, size_t n, kz_month m0, con
         lo.min_expected = 0;
         /* judged in log terms, shown in the series' own */
         judge(p, r, 0, sig, &lo);
-        double thr = o->threshold > 0 ? o->threshold : 5;
         p->expected = expected;
         p->low = o->absolute ? expected - thr * sig : expected * exp(-thr * sig);
         p->high = o->absolute ? expected + thr * sig : expected * exp(thr * sig);
-        if (nresid < MIN_MONTHS)
+        if (np < (grown ? (size_t)MIN_MONTHS : (size_t)MIN_RESID))
             p->flagged = 0; /* too few months before it to know their spread */
-        if (p->flagged && nresid < 12) {
+        if (p->flagged && np < 12) {
             /* under a year of months: the ESD test on the residuals so far must agree */
-            memcpy(work, resid, nresid * sizeof *work);
-            work[nresid] = r;
-            size_t max_out = (nresid + 1) / 10 + 1;
-            kz_gesd(flag, work, nresid + 1, max_out, 0.05);
-            p->flagged = flag[nresid];
+            memcpy(work, past, np * sizeof *work);
+            work[np] = r;
+            size_t max_out = (np + 1) / 10 + 1;
+            kz_gesd(flag, work, np + 1, max_out, 0.05);
+            p->flagged = flag[np];
         }
         if (o->min_expected > 0 && fabs(expected) < o->min_expected && fabs(x[t]) < o->min_expected)
             p->flagged = 0;
-        resid[nresid++] = r;
+        if (full)
+            resid[nresid++] = r;
+        else
+            young[nyoung++] = r;
     }
+    free(young);
+    free(mixed);
     free(season);
     free(resid);
     free(work);
@@ -651,6 +688,33 @@ int kz_detect_auto(kz_point *out, const double *x, size_t n, const size_t *candi
         }
     }
     mean = nd ? mean / (double)nd : 0;
+    /* a spike makes two huge differences that would drown a season: the
+     * differences are clipped at five robust spreads around their median */
+    if (nd >= 8) {
+        double *w = malloc(nd * sizeof *w);
+        if (!w) {
+            free(d);
+            return kz_error_oom();
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!isnan(d[i]))
+                w[k++] = d[i];
+        double med = median(w, k), spread = mad(w, k, med), lim = 5 * spread;
+        free(w);
+        if (lim > 0) {
+            mean = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!isnan(d[i])) {
+                    if (d[i] > med + lim)
+                        d[i] = med + lim;
+                    else if (d[i] < med - lim)
+                        d[i] = med - lim;
+                    mean += d[i];
+                }
+            mean /= (double)nd;
+        }
+    }
     double *r = malloc((ncand ? ncand : 1) * sizeof *r);
     if (!r) {
         free(d);

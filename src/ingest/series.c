@@ -91,8 +91,9 @@ int kz_series_read(kz_series *out, const char *path, const char *time_col, const
         double val = 0;
         int ok = 0;
         if ((size_t)tc >= rec.nfields || (size_t)vc >= rec.nfields)
-            snprintf(msg, sizeof msg, "%s:%lld: %zu fields, the header has more", path, (long long)rec.line,
-                     rec.nfields);
+            snprintf(msg, sizeof msg, "%s:%lld: %s: missing (the row has %zu field%s, fewer than the header)", path,
+                     (long long)rec.line, (size_t)tc >= rec.nfields ? time_col : value_col, rec.nfields,
+                     rec.nfields == 1 ? "" : "s");
         else if (parse_time(&ts, rec.f[tc].p, rec.f[tc].n))
             snprintf(msg, sizeof msg, "%s:%lld: %s: '%.*s' is %s", path, (long long)rec.line, time_col,
                      (int)(rec.f[tc].n > 60 ? 60 : rec.f[tc].n), rec.f[tc].p, kz_error_msg());
