@@ -476,9 +476,7 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
         json_brief(&w, e, &mo, d, s, items[i].a, at);
     kz_jw_end(&w);
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    rc = kz_jw_error(&w);
+    rc = kz_resp_json_end(resp, &w, 200);
 done:
     kz_app_engine_done(a);
     kz_segments_free(seg);
@@ -675,9 +673,7 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
     }
     kz_jw_end(&w);
     if (!rc) {
-        kz_buf_putc(&resp->body, '\n');
-        kz_resp_json(resp, 200);
-        rc = kz_jw_error(&w);
+        rc = kz_resp_json_end(resp, &w, 200);
     }
 done:
     free(events);

@@ -51,10 +51,7 @@ int kz_api_anomalies(kz_http_req *req, kz_http_resp *resp)
         return rc;
     kz_jw_end(&w);
     kz_jw_end(&w);
-    if ((rc = kz_jw_error(&w)) || (rc = kz_buf_putc(&resp->body, '\n')))
-        return rc;
-    kz_resp_json(resp, 200);
-    return KZ_OK;
+    return kz_resp_json_end(resp, &w, 200);
 }
 
 /* The {id} of the path, or 0 (resp holds the 404). */
@@ -78,10 +75,7 @@ static int one_json(kz_store *st, int64_t id, kz_http_resp *resp, int status)
         kz_buf_reset(&resp->body);
         return kz_resp_error(resp, 404, NULL, "no anomaly %lld", (long long)id);
     }
-    if (rc || (rc = kz_buf_putc(&resp->body, '\n')))
-        return rc;
-    kz_resp_json(resp, status);
-    return KZ_OK;
+    return rc ? rc : kz_resp_json_end(resp, &w, status);
 }
 
 int kz_api_anomaly(kz_http_req *req, kz_http_resp *resp)

@@ -657,10 +657,8 @@ int kz_api_import(kz_http_req *req, kz_http_resp *resp)
         kz_jw_bool(&w, 1);
     }
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
     /* strict with rejects, or nothing good: the import did not happen */
-    kz_resp_json(resp, ir.committed || o.dry_run ? 200 : 400);
-    rc = kz_jw_error(&w);
+    rc = kz_resp_json_end(resp, &w, ir.committed || o.dry_run ? 200 : 400);
 done:
     kz_import_result_free(&ir);
     kz_buf_free(&errs);

@@ -74,9 +74,7 @@ static int write_result(kz_http_resp *resp, int status, const kz_live_result *r,
         kz_jw_bool(&w, 1);
     }
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, status);
-    return kz_jw_error(&w);
+    return kz_resp_json_end(resp, &w, status);
 }
 
 /* The answer to a batch: rc and msg from the writer (or the reading). */

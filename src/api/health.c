@@ -93,9 +93,7 @@ int kz_api_health(kz_http_req *req, kz_http_resp *resp)
     kz_app_engine_done(a);
     kz_jw_end(&w);
     kz_buf_free(&def);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    return kz_jw_error(&w);
+    return kz_resp_json_end(resp, &w, 200);
 }
 
 int kz_api_health_define(kz_http_req *req, kz_http_resp *resp)
@@ -137,9 +135,7 @@ int kz_api_health_define(kz_http_req *req, kz_http_resp *resp)
     kz_jw_key(&w, "definition_version");
     kz_jw_int(&w, version);
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 201);
-    return kz_jw_error(&w);
+    return kz_resp_json_end(resp, &w, 201);
 }
 
 /* ---- one account's recorded scores ------------------------------------------------------ */
@@ -211,9 +207,7 @@ int kz_api_account_health(kz_http_req *req, kz_http_resp *resp)
     kz_jw_end(&w);
     if (rc)
         return rc;
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    return kz_jw_error(&w);
+    return kz_resp_json_end(resp, &w, 200);
 }
 
 /* ---- the backtest and the evaluation, on an engine of their own -------------------------- */
@@ -353,9 +347,7 @@ int kz_api_churn_models(kz_http_req *req, kz_http_resp *resp)
     kz_jw_end(&w);
     if (rc)
         return rc;
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    return kz_jw_error(&w);
+    return kz_resp_json_end(resp, &w, 200);
 }
 
 struct risk_order {
@@ -423,9 +415,7 @@ int kz_api_churn_predictions(kz_http_req *req, kz_http_resp *resp)
     }
     kz_jw_end(&w);
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    rc = kz_jw_error(&w);
+    rc = kz_resp_json_end(resp, &w, 200);
 done:
     kz_app_engine_done(a);
     free(ord);

@@ -38,9 +38,7 @@ int kz_api_reports(kz_http_req *req, kz_http_resp *resp)
         kz_jw_end(&w);
     }
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    return kz_jw_error(&w);
+    return kz_resp_json_end(resp, &w, 200);
 }
 
 

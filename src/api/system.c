@@ -31,9 +31,7 @@ int kz_api_healthz(kz_http_req *req, kz_http_resp *resp)
     kz_jw_key(&w, "events");
     kz_jw_int(&w, (int64_t)events);
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, db_ok ? 200 : 503);
-    return kz_jw_error(&w);
+    return kz_resp_json_end(resp, &w, db_ok ? 200 : 503);
 }
 
 int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp)

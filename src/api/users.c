@@ -272,9 +272,7 @@ int kz_api_me(kz_http_req *req, kz_http_resp *resp)
     kz_jw_obj(&w);
     user_json(&w, u->user.name, u->user.role);
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    return kz_jw_error(&w);
+    return kz_resp_json_end(resp, &w, 200);
 }
 
 /* ---- users and tokens (admin) --------------------------------------------------------- */
@@ -304,9 +302,7 @@ int kz_api_users(kz_http_req *req, kz_http_resp *resp)
     kz_jw_arr(&w);
     int rc = kz_store_user_each(st, user_each_json, &w);
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    return rc ? rc : kz_jw_error(&w);
+    return rc ? rc : kz_resp_json_end(resp, &w, 200);
 }
 
 /* The store's answer to a change as an HTTP answer: 400, 404, 409 with the reason. */
@@ -474,7 +470,5 @@ int kz_api_audit_list(kz_http_req *req, kz_http_resp *resp)
     kz_jw_arr(&w);
     int rc = kz_store_audit_each(st, bid, limit, audit_json, &w);
     kz_jw_end(&w);
-    kz_buf_putc(&resp->body, '\n');
-    kz_resp_json(resp, 200);
-    return rc ? rc : kz_jw_error(&w);
+    return rc ? rc : kz_resp_json_end(resp, &w, 200);
 }

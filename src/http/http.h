@@ -79,6 +79,12 @@ int kz_resp_error(kz_http_resp *resp, int status, const char *field, const char 
 /* Sets a JSON body already written to resp->body, with status. */
 void kz_resp_json(kz_http_resp *resp, int status);
 
+/* Ends the JSON document w wrote into resp->body (every level closed): a
+ * newline, then kz_resp_json with status. 0, or w's error (KZ_EINVALID when
+ * a level is left open) or KZ_ENOMEM, and no status set. */
+struct kz_jw;
+int kz_resp_json_end(kz_http_resp *resp, const struct kz_jw *w, int status);
+
 /* An answer given later, from another thread (a batch of events answered
  * when the writer has stored it): a handler takes one with kz_req_later,
  * returns KZ_OK leaving resp empty, and the server keeps the connection

@@ -172,6 +172,15 @@ void kz_resp_json(kz_http_resp *resp, int status)
     resp->type = "application/json";
 }
 
+int kz_resp_json_end(kz_http_resp *resp, const kz_jw *w, int status)
+{
+    int rc = kz_jw_error(w);
+    if (rc || (rc = kz_buf_putc(&resp->body, '\n')))
+        return rc;
+    kz_resp_json(resp, status);
+    return KZ_OK;
+}
+
 int kz_resp_error(kz_http_resp *resp, int status, const char *field, const char *fmt, ...)
 {
     char msg[1024];
