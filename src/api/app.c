@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "api/auth.h"
-#include "core/calendar.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
@@ -277,16 +276,11 @@ static void find_anomalies(kz_app *a)
     }
     uint64_t rebuilds = a->rebuilds;
     kz_watch_opts w;
-    kz_calendar holidays = { 0, NULL };
+    kz_calendar holidays;
     kz_watch_series *ws = NULL;
     kz_anomalies *found = NULL;
     int64_t fresh = 0;
-    kz_watch_opts_init(&w);
-    int rc = kz_watch_opts_parse(&w, a->cfg->anomaly_watch);
-    if (!rc)
-        rc = kz_calendar_parse(&holidays, a->cfg->anomaly_holidays);
-    w.sensitivity = (double)a->cfg->anomaly_sensitivity_pct / 100.0;
-    w.holidays = &holidays;
+    int rc = kz_findings_opts(&w, &holidays, a->cfg, NULL, 1);
     w.now = now;
     if (!rc)
         rc = kz_watch_collect(&ws, a->engine, &mo, &w);
@@ -310,8 +304,7 @@ static void find_anomalies(kz_app *a)
     }
     kz_anomalies_free(found);
     kz_watch_series_free(ws);
-    kz_watch_opts_free(&w);
-    kz_calendar_free(&holidays);
+    kz_findings_opts_free(&w, &holidays);
 }
 
 static void *scorer_main(void *arg)

@@ -222,6 +222,16 @@ static double poisson_bound(double lambda, double z)
     return (lo + hi) / 2;
 }
 
+/* p's score from its z, and its verdict: abnormal from thr on, the way
+ * direction asks, when the point matters (big enough, far enough). */
+static void verdict(kz_point *p, double thr, int direction, int matters)
+{
+    double az = fabs(p->z);
+    p->score = az / (az + thr);
+    int way = direction == 0 || (direction > 0 && p->z > 0) || (direction < 0 && p->z < 0);
+    p->flagged = way && az >= thr && matters;
+}
+
 /* Fills p from the expectation, the spread and the observed value. */
 static void judge(kz_point *p, double x, double expected, double sigma, const kz_detect_opts *o)
 {
@@ -246,11 +256,9 @@ static void judge(kz_point *p, double x, double expected, double sigma, const kz
     int poisson = o->counts && sigma <= floor_cnt * 1.0000001;
     if (poisson)
         p->z = poisson_z(floor(x + 0.5), expected);
-    double az = fabs(p->z);
-    p->score = az / (az + thr);
-    int way = o->direction == 0 || (o->direction > 0 && p->z > 0) || (o->direction < 0 && p->z < 0);
-    p->flagged = way && az >= thr && expected >= o->min_expected &&
-                 (o->min_change <= 0 || fabs(x - expected) >= o->min_change * fabs(expected));
+    verdict(p, thr, o->direction,
+            expected >= o->min_expected &&
+                (o->min_change <= 0 || fabs(x - expected) >= o->min_change * fabs(expected)));
     if (poisson && (p->flagged || o->exact_ranges)) {
         p->low = poisson_bound(expected, -thr);
         p->high = poisson_bound(expected, thr);
@@ -640,10 +648,7 @@ int kz_detect_cohorts(kz_point *out, const double *rate, const double *size, con
             p->z = poisson_z(v * n / phi, mu / phi);
             p->low = poisson_bound(mu / phi, -thr) * phi / n;
             p->high = poisson_bound(mu / phi, thr) * phi / n;
-            double az = fabs(p->z);
-            p->score = az / (az + thr);
-            int way = o->direction == 0 || (o->direction > 0 && p->z > 0) || (o->direction < 0 && p->z < 0);
-            p->flagged = way && az >= thr && mu >= o->min_expected;
+            verdict(p, thr, o->direction, mu >= o->min_expected);
         }
     free(r), free(nsz), free(vv);
     return KZ_OK;

@@ -7,29 +7,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/calendar.h"
 #include "core/error.h"
+
+int kz_findings_opts(kz_watch_opts *w, kz_calendar *holidays, const kz_config *cfg, const char *watch,
+                     double sensitivity)
+{
+    kz_watch_opts_init(w);
+    memset(holidays, 0, sizeof *holidays);
+    if (kz_watch_opts_parse(w, watch ? watch : cfg->anomaly_watch))
+        return kz_error_prefix(KZ_EINVALID, "%s", watch ? "the series to watch" : "anomaly.watch");
+    if (kz_calendar_parse(holidays, cfg->anomaly_holidays))
+        return kz_error_prefix(KZ_EINVALID, "anomaly.holidays");
+    w->sensitivity = (sensitivity > 0 ? sensitivity : 1) * (double)cfg->anomaly_sensitivity_pct / 100.0;
+    w->holidays = holidays;
+    return KZ_OK;
+}
+
+void kz_findings_opts_free(kz_watch_opts *w, kz_calendar *holidays)
+{
+    kz_watch_opts_free(w);
+    kz_calendar_free(holidays);
+}
 
 int kz_findings_scan(kz_anomalies **out, const kz_engine *e, const kz_metric_opts *o, const kz_config *cfg,
                      const char *watch, double sensitivity, const char *trace, kz_time now)
 {
     kz_watch_opts w;
-    kz_calendar holidays = { 0, NULL };
+    kz_calendar holidays;
     *out = NULL;
-    kz_watch_opts_init(&w);
-    if (kz_watch_opts_parse(&w, watch ? watch : cfg->anomaly_watch))
-        return kz_error_prefix(KZ_EINVALID, "%s", watch ? "the series to watch" : "anomaly.watch");
-    if (kz_calendar_parse(&holidays, cfg->anomaly_holidays)) {
-        kz_watch_opts_free(&w);
-        return kz_error_prefix(KZ_EINVALID, "anomaly.holidays");
+    int rc = kz_findings_opts(&w, &holidays, cfg, watch, sensitivity);
+    if (!rc) {
+        w.trace = trace;
+        w.now = now;
+        rc = kz_watch_scan(out, e, o, &w);
     }
-    w.sensitivity = (sensitivity > 0 ? sensitivity : 1) * (double)cfg->anomaly_sensitivity_pct / 100.0;
-    w.trace = trace;
-    w.holidays = &holidays;
-    w.now = now;
-    int rc = kz_watch_scan(out, e, o, &w);
-    kz_watch_opts_free(&w);
-    kz_calendar_free(&holidays);
+    kz_findings_opts_free(&w, &holidays);
     return rc;
 }
 

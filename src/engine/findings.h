@@ -9,11 +9,21 @@
 
 #include <stdint.h>
 
+#include "core/calendar.h"
 #include "core/config.h"
 #include "core/jsonw.h"
 #include "engine/engine.h"
 #include "engine/watch.h"
 #include "store/store.h"
+
+/* The watch options cfg asks for (watch: another list in the form of
+ * anomaly.watch, NULL for the configured one; every threshold times cfg's
+ * sensitivity times `sensitivity`), its holidays in *holidays, which w
+ * points to. KZ_EINVALID names the setting that is wrong. Free both with
+ * kz_findings_opts_free, also after a failure. */
+int kz_findings_opts(kz_watch_opts *w, kz_calendar *holidays, const kz_config *cfg, const char *watch,
+                     double sensitivity);
+void kz_findings_opts_free(kz_watch_opts *w, kz_calendar *holidays);
 
 /* Every anomaly of the series cfg watches (watch: another list in the form
  * of anomaly.watch, NULL for the configured one), every threshold times
