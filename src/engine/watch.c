@@ -21,30 +21,23 @@
 enum { DIR_BOTH = 0, DIR_UP = 1, DIR_DOWN = -1 };
 
 static const kz_watch_kind kinds[] = {
-    { "dau", "Active users", KZ_GRAIN_DAY, 6, 0.2, "distinct users active per day, all accounts" },
-    { "events", "Events", KZ_GRAIN_DAY, 6, 0.2, "events per day, all accounts" },
-    { "event", "Events", KZ_GRAIN_DAY, 8, 0.25, "events per day of each event name used about 20 times a day or more "
-                                          "(help-page views, exports...)" },
-    { "plan_dau", "Active users", KZ_GRAIN_DAY, 8, 0.25, "distinct users per day of the accounts of each plan (their plan "
-                                                   "on the observation date)" },
-    { "account", "Events of", KZ_GRAIN_DAY, 6, 0.6, "events in the 7 days to each day of each big paying account "
-                                               "(about 20 a day or more), only drops: a big customer going "
-                                               "silent" },
-    { "tickets", "Tickets", KZ_GRAIN_DAY, 6, 0, "tickets opened per day, all accounts" },
-    { "tickets_functional", "Functional tickets", KZ_GRAIN_DAY, 6, 0, "functional tickets opened per day" },
-    { "tickets_operational", "Operational tickets", KZ_GRAIN_DAY, 6, 0, "operational tickets opened per day" },
-    { "signups", "New paying accounts", KZ_GRAIN_MONTH, 4, 0, "accounts whose first subscription started in the month" },
-    { "logo_churn", "Logo churn", KZ_GRAIN_MONTH, 2, 0, "accounts lost over accounts paying at the start of the month" },
-    { "revenue_churn", "Revenue churn", KZ_GRAIN_MONTH, 2, 0, "churned and contracted MRR over the MRR at the start" },
-    { "new_mrr", "New MRR", KZ_GRAIN_MONTH, 4, 0, "MRR of new accounts in the month" },
-    { "expansion_mrr", "Expansion MRR", KZ_GRAIN_MONTH, 4, 0, "MRR added by accounts that paid more" },
-    { "contraction_mrr", "Contraction MRR", KZ_GRAIN_MONTH, 4, 0, "MRR lost by accounts that paid less" },
-    { "churned_mrr", "Churned MRR", KZ_GRAIN_MONTH, 2.5, 0, "MRR of the accounts that stopped paying" },
-    { "nps", "NPS", KZ_GRAIN_MONTH, 4, 0, "the NPS of the month's answers (months with 10 or more)" },
-    { "cohort_tickets", "Tickets per account", KZ_GRAIN_COHORT, 3, 0, "tickets per account of each cohort (the month of "
-                                                                   "its first payment) in each of its accounts' first "
-                                                                   "three 30-day months, against earlier cohorts at "
-                                                                   "the same age" },
+    { "dau", "Active users", KZ_GRAIN_DAY, 6, 0.2 },
+    { "events", "Events", KZ_GRAIN_DAY, 6, 0.2 },
+    { "event", "Events", KZ_GRAIN_DAY, 8, 0.25 },
+    { "plan_dau", "Active users", KZ_GRAIN_DAY, 8, 0.25 },
+    { "account", "Events of", KZ_GRAIN_DAY, 6, 0.6 },
+    { "tickets", "Tickets", KZ_GRAIN_DAY, 6, 0 },
+    { "tickets_functional", "Functional tickets", KZ_GRAIN_DAY, 6, 0 },
+    { "tickets_operational", "Operational tickets", KZ_GRAIN_DAY, 6, 0 },
+    { "signups", "New paying accounts", KZ_GRAIN_MONTH, 4, 0 },
+    { "logo_churn", "Logo churn", KZ_GRAIN_MONTH, 2, 0 },
+    { "revenue_churn", "Revenue churn", KZ_GRAIN_MONTH, 2, 0 },
+    { "new_mrr", "New MRR", KZ_GRAIN_MONTH, 4, 0 },
+    { "expansion_mrr", "Expansion MRR", KZ_GRAIN_MONTH, 4, 0 },
+    { "contraction_mrr", "Contraction MRR", KZ_GRAIN_MONTH, 4, 0 },
+    { "churned_mrr", "Churned MRR", KZ_GRAIN_MONTH, 2.5, 0 },
+    { "nps", "NPS", KZ_GRAIN_MONTH, 4, 0 },
+    { "cohort_tickets", "Tickets per account", KZ_GRAIN_COHORT, 3, 0 },
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

@@ -28,10 +28,9 @@ typedef struct kz_watch_kind {
     int grain;           /* KZ_GRAIN_* */
     double threshold;    /* default robust z */
     double min_change;   /* a point abnormal also differs from its expectation by this share of it (0: any) */
-    const char *help;
 } kz_watch_kind;
 
-/* The table, *n rows. */
+/* The table, *n rows (docs/anomalies.md describes each; a test keeps them in step). */
 const kz_watch_kind *kz_watch_kinds(size_t *n);
 
 typedef struct kz_anomaly {

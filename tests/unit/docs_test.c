@@ -1,7 +1,8 @@
 /*
  * docs_test.c - docs/import.md documents every field of every entity, under
  * the entity's own heading, and nothing the schema lacks; docs/openapi.yaml
- * describes every route the server answers, and no other.
+ * describes every route the server answers, and no other; docs/anomalies.md
+ * lists every watched kind of series with its threshold.
  */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -12,6 +13,7 @@
 
 #include "api/api.h"
 #include "engine/signals.h"
+#include "engine/watch.h"
 #include "ingest/schema.h"
 #include "../support/support.h"
 
@@ -125,4 +127,40 @@ Test(docs, openapi_lists_every_route_and_only_them)
         }
     refs_resolve(doc, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "components"), "schemas"));
     cJSON_Delete(doc);
+}
+
+/* docs/anomalies.md has a row for every kind of watched series, with the
+ * threshold the code gives it (a row may name several kinds of one threshold). */
+Test(docs, anomalies_md_lists_every_watched_kind_with_its_threshold)
+{
+    char *doc = kt_read(kt_fixture("../../docs/anomalies.md"), NULL);
+    cr_assert_not_null(doc, "docs/anomalies.md is missing");
+    size_t n;
+    const kz_watch_kind *k = kz_watch_kinds(&n);
+    cr_assert_gt(n, 10);
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "`%s`", k[i].name);
+        const char *at = NULL;
+        for (const char *p = doc; (p = strstr(p, name)); p++) {
+            const char *bol = p;
+            while (bol > doc && bol[-1] != '\n')
+                bol--;
+            if (*bol == '|' && bol[1] == ' ' && bol[2] == '`') {
+                at = bol;
+                break;
+            }
+        }
+        cr_assert_not_null(at, "docs/anomalies.md: no table row for %s", k[i].name);
+        const char *eol = strchr(at, '\n'), *last = eol;
+        while (last > at && last[-1] != '|')
+            last--;
+        const char *cell = last - 2;
+        while (cell > at && cell[-1] != '|')
+            cell--;
+        double thr = strtod(cell, NULL);
+        cr_assert_float_eq(thr, k[i].threshold, 1e-9, "docs/anomalies.md: %s has threshold %g, the code %g",
+                           k[i].name, thr, k[i].threshold);
+    }
+    free(doc);
 }
