@@ -17,7 +17,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2 -g
-PKGS      := sqlite3 libcjson libzstd inih xgboost libmicrohttpd libsodium libcurl
+PKGS      := sqlite3 libcjson libzstd inih xgboost libmicrohttpd libsodium libcurl md4c-html
 TEST_PKGS := criterion
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \

@@ -20,6 +20,8 @@ libxgboost-dev
 libmicrohttpd-dev
 libsodium-dev
 libcurl4-openssl-dev
+libmd4c-dev
+libmd4c-html0-dev
 libcriterion-dev
 tzdata
 "

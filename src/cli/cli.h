@@ -80,5 +80,7 @@ int kz_cmd_churn(kz_cli *cli, int argc, char **argv);
 int kz_cmd_health(kz_cli *cli, int argc, char **argv);
 int kz_cmd_serve(kz_cli *cli, int argc, char **argv);
 int kz_cmd_user(kz_cli *cli, int argc, char **argv);
+int kz_cmd_rules(kz_cli *cli, int argc, char **argv);
+int kz_cmd_tasks(kz_cli *cli, int argc, char **argv);
 
 #endif

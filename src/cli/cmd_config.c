@@ -5,6 +5,13 @@
 
 #include "cli/cli.h"
 
+/* A password or a key: shown only as set or not. */
+static int secret(const char *name)
+{
+    size_t n = strlen(name);
+    return (n >= 8 && strcmp(name + n - 8, "password") == 0) || (n >= 6 && strcmp(name + n - 6, "secret") == 0);
+}
+
 static void show(const kz_cli *cli)
 {
     size_t n;
@@ -14,6 +21,8 @@ static void show(const kz_cli *cli)
         printf("# configuration file: %s\n", cli->cfg.file);
     for (size_t i = 0; i < n; i++) {
         kz_config_value_text(&cli->cfg, &keys[i], val, sizeof val);
+        if (secret(keys[i].name) && strcmp(val, "-") != 0)
+            snprintf(val, sizeof val, "(set)");
         printf("%-26s = %-20s # %s\n", keys[i].name, val, kz_config_source_name(cli->cfg.source[i]));
     }
 }

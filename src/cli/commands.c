@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "rules/deliver.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -245,6 +246,61 @@ static const kz_command commands[] = {
       "  --output FILE         predict: write <id>,churn_probability here (default\n"
       "                        standard output)\n",
       "churn [options] evaluate|train|predict" },
+    { "rules", kz_cmd_rules, "playbook rules: load, backtest, switch on, run; their firings and deliveries",
+      "A playbook rule is a trigger, conditions on the account, actions and a\n"
+      "cooldown, as JSON (docs/playbooks.md). Each firing is recorded once per rule,\n"
+      "subject (account or user) and window: running again, or a restart, never acts\n"
+      "twice, and a rule acts only on what happens after it was switched on.\n"
+      "\n"
+      "Subcommands:\n"
+      "  load FILE|FOLDER      read and check the rules (a file, or every *.json of a\n"
+      "                        folder; all or none) and store them (same id: replaced)\n"
+      "  list                  the stored rules, their mode and since when they act\n"
+      "  show RULE             one rule: its definition, mode and source, as JSON\n"
+      "  test RULE|FILE        backtest: replay the last --days of stored events and\n"
+      "                        say how often it would have fired, for whom, and when;\n"
+      "                        nothing is done\n"
+      "  run                   act: the rules that are on (or in dry-run) over the\n"
+      "                        events since they were switched on, then the e-mails\n"
+      "                        and webhooks due (--no-deliver: not those)\n"
+      "  deliver               send the e-mails and webhooks due (--all: also those\n"
+      "                        waiting for their next try)\n"
+      "  enable|dry-run RULE   switch a rule on, or to record its firings without acting\n"
+      "                        (--since DATE: it acts on what happened from then on)\n"
+      "  disable RULE          switch it off\n"
+      "  remove RULE           remove it (its firings and tasks stay)\n"
+      "  firings               the latest firings (--rule NAME)\n"
+      "  deliveries            the e-mails and webhooks, their state, tries and last\n"
+      "                        error (--state pending|done|failed)\n"
+      "\n"
+      "Options:\n"
+      "  --mode on|dry-run|off  load: the mode of the loaded rules (default each rule's\n"
+      "                        \"mode\", else on)\n"
+      "  --days N              test: how many days to replay (default 90)\n"
+      "  --until DATE          test: the last day replayed (default today)\n"
+      "  --since DATE          enable, dry-run: the time from which it acts\n"
+      "  --limit N             firings, deliveries: at most N rows (default 100)\n"
+      "  --format table|csv|json  output (default table)\n",
+      "rules [options] load FILE|FOLDER | list | show RULE | test RULE|FILE | run | deliver | enable|disable|dry-run|remove RULE | firings | deliveries" },
+    { "tasks", kz_cmd_tasks, "the tasks of CSMs: mine, overdue, by account; add, done, cancel",
+      "Lists tasks (from playbook rules and people) by id: title, account, assignee,\n"
+      "due date, status, source and the playbook document to follow.\n"
+      "\n"
+      "Subcommands:\n"
+      "  (none)                list the tasks (open ones by default)\n"
+      "  add                   a new task: --title, and --account, --assignee, --due,\n"
+      "                        --playbook\n"
+      "  done|cancel|reopen ID close a task, or open it again\n"
+      "\n"
+      "Options:\n"
+      "  --mine                the tasks assigned to $USER\n"
+      "  --assignee NAME       the tasks assigned to NAME\n"
+      "  --overdue             due before today\n"
+      "  --account ID          of one account\n"
+      "  --status open|done|cancelled|all  (default open)\n"
+      "  --limit N             at most N (default 1000)\n"
+      "  --format table|csv|json  output (default table)\n",
+      "tasks [options] [add | done|cancel|reopen ID]" },
     { "serve", kz_cmd_serve, "the HTTP server: the REST API under /api/v1/",
       "Serves the database over HTTP: the REST API under /api/v1/ (docs/api.md),\n"
       "POST /api/v1/events for live product events, GET /healthz, GET /metrics\n"
@@ -518,6 +574,11 @@ int kz_cli_main(int argc, char **argv)
     memset(&cli, 0, sizeof cli);
     cli.out_tty = isatty(1);
     cli.err_tty = isatty(2);
+    /* libcurl and libsodium set themselves up once, before any thread starts */
+    if (kz_deliver_init()) {
+        fprintf(stderr, "kizuna: %s\n", kz_error_msg());
+        return KZ_EXIT_FAIL;
+    }
     if (kz_config_load(&cli.cfg, find_config(argc, argv))) {
         fprintf(stderr, "kizuna: %s\n", kz_error_msg());
         return KZ_EXIT_USAGE;

@@ -57,6 +57,16 @@ typedef struct kz_config {
     char *server_secure_cookies;      /* server.secure_cookies */
     char *server_web_root;            /* server.web_root ("-": none) */
     int64_t server_cache_bytes;       /* server.cache_bytes */
+    /* playbooks */
+    char *rules_dir;                  /* rules.dir ("-": none) */
+    char *playbooks_dir;              /* playbooks.dir */
+    char *rules_webhook_secret;       /* rules.webhook_secret */
+    int64_t rules_timeout;            /* rules.delivery_timeout_seconds */
+    char *smtp_url;                   /* smtp.url ("-": no e-mail) */
+    char *smtp_from;                  /* smtp.from */
+    char *smtp_user;                  /* smtp.user */
+    char *smtp_password;              /* smtp.password */
+    char *smtp_tls;                   /* smtp.tls */
     /* logging */
     char *log_level;               /* log.level */
     char *log_format;              /* log.format */
@@ -77,7 +87,8 @@ typedef struct kz_cfg_key {
     int (*check)(const char *value); /* extra validation (0 or KZ_EINVALID with the reason), or NULL */
 } kz_cfg_key;
 
-/* The table; *n receives its length. */
+/* The table; *n receives its length. Keys whose names end in "password" or
+ * "secret" are shown by `config show` as "(set)", never in clear. */
 const kz_cfg_key *kz_config_keys(size_t *n);
 
 /* Fills cfg with defaults, then the file (path, or $KIZUNA_CONFIG when path is

@@ -65,6 +65,28 @@ typedef struct kz_store_ops {
                           kz_anomaly_fn fn, void *ctx);
     int (*anomaly_get)(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx);
     int (*anomaly_state)(kz_store *st, int64_t id, const char *state, const char *by, const char *note, kz_time at);
+    int (*rule_put)(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_created);
+    int (*rule_set_mode)(kz_store *st, const char *name, const char *mode, kz_time at);
+    int (*rule_remove)(kz_store *st, const char *name);
+    int (*rule_get)(kz_store *st, const char *name, kz_rule_rec_fn fn, void *ctx);
+    int (*rules_each)(kz_store *st, kz_rule_rec_fn fn, void *ctx);
+    int (*firing_add)(kz_store *st, const kz_firing_rec *f, int64_t *out_id);
+    int (*firing_last)(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
+                       kz_time *out_at);
+    int (*firings_each)(kz_store *st, const char *rule, int64_t account_id, int64_t before_id, int64_t limit,
+                        kz_firing_fn fn, void *ctx);
+    int (*delivery_add)(kz_store *st, const kz_delivery_rec *d, kz_time at, int64_t *out_id);
+    int (*deliveries_due)(kz_store *st, kz_time now, int64_t limit, kz_delivery_fn fn, void *ctx);
+    int (*delivery_set)(kz_store *st, int64_t id, const char *state, int attempts, kz_time next_at,
+                        const char *last_error, kz_time at);
+    int (*deliveries_each)(kz_store *st, const char *state, int64_t firing_id, int64_t limit, kz_delivery_fn fn,
+                           void *ctx);
+    int (*task_add)(kz_store *st, const kz_task_rec *t, kz_time at, int64_t *out_id);
+    int (*task_get)(kz_store *st, int64_t id, kz_task_fn fn, void *ctx);
+    int (*task_set)(kz_store *st, int64_t id, const char *status, const char *assignee, kz_day due, kz_time at);
+    int (*tasks_each)(kz_store *st, const kz_task_query *q, kz_task_fn fn, void *ctx);
+    int (*rule_state_get)(kz_store *st, const char *rule, const char *subject, char **out_value);
+    int (*rule_state_put)(kz_store *st, const char *rule, const char *subject, const char *value, kz_time at);
     int (*user_add)(kz_store *st, const char *name, const char *role, const char *hash, kz_time at, int64_t *out);
     int (*user_get)(kz_store *st, const char *name, int64_t id, kz_user *out);
     int (*user_set)(kz_store *st, const char *name, const char *role, const char *hash);
@@ -87,6 +109,9 @@ struct kz_store {
     int in_snapshot;
     const char *location; /* set by the backend, owned by it */
 };
+
+/* No day: the engine's KZ_DAY_NONE (engine/engine.h), which the store may not include. */
+#define KZ_STORE_DAY_NONE INT32_MIN
 
 /* The SQLite backend (src/store/sqlite/). */
 int kz_sqlite_open(kz_store **out, const char *path, int flags);

@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -520,6 +521,254 @@ int kz_store_anomaly_set_state(kz_store *st, int64_t id, const char *state, cons
     if (!by)
         return kz_error_set(KZ_EINVALID, "who sets the state is needed");
     return st->ops->anomaly_state(st, id, state, by, note, at);
+}
+
+/* ---- playbooks ---------------------------------------------------------------------- */
+
+/* Bytes allowed in what playbooks store: a rule's name (rules/rule.h: 1-64),
+ * a key (a subject, a window, an assignee, a playbook, a task's title), a
+ * line (a source, a reason, an error), a document (a definition, a payload, a
+ * task's body, a rule's state). */
+#define RULE_NAME_MAX 64
+#define KEY_MAX 1024
+#define LINE_MAX_BYTES 8192
+#define DOC_MAX ((size_t)1 << 20)
+
+static const char *const rule_modes[] = { "on", "dry-run", "off", NULL };
+static const char *const subject_kinds[] = { "account", "user", NULL };
+static const char *const delivery_kinds[] = { "email", "webhook", NULL };
+static const char *const delivery_states[] = { "pending", "done", "failed", NULL };
+static const char *const task_statuses[] = { "open", "done", "cancelled", NULL };
+
+/* KZ_OK when v is one of the NULL-terminated list, else KZ_EINVALID naming them. */
+static int one_of(const char *what, const char *v, const char *const *list)
+{
+    if (v)
+        for (size_t i = 0; list[i]; i++)
+            if (strcmp(v, list[i]) == 0)
+                return KZ_OK;
+    char names[128] = "";
+    size_t n = 0;
+    for (size_t i = 0; list[i] && n < sizeof names; i++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", list[i]);
+    if (!v)
+        return kz_error_set(KZ_EINVALID, "%s is missing (one of %s)", what, names);
+    return kz_error_set(KZ_EINVALID, "%s '%s' is not one of %s", what, v, names);
+}
+
+/* KZ_OK when v is given (or may be NULL) and from min to max bytes long. */
+static int text_ok(const char *what, const char *v, size_t min, size_t max, int may_be_null)
+{
+    if (!v)
+        return may_be_null ? KZ_OK : kz_error_set(KZ_EINVALID, "%s is missing", what);
+    size_t n = strlen(v);
+    if (n < min || n > max)
+        return kz_error_set(KZ_EINVALID, "%s must be %zu to %zu bytes (it is %zu)", what, min, max, n);
+    return KZ_OK;
+}
+
+/* Listing limits: none or negative means no limit (the backends take -1). */
+static int64_t no_limit(int64_t limit)
+{
+    return limit > 0 ? limit : -1;
+}
+
+int kz_store_rule_put(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_created)
+{
+    int rc = writable(st);
+    if (!rc)
+        rc = text_ok("rule name", r->name, 1, RULE_NAME_MAX, 0);
+    if (!rc)
+        rc = text_ok("rule definition", r->definition, 1, DOC_MAX, 0);
+    if (!rc)
+        rc = one_of("rule mode", r->mode, rule_modes);
+    if (!rc)
+        rc = text_ok("rule source", r->source, 1, LINE_MAX_BYTES, 0);
+    if (!rc && out_created)
+        *out_created = 0;
+    return rc ? rc : st->ops->rule_put(st, r, at, out_created);
+}
+
+int kz_store_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time at)
+{
+    int rc = writable(st);
+    if (!rc)
+        rc = text_ok("rule name", name, 1, RULE_NAME_MAX, 0);
+    if (!rc)
+        rc = one_of("rule mode", mode, rule_modes);
+    return rc ? rc : st->ops->rule_set_mode(st, name, mode, at);
+}
+
+int kz_store_rule_remove(kz_store *st, const char *name)
+{
+    int rc = writable(st);
+    if (!rc)
+        rc = text_ok("rule name", name, 1, RULE_NAME_MAX, 0);
+    return rc ? rc : st->ops->rule_remove(st, name);
+}
+
+int kz_store_rule_get(kz_store *st, const char *name, kz_rule_rec_fn fn, void *ctx)
+{
+    int rc = text_ok("rule name", name, 1, RULE_NAME_MAX, 0);
+    return rc ? rc : st->ops->rule_get(st, name, fn, ctx);
+}
+
+int kz_store_rules_each(kz_store *st, kz_rule_rec_fn fn, void *ctx)
+{
+    return st->ops->rules_each(st, fn, ctx);
+}
+
+int kz_store_firing_add(kz_store *st, const kz_firing_rec *f, int64_t *out_id)
+{
+    int rc = writable(st);
+    if (out_id)
+        *out_id = 0;
+    if (!rc)
+        rc = text_ok("firing: rule name", f->rule, 1, RULE_NAME_MAX, 0);
+    if (!rc)
+        rc = one_of("firing: subject kind", f->subject_kind, subject_kinds);
+    if (!rc)
+        rc = text_ok("firing: subject", f->subject, 1, KEY_MAX, 0);
+    if (!rc)
+        rc = text_ok("firing: window key", f->window_key, 1, KEY_MAX, 0);
+    if (!rc)
+        rc = text_ok("firing: reason", f->reason, 0, LINE_MAX_BYTES, 0);
+    if (!rc && f->account_id < 0)
+        rc = kz_error_set(KZ_EINVALID, "firing: a negative account id");
+    return rc ? rc : st->ops->firing_add(st, f, out_id);
+}
+
+int kz_store_firing_last(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
+                         kz_time *out_at)
+{
+    *out_at = 0;
+    int rc = text_ok("rule name", rule, 1, RULE_NAME_MAX, 0);
+    if (!rc)
+        rc = one_of("subject kind", subject_kind, subject_kinds);
+    if (!rc)
+        rc = text_ok("subject", subject, 1, KEY_MAX, 0);
+    return rc ? rc : st->ops->firing_last(st, rule, subject_kind, subject, out_at);
+}
+
+int kz_store_firings_each(kz_store *st, const char *rule, int64_t account_id, int64_t before_id, int64_t limit,
+                          kz_firing_fn fn, void *ctx)
+{
+    if (account_id < 0 || before_id < 0)
+        return kz_error_set(KZ_EINVALID, "firings: negative ids");
+    return st->ops->firings_each(st, rule, account_id, before_id, no_limit(limit), fn, ctx);
+}
+
+int kz_store_delivery_add(kz_store *st, const kz_delivery_rec *d, kz_time at, int64_t *out_id)
+{
+    int rc = writable(st);
+    if (out_id)
+        *out_id = 0;
+    if (!rc && d->firing_id <= 0)
+        rc = kz_error_set(KZ_EINVALID, "delivery: the firing it belongs to is missing");
+    if (!rc && d->action < 0)
+        rc = kz_error_set(KZ_EINVALID, "delivery: a negative action index");
+    if (!rc)
+        rc = one_of("delivery kind", d->kind, delivery_kinds);
+    if (!rc)
+        rc = text_ok("delivery payload", d->payload, 0, DOC_MAX, 0);
+    return rc ? rc : st->ops->delivery_add(st, d, at, out_id);
+}
+
+int kz_store_deliveries_due(kz_store *st, kz_time now, int64_t limit, kz_delivery_fn fn, void *ctx)
+{
+    return st->ops->deliveries_due(st, now, no_limit(limit), fn, ctx);
+}
+
+int kz_store_delivery_set(kz_store *st, int64_t id, const char *state, int attempts, kz_time next_at,
+                          const char *last_error, kz_time at)
+{
+    int rc = writable(st);
+    if (!rc)
+        rc = one_of("delivery state", state, delivery_states);
+    if (!rc && attempts < 0)
+        rc = kz_error_set(KZ_EINVALID, "delivery: a negative count of attempts");
+    if (!rc)
+        rc = text_ok("delivery error", last_error, 0, LINE_MAX_BYTES, 1);
+    return rc ? rc : st->ops->delivery_set(st, id, state, attempts, next_at, last_error, at);
+}
+
+int kz_store_deliveries_each(kz_store *st, const char *state, int64_t firing_id, int64_t limit, kz_delivery_fn fn,
+                             void *ctx)
+{
+    int rc = state ? one_of("delivery state", state, delivery_states) : KZ_OK;
+    if (!rc && firing_id < 0)
+        rc = kz_error_set(KZ_EINVALID, "deliveries: a negative firing id");
+    return rc ? rc : st->ops->deliveries_each(st, state, firing_id, no_limit(limit), fn, ctx);
+}
+
+int kz_store_task_add(kz_store *st, const kz_task_rec *t, kz_time at, int64_t *out_id)
+{
+    int rc = writable(st);
+    if (out_id)
+        *out_id = 0;
+    if (!rc)
+        rc = text_ok("task title", t->title, 1, KEY_MAX, 0);
+    if (!rc)
+        rc = text_ok("task body", t->body, 0, DOC_MAX, 1);
+    if (!rc)
+        rc = text_ok("task assignee", t->assignee, 1, KEY_MAX, 1);
+    if (!rc)
+        rc = text_ok("task source", t->source, 1, LINE_MAX_BYTES, 0);
+    if (!rc)
+        rc = text_ok("task playbook", t->playbook, 1, KEY_MAX, 1);
+    if (!rc && (t->account_id < 0 || t->firing_id < 0))
+        rc = kz_error_set(KZ_EINVALID, "task: negative ids");
+    if (!rc && t->due == KZ_TASK_DUE_KEPT)
+        rc = kz_error_set(KZ_EINVALID, "task: not a due day");
+    return rc ? rc : st->ops->task_add(st, t, at, out_id);
+}
+
+int kz_store_task_get(kz_store *st, int64_t id, kz_task_fn fn, void *ctx)
+{
+    return st->ops->task_get(st, id, fn, ctx);
+}
+
+int kz_store_task_set(kz_store *st, int64_t id, const char *status, const char *assignee, kz_day due, kz_time at)
+{
+    int rc = writable(st);
+    if (!rc && status)
+        rc = one_of("task status", status, task_statuses);
+    if (!rc)
+        rc = text_ok("task assignee", assignee, 1, KEY_MAX, 1);
+    return rc ? rc : st->ops->task_set(st, id, status, assignee, due, at);
+}
+
+int kz_store_tasks_each(kz_store *st, const kz_task_query *q, kz_task_fn fn, void *ctx)
+{
+    kz_task_query c = *q;
+    int rc = c.status ? one_of("task status", c.status, task_statuses) : KZ_OK;
+    if (!rc && (c.account_id < 0 || c.after_id < 0))
+        rc = kz_error_set(KZ_EINVALID, "tasks: negative ids");
+    if (rc)
+        return rc;
+    c.limit = no_limit(c.limit);
+    return st->ops->tasks_each(st, &c, fn, ctx);
+}
+
+int kz_store_rule_state_get(kz_store *st, const char *rule, const char *subject, char **out_value)
+{
+    *out_value = NULL;
+    int rc = text_ok("rule name", rule, 1, RULE_NAME_MAX, 0);
+    if (!rc)
+        rc = text_ok("rule state subject", subject, 1, KEY_MAX, 0);
+    return rc ? rc : st->ops->rule_state_get(st, rule, subject, out_value);
+}
+
+int kz_store_rule_state_put(kz_store *st, const char *rule, const char *subject, const char *value, kz_time at)
+{
+    int rc = writable(st);
+    if (!rc)
+        rc = text_ok("rule name", rule, 1, RULE_NAME_MAX, 0);
+    if (!rc)
+        rc = text_ok("rule state subject", subject, 1, KEY_MAX, 0);
+    if (!rc)
+        rc = text_ok("rule state", value, 0, DOC_MAX, 1);
+    return rc ? rc : st->ops->rule_state_put(st, rule, subject, value, at);
 }
 
 void kz_user_free(kz_user *u)

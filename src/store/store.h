@@ -443,6 +443,134 @@ int kz_store_anomaly_get(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx);
 int kz_store_anomaly_set_state(kz_store *st, int64_t id, const char *state, const char *by, const char *note,
                                kz_time at);
 
+/* ---- playbooks: rules, firings, deliveries, tasks, rule state ----------------------- */
+
+/* A stored rule: its definition (JSON, rules/rule.h) by name, with its mode
+ * ("on", "dry-run", "off"), where it came from ("file:PATH", "api:USER",
+ * "cli") and since when it is switched on (enabled_at: set when the rule is
+ * created not off, or when its mode goes from off to on or dry-run; 0 while
+ * off): a rule acts only on what happens from then on, so that a restart or
+ * a new rule never acts on the past. Strings borrowed (from the caller when
+ * stored, from the store for the call when read). */
+typedef struct kz_rule_rec {
+    const char *name, *definition, *mode, *source;
+    kz_time enabled_at, created_at, updated_at;
+} kz_rule_rec;
+typedef int (*kz_rule_rec_fn)(void *ctx, const kz_rule_rec *r);
+
+/* Creates or replaces rule r->name (definition, mode, source; the times are
+ * the store's). *out_created (may be NULL) is 1 when it is new. */
+int kz_store_rule_put(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_created);
+/* Sets a rule's mode; KZ_ENOTFOUND. */
+int kz_store_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time at);
+/* Removes a rule (its firings, deliveries and tasks stay, for the record); KZ_ENOTFOUND. */
+int kz_store_rule_remove(kz_store *st, const char *name);
+/* One rule; KZ_ENOTFOUND. */
+int kz_store_rule_get(kz_store *st, const char *name, kz_rule_rec_fn fn, void *ctx);
+/* Every rule, by name. */
+int kz_store_rules_each(kz_store *st, kz_rule_rec_fn fn, void *ctx);
+
+/* A firing of a rule for a subject (an account, or a product user of one),
+ * recorded once per (rule, subject_kind, subject, window_key): the window key
+ * says which occasion it is (the completing event's time, the crossing's
+ * day, the anchor date, the ticket's id). `at` is the time of what it fired
+ * on, fired_at when Kizuna noticed. */
+typedef struct kz_firing_rec {
+    int64_t id;
+    const char *rule;
+    const char *subject_kind;   /* "account" or "user" */
+    const char *subject;        /* the account's or the user's key */
+    int64_t account_id;         /* internal id */
+    const char *account_key;    /* read only: the account's key (NULL when it was deleted) */
+    const char *window_key;
+    kz_time at, fired_at;
+    const char *reason;         /* in words: "events purchase, purchase within 30d" */
+    int dry_run;
+} kz_firing_rec;
+typedef int (*kz_firing_fn)(void *ctx, const kz_firing_rec *f);
+
+/* Records a firing: *out_id is its id, or 0 when that (rule, subject,
+ * window) was recorded before (nothing written). Works inside the caller's
+ * transaction (so that the firing and its actions commit together) or on its own. */
+int kz_store_firing_add(kz_store *st, const kz_firing_rec *f, int64_t *out_id);
+/* The time (at) of the rule's latest firing for the subject; 0 when none. */
+int kz_store_firing_last(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
+                         kz_time *out_at);
+/* Firings of rule (NULL: any) and account (0: any), the latest (by at, then id)
+ * first, older than before_id (0: from the newest), at most limit. */
+int kz_store_firings_each(kz_store *st, const char *rule, int64_t account_id, int64_t before_id, int64_t limit,
+                          kz_firing_fn fn, void *ctx);
+
+/* An action that reaches outside (e-mail, webhook), kept as an outbox row
+ * until it is delivered or given up: state "pending" (next try at next_at),
+ * "done" or "failed" (gave up after `attempts`; last_error says why). */
+typedef struct kz_delivery_rec {
+    int64_t id, firing_id;
+    int action;                 /* the action's index in the rule */
+    const char *kind;           /* "email", "webhook" */
+    const char *payload;        /* JSON: what to send, rendered at firing */
+    const char *state;
+    int attempts;
+    kz_time next_at, created_at, updated_at;
+    const char *last_error;     /* NULL when none */
+    const char *rule;           /* read only: the firing's rule */
+    int64_t account_id;         /* read only: the firing's account */
+} kz_delivery_rec;
+typedef int (*kz_delivery_fn)(void *ctx, const kz_delivery_rec *d);
+
+/* Adds a pending delivery (state, attempts and times are the store's: next_at = at). */
+int kz_store_delivery_add(kz_store *st, const kz_delivery_rec *d, kz_time at, int64_t *out_id);
+/* Pending deliveries whose next_at <= now, the oldest first, at most limit. */
+int kz_store_deliveries_due(kz_store *st, kz_time now, int64_t limit, kz_delivery_fn fn, void *ctx);
+/* Records a try: the new state, attempts, next_at (pending) and error (NULL: cleared); KZ_ENOTFOUND. */
+int kz_store_delivery_set(kz_store *st, int64_t id, const char *state, int attempts, kz_time next_at,
+                          const char *last_error, kz_time at);
+/* Deliveries in state (NULL: any) of firing firing_id (0: any), the newest first, at most limit. */
+int kz_store_deliveries_each(kz_store *st, const char *state, int64_t firing_id, int64_t limit, kz_delivery_fn fn,
+                             void *ctx);
+
+/* A task for a CSM: from a rule ("rule:NAME") or a person ("user:NAME"). */
+typedef struct kz_task_rec {
+    int64_t id;
+    const char *title, *body;   /* body may be NULL */
+    int64_t account_id;         /* internal id; 0: none */
+    const char *account_key;    /* read only */
+    const char *assignee;       /* a user name or an account owner's name; NULL: nobody yet */
+    kz_day due;                 /* KZ_DAY_NONE: none */
+    const char *status;         /* "open", "done", "cancelled" */
+    const char *source;
+    int64_t firing_id;          /* 0: none */
+    const char *playbook;       /* NULL: none */
+    kz_time created_at, updated_at, closed_at; /* closed_at 0 while open */
+} kz_task_rec;
+typedef int (*kz_task_fn)(void *ctx, const kz_task_rec *t);
+
+/* Adds an open task (status and times are the store's). Inside or outside a transaction. */
+int kz_store_task_add(kz_store *st, const kz_task_rec *t, kz_time at, int64_t *out_id);
+/* One task; KZ_ENOTFOUND. */
+int kz_store_task_get(kz_store *st, int64_t id, kz_task_fn fn, void *ctx);
+/* Changes what is given: status (NULL: kept; closing sets closed_at, reopening clears it), assignee
+ * (NULL: kept), due (KZ_TASK_DUE_KEPT: kept; KZ_DAY_NONE: none); KZ_ENOTFOUND. */
+#define KZ_TASK_DUE_KEPT INT32_MAX /* no day: what KZ_DAY_NONE - 1 meant, without its overflow */
+int kz_store_task_set(kz_store *st, int64_t id, const char *status, const char *assignee, kz_day due, kz_time at);
+
+typedef struct kz_task_query {
+    const char *assignee;       /* NULL: anyone */
+    int64_t account_id;         /* 0: any */
+    const char *status;         /* NULL: any */
+    kz_day due_before;          /* only tasks due before this day (overdue on it); KZ_DAY_NONE: any */
+    int64_t after_id;           /* paging: ids above it (0: from the first) */
+    int64_t limit;
+} kz_task_query;
+/* Tasks matching q by id (stable paging), at most q->limit. */
+int kz_store_tasks_each(kz_store *st, const kz_task_query *q, kz_task_fn fn, void *ctx);
+
+/* What a rule remembers of a subject between evaluations (a threshold: whether
+ * the condition held when last looked at). *out_value is malloc'd (caller
+ * frees), NULL when none; put with value NULL forgets it. */
+int kz_store_rule_state_get(kz_store *st, const char *rule, const char *subject, char **out_value);
+int kz_store_rule_state_put(kz_store *st, const char *rule, const char *subject, const char *value, kz_time at);
+
 /* ---- users, tokens, sessions, audit ----------------------------------------------- */
 
 /* A user of the server. Strings are malloc'd when handed out (free with

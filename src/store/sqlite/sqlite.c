@@ -223,6 +223,27 @@ enum stmt_id {
     S_ANOMALY_EACH,
     S_ANOMALY_GET,
     S_ANOMALY_STATE,
+    S_RULE_MODE,
+    S_RULE_INSERT,
+    S_RULE_UPDATE,
+    S_RULE_SET_MODE,
+    S_RULE_REMOVE,
+    S_RULE_GET,
+    S_RULE_EACH,
+    S_FIRING_ADD,
+    S_FIRING_LAST,
+    S_FIRING_EACH,
+    S_DELIVERY_ADD,
+    S_DELIVERY_DUE,
+    S_DELIVERY_SET,
+    S_DELIVERY_EACH,
+    S_TASK_ADD,
+    S_TASK_GET,
+    S_TASK_SET,
+    S_TASK_EACH,
+    S_RSTATE_GET,
+    S_RSTATE_PUT,
+    S_RSTATE_DELETE,
     S_N
 };
 
@@ -331,6 +352,60 @@ static const char *const stmt_sql[S_N] = {
     [S_ANOMALY_GET] = "SELECT " ANOMALY_COLS " FROM anomalies WHERE id = ?1",
     [S_ANOMALY_STATE] = "UPDATE anomalies SET state = ?2, state_by = ?3, note = coalesce(?4, note), updated_at = ?5 "
                         "WHERE id = ?1",
+    [S_RULE_MODE] = "SELECT mode, enabled_at FROM rules WHERE name = ?1",
+    [S_RULE_INSERT] = "INSERT INTO rules (name, definition, mode, source, enabled_at, created_at, updated_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    [S_RULE_UPDATE] = "UPDATE rules SET definition = ?2, mode = ?3, source = ?4, enabled_at = ?5, updated_at = ?6 "
+                      "WHERE name = ?1",
+    [S_RULE_SET_MODE] = "UPDATE rules SET mode = ?2, enabled_at = ?3, updated_at = ?4 WHERE name = ?1",
+    [S_RULE_REMOVE] = "DELETE FROM rules WHERE name = ?1",
+#define RULE_COLS "name, definition, mode, source, enabled_at, created_at, updated_at"
+    [S_RULE_GET] = "SELECT " RULE_COLS " FROM rules WHERE name = ?1",
+    [S_RULE_EACH] = "SELECT " RULE_COLS " FROM rules ORDER BY name",
+    /* a row back only when inserted: a firing seen before writes nothing */
+    [S_FIRING_ADD] = "INSERT INTO rule_firings (rule, subject_kind, subject, account_id, window_key, at, fired_at, "
+                     "reason, dry_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                     "ON CONFLICT (rule, subject_kind, subject, window_key) DO NOTHING RETURNING id",
+    [S_FIRING_LAST] = "SELECT coalesce(max(at), 0) FROM rule_firings "
+                      "WHERE rule = ?1 AND subject_kind = ?2 AND subject = ?3",
+    /* paging: the rows after before_id's in the order (at DESC, id DESC) */
+    [S_FIRING_EACH] = "SELECT f.id, f.rule, f.subject_kind, f.subject, coalesce(f.account_id, 0), a.account_key, "
+                      "f.window_key, f.at, f.fired_at, f.reason, f.dry_run "
+                      "FROM rule_firings f LEFT JOIN accounts a ON a.id = f.account_id "
+                      "WHERE (?1 IS NULL OR f.rule = ?1) AND (?2 = 0 OR f.account_id = ?2) "
+                      "AND (?3 = 0 OR (f.at, f.id) < (SELECT b.at, b.id FROM rule_firings b WHERE b.id = ?3)) "
+                      "ORDER BY f.at DESC, f.id DESC LIMIT ?4",
+    [S_DELIVERY_ADD] = "INSERT INTO deliveries (firing_id, action, kind, payload, next_at, created_at, updated_at) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)",
+#define DELIVERY_COLS                                                                                              \
+    "d.id, d.firing_id, d.action, d.kind, d.payload, d.state, d.attempts, d.next_at, d.created_at, d.updated_at, " \
+    "d.last_error, f.rule, coalesce(f.account_id, 0) FROM deliveries d JOIN rule_firings f ON f.id = d.firing_id"
+    [S_DELIVERY_DUE] = "SELECT " DELIVERY_COLS " WHERE d.state = 'pending' AND d.next_at <= ?1 "
+                       "ORDER BY d.next_at, d.id LIMIT ?2",
+    [S_DELIVERY_SET] = "UPDATE deliveries SET state = ?2, attempts = ?3, next_at = ?4, last_error = ?5, "
+                       "updated_at = ?6 WHERE id = ?1",
+    [S_DELIVERY_EACH] = "SELECT " DELIVERY_COLS " WHERE (?1 IS NULL OR d.state = ?1) "
+                        "AND (?2 = 0 OR d.firing_id = ?2) ORDER BY d.id DESC LIMIT ?3",
+    [S_TASK_ADD] = "INSERT INTO tasks (title, body, account_id, assignee, due_day, source, firing_id, playbook, "
+                   "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+#define TASK_COLS                                                                                                  \
+    "t.id, t.title, t.body, coalesce(t.account_id, 0), a.account_key, t.assignee, t.due_day, t.status, t.source, " \
+    "coalesce(t.firing_id, 0), t.playbook, t.created_at, t.updated_at, t.closed_at "                              \
+    "FROM tasks t LEFT JOIN accounts a ON a.id = t.account_id"
+    [S_TASK_GET] = "SELECT " TASK_COLS " WHERE t.id = ?1",
+    /* closed_at is 0 exactly while open: set when a task closes, kept when it
+     * goes from one closed status to the other, cleared when it reopens */
+    [S_TASK_SET] = "UPDATE tasks SET status = coalesce(?2, status), assignee = coalesce(?3, assignee), "
+                   "due_day = CASE WHEN ?4 THEN due_day ELSE ?5 END, "
+                   "closed_at = CASE WHEN ?2 IS NULL THEN closed_at WHEN ?2 = 'open' THEN 0 "
+                   "WHEN closed_at = 0 THEN ?6 ELSE closed_at END, updated_at = ?6 WHERE id = ?1",
+    [S_TASK_EACH] = "SELECT " TASK_COLS " WHERE (?1 IS NULL OR t.assignee = ?1) AND (?2 = 0 OR t.account_id = ?2) "
+                    "AND (?3 IS NULL OR t.status = ?3) AND (?4 IS NULL OR (t.due_day IS NOT NULL AND t.due_day < ?4)) "
+                    "AND t.id > ?5 ORDER BY t.id LIMIT ?6",
+    [S_RSTATE_GET] = "SELECT value FROM rule_state WHERE rule = ?1 AND subject = ?2",
+    [S_RSTATE_PUT] = "INSERT INTO rule_state (rule, subject, value, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (rule, subject) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    [S_RSTATE_DELETE] = "DELETE FROM rule_state WHERE rule = ?1 AND subject = ?2",
     [S_AUDIT_ADD] = "INSERT INTO audit_log (at, actor, action, target, detail, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_AUDIT_EACH] = "SELECT id, at, actor, action, target, detail, client FROM audit_log "
                      "WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2",
@@ -1925,6 +2000,509 @@ static int sq_anomaly_state(kz_store *st, int64_t id, const char *state, const c
     return rc;
 }
 
+/* ---- playbooks ------------------------------------------------------------------------ */
+
+static void bind_text_or_null(sqlite3_stmt *q, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+/* An internal id, 0 meaning none (NULL). */
+static void bind_id_or_null(sqlite3_stmt *q, int i, int64_t id)
+{
+    if (id)
+        sqlite3_bind_int64(q, i, id);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+/* Opens a transaction of its own unless the caller's (or a snapshot) is open:
+ * *own says whether own_end must finish it. */
+static int own_begin(sq_store *s, int *own)
+{
+    *own = 0;
+    if (s->base.in_tx || s->base.in_snapshot)
+        return KZ_OK;
+    int rc = sq_begin(&s->base);
+    *own = rc == KZ_OK;
+    return rc;
+}
+
+/* Commits an own transaction after success, rolls it back after rc. */
+static int own_end(sq_store *s, int own, int rc)
+{
+    if (!own)
+        return rc;
+    if (rc) {
+        sq_rollback(&s->base);
+        return rc;
+    }
+    return sq_commit(&s->base);
+}
+
+/* Since when a rule in mode acts, given its mode before (NULL: it is new) and
+ * enabled_at then: not while off; from now when it was off or new; else as before. */
+static kz_time rule_enabled_at(const char *old_mode, kz_time old_enabled, const char *mode, kz_time at)
+{
+    if (strcmp(mode, "off") == 0)
+        return 0;
+    if (!old_mode || strcmp(old_mode, "off") == 0)
+        return at;
+    return old_enabled;
+}
+
+/* The enabled_at a rule in mode would have now (the old row read in the
+ * transaction); *exists says whether there is one. */
+static int rule_next_enabled(sq_store *s, const char *name, const char *mode, kz_time at, int *exists,
+                             kz_time *enabled)
+{
+    sqlite3_stmt *q = stmt(s, S_RULE_MODE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int sr = sqlite3_step(q), rc = KZ_OK;
+    if (sr == SQLITE_ROW) {
+        *exists = 1;
+        *enabled = rule_enabled_at(text_col(q, 0), sqlite3_column_int64(q, 1), mode, at);
+    } else if (sr == SQLITE_DONE) {
+        *exists = 0;
+        *enabled = rule_enabled_at(NULL, 0, mode, at);
+    } else {
+        rc = db_error(s, "reading a rule");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_rule_put(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_created)
+{
+    sq_store *s = sq(st);
+    int own, exists = 0;
+    kz_time enabled = 0;
+    int rc = own_begin(s, &own);
+    if (!rc)
+        rc = rule_next_enabled(s, r->name, r->mode, at, &exists, &enabled);
+    if (!rc) {
+        sqlite3_stmt *q = stmt(s, exists ? S_RULE_UPDATE : S_RULE_INSERT);
+        if (!q) {
+            rc = KZ_EIO;
+        } else {
+            sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, r->definition, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 3, r->mode, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 4, r->source, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 5, enabled);
+            sqlite3_bind_int64(q, 6, at);
+            rc = step_done(s, q, "storing a rule");
+        }
+    }
+    rc = own_end(s, own, rc);
+    if (!rc && out_created)
+        *out_created = !exists;
+    return rc;
+}
+
+static int sq_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time at)
+{
+    sq_store *s = sq(st);
+    int own, exists = 0;
+    kz_time enabled = 0;
+    int rc = own_begin(s, &own);
+    if (!rc)
+        rc = rule_next_enabled(s, name, mode, at, &exists, &enabled);
+    if (!rc && !exists)
+        rc = kz_error_set(KZ_ENOTFOUND, "no rule '%s'", name);
+    if (!rc) {
+        sqlite3_stmt *q = stmt(s, S_RULE_SET_MODE);
+        if (!q) {
+            rc = KZ_EIO;
+        } else {
+            sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, mode, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 3, enabled);
+            sqlite3_bind_int64(q, 4, at);
+            rc = step_done(s, q, "setting a rule's mode");
+        }
+    }
+    return own_end(s, own, rc);
+}
+
+static int sq_rule_remove(kz_store *st, const char *name)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_RULE_REMOVE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int rc = step_done(s, q, "removing a rule");
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "no rule '%s'", name);
+    return rc;
+}
+
+static void rule_row(sqlite3_stmt *q, kz_rule_rec *r)
+{
+    r->name = text_col(q, 0);
+    r->definition = text_col(q, 1);
+    r->mode = text_col(q, 2);
+    r->source = text_col(q, 3);
+    r->enabled_at = sqlite3_column_int64(q, 4);
+    r->created_at = sqlite3_column_int64(q, 5);
+    r->updated_at = sqlite3_column_int64(q, 6);
+}
+
+static int sq_rule_get(kz_store *st, const char *name, kz_rule_rec_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_RULE_GET);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int sr = sqlite3_step(q), rc;
+    if (sr == SQLITE_ROW) {
+        kz_rule_rec r;
+        rule_row(q, &r);
+        rc = fn(ctx, &r);
+    } else if (sr == SQLITE_DONE) {
+        rc = kz_error_set(KZ_ENOTFOUND, "no rule '%s'", name);
+    } else {
+        rc = db_error(s, "reading a rule");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_rules_each(kz_store *st, kz_rule_rec_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_RULE_EACH);
+    int rc = KZ_OK, sr;
+    if (!q)
+        return KZ_EIO;
+    while (!rc && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_rule_rec r;
+        rule_row(q, &r);
+        rc = fn(ctx, &r);
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "reading the rules");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_firing_add(kz_store *st, const kz_firing_rec *f, int64_t *out_id)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_FIRING_ADD);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, f->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, f->subject_kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, f->subject, -1, SQLITE_STATIC);
+    bind_id_or_null(q, 4, f->account_id);
+    sqlite3_bind_text(q, 5, f->window_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, f->at);
+    sqlite3_bind_int64(q, 7, f->fired_at);
+    sqlite3_bind_text(q, 8, f->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 9, f->dry_run != 0);
+    int64_t id = 0;
+    int sr = sqlite3_step(q), rc = KZ_OK;
+    if (sr == SQLITE_ROW) {
+        id = sqlite3_column_int64(q, 0);
+        sr = sqlite3_step(q); /* finishes the insert */
+    }
+    if (sr != SQLITE_DONE)
+        rc = db_error(s, "recording a firing");
+    sqlite3_reset(q);
+    if (!rc && out_id)
+        *out_id = id;
+    return rc;
+}
+
+static int sq_firing_last(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
+                          kz_time *out_at)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_FIRING_LAST);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, subject_kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, subject, -1, SQLITE_STATIC);
+    return step_ints(s, q, out_at, 1, "reading a rule's last firing");
+}
+
+static int sq_firings_each(kz_store *st, const char *rule, int64_t account_id, int64_t before_id, int64_t limit,
+                           kz_firing_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_FIRING_EACH);
+    int rc = KZ_OK, sr;
+    if (!q)
+        return KZ_EIO;
+    bind_text_or_null(q, 1, rule);
+    sqlite3_bind_int64(q, 2, account_id);
+    sqlite3_bind_int64(q, 3, before_id);
+    sqlite3_bind_int64(q, 4, limit);
+    while (!rc && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_firing_rec f = {
+            .id = sqlite3_column_int64(q, 0),
+            .rule = text_col(q, 1),
+            .subject_kind = text_col(q, 2),
+            .subject = text_col(q, 3),
+            .account_id = sqlite3_column_int64(q, 4),
+            .account_key = text_col(q, 5),
+            .window_key = text_col(q, 6),
+            .at = sqlite3_column_int64(q, 7),
+            .fired_at = sqlite3_column_int64(q, 8),
+            .reason = text_col(q, 9),
+            .dry_run = sqlite3_column_int(q, 10),
+        };
+        rc = fn(ctx, &f);
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "reading the firings");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_delivery_add(kz_store *st, const kz_delivery_rec *d, kz_time at, int64_t *out_id)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_DELIVERY_ADD);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, d->firing_id);
+    sqlite3_bind_int(q, 2, d->action);
+    sqlite3_bind_text(q, 3, d->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, d->payload, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, at);
+    int rc = step_done(s, q, "adding a delivery");
+    if (!rc && out_id)
+        *out_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+/* Steps a query of DELIVERY_COLS, handing each row to fn. */
+static int walk_deliveries(sq_store *s, sqlite3_stmt *q, kz_delivery_fn fn, void *ctx)
+{
+    int rc = KZ_OK, sr;
+    while (!rc && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_delivery_rec d = {
+            .id = sqlite3_column_int64(q, 0),
+            .firing_id = sqlite3_column_int64(q, 1),
+            .action = sqlite3_column_int(q, 2),
+            .kind = text_col(q, 3),
+            .payload = text_col(q, 4),
+            .state = text_col(q, 5),
+            .attempts = sqlite3_column_int(q, 6),
+            .next_at = sqlite3_column_int64(q, 7),
+            .created_at = sqlite3_column_int64(q, 8),
+            .updated_at = sqlite3_column_int64(q, 9),
+            .last_error = text_col(q, 10),
+            .rule = text_col(q, 11),
+            .account_id = sqlite3_column_int64(q, 12),
+        };
+        rc = fn(ctx, &d);
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "reading the deliveries");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_deliveries_due(kz_store *st, kz_time now, int64_t limit, kz_delivery_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_DELIVERY_DUE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, now);
+    sqlite3_bind_int64(q, 2, limit);
+    return walk_deliveries(s, q, fn, ctx);
+}
+
+static int sq_delivery_set(kz_store *st, int64_t id, const char *state, int attempts, kz_time next_at,
+                           const char *last_error, kz_time at)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_DELIVERY_SET);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, attempts);
+    sqlite3_bind_int64(q, 4, next_at);
+    bind_text_or_null(q, 5, last_error);
+    sqlite3_bind_int64(q, 6, at);
+    int rc = step_done(s, q, "recording a delivery");
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "no delivery %lld", (long long)id);
+    return rc;
+}
+
+static int sq_deliveries_each(kz_store *st, const char *state, int64_t firing_id, int64_t limit,
+                              kz_delivery_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_DELIVERY_EACH);
+    if (!q)
+        return KZ_EIO;
+    bind_text_or_null(q, 1, state);
+    sqlite3_bind_int64(q, 2, firing_id);
+    sqlite3_bind_int64(q, 3, limit);
+    return walk_deliveries(s, q, fn, ctx);
+}
+
+static int sq_task_add(kz_store *st, const kz_task_rec *t, kz_time at, int64_t *out_id)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_TASK_ADD);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, t->title, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 2, t->body);
+    bind_id_or_null(q, 3, t->account_id);
+    bind_text_or_null(q, 4, t->assignee);
+    if (t->due == KZ_STORE_DAY_NONE)
+        sqlite3_bind_null(q, 5);
+    else
+        sqlite3_bind_int64(q, 5, t->due);
+    sqlite3_bind_text(q, 6, t->source, -1, SQLITE_STATIC);
+    bind_id_or_null(q, 7, t->firing_id);
+    bind_text_or_null(q, 8, t->playbook);
+    sqlite3_bind_int64(q, 9, at);
+    int rc = step_done(s, q, "adding a task");
+    if (!rc && out_id)
+        *out_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static void task_row(sqlite3_stmt *q, kz_task_rec *t)
+{
+    t->id = sqlite3_column_int64(q, 0);
+    t->title = text_col(q, 1);
+    t->body = text_col(q, 2);
+    t->account_id = sqlite3_column_int64(q, 3);
+    t->account_key = text_col(q, 4);
+    t->assignee = text_col(q, 5);
+    t->due = sqlite3_column_type(q, 6) == SQLITE_NULL ? KZ_STORE_DAY_NONE : (kz_day)sqlite3_column_int64(q, 6);
+    t->status = text_col(q, 7);
+    t->source = text_col(q, 8);
+    t->firing_id = sqlite3_column_int64(q, 9);
+    t->playbook = text_col(q, 10);
+    t->created_at = sqlite3_column_int64(q, 11);
+    t->updated_at = sqlite3_column_int64(q, 12);
+    t->closed_at = sqlite3_column_int64(q, 13);
+}
+
+static int sq_task_get(kz_store *st, int64_t id, kz_task_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_TASK_GET);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    int sr = sqlite3_step(q), rc;
+    if (sr == SQLITE_ROW) {
+        kz_task_rec t;
+        task_row(q, &t);
+        rc = fn(ctx, &t);
+    } else if (sr == SQLITE_DONE) {
+        rc = kz_error_set(KZ_ENOTFOUND, "no task %lld", (long long)id);
+    } else {
+        rc = db_error(s, "reading a task");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_task_set(kz_store *st, int64_t id, const char *status, const char *assignee, kz_day due, kz_time at)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_TASK_SET);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    bind_text_or_null(q, 2, status);
+    bind_text_or_null(q, 3, assignee);
+    sqlite3_bind_int(q, 4, due == KZ_TASK_DUE_KEPT);
+    if (due == KZ_STORE_DAY_NONE || due == KZ_TASK_DUE_KEPT)
+        sqlite3_bind_null(q, 5);
+    else
+        sqlite3_bind_int64(q, 5, due);
+    sqlite3_bind_int64(q, 6, at);
+    int rc = step_done(s, q, "changing a task");
+    if (!rc && sqlite3_changes(s->db) == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "no task %lld", (long long)id);
+    return rc;
+}
+
+static int sq_tasks_each(kz_store *st, const kz_task_query *tq, kz_task_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_TASK_EACH);
+    int rc = KZ_OK, sr;
+    if (!q)
+        return KZ_EIO;
+    bind_text_or_null(q, 1, tq->assignee);
+    sqlite3_bind_int64(q, 2, tq->account_id);
+    bind_text_or_null(q, 3, tq->status);
+    if (tq->due_before == KZ_STORE_DAY_NONE)
+        sqlite3_bind_null(q, 4);
+    else
+        sqlite3_bind_int64(q, 4, tq->due_before);
+    sqlite3_bind_int64(q, 5, tq->after_id);
+    sqlite3_bind_int64(q, 6, tq->limit);
+    while (!rc && (sr = sqlite3_step(q)) == SQLITE_ROW) {
+        kz_task_rec t;
+        task_row(q, &t);
+        rc = fn(ctx, &t);
+    }
+    if (!rc && sr != SQLITE_DONE)
+        rc = db_error(s, "reading the tasks");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_rule_state_get(kz_store *st, const char *rule, const char *subject, char **out_value)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, S_RSTATE_GET);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, subject, -1, SQLITE_STATIC);
+    int sr = sqlite3_step(q), rc = KZ_OK;
+    if (sr == SQLITE_ROW) {
+        *out_value = column_copy(q, 0, NULL);
+        if (!*out_value)
+            rc = kz_error_oom();
+    } else if (sr != SQLITE_DONE) {
+        rc = db_error(s, "reading a rule's state");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_rule_state_put(kz_store *st, const char *rule, const char *subject, const char *value, kz_time at)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, value ? S_RSTATE_PUT : S_RSTATE_DELETE);
+    if (!q)
+        return KZ_EIO;
+    sqlite3_bind_text(q, 1, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, subject, -1, SQLITE_STATIC);
+    if (value) {
+        sqlite3_bind_text(q, 3, value, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, at);
+    }
+    return step_done(s, q, "storing a rule's state");
+}
+
 static int sq_audit_add(kz_store *st, const kz_audit *a)
 {
     sq_store *s = sq(st);
@@ -2008,6 +2586,24 @@ static const kz_store_ops sq_ops = {
     .anomalies_each = sq_anomalies_each,
     .anomaly_get = sq_anomaly_get,
     .anomaly_state = sq_anomaly_state,
+    .rule_put = sq_rule_put,
+    .rule_set_mode = sq_rule_set_mode,
+    .rule_remove = sq_rule_remove,
+    .rule_get = sq_rule_get,
+    .rules_each = sq_rules_each,
+    .firing_add = sq_firing_add,
+    .firing_last = sq_firing_last,
+    .firings_each = sq_firings_each,
+    .delivery_add = sq_delivery_add,
+    .deliveries_due = sq_deliveries_due,
+    .delivery_set = sq_delivery_set,
+    .deliveries_each = sq_deliveries_each,
+    .task_add = sq_task_add,
+    .task_get = sq_task_get,
+    .task_set = sq_task_set,
+    .tasks_each = sq_tasks_each,
+    .rule_state_get = sq_rule_state_get,
+    .rule_state_put = sq_rule_state_put,
     .user_add = sq_user_add,
     .user_get = sq_user_get,
     .user_set = sq_user_set,

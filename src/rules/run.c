@@ -1,0 +1,602 @@
+/*
+ * run.c - the stored rules, conditions on accounts, backtests and runs (run.h).
+ *
+ * A pass walks the stored events once (kz_events_walk, in time order), feeds
+ * the slice a pass needs to one matcher, and collects what fires; the
+ * collected firings are recorded and acted on after the walk, so that no
+ * write happens while the walk reads.
+ */
+#include "rules/run.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "engine/health.h"
+#include "engine/segment.h"
+#include "store/evblock.h"
+
+/* ---- the stored rules ------------------------------------------------------------------ */
+
+struct load {
+    kz_ruleset *rs;
+    size_t cap;
+};
+
+static int on_rule(void *ctx, const kz_rule_rec *r)
+{
+    struct load *l = ctx;
+    kz_ruleset *rs = l->rs;
+    if (rs->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        kz_rule **v = realloc(rs->rules, cap * sizeof *v);
+        if (v)
+            rs->rules = v;
+        kz_rule_mode *m = realloc(rs->mode, cap * sizeof *m);
+        if (m)
+            rs->mode = m;
+        kz_time *t = realloc(rs->enabled_at, cap * sizeof *t);
+        if (t)
+            rs->enabled_at = t;
+        if (!v || !m || !t)
+            return kz_error_oom();
+        l->cap = cap;
+    }
+    char origin[96];
+    snprintf(origin, sizeof origin, "stored rule '%s'", r->name);
+    kz_rule *rule;
+    int rc = kz_rule_parse(&rule, r->definition, strlen(r->definition), origin);
+    if (rc)
+        return rc;
+    if (kz_rule_mode_parse(&rs->mode[rs->n], r->mode)) {
+        kz_rule_free(rule);
+        return kz_error_prefix(KZ_EINVALID, "%s", origin);
+    }
+    rule->mode = rs->mode[rs->n];
+    rs->rules[rs->n] = rule;
+    rs->enabled_at[rs->n] = r->enabled_at;
+    rs->n++;
+    return KZ_OK;
+}
+
+int kz_ruleset_load(kz_ruleset **out, kz_store *st)
+{
+    struct load l = { calloc(1, sizeof(kz_ruleset)), 0 };
+    *out = NULL;
+    if (!l.rs)
+        return kz_error_oom();
+    int rc = kz_store_rules_each(st, on_rule, &l);
+    if (rc) {
+        kz_ruleset_free(l.rs);
+        return rc;
+    }
+    *out = l.rs;
+    return KZ_OK;
+}
+
+void kz_ruleset_free(kz_ruleset *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->n; i++)
+        kz_rule_free(rs->rules[i]);
+    free(rs->rules);
+    free(rs->mode);
+    free(rs->enabled_at);
+    free(rs);
+}
+
+/* ---- conditions on accounts -------------------------------------------------------------- */
+
+struct idx {
+    int64_t id;
+    uint32_t a;
+};
+
+struct kz_judge {
+    kz_rule *const *rules;
+    size_t n;
+    kz_engine *own_engine;
+    const kz_engine *e;
+    kz_scores *own_scores;
+    const kz_scores *sc;
+    struct idx *by_id;     /* engine accounts by store id */
+    size_t naccounts;
+    uint8_t **masks;       /* per rule: accounts passing its filters (NULL: no filter) */
+    kz_day today;
+};
+
+static int cmp_idx(const void *a, const void *b)
+{
+    int64_t x = ((const struct idx *)a)->id, y = ((const struct idx *)b)->id;
+    return (x > y) - (x < y);
+}
+
+static int needs_scores(const kz_rule *r)
+{
+    return r->bands || r->nsegments || strstr(r->json, "account.health") || strstr(r->json, "account.band") ||
+           strstr(r->json, "account.churn");
+}
+
+int kz_judge_new(kz_judge **out, kz_store *st, kz_rule *const *rules, size_t n, const kz_engine *e,
+                 const kz_scores *sc, kz_day today)
+{
+    kz_judge *j = calloc(1, sizeof *j);
+    int rc = KZ_OK, want_scores = 0;
+    *out = NULL;
+    if (!j || !(j->masks = calloc(n + 1, sizeof *j->masks))) {
+        free(j);
+        return kz_error_oom();
+    }
+    j->rules = rules;
+    j->n = n;
+    j->today = today;
+    for (size_t i = 0; i < n; i++)
+        want_scores |= needs_scores(rules[i]);
+    j->e = e;
+    j->sc = sc;
+    if (!e) {
+        if ((rc = kz_engine_build(&j->own_engine, st, want_scores ? KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS
+                                                                  : KZ_ENGINE_SUBSCRIPTIONS,
+                                  NULL)))
+            goto done;
+        j->e = j->own_engine;
+    }
+    if (!sc && want_scores) {
+        kz_metric_opts mo;
+        kz_metric_opts_init(&mo);
+        if ((rc = kz_scores_compute(&j->own_scores, st, j->e, &mo)))
+            goto done;
+        j->sc = j->own_scores;
+    }
+    j->naccounts = kz_engine_accounts(j->e);
+    int64_t *ids = malloc((j->naccounts + 1) * sizeof *ids);
+    if (!ids || !(j->by_id = malloc((j->naccounts + 1) * sizeof *j->by_id))) {
+        free(ids);
+        rc = kz_error_oom();
+        goto done;
+    }
+    kz_engine_account_ids(j->e, ids);
+    for (size_t a = 0; a < j->naccounts; a++)
+        j->by_id[a] = (struct idx){ ids[a], (uint32_t)a };
+    free(ids);
+    qsort(j->by_id, j->naccounts, sizeof *j->by_id, cmp_idx);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!rules[i]->nfilters)
+            continue;
+        kz_segments *s;
+        if ((rc = kz_segments_build(&s, st, j->e, today, rules[i]->filters, rules[i]->nfilters, NULL))) {
+            kz_error_prefix(rc, "rule '%s': conditions.filters", rules[i]->id);
+            break;
+        }
+        j->masks[i] = s->filter;
+        s->filter = NULL;
+        kz_segments_free(s);
+    }
+done:
+    if (rc) {
+        kz_judge_free(j);
+        return rc;
+    }
+    *out = j;
+    return KZ_OK;
+}
+
+void kz_judge_free(kz_judge *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->n; i++)
+        free(j->masks[i]);
+    free(j->masks);
+    free(j->by_id);
+    kz_scores_free(j->own_scores);
+    kz_engine_free(j->own_engine);
+    free(j);
+}
+
+static const char *const band_names[] = { [KZ_BAND_RED] = "red", [KZ_BAND_YELLOW] = "yellow",
+                                          [KZ_BAND_GREEN] = "green" };
+
+int kz_judge_account(kz_judge *j, size_t i, int64_t account_id, kz_occasion *o)
+{
+    const kz_rule *r = j->rules[i];
+    struct idx key = { account_id, 0 };
+    const struct idx *x = bsearch(&key, j->by_id, j->naccounts, sizeof *j->by_id, cmp_idx);
+    if (!x)
+        /* an account the engine does not have yet (added since): only a rule without conditions fires */
+        return !r->nfilters && !r->bands && !r->nsegments;
+    uint32_t a = x->a;
+    if (j->masks[i] && !j->masks[i][a])
+        return 0;
+    kz_metric_opts mo;
+    kz_account_facts facts;
+    kz_metric_opts_init(&mo);
+    kz_engine_account_facts(j->e, &mo, a, j->today, &facts);
+    o->plan = facts.plan;
+    o->mrr = facts.mrr;
+    const kz_scores *sc = j->sc;
+    if (sc && a < sc->naccounts) {
+        o->health = sc->health[a];
+        o->churn = sc->churn ? sc->churn[a] : NAN;
+        if (!isnan(sc->health[a]) && sc->band[a] <= KZ_BAND_GREEN)
+            o->band = band_names[sc->band[a]];
+        if (r->bands && (isnan(sc->health[a]) || !(r->bands & (1u << sc->band[a]))))
+            return 0;
+        if (r->nsegments) {
+            int ok = 0;
+            for (size_t k = 0; k < r->nsegments && !ok; k++)
+                ok = sc->segment[a] && strcmp(sc->segment[a], r->segments[k]) == 0;
+            if (!ok)
+                return 0;
+        }
+    } else if (r->bands || r->nsegments) {
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- in words ------------------------------------------------------------------------------ */
+
+static const char *const op_names[] = { "=", "!=", "<", "<=", ">", ">=", "in", "contains", "exists" };
+
+static void put(char *out, size_t cap, size_t *len, const char *fmt, ...) KZ_PRINTF(4, 5);
+
+static void put(char *out, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        *len = *len + (size_t)k >= cap ? cap - 1 : *len + (size_t)k;
+}
+
+static void describe_step(const kz_rule_step *s, char *out, size_t cap, size_t *len)
+{
+    put(out, cap, len, "%s", s->event);
+    if (s->count > 1) {
+        char n[24];
+        snprintf(n, sizeof n, " x%d", s->count);
+        put(out, cap, len, "%s", n);
+    }
+    for (size_t k = 0; k < s->nwhere; k++) {
+        const kz_rule_cond *c = &s->where[k];
+        const char *f = strncmp(c->field, "properties.", 11) == 0 ? c->field + 11 : c->field;
+        char v[48];
+        if (c->op == KZ_OP_EXISTS)
+            v[0] = 0;
+        else if (c->op == KZ_OP_IN)
+            snprintf(v, sizeof v, " (%zu values)", c->nlist);
+        else if (c->numeric)
+            snprintf(v, sizeof v, " %g", c->num);
+        else
+            snprintf(v, sizeof v, " %.40s", c->text);
+        put(out, cap, len, "%s%s %s%s", k ? ", " : " (", f, op_names[c->op], v);
+    }
+    if (s->nwhere)
+        put(out, cap, len, ")");
+}
+
+void kz_rule_describe(const kz_rule *r, char *out, size_t cap)
+{
+    size_t len = 0;
+    if (!cap)
+        return;
+    out[0] = 0;
+    if (r->trigger != KZ_TRIG_EVENT && r->trigger != KZ_TRIG_SEQUENCE) {
+        size_t nt;
+        put(out, cap, &len, "%s", kz_rule_triggers(&nt)[r->trigger].name);
+        return;
+    }
+    for (size_t s = 0; s < r->nsteps; s++) {
+        if (s)
+            put(out, cap, &len, "%s", r->ordered ? ", then " : " and ");
+        describe_step(&r->steps[s], out, cap, &len);
+    }
+    if (r->trigger == KZ_TRIG_SEQUENCE) {
+        char w[32];
+        int64_t d = r->within;
+        if (d % 86400 == 0)
+            snprintf(w, sizeof w, "%lldd", (long long)(d / 86400));
+        else if (d % 3600 == 0)
+            snprintf(w, sizeof w, "%lldh", (long long)(d / 3600));
+        else
+            snprintf(w, sizeof w, "%llds", (long long)d);
+        put(out, cap, &len, " within %s", w);
+        if (r->same)
+            put(out, cap, &len, ", the same %s", r->same);
+    }
+    put(out, cap, &len, "%s", r->per == KZ_PER_USER ? ", by one user" : ", in one account");
+}
+
+/* ---- a pass over the stored events ------------------------------------------------------- */
+
+struct cand {
+    size_t rule;
+    int64_t account_id;
+    uint32_t user, event;
+    kz_time at;
+    double value;
+    char key[64];
+};
+
+struct pass {
+    kz_matcher *m;
+    kz_judge *judge;
+    kz_time lo, hi;          /* the events fed: [lo, hi] */
+    int64_t events;
+    struct cand *v;
+    size_t n, cap;
+    char **users;
+    size_t nusers;
+};
+
+static const char *user_key(void *ctx, uint32_t u, size_t *n)
+{
+    struct pass *p = ctx;
+    if (u >= p->nusers || !p->users[u])
+        return NULL;
+    *n = strlen(p->users[u]);
+    return p->users[u];
+}
+
+static int collect(void *ctx, const kz_fire *f)
+{
+    struct pass *p = ctx;
+    kz_occasion o;
+    kz_occasion_init(&o);
+    if (!kz_judge_account(p->judge, f->rule_index, f->account_id, &o))
+        return 0;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        struct cand *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return kz_error_oom();
+        p->v = v;
+        p->cap = cap;
+    }
+    struct cand *c = &p->v[p->n++];
+    c->rule = f->rule_index;
+    c->account_id = f->account_id;
+    c->user = f->user;
+    c->event = f->event;
+    c->at = f->at;
+    c->value = f->value;
+    memcpy(c->key, f->key, sizeof c->key);
+    return 1;
+}
+
+static int on_run(void *ctx, const kz_evcols *ev)
+{
+    struct pass *p = ctx;
+    if (!ev->n || ev->ts[ev->n - 1] < p->lo || ev->ts[0] > p->hi)
+        return KZ_OK;
+    size_t a = 0, b = ev->n;
+    while (a < ev->n && ev->ts[a] < p->lo)
+        a++;
+    while (b > a && ev->ts[b - 1] > p->hi)
+        b--;
+    kz_evcols s = *ev;
+    s.n = s.cap = b - a;
+    s.ts += a;
+    s.account += a;
+    s.user += a;
+    s.event += a;
+    s.value += a;
+    if (s.event_id.off)
+        s.event_id.off += a;
+    if (s.props.off)
+        s.props.off += a;
+    p->events += (int64_t)s.n;
+    return kz_matcher_feed(p->m, &s, collect, p);
+}
+
+static void pass_free(struct pass *p, char **names, size_t nnames)
+{
+    kz_matcher_free(p->m);
+    kz_judge_free(p->judge);
+    free(p->v);
+    (void)nnames;
+    if (p->users)
+        kz_store_dict_free(p->users);
+    if (names)
+        kz_store_dict_free(names);
+}
+
+/* Walks [lo, hi] through the rules (since[i]: rule i fires from then). */
+static int pass_run(struct pass *p, kz_store *st, kz_rule *const *rules, size_t n, const kz_time *since,
+                    char ***names, size_t *nnames)
+{
+    int rc;
+    *names = NULL;
+    *nnames = 0;
+    if ((rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, names, nnames)) ||
+        (rc = kz_store_dict_array(st, KZ_DICT_USERS, &p->users, &p->nusers)) ||
+        (rc = kz_matcher_new(&p->m, rules, n, since, *names, *nnames)) ||
+        (rc = kz_judge_new(&p->judge, st, rules, n, NULL, NULL, kz_time_day(kz_now()))))
+        return rc;
+    kz_matcher_users(p->m, user_key, p);
+    return kz_events_walk(st, on_run, p, NULL);
+}
+
+/* ---- the backtest ------------------------------------------------------------------------ */
+
+void kz_backtest_free(kz_backtest *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->hits[i].account);
+        free(b->hits[i].user);
+    }
+    free(b->hits);
+    free(b);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct keyget {
+    char *key;
+};
+
+static int on_key(void *ctx, int64_t id, const kz_value *row)
+{
+    struct keyget *k = ctx;
+    (void)id;
+    if (row[KZ_ACCOUNT_KEY].kind == KZ_VTEXT && !(k->key = strndup(row[KZ_ACCOUNT_KEY].s, row[KZ_ACCOUNT_KEY].n)))
+        return kz_error_oom();
+    return KZ_OK;
+}
+
+static char *account_key(kz_store *st, int64_t id)
+{
+    struct keyget k = { NULL };
+    if (kz_store_each_of_account(st, KZ_ENT_ACCOUNT, id, 1, on_key, &k))
+        return NULL;
+    return k.key;
+}
+
+int kz_rules_backtest(kz_backtest **out, kz_store *st, const kz_rule *r, kz_time from, kz_time to)
+{
+    struct pass p = { 0 };
+    char **names = NULL, **subjects = NULL;
+    size_t nnames = 0;
+    kz_backtest *b = calloc(1, sizeof *b);
+    int rc = KZ_OK;
+    *out = NULL;
+    if (!b)
+        return kz_error_oom();
+    if (r->trigger != KZ_TRIG_EVENT && r->trigger != KZ_TRIG_SEQUENCE) {
+        size_t nt;
+        rc = kz_error_set(KZ_EINVALID, "rule '%s': a %s rule is judged by the server as scores and dates change; "
+                                       "the backtest replays event and sequence rules",
+                          r->id, kz_rule_triggers(&nt)[r->trigger].name);
+        goto done;
+    }
+    kz_rule *one = (kz_rule *)r;
+    p.lo = from - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);
+    p.hi = to;
+    if ((rc = pass_run(&p, st, &one, 1, &from, &names, &nnames)))
+        goto done;
+    b->from = from;
+    b->to = to;
+    b->events = p.events;
+    if (p.n && (!(b->hits = calloc(p.n, sizeof *b->hits)) || !(subjects = calloc(p.n, sizeof *subjects)))) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    for (size_t i = 0; i < p.n; i++) {
+        kz_backtest_hit *h = &b->hits[b->n];
+        const struct cand *c = &p.v[i];
+        h->at = c->at;
+        h->account_id = c->account_id;
+        memcpy(h->key, c->key, sizeof h->key);
+        if (!(h->account = account_key(st, c->account_id)))
+            continue; /* an account deleted since: its events are left out of everything */
+        if (r->per == KZ_PER_USER && c->user < p.nusers && p.users[c->user] &&
+            !(h->user = strdup(p.users[c->user]))) {
+            free(h->account);
+            rc = kz_error_oom();
+            goto done;
+        }
+        subjects[b->n] = h->user ? h->user : h->account;
+        b->n++;
+    }
+    qsort(subjects, b->n, sizeof *subjects, cmp_str);
+    for (size_t i = 0; i < b->n; i++)
+        b->subjects += i == 0 || strcmp(subjects[i], subjects[i - 1]) != 0;
+done:
+    free(subjects);
+    pass_free(&p, names, nnames);
+    if (rc) {
+        kz_backtest_free(b);
+        return rc;
+    }
+    *out = b;
+    return KZ_OK;
+}
+
+/* ---- a run ------------------------------------------------------------------------------- */
+
+int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_time now, kz_run_stats *out)
+{
+    struct pass p = { 0 };
+    char **names = NULL;
+    size_t nnames = 0;
+    kz_run_stats s = { 0 };
+    kz_rule **live = NULL;
+    kz_time *since = NULL;
+    size_t n = 0;
+    int rc = KZ_OK;
+    if (!(live = calloc(rs->n + 1, sizeof *live)) || !(since = calloc(rs->n + 1, sizeof *since))) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    p.lo = INT64_MAX;
+    p.hi = now;
+    for (size_t i = 0; i < rs->n; i++) {
+        kz_rule *r = rs->rules[i];
+        if (rs->mode[i] == KZ_RULE_OFF || (r->trigger != KZ_TRIG_EVENT && r->trigger != KZ_TRIG_SEQUENCE))
+            continue;
+        live[n] = r;
+        since[n] = rs->enabled_at[i];
+        kz_time lo = since[n] - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);
+        if (lo < p.lo)
+            p.lo = lo;
+        n++;
+    }
+    if (n && (rc = pass_run(&p, st, live, n, since, &names, &nnames)))
+        goto done;
+    s.events = p.events;
+    for (size_t i = 0; i < p.n && !rc; i++) {
+        const struct cand *c = &p.v[i];
+        const kz_rule *r = live[c->rule];
+        char reason[512];
+        kz_occasion o;
+        kz_occasion_init(&o);
+        kz_judge_account(p.judge, c->rule, c->account_id, &o);
+        kz_rule_describe(r, reason, sizeof reason);
+        o.rule = r;
+        o.account_id = c->account_id;
+        o.user = r->per == KZ_PER_USER && c->user < p.nusers ? p.users[c->user] : NULL;
+        o.key = c->key;
+        o.at = c->at;
+        o.reason = reason;
+        o.event = c->event < nnames ? names[c->event] : NULL;
+        o.value = c->value;
+        int64_t id = 0;
+        if (r->per == KZ_PER_USER && !o.user)
+            continue;
+        rc = kz_act_fire(st, &o, 0, now, &id);
+        if (rc == KZ_ENOTFOUND) {
+            rc = KZ_OK; /* its account was deleted since */
+            continue;
+        }
+        if (!rc && id) {
+            s.fired++;
+            s.dry += r->mode == KZ_RULE_DRY_RUN;
+        } else if (!rc) {
+            s.known++;
+        }
+    }
+    if (!rc && env)
+        rc = kz_act_deliver(st, env, now, 0, &s.deliveries);
+done:
+    pass_free(&p, names, nnames);
+    free(live);
+    free(since);
+    if (out)
+        *out = s;
+    return rc;
+}

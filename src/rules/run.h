@@ -1,0 +1,94 @@
+/*
+ * run.h - rules over the stored data: the stored rule set, the conditions
+ * on accounts, the backtest (kizuna rules test) and a run (kizuna rules run).
+ *
+ * A run and the server act on what happened since each rule was switched on
+ * (the stored enabled_at): a firing is recorded once per (rule, subject,
+ * window), so running again, or after a restart, never acts twice. A
+ * backtest replays the last N days of the same events through the same
+ * matcher and conditions and acts on nothing.
+ *
+ * Conditions (filters, bands, segments) are judged on the accounts as they
+ * are now: a backtest over the past judges them by today's plan and health.
+ */
+#ifndef KZ_RULES_RUN_H
+#define KZ_RULES_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "engine/scores.h"
+#include "rules/act.h"
+#include "rules/match.h"
+#include "rules/rule.h"
+#include "store/store.h"
+
+/* The stored rules, read and checked. Caller frees with kz_ruleset_free. */
+typedef struct kz_ruleset {
+    size_t n;
+    kz_rule **rules;
+    kz_rule_mode *mode;      /* the stored mode (the definition's is only the initial one) */
+    kz_time *enabled_at;     /* since when each acts (0: off) */
+} kz_ruleset;
+
+/* Every stored rule; one that no longer reads (a newer program wrote it) is
+ * an error naming it. */
+int kz_ruleset_load(kz_ruleset **out, kz_store *st);
+void kz_ruleset_free(kz_ruleset *rs);
+
+/* Conditions on accounts for rules[0..n): the engine (may be NULL: built
+ * here without events when a rule needs one), the scores (may be NULL:
+ * computed here, with an engine of events, when a rule looks at bands,
+ * segments or health). Borrowed e and sc must outlive the judge. */
+typedef struct kz_judge kz_judge;
+int kz_judge_new(kz_judge **out, kz_store *st, kz_rule *const *rules, size_t n, const kz_engine *e,
+                 const kz_scores *sc, kz_day today);
+void kz_judge_free(kz_judge *j);
+
+/* 1 when rule i may fire for the account (the store's id), with what is known
+ * of it put in o (plan, MRR, health, band, churn); 0 when a condition fails. */
+int kz_judge_account(kz_judge *j, size_t i, int64_t account_id, kz_occasion *o);
+
+/* "purchase (category = baby) and purchase (category = honey) within 30d":
+ * what a rule fires on, in words. Into out (cap bytes, always terminated). */
+void kz_rule_describe(const kz_rule *r, char *out, size_t cap);
+
+/* One firing the backtest found. */
+typedef struct kz_backtest_hit {
+    kz_time at;
+    int64_t account_id;
+    char *account;           /* its key */
+    char *user;              /* per-user rules: the user's key; NULL */
+    char key[64];
+} kz_backtest_hit;
+
+typedef struct kz_backtest {
+    kz_time from, to;
+    int64_t events;          /* events replayed (the window and the span before it) */
+    size_t n;
+    kz_backtest_hit *hits;   /* by time */
+    size_t subjects;         /* distinct accounts or users */
+} kz_backtest;
+
+/* Replays the stored events of [from, to] (and, for sequences, the span
+ * before from that can complete inside it) through rule r, which must be
+ * an event or a sequence rule (KZ_EINVALID otherwise, saying what it is).
+ * Caller frees with kz_backtest_free. */
+int kz_rules_backtest(kz_backtest **out, kz_store *st, const kz_rule *r, kz_time from, kz_time to);
+void kz_backtest_free(kz_backtest *b);
+
+typedef struct kz_run_stats {
+    int64_t events;          /* events looked at */
+    int64_t fired;           /* new firings (acted on) */
+    int64_t dry;             /* of those, dry runs (recorded only) */
+    int64_t known;           /* firings found again (recorded before, or in a cooldown): nothing done */
+    kz_deliver_stats deliveries;
+} kz_run_stats;
+
+/* Runs the rules that are on or in dry-run over the stored events since
+ * each was switched on, records and acts on what fires, then sends the
+ * deliveries due (env NULL: none sent). */
+int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_time now, kz_run_stats *out);
+
+#endif
