@@ -15,6 +15,8 @@
 #include "core/time.h"
 #include "engine/findings.h"
 #include "engine/watch.h"
+#include "rules/act.h"
+#include "rules/run.h"
 
 static const kz_route routes[] = {
     { "GET", "/healthz", kz_api_healthz, KZ_ROLE_PUBLIC, "liveness and a check of the database", 0 },
@@ -307,6 +309,111 @@ static void find_anomalies(kz_app *a)
     kz_findings_opts_free(&w, &holidays);
 }
 
+/* ---- playbooks ------------------------------------------------------------------------------ */
+
+static int on_next(void *ctx, const kz_delivery_rec *d)
+{
+    *(kz_time *)ctx = d->next_at;
+    return KZ_OK;
+}
+
+/* When the earliest waiting delivery is due (0: none waits). */
+static kz_time next_delivery(kz_store *st)
+{
+    kz_time at = 0;
+    if (kz_store_deliveries_due(st, INT64_MAX / 2, 1, on_next, &at))
+        KZ_LOG(KZ_LOG_ERROR, "playbooks: the outbox not read", "reason=\"%s\"", kz_error_msg());
+    return at;
+}
+
+/* Runs the rules that are on over what happened since they were switched
+ * on (a firing is recorded once, so a pass finds again what an earlier one
+ * did), then sends the deliveries due. */
+static void run_rules(kz_app *a)
+{
+    kz_ruleset *rs = NULL;
+    kz_run_stats s = { 0 };
+    kz_act_env env;
+    kz_act_env_from_config(&env, a->cfg);
+    double t0 = kz_monotonic();
+    int rc = kz_ruleset_load(&rs, a->score_store);
+    if (!rc && rs->n)
+        rc = kz_rules_run(a->score_store, rs, &env, kz_now(), &s);
+    else if (!rc)
+        rc = kz_act_deliver(a->score_store, &env, kz_now(), 0, &s.deliveries);
+    kz_ruleset_free(rs);
+    if (rc) {
+        KZ_LOG(KZ_LOG_ERROR, "playbooks: rules not run", "reason=\"%s\"", kz_error_msg());
+    } else if (s.fired || s.deliveries.sent || s.deliveries.retrying || s.deliveries.failed) {
+        atomic_fetch_add(&a->firings, (uint64_t)s.fired);
+        KZ_LOG(KZ_LOG_INFO, "playbooks: rules run",
+               "events=%lld fired=%lld dry=%lld known=%lld sent=%lld retrying=%lld failed=%lld seconds=%.3f",
+               (long long)s.events, (long long)s.fired, (long long)s.dry, (long long)s.known,
+               (long long)s.deliveries.sent, (long long)s.deliveries.retrying, (long long)s.deliveries.failed,
+               kz_monotonic() - t0);
+    }
+    a->next_delivery = next_delivery(a->score_store);
+}
+
+static int on_stored_mode(void *ctx, const kz_rule_rec *r)
+{
+    kz_rule_mode *m = ctx;
+    return kz_rule_mode_parse(m, r->mode);
+}
+
+/* rules.dir: the rules of the folder stored (a new one in its own mode, one
+ * stored before keeps the mode people gave it), all or none: a rule that
+ * does not read stops the server from starting, with the file, the rule and
+ * the field. */
+static int load_rules_dir(kz_store *st, const char *dir)
+{
+    kz_rule **v = NULL;
+    size_t n = 0;
+    int rc;
+    if (!dir || strcmp(dir, "-") == 0)
+        return KZ_OK;
+    if ((rc = kz_rule_load_path(&v, &n, dir)))
+        return kz_error_prefix(rc, "rules.dir");
+    kz_time now = kz_now();
+    if ((rc = kz_store_begin(st)))
+        goto done;
+    for (size_t i = 0; i < n && !rc; i++) {
+        kz_rule_mode mode = v[i]->mode;
+        rc = kz_store_rule_get(st, v[i]->id, on_stored_mode, &mode);
+        if (rc == KZ_ENOTFOUND)
+            rc = KZ_OK;
+        char source[1100];
+        snprintf(source, sizeof source, "file:%.1024s", v[i]->origin);
+        kz_rule_rec rec = { .name = v[i]->id, .definition = v[i]->json, .mode = kz_rule_mode_name(mode),
+                            .source = source };
+        if (!rc)
+            rc = kz_store_rule_put(st, &rec, now, NULL);
+    }
+    if (rc)
+        kz_store_rollback(st);
+    else
+        rc = kz_store_commit(st);
+    if (!rc)
+        KZ_LOG(KZ_LOG_INFO, "playbooks: rules loaded", "dir=\"%s\" rules=%zu", dir, n);
+done:
+    kz_rule_list_free(v, n);
+    return rc;
+}
+
+/* The deliveries due now, between scorings (their retries). */
+static void deliver_due(kz_app *a)
+{
+    kz_act_env env;
+    kz_deliver_stats s;
+    kz_act_env_from_config(&env, a->cfg);
+    if (kz_act_deliver(a->score_store, &env, kz_now(), 0, &s))
+        KZ_LOG(KZ_LOG_ERROR, "playbooks: deliveries not sent", "reason=\"%s\"", kz_error_msg());
+    else if (s.sent || s.retrying || s.failed)
+        KZ_LOG(KZ_LOG_INFO, "playbooks: deliveries tried", "sent=%lld retrying=%lld failed=%lld", (long long)s.sent,
+               (long long)s.retrying, (long long)s.failed);
+    a->next_delivery = next_delivery(a->score_store);
+}
+
 static void *scorer_main(void *arg)
 {
     kz_app *a = arg;
@@ -314,6 +421,24 @@ static void *scorer_main(void *arg)
     pthread_mutex_lock(&a->score_mu);
     for (;;) {
         while (!a->score_dirty && !a->score_stop) {
+            /* a delivery waiting for its next try */
+            if (a->next_delivery && a->next_delivery <= kz_now()) {
+                pthread_mutex_unlock(&a->score_mu);
+                deliver_due(a);
+                pthread_mutex_lock(&a->score_mu);
+                continue;
+            }
+            if (a->next_delivery) {
+                double wait = (double)(a->next_delivery - kz_now()) / KZ_USEC_PER_SEC;
+                double left = interval > 0 ? last + interval - kz_monotonic() : wait;
+                if (wait < left && left > 0) {
+                    struct timespec until;
+                    clock_gettime(CLOCK_REALTIME, &until);
+                    until.tv_sec += (time_t)wait + 1;
+                    pthread_cond_timedwait(&a->score_cv, &a->score_mu, &until);
+                    continue;
+                }
+            }
             if (interval <= 0) {
                 pthread_cond_wait(&a->score_cv, &a->score_mu);
                 continue;
@@ -350,6 +475,7 @@ static void *scorer_main(void *arg)
         pthread_mutex_unlock(&a->score_mu);
         rescore(a);
         find_anomalies(a);
+        run_rules(a);
         last = kz_monotonic();
         pthread_mutex_lock(&a->score_mu);
     }
@@ -407,7 +533,7 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
         goto done;
     a->refresh_store = st;
     st = NULL;
-    if ((rc = kz_store_open(&a->score_store, cfg->db_path, 0)))
+    if ((rc = kz_store_open(&a->score_store, cfg->db_path, 0)) || (rc = load_rules_dir(a->score_store, cfg->rules_dir)))
         goto done;
     kz_live_opts lo;
     memset(&lo, 0, sizeof lo);

@@ -63,6 +63,9 @@ struct kz_app {
     kz_day anomalies_day;       /* the last day judged then */
     double anomalies_at;        /* monotonic seconds of the last look */
     _Atomic uint64_t anomalies_new; /* anomalies found that were not stored before */
+    /* playbooks, run by the scorer thread (its fields) after each scoring */
+    kz_time next_delivery;      /* when the earliest waiting delivery is due (0: none waits) */
+    _Atomic uint64_t firings;   /* firings recorded by this server */
     _Atomic uint64_t generation; /* raised whenever engine, directory or scores change (under the write lock) */
     pthread_key_t store_key;    /* this thread's kz_store */
     pthread_mutex_t stores_mu;  /* over the list of opened stores */

@@ -5,11 +5,9 @@
  *
  * Thin: parsing is rules/rule.h, the passes rules/run.h, actions rules/act.h.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/buf.h"
@@ -60,122 +58,6 @@ static int cell_time(kz_table *t, kz_tcell *c, kz_time at)
 
 /* ---- load ---------------------------------------------------------------------------- */
 
-struct files {
-    char **v;
-    size_t n;
-};
-
-static int cmp_path(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* FILE, or every *.json of FOLDER in name order. */
-static int rule_files(struct files *f, const char *path)
-{
-    struct stat sb;
-    f->v = NULL;
-    f->n = 0;
-    if (stat(path, &sb))
-        return kz_error_set(KZ_ENOTFOUND, "%s: no such file or folder", path);
-    if (!S_ISDIR(sb.st_mode)) {
-        if (!(f->v = malloc(sizeof *f->v)) || !(f->v[0] = strdup(path)))
-            return kz_error_oom();
-        f->n = 1;
-        return KZ_OK;
-    }
-    DIR *d = opendir(path);
-    if (!d)
-        return kz_error_set(KZ_EIO, "%s: cannot read the folder", path);
-    struct dirent *de;
-    int rc = KZ_OK;
-    while (!rc && (de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-        if (n < 6 || de->d_name[0] == '.' || strcmp(de->d_name + n - 5, ".json") != 0)
-            continue;
-        char **v = realloc(f->v, (f->n + 1) * sizeof *v);
-        if (!v) {
-            rc = kz_error_oom();
-            break;
-        }
-        f->v = v;
-        size_t len = strlen(path) + n + 2;
-        if (!(f->v[f->n] = malloc(len))) {
-            rc = kz_error_oom();
-            break;
-        }
-        snprintf(f->v[f->n++], len, "%s/%s", path, de->d_name);
-    }
-    closedir(d);
-    if (!rc)
-        qsort(f->v, f->n, sizeof *f->v, cmp_path);
-    return rc;
-}
-
-static void files_free(struct files *f)
-{
-    for (size_t i = 0; i < f->n; i++)
-        free(f->v[i]);
-    free(f->v);
-}
-
-/* Reads and checks every rule of the files: all of them, or an error. */
-struct parsed {
-    kz_rule **v;
-    size_t n;
-    char **origin;
-};
-
-static void parsed_free(struct parsed *p)
-{
-    kz_rule_list_free(p->v, p->n);
-    free(p->origin);
-}
-
-static int parse_files(kz_cli *cli, struct parsed *p, const struct files *f)
-{
-    memset(p, 0, sizeof *p);
-    for (size_t i = 0; i < f->n; i++) {
-        kz_buf text;
-        int rc = kz_cli_read_file(cli, f->v[i], RULE_FILE_MAX, &text);
-        if (rc) {
-            kz_buf_free(&text);
-            return rc;
-        }
-        kz_rule **v;
-        size_t n;
-        rc = kz_rule_parse_file(&v, &n, text.data ? text.data : "", text.len, f->v[i]);
-        kz_buf_free(&text);
-        if (rc) {
-            kz_cli_err(cli, "%s", kz_error_msg());
-            return KZ_EXIT_USAGE;
-        }
-        kz_rule **all = realloc(p->v, (p->n + n) * sizeof *all);
-        char **org = all ? realloc(p->origin, (p->n + n) * sizeof *org) : NULL;
-        if (all)
-            p->v = all;
-        if (org)
-            p->origin = org;
-        if (!all || !org) {
-            kz_rule_list_free(v, n);
-            return kz_cli_fail(cli, "reading the rules");
-        }
-        for (size_t k = 0; k < n; k++) {
-            for (size_t j = 0; j < p->n; j++)
-                if (strcmp(p->v[j]->id, v[k]->id) == 0) {
-                    kz_cli_err(cli, "%s: rule '%s' is given in %s too", f->v[i], v[k]->id, p->origin[j]);
-                    kz_rule_list_free(v + k, n - k);
-                    free(v);
-                    return KZ_EXIT_USAGE;
-                }
-            p->origin[p->n] = f->v[i];
-            p->v[p->n++] = v[k];
-        }
-        free(v);
-    }
-    return KZ_EXIT_OK;
-}
-
 /* The filters of the rules name attributes that exist (checked on the data). */
 static int check_conditions(kz_cli *cli, kz_store *st, kz_rule *const *v, size_t n)
 {
@@ -195,24 +77,19 @@ static int check_conditions(kz_cli *cli, kz_store *st, kz_rule *const *v, size_t
 
 static int cmd_load(kz_cli *cli, const char *path, const char *mode)
 {
-    struct files f;
-    struct parsed p = { 0 };
+    kz_rule **v = NULL;
+    size_t n = 0;
     kz_store *st = NULL;
     kz_rule_mode m;
     int rc;
     if (mode && kz_rule_mode_parse(&m, mode))
         return kz_cli_usage(cli, "--mode: %s", kz_error_msg());
-    if (rule_files(&f, path)) {
+    /* every rule read and checked before one is stored: all or none */
+    if (kz_rule_load_path(&v, &n, path)) {
         kz_cli_err(cli, "%s", kz_error_msg());
         return KZ_EXIT_USAGE;
     }
-    if (!f.n) {
-        files_free(&f);
-        kz_cli_err(cli, "%s: no *.json rule files", path);
-        return KZ_EXIT_USAGE;
-    }
-    if ((rc = parse_files(cli, &p, &f)) || (rc = kz_cli_open_store(cli, &st, 0)) ||
-        (rc = check_conditions(cli, st, p.v, p.n)))
+    if ((rc = kz_cli_open_store(cli, &st, 0)) || (rc = check_conditions(cli, st, v, n)))
         goto done;
     kz_time now = kz_now();
     int created = 0, replaced = 0;
@@ -220,11 +97,11 @@ static int cmd_load(kz_cli *cli, const char *path, const char *mode)
         rc = kz_cli_fail(cli, "loading the rules");
         goto done;
     }
-    for (size_t i = 0; i < p.n; i++) {
+    for (size_t i = 0; i < n; i++) {
         char source[1100];
-        snprintf(source, sizeof source, "file:%.1024s", p.origin[i]);
-        kz_rule_rec rec = { .name = p.v[i]->id, .definition = p.v[i]->json,
-                            .mode = kz_rule_mode_name(mode ? m : p.v[i]->mode), .source = source };
+        snprintf(source, sizeof source, "file:%.1024s", v[i]->origin);
+        kz_rule_rec rec = { .name = v[i]->id, .definition = v[i]->json,
+                            .mode = kz_rule_mode_name(mode ? m : v[i]->mode), .source = source };
         int fresh = 0;
         if (kz_store_rule_put(st, &rec, now, &fresh)) {
             kz_store_rollback(st);
@@ -238,12 +115,11 @@ static int cmd_load(kz_cli *cli, const char *path, const char *mode)
         rc = kz_cli_fail(cli, "loading the rules");
         goto done;
     }
-    for (size_t i = 0; i < p.n; i++)
-        printf("%-32s %-8s %s\n", p.v[i]->id, kz_rule_mode_name(mode ? m : p.v[i]->mode), p.v[i]->title);
+    for (size_t i = 0; i < n; i++)
+        printf("%-32s %-8s %s\n", v[i]->id, kz_rule_mode_name(mode ? m : v[i]->mode), v[i]->title);
     fprintf(stderr, "kizuna rules: %d new, %d replaced\n", created, replaced);
 done:
-    parsed_free(&p);
-    files_free(&f);
+    kz_rule_list_free(v, n);
     kz_store_close(st);
     return rc;
 }

@@ -535,7 +535,7 @@ static int consider(kz_matcher *m, uint32_t ri, size_t step, struct view *v, kz_
     /* the events that made it are used up (an entry of ours may have moved: find it again) */
     if (r->trigger == KZ_TRIG_SEQUENCE && (e = entry_of(m, ri, subject, same)))
         e->nhits = 0;
-    return KZ_OK;
+    return 1; /* fired: the event's other steps of this rule are not considered */
 }
 
 int kz_matcher_feed(kz_matcher *m, const kz_evcols *ev, kz_fire_fn fire, void *ctx)
@@ -548,8 +548,15 @@ int kz_matcher_feed(kz_matcher *m, const kz_evcols *ev, kz_fire_fn fire, void *c
         const struct refs *refs = &m->by_name[name];
         struct view v = { m, ev, i, 0, NULL };
         m->seq++;
-        for (size_t k = 0; k < refs->n && !rc; k++)
-            rc = consider(m, refs->v[k].rule, refs->v[k].step, &v, fire, ctx);
+        uint32_t fired = UINT32_MAX; /* a rule's refs are side by side (add_name) */
+        for (size_t k = 0; k < refs->n && !rc; k++) {
+            if (refs->v[k].rule == fired)
+                continue;
+            if ((rc = consider(m, refs->v[k].rule, refs->v[k].step, &v, fire, ctx)) == 1) {
+                fired = refs->v[k].rule;
+                rc = KZ_OK;
+            }
+        }
         cJSON_Delete(v.props);
     }
     return rc;

@@ -9,11 +9,14 @@
 #include "rules/rule.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "core/text.h"
@@ -762,6 +765,10 @@ static int parse_one(kz_rule **out, const cJSON *j, const char *origin)
     }
     r->arena = a;
     struct where w = { origin, NULL, "", a };
+    if (!(r->origin = kz_arena_strndup(a, origin, strlen(origin)))) {
+        kz_arena_free(a);
+        return kz_error_oom();
+    }
     if ((rc = parse_obj(r, j, &w))) {
         kz_arena_free(a);
         return rc;
@@ -803,6 +810,7 @@ static int parse_json(cJSON **out, const char *json, size_t len, const char *ori
 int kz_rule_parse(kz_rule **out, const char *json, size_t len, const char *origin)
 {
     cJSON *j;
+    *out = NULL;
     int rc = parse_json(&j, json, len, origin);
     if (rc)
         return rc;
@@ -873,6 +881,139 @@ done:
         return rc;
     }
     *out = v;
+    *n = nv;
+    return KZ_OK;
+}
+
+/* ---- files and folders ------------------------------------------------------------------ */
+
+#define RULE_FILE_MAX ((size_t)1 << 20)
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* path, or every *.json of the folder path, in name order. */
+static int rule_files(char ***out, size_t *n, const char *path)
+{
+    struct stat sb;
+    char **v = NULL;
+    size_t nv = 0;
+    int rc = KZ_OK;
+    *out = NULL;
+    *n = 0;
+    if (stat(path, &sb))
+        return kz_error_set(KZ_ENOTFOUND, "%s: no such file or folder", path);
+    if (!S_ISDIR(sb.st_mode)) {
+        if (!(v = malloc(sizeof *v)) || !(v[0] = strdup(path))) {
+            free(v);
+            return kz_error_oom();
+        }
+        *out = v;
+        *n = 1;
+        return KZ_OK;
+    }
+    DIR *d = opendir(path);
+    if (!d)
+        return kz_error_set(KZ_EIO, "%s: cannot read the folder (%s)", path, strerror(errno));
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 6 || de->d_name[0] == '.' || strcmp(de->d_name + len - 5, ".json") != 0)
+            continue;
+        char **p = realloc(v, (nv + 1) * sizeof *p);
+        if (!p) {
+            rc = kz_error_oom();
+            break;
+        }
+        v = p;
+        size_t size = strlen(path) + len + 2;
+        if (!(v[nv] = malloc(size))) {
+            rc = kz_error_oom();
+            break;
+        }
+        snprintf(v[nv++], size, "%s/%s", path, de->d_name);
+    }
+    closedir(d);
+    if (!rc && nv == 0)
+        rc = kz_error_set(KZ_ENOTFOUND, "%s: no *.json rule files in the folder", path);
+    if (rc) {
+        for (size_t i = 0; i < nv; i++)
+            free(v[i]);
+        free(v);
+        return rc;
+    }
+    qsort(v, nv, sizeof *v, cmp_path);
+    *out = v;
+    *n = nv;
+    return KZ_OK;
+}
+
+static int read_all(kz_buf *out, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char chunk[65536];
+    size_t got;
+    int rc = KZ_OK;
+    if (!f)
+        return kz_error_set(errno == ENOENT ? KZ_ENOTFOUND : KZ_EIO, "%s: %s", path, strerror(errno));
+    while (!rc && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (kz_buf_append(out, chunk, got))
+            rc = kz_error_set(KZ_ETOOBIG, "%s: larger than %zu KiB", path, RULE_FILE_MAX >> 10);
+    if (!rc && ferror(f))
+        rc = kz_error_set(KZ_EIO, "%s: cannot be read", path);
+    fclose(f);
+    return rc;
+}
+
+int kz_rule_load_path(kz_rule ***out, size_t *n, const char *path)
+{
+    char **files = NULL;
+    size_t nfiles = 0, nv = 0;
+    kz_rule **all = NULL;
+    int rc = rule_files(&files, &nfiles, path);
+    *out = NULL;
+    *n = 0;
+    for (size_t i = 0; i < nfiles && !rc; i++) {
+        kz_buf text;
+        kz_rule **v = NULL;
+        size_t k = 0;
+        kz_buf_init(&text, RULE_FILE_MAX);
+        if (!(rc = read_all(&text, files[i])))
+            rc = kz_rule_parse_file(&v, &k, text.data ? text.data : "", text.len, files[i]);
+        kz_buf_free(&text);
+        if (rc)
+            break;
+        kz_rule **grown = realloc(all, (nv + k + 1) * sizeof *grown);
+        if (!grown) {
+            kz_rule_list_free(v, k);
+            rc = kz_error_oom();
+            break;
+        }
+        all = grown;
+        for (size_t j = 0; j < k; j++) {
+            for (size_t m = 0; m < nv && !rc; m++)
+                if (strcmp(all[m]->id, v[j]->id) == 0)
+                    rc = kz_error_set(KZ_EINVALID, "%s: rule '%s' is given in %s too", files[i], v[j]->id,
+                                      all[m]->origin);
+            if (rc) {
+                for (size_t m = j; m < k; m++)
+                    kz_rule_free(v[m]);
+                break;
+            }
+            all[nv++] = v[j];
+        }
+        free(v);
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
+    if (rc) {
+        kz_rule_list_free(all, nv);
+        return rc;
+    }
+    *out = all;
     *n = nv;
     return KZ_OK;
 }

@@ -119,6 +119,7 @@ typedef struct kz_rule {
     size_t nactions;
     int64_t cooldown;     /* seconds after a firing of a subject before the next one */
     const char *json;     /* the rule as read, compact: what the store keeps */
+    const char *origin;   /* where it was read ("rules/honey.json") */
     kz_arena *arena;
 } kz_rule;
 
@@ -149,6 +150,12 @@ void kz_rule_free(kz_rule *r);
  * array of *n rules (free with kz_rule_list_free). Ids must be unique. */
 int kz_rule_parse_file(kz_rule ***out, size_t *n, const char *json, size_t len, const char *origin);
 void kz_rule_list_free(kz_rule **v, size_t n);
+
+/* The rules of a file, or of every *.json of a folder (in name order; at
+ * most 1 MiB a file): all of them, or an error naming the file, the rule,
+ * the field and why (KZ_EINVALID; KZ_ENOTFOUND, KZ_EIO for the files). Ids
+ * are unique across the files. Free with kz_rule_list_free. */
+int kz_rule_load_path(kz_rule ***out, size_t *n, const char *path);
 
 const char *kz_rule_mode_name(kz_rule_mode m);
 int kz_rule_mode_parse(kz_rule_mode *out, const char *s);

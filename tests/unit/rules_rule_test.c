@@ -679,6 +679,18 @@ Test(rules_rule, non_object_message_has_no_empty_path)
     free(m);
 }
 
+/* A refused rule leaves *out NULL whatever the reason, as kz_rule_parse_file
+ * does, so that a caller may free it unconditionally. */
+Test(rules_rule, refused_rule_out_is_null)
+{
+    static const char *const inputs[] = { "{\"id\":", "{\"id\":\"a\xff\"}", "{\"id\":\"A\"}" };
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        kz_rule *r = (kz_rule *)&inputs; /* not a rule: must be overwritten */
+        cr_assert_eq(kz_rule_parse(&r, inputs[i], strlen(inputs[i]), ORIGIN), KZ_EINVALID, "%s", inputs[i]);
+        cr_expect_null(r, "%s -> %s: *out left as it was", inputs[i], kz_error_msg());
+    }
+}
+
 /* ---- files of rules --------------------------------------------------------------------------- */
 
 #define RULE(id) "{\"id\":\"" id "\",\"trigger\":{\"kind\":\"nps\"},\"actions\":" NOTE "}"
