@@ -153,13 +153,19 @@ $(BUILD)/bench/metrics: bench/metrics.c $(BUILD)/libkizuna.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics
+$(BUILD)/bench/rules: bench/rules.c $(BUILD)/libkizuna.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics $(BUILD)/bench/rules
 	./bench/import.sh
 	@echo; echo "== events as SQL rows or as column blocks (bench/rowstore.c)"
 	$(BUILD)/bench/rowstore 10000000
 	@echo; ./bench/metrics.sh
 	@echo; ./bench/churn.sh
 	@echo; ./bench/anomaly.sh
+	@echo; echo "== playbook rules: the cost per ingested event of 100 rules (bench/rules.c)"
+	$(BUILD)/bench/rules 5000000
 	@echo; ./bench/server.sh
 
 # the generated parts of the documentation (the test says when they are stale)

@@ -21,7 +21,7 @@
 #include "core/text.h"
 
 #define COOLDOWN_KEY UINT64_MAX
-#define MAX_HITS 512 /* events a sequence keeps per subject at most: older ones fall out first */
+#define MAX_HITS 4096 /* events a sequence keeps per subject at most (16 steps of up to 1000 each would be more) */
 
 struct hit {
     kz_time ts;
@@ -56,6 +56,7 @@ struct kz_matcher {
     struct entry *slots;
     size_t cap, used;
     uint64_t seq;
+    kz_time now;          /* the latest event fed */
     int64_t span;
     kz_user_key_fn user_key;
     void *user_ctx;
@@ -177,18 +178,41 @@ static size_t slot_of(const kz_matcher *m, uint32_t rule, uint32_t subject, uint
     return (size_t)h & (m->cap - 1);
 }
 
+/* An entry that can no longer matter: a sequence's whose events all fell
+ * out of its window, a cooldown that has passed. */
+static int dead(const kz_matcher *m, const struct entry *e)
+{
+    const kz_rule *r = m->rules[e->rule - 1];
+    if (e->same == COOLDOWN_KEY)
+        return e->last == INT64_MIN || m->now - e->last >= r->cooldown * KZ_USEC_PER_SEC;
+    return e->nhits == 0 || e->hits[e->nhits - 1].ts < m->now - r->within * KZ_USEC_PER_SEC;
+}
+
+/* Makes room: the entries that can no longer matter go, and the table
+ * doubles only when most of it is still in use. */
 static int grow(kz_matcher *m)
 {
-    size_t cap = m->cap * 2;
+    size_t live = 0;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].rule && !dead(m, &m->slots[i]))
+            live++;
+    size_t cap = live * 2 > m->cap ? m->cap * 2 : m->cap;
     struct entry *v = calloc(cap, sizeof *v), *old = m->slots;
     if (!v)
         return kz_error_oom();
     size_t oldcap = m->cap;
     m->slots = v;
     m->cap = cap;
+    m->used = 0;
     for (size_t i = 0; i < oldcap; i++) {
         if (!old[i].rule)
             continue;
+        if (dead(m, &old[i])) {
+            m->hit_bytes -= old[i].caphits * sizeof *old[i].hits;
+            free(old[i].hits);
+            continue;
+        }
+        m->used++;
         size_t j = slot_of(m, old[i].rule, old[i].subject, old[i].same);
         while (v[j].rule)
             j = (j + 1) & (cap - 1);
@@ -422,20 +446,45 @@ static uint64_t same_of(const kz_rule *r, struct view *v, int *ok)
 
 /* ---- sequences ---------------------------------------------------------------------------- */
 
-static int add_hit(kz_matcher *m, struct entry *e, kz_time ts, uint64_t seq, uint16_t step, int64_t within)
+/* The hits a sequence keeps at most: the sum of its steps' counts. */
+static int hits_needed(const kz_rule *r)
 {
-    /* drop what fell out of the window, and the oldest when too many */
-    uint32_t keep = 0;
-    while (keep < e->nhits && e->hits[keep].ts < ts - within)
-        keep++;
-    if (e->nhits - keep >= MAX_HITS)
-        keep = e->nhits - MAX_HITS + 1;
-    if (keep) {
-        memmove(e->hits, e->hits + keep, (e->nhits - keep) * sizeof *e->hits);
-        e->nhits -= keep;
+    int n = 0;
+    for (size_t s = 0; s < r->nsteps; s++)
+        n += r->steps[s].count;
+    return n > 0 ? n : 1;
+}
+
+/* Adds a hit of step `step`, which needs `count` events. Events come in
+ * time order, so of a step's hits the newest `count` are the best to keep:
+ * each is inside the window for longer, and precedes every later step's
+ * event as well as an older one would. So an entry holds at most the sum
+ * of its steps' counts. */
+static int add_hit(kz_matcher *m, struct entry *e, kz_time ts, uint64_t seq, uint16_t step, int count,
+                   int need, int64_t within)
+{
+    /* drop what fell out of the window */
+    uint32_t drop = 0;
+    while (drop < e->nhits && e->hits[drop].ts < ts - within)
+        drop++;
+    if (drop) {
+        memmove(e->hits, e->hits + drop, (e->nhits - drop) * sizeof *e->hits);
+        e->nhits -= drop;
+    }
+    /* and the step's oldest hit when it has its count already */
+    int have = 0;
+    uint32_t oldest = UINT32_MAX;
+    for (uint32_t i = 0; i < e->nhits; i++)
+        if (e->hits[i].step == step && have++ == 0)
+            oldest = i;
+    if ((have >= count || e->nhits >= MAX_HITS) && e->nhits) {
+        uint32_t at = have >= count ? oldest : 0;
+        memmove(e->hits + at, e->hits + at + 1, (e->nhits - at - 1) * sizeof *e->hits);
+        e->nhits--;
     }
     if (e->nhits == e->caphits) {
-        uint32_t cap = e->caphits ? e->caphits * 2 : 4;
+        /* the first time, room for what the rule can keep (the sum of its counts) */
+        uint32_t cap = e->caphits ? e->caphits * 2 : (uint32_t)(need < MAX_HITS ? need : MAX_HITS);
         struct hit *p = realloc(e->hits, cap * sizeof *p);
         if (!p)
             return kz_error_oom();
@@ -508,7 +557,8 @@ static int consider(kz_matcher *m, uint32_t ri, size_t step, struct view *v, kz_
     kz_time ts = ev->ts[i], first = ts;
     struct entry *e = NULL;
     if (r->trigger == KZ_TRIG_SEQUENCE) {
-        if (!(e = entry_of(m, ri, subject, same)) || add_hit(m, e, ts, m->seq, (uint16_t)step, r->within * KZ_USEC_PER_SEC))
+        if (!(e = entry_of(m, ri, subject, same)) || add_hit(m, e, ts, m->seq, (uint16_t)step, r->steps[step].count,
+                                                         hits_needed(r), r->within * KZ_USEC_PER_SEC))
             return kz_error_oom();
         if (!complete(r, e, ts, &first))
             return KZ_OK;
@@ -545,6 +595,8 @@ int kz_matcher_feed(kz_matcher *m, const kz_evcols *ev, kz_fire_fn fire, void *c
         uint32_t name = ev->event[i];
         if (name >= m->nnames || !m->by_name[name].n)
             continue;
+        if (ev->ts[i] > m->now)
+            m->now = ev->ts[i];
         const struct refs *refs = &m->by_name[name];
         struct view v = { m, ev, i, 0, NULL };
         m->seq++;
