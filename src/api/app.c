@@ -340,7 +340,7 @@ static void run_rules(kz_app *a)
     if (!rc && rs->n)
         rc = kz_rules_run(a->score_store, rs, &env, kz_now(), &s);
     else if (!rc)
-        rc = kz_act_deliver(a->score_store, &env, kz_now(), 0, &s.deliveries);
+        rc = kz_act_deliver(a->score_store, &env, kz_now(), 0, 0, &s.deliveries);
     kz_ruleset_free(rs);
     if (rc) {
         KZ_LOG(KZ_LOG_ERROR, "playbooks: rules not run", "reason=\"%s\"", kz_error_msg());
@@ -406,7 +406,7 @@ static void deliver_due(kz_app *a)
     kz_act_env env;
     kz_deliver_stats s;
     kz_act_env_from_config(&env, a->cfg);
-    if (kz_act_deliver(a->score_store, &env, kz_now(), 0, &s))
+    if (kz_act_deliver(a->score_store, &env, kz_now(), 0, 0, &s))
         KZ_LOG(KZ_LOG_ERROR, "playbooks: deliveries not sent", "reason=\"%s\"", kz_error_msg());
     else if (s.sent || s.retrying || s.failed)
         KZ_LOG(KZ_LOG_INFO, "playbooks: deliveries tried", "sent=%lld retrying=%lld failed=%lld", (long long)s.sent,

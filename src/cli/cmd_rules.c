@@ -397,7 +397,7 @@ static int cmd_deliver(kz_cli *cli, int all)
     kz_act_env_from_config(&env, &cli->cfg);
     /* --all: what waits for its next try is tried now */
     kz_time now = kz_now();
-    if (kz_act_deliver(st, &env, all ? INT64_MAX / 2 : now, 0, &s))
+    if (kz_act_deliver(st, &env, now, all, 0, &s))
         rc = kz_cli_fail(cli, "sending the deliveries");
     else
         printf("deliveries sent %lld, to retry %lld, failed %lld\n", (long long)s.sent, (long long)s.retrying,

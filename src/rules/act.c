@@ -564,11 +564,11 @@ static int send_one(const kz_act_env *env, const struct due *d, kz_time now)
     return rc;
 }
 
-int kz_act_deliver(kz_store *st, const kz_act_env *env, kz_time now, int64_t limit, kz_deliver_stats *out)
+int kz_act_deliver(kz_store *st, const kz_act_env *env, kz_time now, int all, int64_t limit, kz_deliver_stats *out)
 {
     struct dues q = { 0 };
     kz_deliver_stats s = { 0 };
-    int rc = kz_store_deliveries_due(st, now, limit, on_due, &q);
+    int rc = kz_store_deliveries_due(st, all ? INT64_MAX : now, limit, on_due, &q);
     for (size_t i = 0; i < q.n && !rc; i++) {
         struct due *d = &q.v[i];
         int attempts = d->attempts + 1;

@@ -66,10 +66,10 @@ typedef struct kz_deliver_stats {
     int64_t sent, retrying, failed;
 } kz_deliver_stats;
 
-/* Sends the deliveries due at `now` (at most limit; <= 0: all): a success
- * is done, a failure pending again after the backoff, or failed for good
- * after the last try. Sending errors are recorded, not returned; an error
- * of the store is. */
-int kz_act_deliver(kz_store *st, const kz_act_env *env, kz_time now, int64_t limit, kz_deliver_stats *out);
+/* Sends the deliveries due at `now` (all: also those waiting for their next
+ * try; at most limit, <= 0: no limit): a success is done, a failure pending
+ * again after the backoff from now, or failed for good after the last try.
+ * Sending errors are recorded, not returned; an error of the store is. */
+int kz_act_deliver(kz_store *st, const kz_act_env *env, kz_time now, int all, int64_t limit, kz_deliver_stats *out);
 
 #endif

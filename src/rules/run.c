@@ -591,7 +591,7 @@ int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_t
         }
     }
     if (!rc && env)
-        rc = kz_act_deliver(st, env, now, 0, &s.deliveries);
+        rc = kz_act_deliver(st, env, now, 0, 0, &s.deliveries);
 done:
     pass_free(&p, names, nnames);
     free(live);
