@@ -349,10 +349,10 @@ static int cmd_test(kz_cli *cli, const char *what, int64_t days, const char *unt
     kz_format_time(f, from);
     kz_format_time(u, to);
     kz_rule_describe(r, what_words, sizeof what_words);
-    fprintf(stderr, "kizuna rules test: '%s' (%s) over %s to %s: %lld events replayed; it would have fired %zu times, "
-                    "for %zu %s%s\n",
-            r->id, what_words, f, u, (long long)b->events, b->n, b->subjects,
-            r->per == KZ_PER_USER ? "users" : "accounts", r->nactions ? " (nothing was done: a backtest)" : "");
+    fprintf(stderr, "kizuna rules test: '%s' (%s) over %s to %s: %lld events replayed; it would have fired %zu %s, "
+                    "for %zu %s%s (nothing was done: a backtest)\n",
+            r->id, what_words, f, u, (long long)b->events, b->n, b->n == 1 ? "time" : "times", b->subjects,
+            r->per == KZ_PER_USER ? "user" : "account", b->subjects == 1 ? "" : "s");
     rc = print_table(cli, t, format);
 done:
     kz_table_free(t);
