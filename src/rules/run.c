@@ -19,6 +19,7 @@
 #include "core/text.h"
 #include "engine/health.h"
 #include "engine/segment.h"
+#include "engine/signals.h"
 #include "store/evblock.h"
 
 /* ---- the stored rules ------------------------------------------------------------------ */
@@ -106,6 +107,7 @@ struct kz_judge {
     kz_scores *own_scores;
     const kz_scores *sc;
     struct idx *by_id;     /* engine accounts by store id */
+    int64_t *ids;          /* the store's id of each engine account */
     size_t naccounts;
     uint8_t **masks;       /* per rule: accounts passing its filters (NULL: no filter) */
     kz_day today;
@@ -119,7 +121,7 @@ static int cmp_idx(const void *a, const void *b)
 
 static int needs_scores(const kz_rule *r)
 {
-    return r->bands || r->nsegments || strstr(r->json, "account.health") || strstr(r->json, "account.band") ||
+    return r->bands || r->nsegments || r->trigger == KZ_TRIG_THRESHOLD || strstr(r->json, "account.health") || strstr(r->json, "account.band") ||
            strstr(r->json, "account.churn");
 }
 
@@ -164,7 +166,7 @@ int kz_judge_new(kz_judge **out, kz_store *st, kz_rule *const *rules, size_t n, 
     kz_engine_account_ids(j->e, ids);
     for (size_t a = 0; a < j->naccounts; a++)
         j->by_id[a] = (struct idx){ ids[a], (uint32_t)a };
-    free(ids);
+    j->ids = ids;
     qsort(j->by_id, j->naccounts, sizeof *j->by_id, cmp_idx);
     for (size_t i = 0; i < n && !rc; i++) {
         if (!rules[i]->nfilters)
@@ -195,6 +197,7 @@ void kz_judge_free(kz_judge *j)
         free(j->masks[i]);
     free(j->masks);
     free(j->by_id);
+    free(j->ids);
     kz_scores_free(j->own_scores);
     kz_engine_free(j->own_engine);
     free(j);
@@ -326,6 +329,7 @@ struct cand {
     kz_time at;
     double value;
     char key[64];
+    char reason[160];       /* scheduled triggers: what it fired on; "" for events (the rule says) */
 };
 
 struct pass {
@@ -371,6 +375,7 @@ static int collect(void *ctx, const kz_fire *f)
     c->at = f->at;
     c->value = f->value;
     memcpy(c->key, f->key, sizeof c->key);
+    c->reason[0] = 0;
     return 1;
 }
 
@@ -424,6 +429,8 @@ static int pass_run(struct pass *p, kz_store *st, kz_rule *const *rules, size_t 
         (rc = kz_judge_new(&p->judge, st, rules, n, NULL, NULL, kz_time_day(kz_now()))))
         return rc;
     kz_matcher_users(p->m, user_key, p);
+    if (p->lo > p->hi)
+        return KZ_OK; /* no rule reads events */
     return kz_events_walk(st, on_run, p, NULL);
 }
 
@@ -527,6 +534,212 @@ done:
     return KZ_OK;
 }
 
+/* ---- the scheduled triggers: tickets, answers, thresholds -------------------------------- */
+
+struct scan {
+    struct pass *p;
+    kz_store *st;
+    kz_rule *const *rules;
+    const size_t *which;    /* the rules of this scan (indices into rules) */
+    size_t n;
+    const kz_time *since;
+    kz_time now;
+};
+
+static struct cand *cand_add(struct pass *p)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        struct cand *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        p->v = v;
+        p->cap = cap;
+    }
+    struct cand *c = &p->v[p->n++];
+    memset(c, 0, sizeof *c);
+    c->value = NAN;
+    return c;
+}
+
+/* The store's id of the account with key (k, n); 0 when the engine lacks it. */
+static int64_t account_of(const kz_judge *j, const kz_value *k)
+{
+    if (k->kind != KZ_VTEXT)
+        return 0;
+    int64_t a = kz_engine_find_account(j->e, k->s, k->n);
+    return a < 0 ? 0 : j->ids[a];
+}
+
+static int name_bit(const kz_value *v, const char *const *names, int n)
+{
+    for (int i = 0; v->kind == KZ_VTEXT && i < n; i++)
+        if (kz_streq(v->s, v->n, names[i]))
+            return i;
+    return -1;
+}
+
+static int on_ticket(void *ctx, int64_t id, const kz_value *row)
+{
+    static const char *const cats[] = { "functional", "operational" };
+    static const char *const prios[] = { "low", "normal", "high", "urgent" };
+    struct scan *sc = ctx;
+    (void)id;
+    if (row[KZ_TICKET_OPENED].kind != KZ_VINT || row[KZ_TICKET_KEY].kind != KZ_VTEXT)
+        return KZ_OK;
+    kz_time at = row[KZ_TICKET_OPENED].i;
+    int cat = name_bit(&row[KZ_TICKET_CATEGORY], cats, 2), prio = name_bit(&row[KZ_TICKET_PRIORITY], prios, 4);
+    for (size_t k = 0; k < sc->n; k++) {
+        size_t i = sc->which[k];
+        const kz_rule *r = sc->rules[i];
+        if (r->trigger != KZ_TRIG_TICKET || at < sc->since[i] || at > sc->now)
+            continue;
+        if ((r->categories && (cat < 0 || !(r->categories & (1u << cat)))) ||
+            (r->priorities && (prio < 0 || !(r->priorities & (1u << prio)))))
+            continue;
+        int64_t account = account_of(sc->p->judge, &row[KZ_TICKET_ACCOUNT]);
+        kz_occasion o;
+        kz_occasion_init(&o);
+        if (!account || !kz_judge_account(sc->p->judge, i, account, &o))
+            continue;
+        struct cand *c = cand_add(sc->p);
+        if (!c)
+            return kz_error_oom();
+        c->rule = i;
+        c->account_id = account;
+        c->at = at;
+        snprintf(c->key, sizeof c->key, "ticket:%.*s", (int)(row[KZ_TICKET_KEY].n > 50 ? 50 : row[KZ_TICKET_KEY].n),
+                 row[KZ_TICKET_KEY].s);
+        snprintf(c->reason, sizeof c->reason, "ticket %.*s opened (%s, %s)", (int)(row[KZ_TICKET_KEY].n > 60 ? 60 : row[KZ_TICKET_KEY].n),
+                 row[KZ_TICKET_KEY].s, cat >= 0 ? cats[cat] : "no category", prio >= 0 ? prios[prio] : "no priority");
+    }
+    return KZ_OK;
+}
+
+static int on_answer(void *ctx, int64_t id, const kz_value *row)
+{
+    struct scan *sc = ctx;
+    (void)id;
+    if (row[KZ_NPS_TS].kind != KZ_VINT || row[KZ_NPS_SCORE].kind != KZ_VINT || row[KZ_NPS_KEY].kind != KZ_VTEXT)
+        return KZ_OK;
+    kz_time at = row[KZ_NPS_TS].i;
+    int64_t score = row[KZ_NPS_SCORE].i;
+    for (size_t k = 0; k < sc->n; k++) {
+        size_t i = sc->which[k];
+        const kz_rule *r = sc->rules[i];
+        if (r->trigger != KZ_TRIG_NPS || at < sc->since[i] || at > sc->now || score < r->min_score ||
+            score > r->max_score)
+            continue;
+        int64_t account = account_of(sc->p->judge, &row[KZ_NPS_ACCOUNT]);
+        kz_occasion o;
+        kz_occasion_init(&o);
+        if (!account || !kz_judge_account(sc->p->judge, i, account, &o))
+            continue;
+        struct cand *c = cand_add(sc->p);
+        if (!c)
+            return kz_error_oom();
+        c->rule = i;
+        c->account_id = account;
+        c->at = at;
+        c->value = (double)score;
+        snprintf(c->key, sizeof c->key, "nps:%.*s", (int)(row[KZ_NPS_KEY].n > 50 ? 50 : row[KZ_NPS_KEY].n),
+                 row[KZ_NPS_KEY].s);
+        snprintf(c->reason, sizeof c->reason, "an NPS answer of %lld (%s)", (long long)score,
+                 score <= 6 ? "a detractor" : score <= 8 ? "a passive" : "a promoter");
+    }
+    return KZ_OK;
+}
+
+static const char *const op_text[] = { "=", "!=", "<", "<=", ">", ">=", "in", "contains", "exists" };
+
+static int crosses(kz_rule_op op, double v, double t)
+{
+    switch (op) {
+    case KZ_OP_LT: return v < t;
+    case KZ_OP_LE: return v <= t;
+    case KZ_OP_GT: return v > t;
+    case KZ_OP_GE: return v >= t;
+    default: return 0;
+    }
+}
+
+/* Thresholds: the measure of every account judged now; a rule fires for an
+ * account when the condition holds and did not when last judged (the rule
+ * remembers it per account), so it fires once, and again only after the
+ * account recovered. */
+static int scan_thresholds(struct scan *sc)
+{
+    const kz_judge *j = sc->p->judge;
+    const kz_scores *s = j->sc;
+    int rc = KZ_OK;
+    for (size_t k = 0; k < sc->n && !rc; k++) {
+        size_t i = sc->which[k];
+        const kz_rule *r = sc->rules[i];
+        if (r->trigger != KZ_TRIG_THRESHOLD || !s || s->at == KZ_DAY_NONE)
+            continue;
+        for (size_t a = 0; a < s->naccounts && a < j->naccounts && !rc; a++) {
+            double v = r->measure == KZ_MEASURE_HEALTH  ? s->health[a]
+                       : r->measure == KZ_MEASURE_CHURN ? (s->churn ? s->churn[a] : NAN)
+                       : s->signals                     ? s->signals[a * KZ_NSIGNALS + (size_t)r->measure]
+                                                        : NAN;
+            if (isnan(v))
+                continue; /* not judged: what it remembers stays */
+            int holds = crosses(r->op, v, r->threshold);
+            char subject[32], *was = NULL;
+            snprintf(subject, sizeof subject, "account:%lld", (long long)j->ids[a]);
+            if ((rc = kz_store_rule_state_get(sc->st, r->id, subject, &was)))
+                break;
+            /* the state: "HELD CROSSINGS" (1 or 0, and how many times it crossed) */
+            int held = 0;
+            long long crossings = 0;
+            int known = was && sscanf(was, "%d %lld", &held, &crossings) == 2;
+            free(was);
+            if (known && holds == held)
+                continue;
+            if (holds)
+                crossings++;
+            char state[48];
+            snprintf(state, sizeof state, "%d %lld", holds, crossings);
+            if ((rc = kz_store_rule_state_put(sc->st, r->id, subject, state, sc->now)))
+                break;
+            kz_occasion o;
+            kz_occasion_init(&o);
+            if (!holds || held || !kz_judge_account((kz_judge *)j, i, j->ids[a], &o))
+                continue;
+            struct cand *c = cand_add(sc->p);
+            if (!c)
+                return kz_error_oom();
+            c->rule = i;
+            c->account_id = j->ids[a];
+            c->at = sc->now;
+            c->value = v;
+            snprintf(c->key, sizeof c->key, "crossing:%lld", crossings);
+            const char *m = r->measure == KZ_MEASURE_HEALTH   ? "health"
+                            : r->measure == KZ_MEASURE_CHURN ? "churn probability"
+                                                             : kz_signal_defs()[r->measure].name;
+            snprintf(c->reason, sizeof c->reason, "%s %.4g %s %.4g", m, v, op_text[r->op], r->threshold);
+        }
+    }
+    return rc;
+}
+
+/* The scheduled triggers of the rules among which[] (ticket, nps, threshold). */
+static int scan_run(struct scan *sc)
+{
+    int tickets = 0, answers = 0, rc = KZ_OK;
+    for (size_t k = 0; k < sc->n; k++) {
+        tickets |= sc->rules[sc->which[k]]->trigger == KZ_TRIG_TICKET;
+        answers |= sc->rules[sc->which[k]]->trigger == KZ_TRIG_NPS;
+    }
+    if (tickets)
+        rc = kz_store_each(sc->st, KZ_ENT_TICKET, on_ticket, sc);
+    if (!rc && answers)
+        rc = kz_store_each(sc->st, KZ_ENT_NPS, on_answer, sc);
+    if (!rc)
+        rc = scan_thresholds(sc);
+    return rc;
+}
+
 /* ---- a run ------------------------------------------------------------------------------- */
 
 int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_time now, kz_run_stats *out)
@@ -547,18 +760,34 @@ int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_t
     p.hi = now;
     for (size_t i = 0; i < rs->n; i++) {
         kz_rule *r = rs->rules[i];
-        if (rs->mode[i] == KZ_RULE_OFF || (r->trigger != KZ_TRIG_EVENT && r->trigger != KZ_TRIG_SEQUENCE))
-            continue;
+        int per_event = r->trigger == KZ_TRIG_EVENT || r->trigger == KZ_TRIG_SEQUENCE;
+        if (rs->mode[i] == KZ_RULE_OFF || !(per_event || r->trigger == KZ_TRIG_TICKET || r->trigger == KZ_TRIG_NPS ||
+                                             r->trigger == KZ_TRIG_THRESHOLD))
+            continue; /* date and anomaly triggers: not judged yet (docs/playbooks.md) */
         live[n] = r;
         since[n] = rs->enabled_at[i];
         kz_time lo = since[n] - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);
-        if (lo < p.lo)
+        if (per_event && lo < p.lo)
             p.lo = lo;
         n++;
     }
     if (n && (rc = pass_run(&p, st, live, n, since, &names, &nnames)))
         goto done;
     s.events = p.events;
+    if (n) {
+        size_t *which = calloc(n, sizeof *which);
+        if (!which) {
+            rc = kz_error_oom();
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+            which[i] = i;
+        struct scan sc = { &p, st, live, which, n, since, now };
+        rc = scan_run(&sc);
+        free(which);
+        if (rc)
+            goto done;
+    }
     for (size_t i = 0; i < p.n && !rc; i++) {
         const struct cand *c = &p.v[i];
         const kz_rule *r = live[c->rule];
@@ -566,7 +795,10 @@ int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_t
         kz_occasion o;
         kz_occasion_init(&o);
         kz_judge_account(p.judge, c->rule, c->account_id, &o);
-        kz_rule_describe(r, reason, sizeof reason);
+        if (c->reason[0])
+            snprintf(reason, sizeof reason, "%s", c->reason);
+        else
+            kz_rule_describe(r, reason, sizeof reason);
         o.rule = r;
         o.account_id = c->account_id;
         o.user = r->per == KZ_PER_USER && c->user < p.nusers ? p.users[c->user] : NULL;

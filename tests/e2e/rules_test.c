@@ -1160,3 +1160,94 @@ Test(rules_cli, rules_and_tasks_have_help_and_exit_zero)
     cr_assert(kt_contains(r.out, "rules") && kt_contains(r.out, "tasks"), "%s", r.out);
     kt_run_free(&r);
 }
+
+/* ---- 9. the scheduled triggers: tickets, NPS answers, thresholds ----------------------- */
+
+Test(rules_cli, an_urgent_ticket_and_a_detractor_fire_once_each)
+{
+    kt_run r;
+    char now[48], old[48];
+    when(now, sizeof now, 0, 0, 5);
+    when(old, sizeof old, 30, 9, 0);
+    world();
+    char csv[1024];
+    snprintf(csv, sizeof csv,
+             "ticket_id,account_id,opened_at,priority,category,subject\n"
+             "T1,a1,%s,urgent,operational,Export fails\n"
+             "T2,a2,%s,low,functional,How do I\n"
+             "T3,a2,%s,urgent,operational,Before the rule was on\n",
+             now, now, old);
+    put_file("tickets.csv", csv);
+    KZ(&r, "import", "tickets", "tickets.csv");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    snprintf(csv, sizeof csv, "response_id,account_id,ts,score\nN1,a1,%s,3\nN2,a2,%s,9\n", now, now);
+    put_file("nps.csv", csv);
+    KZ(&r, "import", "nps", "nps.csv");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    put_file("sched.json",
+             "[{\"id\":\"urgent\",\"trigger\":{\"kind\":\"ticket\",\"priorities\":[\"high\",\"urgent\"]},"
+             "\"actions\":[{\"kind\":\"task\",\"title\":\"Call {{account.name}}: {{trigger.reason}}\"}]},"
+             "{\"id\":\"detractor\",\"trigger\":{\"kind\":\"nps\"},"
+             "\"actions\":[{\"kind\":\"task\",\"title\":\"Detractor at {{account.name}}: {{trigger.value}}\"}]}]");
+    load_and_enable("sched.json", "urgent", "enable", 2);
+    KZ(&r, "rules", "enable", "detractor", "--since", old);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    free(run_rules(NULL, NULL, NULL));
+    char *again = run_rules(NULL, NULL, NULL);
+    cr_assert(kt_contains(again, "fired 0"), "a second run acts again: %s", again);
+    free(again);
+    cJSON *t = tasks(NULL, NULL);
+    /* T1 only: T2 is low, T3 was opened before the rule was switched on */
+    cr_assert(has_title(t, "Call Acme: ticket T1 opened (operational, urgent)"), "tasks");
+    cr_assert(has_title(t, "Detractor at Acme: 3"), "tasks");
+    cr_assert_eq(cJSON_GetArraySize(t), 2, "only the urgent ticket and the detractor");
+    cJSON_Delete(t);
+}
+
+Test(rules_cli, a_threshold_fires_once_and_again_only_after_recovering)
+{
+    kt_run r;
+    for (int d = 20; d >= 1; d--) {
+        event(d, 10, 0, "a1", "u1", "login", NULL);
+        event(d, 11, 0, "a2", "u2", "login", NULL);
+    }
+    world();
+    char start[40], csv[512];
+    day(start, sizeof start, 200);
+    snprintf(csv, sizeof csv,
+             "subscription_id,account_id,plan,mrr,start_date\ns1,a1,pro,100,%s\ns2,a2,pro,200,%s\n", start, start);
+    put_file("subs.csv", csv);
+    KZ(&r, "import", "subscriptions", "subs.csv");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    /* health is 0 to 100: "<= 100" holds for every scored account, "> 100" for none */
+    static const char low[] = "{\"id\":\"low\",\"trigger\":{\"kind\":\"threshold\",\"measure\":\"health\",\"op\":\"<=\","
+                              "\"value\":100},\"actions\":[{\"kind\":\"task\",\"title\":\"Health {{account.name}}\"}]}";
+    static const char high[] = "{\"id\":\"low\",\"trigger\":{\"kind\":\"threshold\",\"measure\":\"health\",\"op\":\">\","
+                               "\"value\":100},\"actions\":[{\"kind\":\"task\",\"title\":\"Health {{account.name}}\"}]}";
+    put_file("low.json", low);
+    put_file("high.json", high);
+    load_and_enable("low.json", "low", "enable", 1);
+    free(run_rules(NULL, NULL, NULL));
+    cJSON *f = firings("low");
+    cr_assert_eq(cJSON_GetArraySize(f), 2, "both accounts crossed");
+    cJSON_Delete(f);
+    char *again = run_rules(NULL, NULL, NULL);
+    cr_assert(kt_contains(again, "fired 0"), "still below, fired again: %s", again);
+    free(again);
+    /* the condition stops holding (the accounts recover), then holds again: a new firing each */
+    KZ(&r, "rules", "load", "high.json");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    free(run_rules(NULL, NULL, NULL));
+    KZ(&r, "rules", "load", "low.json");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    free(run_rules(NULL, NULL, NULL));
+    f = firings("low");
+    cr_assert_eq(cJSON_GetArraySize(f), 4, "a second crossing after the recovery");
+    cJSON_Delete(f);
+}
