@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "engine/health.h"
@@ -341,6 +342,12 @@ struct pass {
     size_t n, cap;
     char **users;
     size_t nusers;
+    /* date rules' unless_event: the first time each account did such an event */
+    uint8_t *unless;        /* per event name id: 1 when a rule asks */
+    size_t nunless;
+    kz_strmap *first_seen;  /* (name id, account id) -> index in seen */
+    kz_time *seen;
+    size_t nseen, capseen;
 };
 
 static const char *user_key(void *ctx, uint32_t u, size_t *n)
@@ -401,6 +408,28 @@ static int on_run(void *ctx, const kz_evcols *ev)
     if (s.props.off)
         s.props.off += a;
     p->events += (int64_t)s.n;
+    for (size_t i = 0; p->unless && i < s.n; i++) {
+        if (s.event[i] >= p->nunless || !p->unless[s.event[i]])
+            continue;
+        unsigned char key[12];
+        int64_t acc = s.account[i];
+        memcpy(key, &s.event[i], 4);
+        memcpy(key + 4, &acc, 8);
+        if (kz_strmap_get(p->first_seen, (const char *)key, sizeof key) >= 0)
+            continue; /* in time order: the first is kept */
+        if (p->nseen == p->capseen) {
+            size_t cap = p->capseen ? p->capseen * 2 : 256;
+            kz_time *v = realloc(p->seen, cap * sizeof *v);
+            if (!v)
+                return kz_error_oom();
+            p->seen = v;
+            p->capseen = cap;
+        }
+        p->seen[p->nseen] = s.ts[i];
+        if (kz_strmap_put(p->first_seen, (const char *)key, sizeof key, (uint32_t)p->nseen))
+            return kz_error_oom();
+        p->nseen++;
+    }
     return kz_matcher_feed(p->m, &s, collect, p);
 }
 
@@ -410,6 +439,9 @@ static void pass_free(struct pass *p, char **names, size_t nnames)
     kz_judge_free(p->judge);
     free(p->v);
     (void)nnames;
+    free(p->unless);
+    kz_strmap_free(p->first_seen);
+    free(p->seen);
     if (p->users)
         kz_store_dict_free(p->users);
     if (names)
@@ -429,6 +461,19 @@ static int pass_run(struct pass *p, kz_store *st, kz_rule *const *rules, size_t 
         (rc = kz_judge_new(&p->judge, st, rules, n, NULL, NULL, kz_time_day(kz_now()))))
         return rc;
     kz_matcher_users(p->m, user_key, p);
+    /* the unless_event of date rules: every account's first such event, over the whole history */
+    for (size_t i = 0; i < n; i++) {
+        const kz_rule *r = rules[i];
+        if (r->trigger != KZ_TRIG_DATE || !r->unless_event)
+            continue;
+        if (!p->unless && (!(p->unless = calloc(*nnames + 1, 1)) || !(p->first_seen = kz_strmap_new(1024))))
+            return kz_error_oom();
+        p->nunless = *nnames;
+        for (size_t id = 1; id < *nnames; id++)
+            if ((*names)[id] && strcmp((*names)[id], r->unless_event) == 0)
+                p->unless[id] = 1;
+        p->lo = INT64_MIN;
+    }
     if (p->lo > p->hi)
         return KZ_OK; /* no rule reads events */
     return kz_events_walk(st, on_run, p, NULL);
@@ -723,6 +768,131 @@ static int scan_thresholds(struct scan *sc)
     return rc;
 }
 
+/* The day `years` years after d (29 February: the 28th when the year has none). */
+static kz_day add_years(kz_day d, int years)
+{
+    int y, m, dd;
+    kz_civil_from_days(d, &y, &m, &dd);
+    y += years;
+    if (m == 2 && dd == 29 && !kz_is_leap(y))
+        dd = 28;
+    return (kz_day)kz_days_from_civil(y, m, dd);
+}
+
+static const kz_attr_col *attr(const kz_attrs *at, const char *name)
+{
+    for (size_t i = 0; at && i < at->n; i++)
+        if (strcmp(at->cols[i].name, name) == 0 && at->cols[i].is_date)
+            return &at->cols[i];
+    return NULL;
+}
+
+#define DATE_CATCH_UP 7 /* days: a server that was down fires what it missed, not older */
+
+static int date_candidate(struct scan *sc, size_t i, uint32_t a, kz_day anchor, kz_day lo, kz_day today)
+{
+    const kz_rule *r = sc->rules[i];
+    const kz_judge *j = sc->p->judge;
+    kz_day fire = anchor + r->offset_days;
+    if (fire < lo || fire > today)
+        return KZ_OK;
+    struct pass *p = sc->p;
+    if (r->unless_event && p->first_seen) {
+        for (size_t id = 1; id < p->nunless; id++) {
+            if (!p->unless[id])
+                continue;
+            unsigned char key[12];
+            uint32_t name = (uint32_t)id;
+            int64_t acc = j->ids[a];
+            memcpy(key, &name, 4);
+            memcpy(key + 4, &acc, 8);
+            int64_t k = kz_strmap_get(p->first_seen, (const char *)key, sizeof key);
+            if (k >= 0 && p->seen[k] < kz_day_time(fire + 1))
+                return KZ_OK; /* the milestone was reached by then */
+        }
+    }
+    kz_occasion o;
+    kz_occasion_init(&o);
+    if (!kz_judge_account((kz_judge *)j, i, j->ids[a], &o))
+        return KZ_OK;
+    struct cand *c = cand_add(p);
+    if (!c)
+        return kz_error_oom();
+    char d[KZ_DATE_BUF], f[KZ_DATE_BUF];
+    kz_format_date(d, anchor);
+    kz_format_date(f, fire);
+    c->rule = i;
+    c->account_id = j->ids[a];
+    c->at = kz_day_time(fire);
+    snprintf(c->key, sizeof c->key, "date:%s", d);
+    const char *what = r->anchor == KZ_ANCHOR_RENEWAL ? "renewal" : r->anchor == KZ_ANCHOR_SIGNUP ? "signup" : r->anchor_field;
+    snprintf(c->reason, sizeof c->reason, "%s on %s: day %+d is %s%s%s", what, d, r->offset_days, f,
+             r->unless_event ? ", without " : "", r->unless_event ? r->unless_event : "");
+    return KZ_OK;
+}
+
+/* Dates: each account's anchor (its first subscription's start, the
+ * renewal: the field renewal_date, else the next anniversary of that start,
+ * or a date field) plus the offset, when that day has come (within a week,
+ * and not before the rule was switched on). Once per anchor date. */
+static int scan_dates(struct scan *sc)
+{
+    const kz_judge *j = sc->p->judge;
+    kz_attrs *at = NULL;
+    int rc = KZ_OK, need_attrs = 0, any = 0;
+    kz_day today = kz_time_day(sc->now);
+    for (size_t k = 0; k < sc->n; k++) {
+        const kz_rule *r = sc->rules[sc->which[k]];
+        any |= r->trigger == KZ_TRIG_DATE;
+        need_attrs |= r->trigger == KZ_TRIG_DATE && r->anchor != KZ_ANCHOR_SIGNUP;
+    }
+    if (!any)
+        return KZ_OK;
+    if (need_attrs && (rc = kz_attrs_load(&at, sc->st, j->e)))
+        return rc;
+    kz_metric_opts mo;
+    kz_metric_opts_init(&mo);
+    for (size_t k = 0; k < sc->n && !rc; k++) {
+        size_t i = sc->which[k];
+        const kz_rule *r = sc->rules[i];
+        if (r->trigger != KZ_TRIG_DATE)
+            continue;
+        kz_day lo = kz_time_day(sc->since[i]);
+        if (lo < today - DATE_CATCH_UP)
+            lo = today - DATE_CATCH_UP;
+        const kz_attr_col *col = r->anchor == KZ_ANCHOR_FIELD ? attr(at, r->anchor_field)
+                                 : r->anchor == KZ_ANCHOR_RENEWAL ? attr(at, "renewal_date")
+                                                                  : NULL;
+        for (uint32_t a = 0; a < j->naccounts && !rc; a++) {
+            if (col) {
+                if (!isnan(col->num[a]))
+                    rc = date_candidate(sc, i, a, kz_time_day((kz_time)col->num[a]), lo, today);
+                if (r->anchor == KZ_ANCHOR_FIELD || !isnan(col->num[a]))
+                    continue;
+            }
+            if (r->anchor == KZ_ANCHOR_FIELD)
+                continue;
+            kz_account_facts f;
+            kz_engine_account_facts(j->e, &mo, a, today, &f);
+            if (f.first_start == KZ_DAY_NONE)
+                continue;
+            if (r->anchor == KZ_ANCHOR_SIGNUP) {
+                rc = date_candidate(sc, i, a, f.first_start, lo, today);
+                continue;
+            }
+            /* the anniversaries whose day (with the offset) may fall in [lo, today] */
+            int y0, m0, d0, yt, mt, dt;
+            kz_civil_from_days(f.first_start, &y0, &m0, &d0);
+            kz_civil_from_days(today - r->offset_days, &yt, &mt, &dt);
+            for (int y = yt - 1; y <= yt + 1 && !rc; y++)
+                if (y > y0)
+                    rc = date_candidate(sc, i, a, add_years(f.first_start, y - y0), lo, today);
+        }
+    }
+    kz_attrs_free(at);
+    return rc;
+}
+
 /* The scheduled triggers of the rules among which[] (ticket, nps, threshold). */
 static int scan_run(struct scan *sc)
 {
@@ -737,6 +907,8 @@ static int scan_run(struct scan *sc)
         rc = kz_store_each(sc->st, KZ_ENT_NPS, on_answer, sc);
     if (!rc)
         rc = scan_thresholds(sc);
+    if (!rc)
+        rc = scan_dates(sc);
     return rc;
 }
 
@@ -761,9 +933,8 @@ int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_t
     for (size_t i = 0; i < rs->n; i++) {
         kz_rule *r = rs->rules[i];
         int per_event = r->trigger == KZ_TRIG_EVENT || r->trigger == KZ_TRIG_SEQUENCE;
-        if (rs->mode[i] == KZ_RULE_OFF || !(per_event || r->trigger == KZ_TRIG_TICKET || r->trigger == KZ_TRIG_NPS ||
-                                             r->trigger == KZ_TRIG_THRESHOLD))
-            continue; /* date and anomaly triggers: not judged yet (docs/playbooks.md) */
+        if (rs->mode[i] == KZ_RULE_OFF || r->trigger == KZ_TRIG_ANOMALY)
+            continue; /* anomaly triggers: not judged yet (docs/playbooks.md) */
         live[n] = r;
         since[n] = rs->enabled_at[i];
         kz_time lo = since[n] - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);

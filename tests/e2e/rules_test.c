@@ -1251,3 +1251,55 @@ Test(rules_cli, a_threshold_fires_once_and_again_only_after_recovering)
     cr_assert_eq(cJSON_GetArraySize(f), 4, "a second crossing after the recovery");
     cJSON_Delete(f);
 }
+
+Test(rules_cli, day_14_without_the_milestone_and_30_days_before_renewal)
+{
+    kt_run r;
+    event(3, 10, 0, "a2", "u2", "report_created", NULL);
+    event(2, 10, 0, "a1", "u1", "login", NULL);
+    world();
+    char s14[40], s335[40], csv[512];
+    day(s14, sizeof s14, 14);
+    day(s335, sizeof s335, 365 - 30);
+    /* a1 and a2 signed up 14 days ago; a3's first year ends in 30 days */
+    put_file("more.csv", "account_id,name,owner\na3,Gamma,carol\n");
+    KZ(&r, "import", "accounts", "more.csv");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    snprintf(csv, sizeof csv,
+             "subscription_id,account_id,plan,mrr,start_date\ns1,a1,pro,100,%s\ns2,a2,pro,100,%s\n"
+             "s3,a3,team,300,%s\n",
+             s14, s14, s335);
+    put_file("subs.csv", csv);
+    KZ(&r, "import", "subscriptions", "subs.csv");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    put_file("dates.json",
+             "[{\"id\":\"onboarding\",\"trigger\":{\"kind\":\"date\",\"anchor\":\"signup\",\"offset_days\":14,"
+             "\"unless_event\":\"report_created\"},\"actions\":[{\"kind\":\"task\",\"title\":\"Onboarding {{account.name}}\","
+             "\"playbook\":\"onboarding-kickoff\"}]},"
+             "{\"id\":\"renewal-30\",\"trigger\":{\"kind\":\"date\",\"anchor\":\"renewal\",\"offset_days\":-30},"
+             "\"actions\":[{\"kind\":\"task\",\"title\":\"Renewal {{account.name}} {{trigger.reason}}\"}]}]");
+    load_and_enable("dates.json", "onboarding", "enable", 2);
+    char since[40];
+    day(since, sizeof since, 2);
+    KZ(&r, "rules", "enable", "renewal-30", "--since", since);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    kt_run_free(&r);
+    free(run_rules(NULL, NULL, NULL));
+    char *again = run_rules(NULL, NULL, NULL);
+    cr_assert(kt_contains(again, "fired 0"), "a second run acts again: %s", again);
+    free(again);
+    cJSON *t = tasks(NULL, NULL);
+    cr_assert(has_title(t, "Onboarding Acme"), "a1 has no report by day 14");
+    cr_assert(!has_title(t, "Onboarding Beta"), "a2 created a report: no task");
+    int renewal = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, t)
+    {
+        renewal += strncmp(str(row, "title"), "Renewal Gamma renewal on ", 25) == 0;
+    }
+    cr_assert_eq(renewal, 1, "a3's renewal in 30 days");
+    cr_assert_eq(cJSON_GetArraySize(t), 2);
+    cJSON_Delete(t);
+}
