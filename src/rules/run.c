@@ -893,6 +893,43 @@ static int scan_dates(struct scan *sc)
     return rc;
 }
 
+static int on_anomaly(void *ctx, const kz_anomaly_rec *an)
+{
+    struct scan *sc = ctx;
+    const kz_judge *j = sc->p->judge;
+    /* the anomalies of one account: series "account/KEY" */
+    if (strncmp(an->series, "account/", 8) != 0)
+        return KZ_OK;
+    const char *key = an->series + 8;
+    int64_t a = kz_engine_find_account(j->e, key, strlen(key));
+    if (a < 0)
+        return KZ_OK;
+    for (size_t k = 0; k < sc->n; k++) {
+        size_t i = sc->which[k];
+        const kz_rule *r = sc->rules[i];
+        if (r->trigger != KZ_TRIG_ANOMALY || an->found_at < sc->since[i])
+            continue;
+        if (r->series && strcmp(r->series, an->series) != 0 && strcmp(r->series, an->kind) != 0)
+            continue;
+        if ((r->direction > 0 && !an->higher) || (r->direction < 0 && an->higher))
+            continue;
+        kz_occasion o;
+        kz_occasion_init(&o);
+        if (!kz_judge_account((kz_judge *)j, i, j->ids[a], &o))
+            continue;
+        struct cand *c = cand_add(sc->p);
+        if (!c)
+            return kz_error_oom();
+        c->rule = i;
+        c->account_id = j->ids[a];
+        c->at = an->found_at;
+        c->value = an->observed;
+        snprintf(c->key, sizeof c->key, "anomaly:%lld", (long long)an->id);
+        snprintf(c->reason, sizeof c->reason, "%.150s", an->message);
+    }
+    return KZ_OK;
+}
+
 /* The scheduled triggers of the rules among which[] (ticket, nps, threshold). */
 static int scan_run(struct scan *sc)
 {
@@ -909,6 +946,11 @@ static int scan_run(struct scan *sc)
         rc = scan_thresholds(sc);
     if (!rc)
         rc = scan_dates(sc);
+    int anomalies = 0;
+    for (size_t k = 0; k < sc->n; k++)
+        anomalies |= sc->rules[sc->which[k]]->trigger == KZ_TRIG_ANOMALY;
+    if (!rc && anomalies)
+        rc = kz_store_anomalies_each(sc->st, INT32_MIN, INT32_MAX, NULL, NULL, on_anomaly, sc);
     return rc;
 }
 
@@ -933,8 +975,8 @@ int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_t
     for (size_t i = 0; i < rs->n; i++) {
         kz_rule *r = rs->rules[i];
         int per_event = r->trigger == KZ_TRIG_EVENT || r->trigger == KZ_TRIG_SEQUENCE;
-        if (rs->mode[i] == KZ_RULE_OFF || r->trigger == KZ_TRIG_ANOMALY)
-            continue; /* anomaly triggers: not judged yet (docs/playbooks.md) */
+        if (rs->mode[i] == KZ_RULE_OFF)
+            continue;
         live[n] = r;
         since[n] = rs->enabled_at[i];
         kz_time lo = since[n] - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);
