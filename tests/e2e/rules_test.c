@@ -18,10 +18,12 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "rules/deliver.h"
 #include "../support/loopback.h"
+#include "../support/server.h"
 #include "../support/support.h"
 
 static char *dir;
@@ -1302,4 +1304,76 @@ Test(rules_cli, day_14_without_the_milestone_and_30_days_before_renewal)
     cr_assert_eq(renewal, 1, "a3's renewal in 30 days");
     cr_assert_eq(cJSON_GetArraySize(t), 2);
     cJSON_Delete(t);
+}
+
+/* ---- 10. the server: rules.dir at start, live events, a restart ------------------------- */
+
+Test(rules_cli, the_server_acts_on_live_events_once_and_not_again_after_a_restart)
+{
+    kt_run r;
+    world();
+    kt_hook *h = kt_hook_start();
+    char rule[1024];
+    snprintf(rule, sizeof rule,
+             "{\"id\":\"honey-live\",\"trigger\":{\"kind\":\"sequence\",\"per\":\"user\",\"within\":\"30d\","
+             "\"steps\":[{\"event\":\"purchase\",\"where\":[{\"field\":\"properties.category\",\"op\":\"=\","
+             "\"value\":\"baby\"}]},{\"event\":\"purchase\",\"where\":[{\"field\":\"properties.category\","
+             "\"op\":\"=\",\"value\":\"honey\"}]}]},\"actions\":[{\"kind\":\"webhook\","
+             "\"url\":\"http://127.0.0.1:%d/hook\"},{\"kind\":\"task\",\"title\":\"Honey {{user.id}}\"}]}",
+             kt_hook_port(h));
+    char *rd = kt_path(dir, "rules");
+    cr_assert_eq(mkdir(rd, 0755), 0);
+    put_file("rules/honey.json", rule);
+    char *token = kt_user_token(dir, "cora", "csm", "cora-password");
+    char bearer[256];
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", token);
+    const char *hdrs[] = { bearer, "Content-Type: application/json", NULL };
+    const char *extra[] = { "--set", "rules.dir=rules", "--set", "scores.max_delay_seconds=1", NULL };
+    kt_server s;
+    kt_serve(&s, dir, extra);
+    /* switched on at start: the events after it count (a second later, as the clock reads them) */
+    char t1[48], t2[48], body[1024];
+    usleep(1100 * 1000);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(t1, sizeof t1, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    gmtime_r(&now, &tm);
+    snprintf(t2, sizeof t2, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(body, sizeof body,
+             "[{\"ts\":\"%s\",\"account_id\":\"a1\",\"user_id\":\"u1\",\"event\":\"purchase\","
+             "\"properties\":{\"category\":\"baby\"}},"
+             "{\"ts\":\"%s\",\"account_id\":\"a1\",\"user_id\":\"u1\",\"event\":\"purchase\","
+             "\"properties\":{\"category\":\"honey\"}}]",
+             t1, t2);
+    kt_http_resp resp;
+    kt_http(&resp, &s, "POST", "/api/v1/events", body, hdrs);
+    cr_assert_eq(resp.status, 200, "%s", resp.body);
+    kt_http_free(&resp);
+    if (!kt_hook_wait(h, 1, 20000)) {
+        char *log = kt_read(s.log, NULL);
+        cr_assert_fail("the webhook did not come: %s", log);
+    }
+    char *got = kt_hook_body(h, 0);
+    cr_assert(kt_contains(got, "\"rule\":\"honey-live\""), "%s", got);
+    free(got);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    /* a restart loads the rules again and runs them over the same events: nothing new */
+    kt_serve(&s, dir, extra);
+    sleep(3);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    cr_assert_eq(kt_hook_count(h), 1, "a restart fired again");
+    cJSON *f = firings("honey-live");
+    cr_assert_eq(cJSON_GetArraySize(f), 1);
+    cJSON_Delete(f);
+    cJSON *t = tasks(NULL, NULL);
+    cr_assert(has_title(t, "Honey u1"));
+    cr_assert_eq(cJSON_GetArraySize(t), 1);
+    cJSON_Delete(t);
+    (void)r;
+    kt_hook_stop(h);
+    free(rd);
+    free(token);
 }
