@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ struct kz_server {
     struct route_stats *per_route; /* nroutes + 1 (the last: requests no route took) */
     kz_cache *cache;               /* NULL: none */
     pthread_mutex_t later_mu;      /* over the later answers' flags */
-    int quiesced;                  /* no longer accepting connections */
+    _Atomic int quiesced;          /* no longer accepting connections (accept_policy) */
 };
 
 /* What GET /metrics tells of one route. */
@@ -474,6 +475,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     KZ_LOG(KZ_LOG_WARN, "http: libmicrohttpd", "reason=\"%s\"", msg);
 }
 
+
+/* New connections are taken until the server is quiesced. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    kz_server *s = cls;
+    (void)addr;
+    (void)len;
+    return atomic_load(&s->quiesced) ? MHD_NO : MHD_YES;
+}
+
 int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *routes, size_t nroutes, void *app)
 {
     kz_server *s = calloc(1, sizeof *s);
@@ -503,7 +514,7 @@ int kz_server_start(kz_server **out, const kz_server_opts *o, const kz_route *ro
     pthread_cond_init(&s->idle, NULL);
     s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                                 MHD_ALLOW_SUSPEND_RESUME, 0,
-                            NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            accept_policy, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 1, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
                             MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -603,9 +614,12 @@ void kz_server_stats_get(kz_server *s, kz_server_stats *out)
 
 void kz_server_quiesce(kz_server *s, unsigned grace_s)
 {
-    if (!s->quiesced)
-        MHD_quiesce_daemon(s->d); /* no new connections */
-    s->quiesced = 1;
+    /* no new connections: refused by the accept policy. MHD_quiesce_daemon is
+     * not used: with a thread pool on epoll, each worker takes the listening
+     * socket out of its epoll set when it sees the daemon quiesced, racing the
+     * caller's own removal, and the loser aborts the process ("Failed to
+     * remove listen FD from epoll set", libmicrohttpd 0.9.75). */
+    atomic_store(&s->quiesced, 1);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += grace_s;
