@@ -1377,3 +1377,19 @@ Test(rules_cli, the_server_acts_on_live_events_once_and_not_again_after_a_restar
     free(rd);
     free(token);
 }
+
+Test(rules_cli, a_bad_rule_in_rules_dir_stops_the_server_from_starting)
+{
+    kt_run r;
+    world();
+    char *rd = kt_path(dir, "rules");
+    cr_assert_eq(mkdir(rd, 0755), 0);
+    put_file("rules/good.json", good_rule);
+    put_file("rules/zz-bad.json", bad_rule);
+    KZ(&r, "--set", "rules.dir=rules", "serve", "--listen", "127.0.0.1:0");
+    cr_assert_neq(r.status, 0, "it started with a bad rule");
+    cr_assert(kt_contains(r.err, "rules.dir: rules/zz-bad.json: rule 'x': trigger.steps[0].event: missing"), "%s", r.err);
+    kt_run_free(&r);
+    cr_assert_eq(stored_rules(), 0, "the good rule of the folder was stored all the same");
+    free(rd);
+}
