@@ -183,13 +183,21 @@ static int apply_filter(struct ctx *c, const char *spec, uint8_t *mask)
             }
     if (!at || at == spec)
         return kz_error_set(KZ_EINVALID, "filter '%s' is not ATTRIBUTE=VALUE (or != < <= > >=)", spec);
+    /* "plan = pro" reads as "plan=pro": spaces around the operator are not part of the name or the value */
+    const char *end = at;
+    while (end > spec && end[-1] == ' ')
+        end--;
     char name[128];
-    size_t nl = (size_t)(at - spec);
+    size_t nl = (size_t)(end - spec);
+    if (nl == 0)
+        return kz_error_set(KZ_EINVALID, "filter '%s' is not ATTRIBUTE=VALUE (or != < <= > >=)", spec);
     if (nl >= sizeof name)
         return kz_error_set(KZ_EINVALID, "filter '%s': attribute name too long", spec);
     memcpy(name, spec, nl);
     name[nl] = '\0';
     const char *value = at + oplen;
+    while (*value == ' ')
+        value++;
     struct attr *a = find_attr(c, name);
     if (!a)
         return unknown_attr(c, name);
