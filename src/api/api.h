@@ -50,6 +50,24 @@ void (*kz_api_release_fn(void))(kz_http_req *req);
 extern const unsigned char kz_openapi_doc[];
 extern const size_t kz_openapi_doc_len;
 
+/* Playbooks (playbooks.c): rules, their firings and deliveries, tasks, an
+ * account's timeline and the playbook documents. */
+int kz_api_rules(kz_http_req *req, kz_http_resp *resp);
+int kz_api_rule_put(kz_http_req *req, kz_http_resp *resp);
+int kz_api_rule(kz_http_req *req, kz_http_resp *resp);
+int kz_api_rule_change(kz_http_req *req, kz_http_resp *resp);
+int kz_api_rule_remove(kz_http_req *req, kz_http_resp *resp);
+int kz_api_rule_backtest(kz_http_req *req, kz_http_resp *resp);
+int kz_api_firings(kz_http_req *req, kz_http_resp *resp);
+int kz_api_deliveries(kz_http_req *req, kz_http_resp *resp);
+int kz_api_tasks(kz_http_req *req, kz_http_resp *resp);
+int kz_api_task_add(kz_http_req *req, kz_http_resp *resp);
+int kz_api_task(kz_http_req *req, kz_http_resp *resp);
+int kz_api_task_change(kz_http_req *req, kz_http_resp *resp);
+int kz_api_account_timeline(kz_http_req *req, kz_http_resp *resp);
+int kz_api_playbooks(kz_http_req *req, kz_http_resp *resp);
+int kz_api_playbook(kz_http_req *req, kz_http_resp *resp);
+
 /* The routes of the API, for kz_server_start. */
 const kz_route *kz_api_routes(size_t *n);
 
