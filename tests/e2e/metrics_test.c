@@ -429,6 +429,11 @@ Test(metrics, segments_add_up_to_the_whole, .timeout = 60)
     kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--filter", "employees<200", "--format", "csv", NULL);
     char *small = strdup(r.out);
     kt_run_free(&r);
+    /* spaces around the operator are not part of the name or the value */
+    kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--filter", "employees >= 200", "--format", "csv", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_str_eq(r.out, big, "'employees >= 200' is 'employees>=200'");
+    kt_run_free(&r);
     kt_kizunav(&r, dir, NULL, "--db", "k.db", "metrics", "mrr", "--filter", "employees!=0", "--filter",
                "strategic=true", "--format", "csv", NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
