@@ -1393,3 +1393,22 @@ Test(rules_cli, a_bad_rule_in_rules_dir_stops_the_server_from_starting)
     cr_assert_eq(stored_rules(), 0, "the good rule of the folder was stored all the same");
     free(rd);
 }
+
+Test(rules_cli, set_field_sets_a_custom_field_of_the_account)
+{
+    kt_run r;
+    event(1, 9, 0, "a1", "u1", "cancel_clicked", NULL);
+    world();
+    put_file("field.json", "{\"id\":\"mark\",\"trigger\":{\"kind\":\"event\",\"event\":\"cancel_clicked\"},"
+                           "\"actions\":[{\"kind\":\"set_field\",\"field\":\"stage\",\"value\":\"at-risk since {{trigger.date}}\"}]}");
+    load_and_enable("field.json", "mark", "enable", 2);
+    free(run_rules(NULL, NULL, NULL));
+    char want[64], d[40];
+    day(d, sizeof d, 1);
+    snprintf(want, sizeof want, "at-risk since %s", d);
+    KZ(&r, "export", "accounts");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(kt_contains(r.out, "stage"), "the field is defined: %s", r.out);
+    cr_assert(kt_contains(r.out, want), "a1's stage: %s", r.out);
+    kt_run_free(&r);
+}
