@@ -75,10 +75,10 @@ int main(int argc, char **argv)
     char *names[NNAMES + 1];
     names[0] = NULL;
     for (int i = 1; i <= NNAMES; i++) {
-        names[i] = malloc(8);
+        names[i] = malloc(16);
         if (!names[i])
             return 1;
-        snprintf(names[i], 8, "e%d", i);
+        snprintf(names[i], 16, "e%d", i);
     }
     for (int i = 0; i < NRULES; i++)
         if (make_rule(&rules[i], i)) {

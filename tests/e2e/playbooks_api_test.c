@@ -266,7 +266,7 @@ static cJSON *all_pages(const kt_server *s, const struct caller *c, const char *
                         const char *arg, int n, int *pages)
 {
     cJSON *all = cJSON_CreateArray();
-    char url[512], cursor[1200] = "";
+    char url[2048], cursor[1200] = "";
     *pages = 0;
     for (;;) {
         if (cursor[0])
