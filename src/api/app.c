@@ -438,6 +438,10 @@ static void deliver_due(kz_app *a)
         KZ_LOG(KZ_LOG_INFO, "playbooks: deliveries tried", "sent=%lld retrying=%lld failed=%lld", (long long)s.sent,
                (long long)s.retrying, (long long)s.failed);
     a->next_delivery = next_delivery(a->score_store);
+    /* one the store could not move on (an error): not again at once, but in a minute */
+    kz_time now = kz_now();
+    if (a->next_delivery && a->next_delivery <= now)
+        a->next_delivery = now + 60 * KZ_USEC_PER_SEC;
 }
 
 static void *scorer_main(void *arg)
@@ -456,7 +460,7 @@ static void *scorer_main(void *arg)
             }
             if (a->next_delivery) {
                 double wait = (double)(a->next_delivery - kz_now()) / KZ_USEC_PER_SEC;
-                double left = interval > 0 ? last + interval - kz_monotonic() : wait;
+                double left = interval > 0 ? last + interval - kz_monotonic() : 1e18; /* 0: no schedule */
                 if (wait < left && left > 0) {
                     struct timespec until;
                     clock_gettime(CLOCK_REALTIME, &until);
