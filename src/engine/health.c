@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/jsonkeys.h"
 #include "core/jsonw.h"
 #include "engine/engine_internal.h"
 #include "engine/signals.h"
@@ -134,22 +135,8 @@ static int bad(const struct where *w, const char *key, const char *fmt, ...)
 /* Every key of obj is one of the allowed ('|'-separated). */
 static int only_keys(const struct where *w, const cJSON *obj, const char *allowed)
 {
-    const cJSON *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        size_t n = strlen(it->string);
-        const char *p = allowed;
-        int ok = 0;
-        while (*p && !ok) {
-            const char *bar = strchr(p, '|');
-            size_t len = bar ? (size_t)(bar - p) : strlen(p);
-            ok = len == n && memcmp(p, it->string, n) == 0;
-            p += len + (bar != NULL);
-        }
-        if (!ok)
-            return bad(w, it->string, "unknown key (known: %s)", allowed);
-    }
-    return KZ_OK;
+    const char *key = kz_json_unknown_key(obj, allowed);
+    return key ? bad(w, key, "unknown key (known: %s)", allowed) : KZ_OK;
 }
 
 /* A number of obj[key] in [lo, hi] into *v; dflt when absent (NAN: required). */

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/jsonkeys.h"
 #include "core/text.h"
 #include "engine/health.h"
 #include "engine/signals.h"
@@ -147,22 +148,8 @@ static void pop(struct where *w, size_t len)
 
 static int only_keys(const struct where *w, const cJSON *obj, const char *allowed)
 {
-    const cJSON *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        size_t n = strlen(it->string);
-        const char *p = allowed;
-        int ok = 0;
-        while (*p && !ok) {
-            const char *bar = strchr(p, '|');
-            size_t len = bar ? (size_t)(bar - p) : strlen(p);
-            ok = len == n && memcmp(p, it->string, n) == 0;
-            p += len + (bar != NULL);
-        }
-        if (!ok)
-            return bad(w, it->string, "unknown key (known: %s)", allowed);
-    }
-    return KZ_OK;
+    const char *key = kz_json_unknown_key(obj, allowed);
+    return key ? bad(w, key, "unknown key (known: %s)", allowed) : KZ_OK;
 }
 
 /* obj[key] as text into *out (in the arena); NULL when absent and optional. */
