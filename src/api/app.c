@@ -381,12 +381,6 @@ static void run_rules(kz_app *a)
     a->next_delivery = next_delivery(a->score_store);
 }
 
-static int on_stored_mode(void *ctx, const kz_rule_rec *r)
-{
-    kz_rule_mode *m = ctx;
-    return kz_rule_mode_parse(m, r->mode);
-}
-
 /* rules.dir: the rules of the folder stored (a new one in its own mode, one
  * stored before keeps the mode people gave it), all or none: a rule that
  * does not read stops the server from starting, with the file, the rule and
@@ -400,28 +394,9 @@ static int load_rules_dir(kz_store *st, const char *dir)
         return KZ_OK;
     if ((rc = kz_rule_load_path(&v, &n, dir)))
         return kz_error_prefix(rc, "rules.dir");
-    kz_time now = kz_now();
-    if ((rc = kz_store_begin(st)))
-        goto done;
-    for (size_t i = 0; i < n && !rc; i++) {
-        kz_rule_mode mode = v[i]->mode;
-        rc = kz_store_rule_get(st, v[i]->id, on_stored_mode, &mode);
-        if (rc == KZ_ENOTFOUND)
-            rc = KZ_OK;
-        char source[1100];
-        snprintf(source, sizeof source, "file:%.1024s", v[i]->origin);
-        kz_rule_rec rec = { .name = v[i]->id, .definition = v[i]->json, .mode = kz_rule_mode_name(mode),
-                            .source = source };
-        if (!rc)
-            rc = kz_store_rule_put(st, &rec, now, NULL);
-    }
-    if (rc)
-        kz_store_rollback(st);
-    else
-        rc = kz_store_commit(st);
+    rc = kz_ruleset_store(st, v, n, NULL, 1, kz_now(), NULL);
     if (!rc)
         KZ_LOG(KZ_LOG_INFO, "playbooks: rules loaded", "dir=\"%s\" rules=%zu", dir, n);
-done:
     kz_rule_list_free(v, n);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "core/text.h"
 #include "core/time.h"
 #include "rules/act.h"
+#include "rules/playbook.h"
 #include "rules/run.h"
 
 #define RULE_FILE_MAX ((size_t)1 << 20)
@@ -91,33 +92,14 @@ static int cmd_load(kz_cli *cli, const char *path, const char *mode)
     }
     if ((rc = kz_cli_open_store(cli, &st, 0)) || (rc = check_conditions(cli, st, v, n)))
         goto done;
-    kz_time now = kz_now();
-    int created = 0, replaced = 0;
-    if (kz_store_begin(st)) {
-        rc = kz_cli_fail(cli, "loading the rules");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char source[1100];
-        snprintf(source, sizeof source, "file:%.1024s", v[i]->origin);
-        kz_rule_rec rec = { .name = v[i]->id, .definition = v[i]->json,
-                            .mode = kz_rule_mode_name(mode ? m : v[i]->mode), .source = source };
-        int fresh = 0;
-        if (kz_store_rule_put(st, &rec, now, &fresh)) {
-            kz_store_rollback(st);
-            rc = kz_cli_fail(cli, "loading the rules");
-            goto done;
-        }
-        created += fresh;
-        replaced += !fresh;
-    }
-    if (kz_store_commit(st)) {
+    size_t created = 0;
+    if (kz_ruleset_store(st, v, n, mode ? &m : NULL, 0, kz_now(), &created)) {
         rc = kz_cli_fail(cli, "loading the rules");
         goto done;
     }
     for (size_t i = 0; i < n; i++)
         printf("%-32s %-8s %s\n", v[i]->id, kz_rule_mode_name(mode ? m : v[i]->mode), v[i]->title);
-    fprintf(stderr, "kizuna rules: %d new, %d replaced\n", created, replaced);
+    fprintf(stderr, "kizuna rules: %zu new, %zu replaced\n", created, n - created);
 done:
     kz_rule_list_free(v, n);
     kz_store_close(st);
@@ -617,7 +599,7 @@ static int tasks_add(kz_cli *cli, const char *title, const char *account, const 
         return kz_cli_usage(cli, "tasks add needs --title");
     if (due && kz_parse_date(&d, due, strlen(due)))
         return kz_cli_usage(cli, "--due %s: a date, YYYY-MM-DD", due);
-    if (playbook && !kz_rule_id_ok(playbook, strlen(playbook)))
+    if (playbook && !kz_playbook_name_ok(playbook, strlen(playbook)))
         return kz_cli_usage(cli, "--playbook %s: a playbook's name (the file name without .md)", playbook);
     int rc = kz_cli_open_store(cli, &st, 0);
     if (rc)

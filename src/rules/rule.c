@@ -23,6 +23,7 @@
 #include "core/text.h"
 #include "engine/health.h"
 #include "engine/signals.h"
+#include "rules/playbook.h"
 #include "rules/template.h"
 
 #define RULE_JSON_MAX (256u << 10)
@@ -288,6 +289,14 @@ static const struct {
     { "=", KZ_OP_EQ },  { "!=", KZ_OP_NE }, { "<", KZ_OP_LT },  { "<=", KZ_OP_LE },          { ">", KZ_OP_GT },
     { ">=", KZ_OP_GE }, { "in", KZ_OP_IN }, { "contains", KZ_OP_CONTAINS }, { "exists", KZ_OP_EXISTS },
 };
+
+const char *kz_rule_op_name(kz_rule_op op)
+{
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (ops[i].op == op)
+            return ops[i].name;
+    return "?";
+}
 
 static int parse_op(const struct where *w, const cJSON *obj, const char *key, kz_rule_op *out)
 {
@@ -629,7 +638,7 @@ static int parse_action(kz_rule_action *a, const cJSON *j, struct where *w)
             return rc;
         if (!a->assignee)
             a->assignee = "owner";
-        if (a->playbook && !kz_rule_id_ok(a->playbook, strlen(a->playbook)))
+        if (a->playbook && !kz_playbook_name_ok(a->playbook, strlen(a->playbook)))
             return bad(w, "playbook", "'%s' is not a playbook name ([a-z0-9_-], the file name without .md)",
                        a->playbook);
         return KZ_OK;
@@ -713,7 +722,7 @@ static int parse_obj(kz_rule *r, const cJSON *j, struct where *w)
         return rc;
     if (!r->title)
         r->title = r->id;
-    if (r->playbook && !kz_rule_id_ok(r->playbook, strlen(r->playbook)))
+    if (r->playbook && !kz_playbook_name_ok(r->playbook, strlen(r->playbook)))
         return bad(w, "playbook", "'%s' is not a playbook name ([a-z0-9_-], the file name without .md)", r->playbook);
     r->mode = KZ_RULE_ON;
     if (mode && kz_rule_mode_parse(&r->mode, mode) < 0)

@@ -158,6 +158,9 @@ void kz_rule_list_free(kz_rule **v, size_t n);
 int kz_rule_load_path(kz_rule ***out, size_t *n, const char *path);
 
 const char *kz_rule_mode_name(kz_rule_mode m);
+
+/* "=", "<=", "contains"...: an operator as rules write it. Static. */
+const char *kz_rule_op_name(kz_rule_op op);
 int kz_rule_mode_parse(kz_rule_mode *out, const char *s);
 
 /* 1 when name is a valid rule id. */

@@ -93,6 +93,39 @@ void kz_ruleset_free(kz_ruleset *rs)
     free(rs);
 }
 
+static int on_stored_mode(void *ctx, const kz_rule_rec *r)
+{
+    return kz_rule_mode_parse(ctx, r->mode);
+}
+
+int kz_ruleset_store(kz_store *st, kz_rule *const *v, size_t n, const kz_rule_mode *mode, int keep_mode,
+                     kz_time now, size_t *out_created)
+{
+    size_t created = 0;
+    int rc = kz_store_begin(st);
+    for (size_t i = 0; i < n && !rc; i++) {
+        kz_rule_mode m = mode ? *mode : v[i]->mode;
+        if (!mode && keep_mode && (rc = kz_store_rule_get(st, v[i]->id, on_stored_mode, &m)) == KZ_ENOTFOUND)
+            rc = KZ_OK;
+        char source[1100];
+        snprintf(source, sizeof source, "file:%.1024s", v[i]->origin);
+        kz_rule_rec rec = { .name = v[i]->id, .definition = v[i]->json, .mode = kz_rule_mode_name(m),
+                            .source = source };
+        int fresh = 0;
+        if (!rc && !(rc = kz_store_rule_put(st, &rec, now, &fresh)))
+            created += (size_t)fresh;
+    }
+    if (rc) {
+        kz_store_rollback(st);
+        return rc;
+    }
+    if ((rc = kz_store_commit(st)))
+        return rc;
+    if (out_created)
+        *out_created = created;
+    return KZ_OK;
+}
+
 /* ---- conditions on accounts -------------------------------------------------------------- */
 
 struct idx {
@@ -247,8 +280,6 @@ int kz_judge_account(kz_judge *j, size_t i, int64_t account_id, kz_occasion *o)
 
 /* ---- in words ------------------------------------------------------------------------------ */
 
-static const char *const op_names[] = { "=", "!=", "<", "<=", ">", ">=", "in", "contains", "exists" };
-
 static void put(char *out, size_t cap, size_t *len, const char *fmt, ...) KZ_PRINTF(4, 5);
 
 static void put(char *out, size_t cap, size_t *len, const char *fmt, ...)
@@ -283,7 +314,7 @@ static void describe_step(const kz_rule_step *s, char *out, size_t cap, size_t *
             snprintf(v, sizeof v, " %g", c->num);
         else
             snprintf(v, sizeof v, " %.40s", c->text);
-        put(out, cap, len, "%s%s %s%s", k ? ", " : " (", f, op_names[c->op], v);
+        put(out, cap, len, "%s%s %s%s", k ? ", " : " (", f, kz_rule_op_name(c->op), v);
     }
     if (s->nwhere)
         put(out, cap, len, ")");
@@ -359,6 +390,22 @@ static const char *user_key(void *ctx, uint32_t u, size_t *n)
     return p->users[u];
 }
 
+static struct cand *cand_add(struct pass *p)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        struct cand *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        p->v = v;
+        p->cap = cap;
+    }
+    struct cand *c = &p->v[p->n++];
+    memset(c, 0, sizeof *c);
+    c->value = NAN;
+    return c;
+}
+
 static int collect(void *ctx, const kz_fire *f)
 {
     struct pass *p = ctx;
@@ -366,15 +413,9 @@ static int collect(void *ctx, const kz_fire *f)
     kz_occasion_init(&o);
     if (!kz_judge_account(p->judge, f->rule_index, f->account_id, &o))
         return 0;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        struct cand *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return kz_error_oom();
-        p->v = v;
-        p->cap = cap;
-    }
-    struct cand *c = &p->v[p->n++];
+    struct cand *c = cand_add(p);
+    if (!c)
+        return kz_error_oom();
     c->rule = f->rule_index;
     c->account_id = f->account_id;
     c->user = f->user;
@@ -382,7 +423,6 @@ static int collect(void *ctx, const kz_fire *f)
     c->at = f->at;
     c->value = f->value;
     memcpy(c->key, f->key, sizeof c->key);
-    c->reason[0] = 0;
     return 1;
 }
 
@@ -591,21 +631,6 @@ struct scan {
     kz_time now;
 };
 
-static struct cand *cand_add(struct pass *p)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        struct cand *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        p->v = v;
-        p->cap = cap;
-    }
-    struct cand *c = &p->v[p->n++];
-    memset(c, 0, sizeof *c);
-    c->value = NAN;
-    return c;
-}
 
 /* The store's id of the account with key (k, n); 0 when the engine lacks it. */
 static int64_t account_of(const kz_judge *j, const kz_value *k)
@@ -695,8 +720,6 @@ static int on_answer(void *ctx, int64_t id, const kz_value *row)
     return KZ_OK;
 }
 
-static const char *const op_text[] = { "=", "!=", "<", "<=", ">", ">=", "in", "contains", "exists" };
-
 static int crosses(kz_rule_op op, double v, double t)
 {
     switch (op) {
@@ -762,7 +785,7 @@ static int scan_thresholds(struct scan *sc)
             const char *m = r->measure == KZ_MEASURE_HEALTH   ? "health"
                             : r->measure == KZ_MEASURE_CHURN ? "churn probability"
                                                              : kz_signal_defs()[r->measure].name;
-            snprintf(c->reason, sizeof c->reason, "%s %.4g %s %.4g", m, v, op_text[r->op], r->threshold);
+            snprintf(c->reason, sizeof c->reason, "%s %.4g %s %.4g", m, v, kz_rule_op_name(r->op), r->threshold);
         }
     }
     return rc;

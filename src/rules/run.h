@@ -37,6 +37,14 @@ typedef struct kz_ruleset {
 int kz_ruleset_load(kz_ruleset **out, kz_store *st);
 void kz_ruleset_free(kz_ruleset *rs);
 
+/* Stores rules read from files (source "file:ORIGIN") in one transaction:
+ * all of them or, on error, none. Each takes `mode` when it is not NULL, else
+ * with keep_mode the mode of a rule stored before under its id (what people
+ * set stays), else the definition's. *out_created (may be NULL): how many
+ * were new. No transaction may be open. */
+int kz_ruleset_store(kz_store *st, kz_rule *const *v, size_t n, const kz_rule_mode *mode, int keep_mode,
+                     kz_time now, size_t *out_created);
+
 /* Conditions on accounts for rules[0..n): the engine (may be NULL: built
  * here without events when a rule needs one), the scores (may be NULL:
  * computed here, with an engine of events, when a rule looks at bands,
