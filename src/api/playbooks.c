@@ -421,11 +421,8 @@ int kz_api_rule_change(kz_http_req *req, kz_http_resp *resp)
     snprintf(detail, sizeof detail, "%s%s%.64s", mode, since ? " since " : "", since ? since : "");
     if ((rc = kz_store_begin(st)))
         goto done;
-    /* since: off first, so that the time it acts from moves (kizuna rules enable --since) */
-    if (since)
-        rc = kz_store_rule_set_mode(st, name, "off", kz_now());
-    if (!rc)
-        rc = kz_store_rule_set_mode(st, name, kz_rule_mode_name(m), at);
+    /* since: the time it acts from moves (kizuna rules enable --since) */
+    rc = kz_store_rule_set_mode(st, name, kz_rule_mode_name(m), since ? at : 0, kz_now());
     if (!rc)
         rc = kz_api_audit(req, "rule.mode", target, detail);
     rc = tx_end(st, rc);

@@ -195,24 +195,18 @@ static int cmd_show(kz_cli *cli, const char *name)
 static int cmd_mode(kz_cli *cli, const char *name, const char *mode, const char *since)
 {
     kz_store *st = NULL;
-    kz_time at = kz_now();
+    kz_time at = 0;
     if (since) {
-        kz_time t;
         int has_time;
-        if (kz_parse_time(&t, &has_time, since, strlen(since)))
+        if (kz_parse_time(&at, &has_time, since, strlen(since)))
             return kz_cli_usage(cli, "--since %s: a date (YYYY-MM-DD) or a time (RFC 3339)", since);
-        at = t;
     }
     int rc = kz_cli_open_store(cli, &st, 0);
     if (rc)
         return rc;
-    /* --since: the rule acts on what happened from then on (off first, so that its start moves) */
-    if ((since && (kz_store_begin(st) || kz_store_rule_set_mode(st, name, "off", kz_now()) ||
-                   kz_store_rule_set_mode(st, name, mode, at) || kz_store_commit(st))) ||
-        (!since && kz_store_rule_set_mode(st, name, mode, at))) {
+    /* --since: the rule acts on what happened from then on */
+    if (kz_store_rule_set_mode(st, name, mode, at, kz_now())) {
         int code = kz_error_code();
-        if (since)
-            kz_store_rollback(st);
         if (code == KZ_ENOTFOUND)
             kz_cli_err(cli, "no rule '%s' (kizuna rules list)", name);
         else

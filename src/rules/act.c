@@ -440,12 +440,11 @@ int kz_act_fire(kz_store *st, const kz_occasion *o, int dry_run, kz_time now, in
         goto done;
     began = 1;
     if (r->cooldown > 0) {
-        kz_time last = 0;
-        if ((rc = kz_store_firing_last(st, r->id, kind, subject, &last)))
+        kz_time near = 0;
+        if ((rc = kz_store_firing_near(st, r->id, kind, subject, o->at, r->cooldown * KZ_USEC_PER_SEC, &near)))
             goto done;
-        kz_time gap = o->at > last ? o->at - last : last - o->at;
-        if (last && gap > 0 && gap < r->cooldown * KZ_USEC_PER_SEC)
-            goto done; /* the previous firing is too close: nothing */
+        if (near)
+            goto done; /* another firing is too close, before or after: nothing */
     }
     kz_firing_rec rec = { .rule = r->id, .subject_kind = kind, .subject = subject, .account_id = o->account_id,
                           .window_key = o->key, .at = o->at, .fired_at = now, .reason = o->reason ? o->reason : "",

@@ -66,13 +66,13 @@ typedef struct kz_store_ops {
     int (*anomaly_get)(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx);
     int (*anomaly_state)(kz_store *st, int64_t id, const char *state, const char *by, const char *note, kz_time at);
     int (*rule_put)(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_created);
-    int (*rule_set_mode)(kz_store *st, const char *name, const char *mode, kz_time at);
+    int (*rule_set_mode)(kz_store *st, const char *name, const char *mode, kz_time since, kz_time now);
     int (*rule_remove)(kz_store *st, const char *name);
     int (*rule_get)(kz_store *st, const char *name, kz_rule_rec_fn fn, void *ctx);
     int (*rules_each)(kz_store *st, kz_rule_rec_fn fn, void *ctx);
     int (*firing_add)(kz_store *st, const kz_firing_rec *f, int64_t *out_id);
-    int (*firing_last)(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
-                       kz_time *out_at);
+    int (*firing_near)(kz_store *st, const char *rule, const char *subject_kind, const char *subject, kz_time at,
+                       kz_time within, kz_time *out_at);
     int (*firings_each)(kz_store *st, const char *rule, int64_t account_id, int64_t before_id, int64_t limit,
                         kz_firing_fn fn, void *ctx);
     int (*delivery_add)(kz_store *st, const kz_delivery_rec *d, kz_time at, int64_t *out_id);

@@ -589,14 +589,18 @@ int kz_store_rule_put(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_c
     return rc ? rc : st->ops->rule_put(st, r, at, out_created);
 }
 
-int kz_store_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time at)
+int kz_store_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time since, kz_time now)
 {
     int rc = writable(st);
     if (!rc)
         rc = text_ok("rule name", name, 1, RULE_NAME_MAX, 0);
     if (!rc)
         rc = one_of("rule mode", mode, rule_modes);
-    return rc ? rc : st->ops->rule_set_mode(st, name, mode, at);
+    if (!rc && since && strcmp(mode, "off") == 0)
+        rc = kz_error_set(KZ_EINVALID, "rule '%s': a time to act from goes with mode on or dry-run", name);
+    if (!rc && since < 0)
+        rc = kz_error_set(KZ_EINVALID, "rule '%s': a time to act from before 1970", name);
+    return rc ? rc : st->ops->rule_set_mode(st, name, mode, since, now);
 }
 
 int kz_store_rule_remove(kz_store *st, const char *name)
@@ -638,8 +642,8 @@ int kz_store_firing_add(kz_store *st, const kz_firing_rec *f, int64_t *out_id)
     return rc ? rc : st->ops->firing_add(st, f, out_id);
 }
 
-int kz_store_firing_last(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
-                         kz_time *out_at)
+int kz_store_firing_near(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
+                         kz_time at, kz_time within, kz_time *out_at)
 {
     *out_at = 0;
     int rc = text_ok("rule name", rule, 1, RULE_NAME_MAX, 0);
@@ -647,7 +651,9 @@ int kz_store_firing_last(kz_store *st, const char *rule, const char *subject_kin
         rc = one_of("subject kind", subject_kind, subject_kinds);
     if (!rc)
         rc = text_ok("subject", subject, 1, KEY_MAX, 0);
-    return rc ? rc : st->ops->firing_last(st, rule, subject_kind, subject, out_at);
+    if (!rc && within <= 0)
+        return KZ_OK; /* no cooldown: nothing is too near */
+    return rc ? rc : st->ops->firing_near(st, rule, subject_kind, subject, at, within, out_at);
 }
 
 int kz_store_firings_each(kz_store *st, const char *rule, int64_t account_id, int64_t before_id, int64_t limit,

@@ -461,8 +461,10 @@ typedef int (*kz_rule_rec_fn)(void *ctx, const kz_rule_rec *r);
 /* Creates or replaces rule r->name (definition, mode, source; the times are
  * the store's). *out_created (may be NULL) is 1 when it is new. */
 int kz_store_rule_put(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_created);
-/* Sets a rule's mode; KZ_ENOTFOUND. */
-int kz_store_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time at);
+/* Sets a rule's mode at time now; KZ_ENOTFOUND. since (on and dry-run; 0:
+ * none) is when it acts from; without it, from now when it was off, else
+ * from when it was switched on before. */
+int kz_store_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time since, kz_time now);
 /* Removes a rule (its firings, deliveries and tasks stay, for the record); KZ_ENOTFOUND. */
 int kz_store_rule_remove(kz_store *st, const char *name);
 /* One rule; KZ_ENOTFOUND. */
@@ -493,9 +495,12 @@ typedef int (*kz_firing_fn)(void *ctx, const kz_firing_rec *f);
  * window) was recorded before (nothing written). Works inside the caller's
  * transaction (so that the firing and its actions commit together) or on its own. */
 int kz_store_firing_add(kz_store *st, const kz_firing_rec *f, int64_t *out_id);
-/* The time (at) of the rule's latest firing for the subject; 0 when none. */
-int kz_store_firing_last(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
-                         kz_time *out_at);
+/* The time (at) of a firing of the rule for the subject less than `within`
+ * from at (before or after it, at itself not counted), the nearest; 0 when
+ * none. The cooldown: a rule fires again only that far from its other
+ * firings, whatever order they are found in. */
+int kz_store_firing_near(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
+                         kz_time at, kz_time within, kz_time *out_at);
 /* Firings of rule (NULL: any) and account (0: any), the latest (by at, then id)
  * first, older than before_id (0: from the newest), at most limit. */
 int kz_store_firings_each(kz_store *st, const char *rule, int64_t account_id, int64_t before_id, int64_t limit,

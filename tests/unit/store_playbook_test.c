@@ -99,15 +99,26 @@ Test(store_playbook, rules_put_replace_get_each_remove_and_enabled_at)
     cr_assert_eq(got_rule.created_at, 100);
     cr_assert_eq(got_rule.updated_at, 200);
     /* off: 0; back on: from then */
-    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "off", 300), 0);
+    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "off", 0, 300), 0);
     cr_assert_eq(kz_store_rule_get(st, "churn-risk", keep_rule, NULL), 0);
     cr_assert_eq(got_rule.enabled_at, 0);
-    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "on", 400), 0);
+    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "on", 0, 400), 0);
     cr_assert_eq(kz_store_rule_get(st, "churn-risk", keep_rule, NULL), 0);
     cr_assert_eq(got_rule.enabled_at, 400);
-    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "dry-run", 500), 0);
+    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "dry-run", 0, 500), 0);
     cr_assert_eq(kz_store_rule_get(st, "churn-risk", keep_rule, NULL), 0);
     cr_assert_eq(got_rule.enabled_at, 400);
+    cr_assert_eq(got_rule.updated_at, 500);
+    /* since: the time it acts from moves, back or forth; the time it changed is now */
+    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "on", 50, 550), 0);
+    cr_assert_eq(kz_store_rule_get(st, "churn-risk", keep_rule, NULL), 0);
+    cr_assert_eq(got_rule.enabled_at, 50);
+    cr_assert_eq(got_rule.updated_at, 550);
+    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "off", 50, 560), KZ_EINVALID, "off has no time to act from");
+    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "on", -5, 560), KZ_EINVALID);
+    cr_assert_eq(kz_store_rule_get(st, "churn-risk", keep_rule, NULL), 0);
+    cr_assert_eq(got_rule.updated_at, 550, "a refused change changes nothing");
+    cr_assert_eq(kz_store_rule_set_mode(st, "churn-risk", "on", 400, 570), 0);
     /* created off: 0 until it is switched on, by a replace too */
     put_rule("welcome", "{}", "off", 600, 1);
     cr_assert_eq(kz_store_rule_get(st, "welcome", keep_rule, NULL), 0);
@@ -123,7 +134,7 @@ Test(store_playbook, rules_put_replace_get_each_remove_and_enabled_at)
     cr_assert_eq(kz_store_rule_remove(st, "welcome"), 0);
     cr_assert_eq(kz_store_rule_remove(st, "welcome"), KZ_ENOTFOUND);
     cr_assert_eq(kz_store_rule_get(st, "welcome", keep_rule, NULL), KZ_ENOTFOUND);
-    cr_assert_eq(kz_store_rule_set_mode(st, "welcome", "on", 900), KZ_ENOTFOUND);
+    cr_assert_eq(kz_store_rule_set_mode(st, "welcome", "on", 0, 900), KZ_ENOTFOUND);
     w = (seen){ "", 0 };
     cr_assert_eq(kz_store_rules_each(st, list_rule, &w), 0);
     cr_assert_str_eq(w.s, "churn-risk:400;");
@@ -150,7 +161,7 @@ Test(store_playbook, invalid_values_are_refused)
     cr_assert_eq(kz_store_rule_put(st, &r, 1, NULL), KZ_EINVALID);
     r.definition = "{}";
     cr_assert_eq(kz_store_rule_put(st, &r, 1, NULL), 0);
-    cr_assert_eq(kz_store_rule_set_mode(st, "x", "ON", 2), KZ_EINVALID);
+    cr_assert_eq(kz_store_rule_set_mode(st, "x", "ON", 0, 2), KZ_EINVALID);
 
     kz_firing_rec f = { 0, "x", "team", "acc1", 0, NULL, "w1", 1, 1, "because", 0 };
     int64_t id = -1;
@@ -233,13 +244,22 @@ Test(store_playbook, a_firing_is_recorded_once_per_window_and_listed_newest_firs
     cr_assert_eq(kz_store_firing_add(st, &u, &uid), 0);
     cr_assert_gt(uid, 0, "a user with an account's key is another subject");
 
-    kz_time last = -1;
-    cr_assert_eq(kz_store_firing_last(st, "r1", "account", "acc1", &last), 0);
-    cr_assert_eq(last, 300);
-    cr_assert_eq(kz_store_firing_last(st, "r1", "account", "acc9", &last), 0);
-    cr_assert_eq(last, 0);
-    cr_assert_eq(kz_store_firing_last(st, "r1", "user", "acc1", &last), 0);
-    cr_assert_eq(last, 50);
+    /* r1/acc1 fired at 100 and 300: the nearest one closer than `within`, before or after, not at itself */
+    kz_time near = -1;
+    cr_assert_eq(kz_store_firing_near(st, "r1", "account", "acc1", 250, 100, &near), 0);
+    cr_assert_eq(near, 300);
+    cr_assert_eq(kz_store_firing_near(st, "r1", "account", "acc1", 160, 100, &near), 0);
+    cr_assert_eq(near, 100, "an earlier firing counts even when a later one exists");
+    cr_assert_eq(kz_store_firing_near(st, "r1", "account", "acc1", 200, 100, &near), 0);
+    cr_assert_eq(near, 0, "exactly `within` away is not too near");
+    cr_assert_eq(kz_store_firing_near(st, "r1", "account", "acc1", 300, 100, &near), 0);
+    cr_assert_eq(near, 0, "a firing's own time is not another firing");
+    cr_assert_eq(kz_store_firing_near(st, "r1", "account", "acc1", 250, 0, &near), 0);
+    cr_assert_eq(near, 0, "no cooldown");
+    cr_assert_eq(kz_store_firing_near(st, "r1", "account", "acc9", 250, 1000, &near), 0);
+    cr_assert_eq(near, 0);
+    cr_assert_eq(kz_store_firing_near(st, "r1", "user", "acc1", 60, 1000, &near), 0);
+    cr_assert_eq(near, 50);
 
     /* all of them, by at then id, the latest first; the first keeps its at */
     seen w = { "", 0 };
@@ -507,9 +527,9 @@ Test(store_playbook, deleting_an_account_takes_its_tasks_and_keeps_its_firings)
     cr_assert_str_eq(w.s, "acc2:2;NULL:0;");
     /* the record stays whole: still once per window, still delivered */
     cr_assert_eq(fire("r1", "acc1", 0, "w1", 100), 0);
-    kz_time last;
-    cr_assert_eq(kz_store_firing_last(st, "r1", "account", "acc1", &last), 0);
-    cr_assert_eq(last, 100);
+    kz_time near;
+    cr_assert_eq(kz_store_firing_near(st, "r1", "account", "acc1", 150, 100, &near), 0);
+    cr_assert_eq(near, 100);
     w = (seen){ "", 0 };
     cr_assert_eq(kz_store_deliveries_each(st, NULL, f, 0, list_delivery, &w), 0);
     cr_assert_str_eq(w.s, "webhook/{}/pending/0/100/-/r1:0;");
@@ -562,7 +582,7 @@ Test(store_playbook, a_read_only_store_refuses_every_write)
     kz_rule_rec r = { "r2", "{}", "on", "cli", 0, 0, 0 };
     cr_assert_eq(kz_store_rule_put(st, &r, 2, NULL), KZ_EINVALID);
     cr_assert(strstr(kz_error_msg(), "read-only"), "%s", kz_error_msg());
-    cr_assert_eq(kz_store_rule_set_mode(st, "r1", "off", 2), KZ_EINVALID);
+    cr_assert_eq(kz_store_rule_set_mode(st, "r1", "off", 0, 2), KZ_EINVALID);
     cr_assert_eq(kz_store_rule_remove(st, "r1"), KZ_EINVALID);
     kz_firing_rec fr = { 0, "r1", "account", "acc1", a, NULL, "w2", 2, 2, "x", 0 };
     int64_t id;

@@ -231,7 +231,7 @@ enum stmt_id {
     S_RULE_GET,
     S_RULE_EACH,
     S_FIRING_ADD,
-    S_FIRING_LAST,
+    S_FIRING_NEAR,
     S_FIRING_EACH,
     S_DELIVERY_ADD,
     S_DELIVERY_DUE,
@@ -366,8 +366,8 @@ static const char *const stmt_sql[S_N] = {
     [S_FIRING_ADD] = "INSERT INTO rule_firings (rule, subject_kind, subject, account_id, window_key, at, fired_at, "
                      "reason, dry_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
                      "ON CONFLICT (rule, subject_kind, subject, window_key) DO NOTHING RETURNING id",
-    [S_FIRING_LAST] = "SELECT coalesce(max(at), 0) FROM rule_firings "
-                      "WHERE rule = ?1 AND subject_kind = ?2 AND subject = ?3",
+    [S_FIRING_NEAR] = "SELECT at FROM rule_firings WHERE rule = ?1 AND subject_kind = ?2 AND subject = ?3 "
+                      "AND at > ?4 - ?5 AND at < ?4 + ?5 AND at <> ?4 ORDER BY abs(at - ?4) LIMIT 1",
     /* paging: the rows after before_id's in the order (at DESC, id DESC) */
     [S_FIRING_EACH] = "SELECT f.id, f.rule, f.subject_kind, f.subject, coalesce(f.account_id, 0), a.account_key, "
                       "f.window_key, f.at, f.fired_at, f.reason, f.dry_run "
@@ -2105,14 +2105,16 @@ static int sq_rule_put(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_
     return rc;
 }
 
-static int sq_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time at)
+static int sq_rule_set_mode(kz_store *st, const char *name, const char *mode, kz_time since, kz_time now)
 {
     sq_store *s = sq(st);
     int own, exists = 0;
     kz_time enabled = 0;
     int rc = own_begin(s, &own);
     if (!rc)
-        rc = rule_next_enabled(s, name, mode, at, &exists, &enabled);
+        rc = rule_next_enabled(s, name, mode, now, &exists, &enabled);
+    if (!rc && since)
+        enabled = since;
     if (!rc && !exists)
         rc = kz_error_set(KZ_ENOTFOUND, "no rule '%s'", name);
     if (!rc) {
@@ -2123,7 +2125,7 @@ static int sq_rule_set_mode(kz_store *st, const char *name, const char *mode, kz
             sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
             sqlite3_bind_text(q, 2, mode, -1, SQLITE_STATIC);
             sqlite3_bind_int64(q, 3, enabled);
-            sqlite3_bind_int64(q, 4, at);
+            sqlite3_bind_int64(q, 4, now);
             rc = step_done(s, q, "setting a rule's mode");
         }
     }
@@ -2222,17 +2224,25 @@ static int sq_firing_add(kz_store *st, const kz_firing_rec *f, int64_t *out_id)
     return rc;
 }
 
-static int sq_firing_last(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
-                          kz_time *out_at)
+static int sq_firing_near(kz_store *st, const char *rule, const char *subject_kind, const char *subject,
+                          kz_time at, kz_time within, kz_time *out_at)
 {
     sq_store *s = sq(st);
-    sqlite3_stmt *q = stmt(s, S_FIRING_LAST);
+    sqlite3_stmt *q = stmt(s, S_FIRING_NEAR);
     if (!q)
         return KZ_EIO;
     sqlite3_bind_text(q, 1, rule, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, subject_kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, subject, -1, SQLITE_STATIC);
-    return step_ints(s, q, out_at, 1, "reading a rule's last firing");
+    sqlite3_bind_int64(q, 4, at);
+    sqlite3_bind_int64(q, 5, within);
+    int sr = sqlite3_step(q), rc = KZ_OK;
+    if (sr == SQLITE_ROW)
+        *out_at = sqlite3_column_int64(q, 0);
+    else if (sr != SQLITE_DONE)
+        rc = db_error(s, "reading a rule's firings near a time");
+    sqlite3_reset(q);
+    return rc;
 }
 
 static int sq_firings_each(kz_store *st, const char *rule, int64_t account_id, int64_t before_id, int64_t limit,
@@ -2592,7 +2602,7 @@ static const kz_store_ops sq_ops = {
     .rule_get = sq_rule_get,
     .rules_each = sq_rules_each,
     .firing_add = sq_firing_add,
-    .firing_last = sq_firing_last,
+    .firing_near = sq_firing_near,
     .firings_each = sq_firings_each,
     .delivery_add = sq_delivery_add,
     .deliveries_due = sq_deliveries_due,
