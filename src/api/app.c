@@ -162,6 +162,7 @@ static void on_apply(void *ctx, const kz_evcols *ev, const kz_live_name *names, 
         kz_engine_set_data_version(a->engine, version);
     atomic_fetch_add(&a->generation, 1);
     pthread_rwlock_unlock(&a->lock);
+    kz_rules_live_push(a->rules, ev, nnames > 0, version);
     if (skipped)
         KZ_LOG(KZ_LOG_WARN, "engine: live events of accounts it does not have", "events=%zu", skipped);
     kz_app_rescore(a);
@@ -208,6 +209,8 @@ static void on_changed(void *ctx, int events)
         return;
     }
     KZ_LOG(KZ_LOG_INFO, "engine: rebuilt after a change", "events=%d seconds=%.3f", events, kz_monotonic() - t0);
+    if (events)
+        kz_rules_live_replay(a->rules); /* stored events changed behind the live batches */
     kz_app_rescore(a);
 }
 
@@ -229,11 +232,13 @@ void kz_app_rescore(kz_app *a)
     pthread_mutex_unlock(&a->score_mu);
 }
 
-/* Scores every account of the current engine, stores the day's scores and
- * puts them in place. The work runs on a copy of the engine's recent weeks,
- * made under the read lock in milliseconds, so that live events are not
- * held up while every account is scored. */
-static void rescore(kz_app *a)
+/* Scores every account of the current engine and stores the day's scores,
+ * into *out_s (with the copy they were computed on in *out_copy, and the
+ * rebuild count then in *out_rebuilds) for publish() to put in place. The
+ * work runs on a copy of the engine's recent weeks, made under the read
+ * lock in milliseconds, so that live events are not held up while every
+ * account is scored. 0, or an error (logged). */
+static int rescore(kz_app *a, kz_engine **out_copy, kz_scores **out_s, uint64_t *out_rebuilds)
 {
     kz_scores *s = NULL;
     kz_engine *copy = NULL;
@@ -253,12 +258,23 @@ static void rescore(kz_app *a)
         rc = kz_scores_compute(&s, a->score_store, copy, &mo);
     if (!rc)
         rc = kz_scores_store(s, a->score_store);
-    kz_engine_free(copy);
     if (rc) {
         KZ_LOG(KZ_LOG_ERROR, "scores: not computed", "reason=\"%s\"", kz_error_msg());
+        kz_engine_free(copy);
         kz_scores_free(s);
-        return;
+        return rc;
     }
+    KZ_LOG(KZ_LOG_INFO, "scores: every account scored", "accounts=%zu model=%lld copy_ms=%.1f seconds=%.3f",
+           s->naccounts, (long long)s->model_id, (t1 - t0) * 1000, kz_monotonic() - t0);
+    *out_copy = copy;
+    *out_s = s;
+    *out_rebuilds = rebuilds;
+    return KZ_OK;
+}
+
+/* Puts the scores rescore() made in place (they are the readers' from now on). */
+static void publish(kz_app *a, kz_scores *s, uint64_t rebuilds)
+{
     pthread_rwlock_wrlock(&a->lock);
     /* another engine may have replaced the one copied (its accounts re-indexed) */
     if (a->rebuilds != rebuilds && kz_scores_remap(s, a->engine)) {
@@ -272,8 +288,6 @@ static void rescore(kz_app *a)
     atomic_fetch_add(&a->generation, 1);
     pthread_rwlock_unlock(&a->lock);
     kz_scores_free(old);
-    KZ_LOG(KZ_LOG_INFO, "scores: every account scored", "accounts=%zu model=%lld copy_ms=%.1f seconds=%.3f",
-           s->naccounts, (long long)s->model_id, (t1 - t0) * 1000, kz_monotonic() - t0);
 }
 
 /* How often anomalies are looked for with no day ended and no rebuild. */
@@ -352,29 +366,26 @@ static kz_time next_delivery(kz_store *st)
     return at;
 }
 
-/* Runs the rules that are on over what happened since they were switched
- * on (a firing is recorded once, so a pass finds again what an earlier one
- * did), then sends the deliveries due. */
-static void run_rules(kz_app *a)
+/* Runs the rules that are on over the events committed since the last
+ * pass (all the stored ones since they were switched on when the rules
+ * changed: run.h, kz_rules_live) and the scheduled triggers, then sends the
+ * deliveries due. e and sc (may be NULL) are the scorer's copy of the
+ * engine and the scores just made on it, not yet shared. */
+static void run_rules(kz_app *a, const kz_engine *e, const kz_scores *sc)
 {
-    kz_ruleset *rs = NULL;
     kz_run_stats s = { 0 };
     kz_act_env env;
     kz_act_env_from_config(&env, a->cfg);
     double t0 = kz_monotonic();
-    int rc = kz_ruleset_load(&rs, a->score_store);
-    if (!rc && rs->n)
-        rc = kz_rules_run(a->score_store, rs, &env, kz_now(), &s);
-    else if (!rc)
-        rc = kz_act_deliver(a->score_store, &env, kz_now(), 0, 0, &s.deliveries);
-    kz_ruleset_free(rs);
+    int rc = kz_rules_live_pass(a->rules, a->score_store, e, sc, &env, kz_now(), &s);
     if (rc) {
         KZ_LOG(KZ_LOG_ERROR, "playbooks: rules not run", "reason=\"%s\"", kz_error_msg());
-    } else if (s.fired || s.deliveries.sent || s.deliveries.retrying || s.deliveries.failed) {
+    } else if (s.fired || s.replayed || s.deliveries.sent || s.deliveries.retrying || s.deliveries.failed) {
         atomic_fetch_add(&a->firings, (uint64_t)s.fired);
         KZ_LOG(KZ_LOG_INFO, "playbooks: rules run",
-               "events=%lld fired=%lld dry=%lld known=%lld sent=%lld retrying=%lld failed=%lld seconds=%.3f",
-               (long long)s.events, (long long)s.fired, (long long)s.dry, (long long)s.known,
+               "events=%lld replayed=%d fired=%lld dry=%lld known=%lld sent=%lld retrying=%lld failed=%lld "
+               "seconds=%.3f",
+               (long long)s.events, s.replayed, (long long)s.fired, (long long)s.dry, (long long)s.known,
                (long long)s.deliveries.sent, (long long)s.deliveries.retrying, (long long)s.deliveries.failed,
                kz_monotonic() - t0);
     }
@@ -478,9 +489,17 @@ static void *scorer_main(void *arg)
             break;
         a->score_dirty = 0;
         pthread_mutex_unlock(&a->score_mu);
-        rescore(a);
+        /* anomalies first, so that the rules see this pass's; the rules then
+         * judge on the scores before they are shared (no lock held) */
         find_anomalies(a);
-        run_rules(a);
+        kz_engine *copy = NULL;
+        kz_scores *s = NULL;
+        uint64_t rebuilds = 0;
+        int scored = rescore(a, &copy, &s, &rebuilds) == KZ_OK;
+        run_rules(a, copy, s);
+        kz_engine_free(copy);
+        if (scored)
+            publish(a, s, rebuilds);
         last = kz_monotonic();
         pthread_mutex_lock(&a->score_mu);
     }
@@ -538,7 +557,8 @@ int kz_app_open(kz_app **out, const kz_config *cfg)
         goto done;
     a->refresh_store = st;
     st = NULL;
-    if ((rc = kz_store_open(&a->score_store, cfg->db_path, 0)) || (rc = load_rules_dir(a->score_store, cfg->rules_dir)))
+    if ((rc = kz_store_open(&a->score_store, cfg->db_path, 0)) ||
+        (rc = load_rules_dir(a->score_store, cfg->rules_dir)) || (rc = kz_rules_live_new(&a->rules)))
         goto done;
     kz_live_opts lo;
     memset(&lo, 0, sizeof lo);
@@ -607,6 +627,7 @@ void kz_app_close(kz_app *a)
     pthread_key_delete(a->store_key);
     kz_store_close(a->refresh_store);
     kz_store_close(a->score_store);
+    kz_rules_live_free(a->rules);
     kz_scores_free(a->scores);
     kz_directory_free(a->directory);
     kz_engine_free(a->engine);

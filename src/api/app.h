@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "engine/scores.h"
 #include "ingest/live.h"
+#include "rules/run.h"
 #include "store/store.h"
 
 #define KZ_LIMIT_SLOTS 256
@@ -64,6 +65,7 @@ struct kz_app {
     double anomalies_at;        /* monotonic seconds of the last look */
     _Atomic uint64_t anomalies_new; /* anomalies found that were not stored before */
     /* playbooks, run by the scorer thread (its fields) after each scoring */
+    kz_rules_live *rules;       /* the live matcher: fed each commit's events (on_apply), run by the scorer */
     kz_time next_delivery;      /* when the earliest waiting delivery is due (0: none waits) */
     _Atomic uint64_t firings;   /* firings recorded by this server */
     _Atomic uint64_t generation; /* raised whenever engine, directory or scores change (under the write lock) */

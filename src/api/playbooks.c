@@ -498,11 +498,9 @@ int kz_api_rule_backtest(kz_http_req *req, kz_http_resp *resp)
     kz_time to = until != KZ_DAY_NONE ? kz_day_time(until + 1) - 1 : kz_now();
     kz_time from = to - days * KZ_USEC_PER_DAY;
     kz_backtest *b = NULL;
-    size_t nt;
-    const kz_trigger_def *trig = kz_rule_triggers(&nt);
     rc = kz_rules_backtest(&b, st, g.r, from, to);
     if (rc == KZ_EINVALID) {
-        rc = kz_resp_error(resp, 400, trig[g.r->trigger].per_event ? NULL : "trigger.kind", "%s", kz_error_msg());
+        rc = kz_resp_error(resp, 400, NULL, "%s", kz_error_msg());
         kz_rule_free(g.r);
         return rc;
     }
@@ -543,6 +541,8 @@ int kz_api_rule_backtest(kz_http_req *req, kz_http_resp *resp)
         kz_jw_str(&w, b->hits[i].user);
         kz_jw_key(&w, "window");
         kz_jw_str(&w, b->hits[i].key);
+        kz_jw_key(&w, "reason");
+        kz_jw_str(&w, b->hits[i].reason);
         kz_jw_end(&w);
     }
     kz_jw_end(&w);

@@ -251,7 +251,8 @@ static int on_get(void *ctx, const kz_rule_rec *rec)
 }
 
 static const kz_tcol hit_cols[] = {
-    { "at", KZ_T_TEXT }, { "account_id", KZ_T_TEXT }, { "user_id", KZ_T_TEXT }, { "window", KZ_T_TEXT }
+    { "at", KZ_T_TEXT }, { "account_id", KZ_T_TEXT }, { "user_id", KZ_T_TEXT }, { "window", KZ_T_TEXT },
+    { "reason", KZ_T_TEXT }
 };
 
 static int cmd_test(kz_cli *cli, const char *what, int64_t days, const char *until, const char *format)
@@ -309,14 +310,14 @@ static int cmd_test(kz_cli *cli, const char *what, int64_t days, const char *unt
         rc = kz_error_code() == KZ_EINVALID ? KZ_EXIT_USAGE : KZ_EXIT_FAIL;
         goto done;
     }
-    if (!(t = kz_table_new(hit_cols, 4))) {
+    if (!(t = kz_table_new(hit_cols, 5))) {
         rc = kz_cli_fail(cli, "the backtest");
         goto done;
     }
     for (size_t i = 0; i < b->n; i++) {
         kz_tcell *row = kz_table_add_row(t);
         if (!row || cell_time(t, &row[0], b->hits[i].at) || cell_text(t, &row[1], b->hits[i].account) ||
-            cell_text(t, &row[2], b->hits[i].user) || cell_text(t, &row[3], b->hits[i].key)) {
+            cell_text(t, &row[2], b->hits[i].user) || cell_text(t, &row[3], b->hits[i].key) || cell_text(t, &row[4], b->hits[i].reason)) {
             rc = kz_cli_fail(cli, "the backtest");
             goto done;
         }

@@ -105,6 +105,10 @@ static int facts_load(struct facts *f, kz_store *st, const kz_occasion *o)
     if (!(f->a = kz_arena_new(4096)))
         return kz_error_oom();
     kz_format_date(f->today, kz_time_day(kz_now()));
+    if ((rc = kz_store_fields(st, &f->defs, &f->ndefs)))
+        return rc;
+    if (o->account_id == 0)
+        return KZ_OK; /* the business: no account, its placeholders empty */
     if ((rc = kz_store_each_of_account(st, KZ_ENT_ACCOUNT, o->account_id, 1, on_account, f)))
         return rc;
     if (!f->have_account)
@@ -113,8 +117,6 @@ static int facts_load(struct facts *f, kz_store *st, const kz_occasion *o)
         return rc;
     if (o->user && !f->user_email && strchr(o->user, '@'))
         f->user_email = o->user;
-    if ((rc = kz_store_fields(st, &f->defs, &f->ndefs)))
-        return rc;
     if (f->ndefs) {
         kz_value *vals = kz_arena_calloc(f->a, f->ndefs, sizeof *vals);
         f->fields = kz_arena_calloc(f->a, f->ndefs, sizeof *f->fields);
@@ -434,8 +436,8 @@ int kz_act_fire(kz_store *st, const kz_occasion *o, int dry_run, kz_time now, in
     dry_run = dry_run || r->mode == KZ_RULE_DRY_RUN;
     if ((rc = facts_load(&f, st, o)))
         goto done;
-    const char *kind = o->user ? "user" : "account";
-    const char *subject = o->user ? o->user : f.acc[KZ_ACCOUNT_KEY];
+    const char *kind = o->user ? "user" : o->account_id ? "account" : "business";
+    const char *subject = o->user ? o->user : o->account_id ? f.acc[KZ_ACCOUNT_KEY] : "business";
     if ((rc = kz_store_begin(st)))
         goto done;
     began = 1;

@@ -28,7 +28,7 @@
 /* One occasion of a rule: what it fired on. Strings borrowed for the call. */
 typedef struct kz_occasion {
     const kz_rule *rule;
-    int64_t account_id;      /* the store's id */
+    int64_t account_id;      /* the store's id; 0: the business (a business-wide anomaly), no account */
     const char *user;        /* per-user rules: the product user's key (the subject); else NULL */
     const char *key;         /* the window key (match.h, scan.h) */
     kz_time at;              /* what it fired on happened then */

@@ -560,6 +560,33 @@ static int parse_anomaly(kz_rule *r, const cJSON *t, struct where *w)
         r->direction = -1;
     else
         return bad(w, "direction", "'%s' is not up, down or any", dir);
+    r->business = r->series && strcmp(r->series, "account") != 0 && strncmp(r->series, "account/", 8) != 0;
+    return KZ_OK;
+}
+
+/* A rule on a business-wide series fires with no account: what needs one is refused. */
+static int check_business(const kz_rule *r, struct where *w)
+{
+    if (!r->business)
+        return KZ_OK;
+    size_t len = push(w, "conditions", 0);
+    if (r->nfilters || r->bands || r->nsegments)
+        return bad(w, r->nfilters ? "filters" : r->bands ? "bands" : "segments",
+                   "trigger.series '%s' is business-wide: it has no account to judge", r->series);
+    pop(w, len);
+    len = push(w, "actions", 0);
+    for (size_t i = 0; i < r->nactions; i++) {
+        const kz_rule_action *a = &r->actions[i];
+        size_t l2 = push(w, NULL, (int)i);
+        if (a->kind == KZ_ACTION_NOTE || a->kind == KZ_ACTION_SET_FIELD)
+            return bad(w, "kind", "trigger.series '%s' is business-wide: a %s needs an account", r->series,
+                       a->kind == KZ_ACTION_NOTE ? "note" : "set_field");
+        if (a->kind == KZ_ACTION_TASK && strcmp(a->assignee, "owner") == 0)
+            return bad(w, "assignee", "trigger.series '%s' is business-wide: there is no account owner; name a user",
+                       r->series);
+        pop(w, l2);
+    }
+    pop(w, len);
     return KZ_OK;
 }
 
@@ -739,6 +766,8 @@ static int parse_obj(kz_rule *r, const cJSON *j, struct where *w)
     if ((rc = parse_actions(r, cJSON_GetObjectItemCaseSensitive(j, "actions"), w)))
         return rc;
     pop(w, len);
+    if ((rc = check_business(r, w)))
+        return rc;
     if ((rc = duration(w, j, "cooldown", default_cooldown(r), &r->cooldown)))
         return rc;
     char *compact = cJSON_PrintUnformatted(j);

@@ -106,9 +106,12 @@ typedef struct kz_rule {
     unsigned categories, priorities;
     /* nps: the scores that fire */
     int min_score, max_score;
-    /* anomaly: the series or kind (NULL: any), direction (0 any, 1 up, -1 down) */
+    /* anomaly: the series or kind (NULL: any account's), direction (0 any, 1 up, -1 down);
+     * business: the series is business-wide (not "account" nor "account/..."): the
+     * rule fires for the business, with no account (no conditions, notes, fields or owner) */
     const char *series;
     int direction;
+    int business;
     /* conditions on the account when it fires */
     const char **filters; /* segment.h filters: "plan = enterprise", "region = JP" */
     size_t nfilters;

@@ -9,6 +9,7 @@
 #include "rules/run.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,13 +366,18 @@ struct cand {
 };
 
 struct pass {
+    kz_rule **rules;         /* the rules of the pass (borrowed from a ruleset or the caller) */
+    kz_time *since;          /* since when each acts */
+    size_t nrules;
     kz_matcher *m;
-    kz_judge *judge;
-    kz_time lo, hi;          /* the events fed: [lo, hi] */
+    kz_judge *judge;         /* made for each pass: the accounts as they are then */
+    kz_time lo, hi;          /* the stored events walked: [lo, hi] */
     int64_t events;
     struct cand *v;
     size_t n, cap;
-    char **users;
+    char **names;            /* event names by dictionary id */
+    size_t nnames;
+    char **users;            /* product users' keys by dictionary id */
     size_t nusers;
     /* date rules' unless_event: the first time each account did such an event */
     uint8_t *unless;        /* per event name id: 1 when a rule asks */
@@ -426,6 +432,41 @@ static int collect(void *ctx, const kz_fire *f)
     return 1;
 }
 
+/* Feeds a run of events (in time order) to the matcher, and notes the
+ * first time each account did an event a date rule waits for. */
+static int pass_feed(struct pass *p, const kz_evcols *ev)
+{
+    p->events += (int64_t)ev->n;
+    for (size_t i = 0; p->unless && i < ev->n; i++) {
+        if (ev->event[i] >= p->nunless || !p->unless[ev->event[i]])
+            continue;
+        unsigned char key[12];
+        int64_t acc = ev->account[i];
+        memcpy(key, &ev->event[i], 4);
+        memcpy(key + 4, &acc, 8);
+        int64_t k = kz_strmap_get(p->first_seen, (const char *)key, sizeof key);
+        if (k >= 0) {
+            if (ev->ts[i] < p->seen[k])
+                p->seen[k] = ev->ts[i]; /* a late event of live ingestion: earlier than the first seen */
+            continue;
+        }
+        if (p->nseen == p->capseen) {
+            size_t cap = p->capseen ? p->capseen * 2 : 256;
+            kz_time *v = realloc(p->seen, cap * sizeof *v);
+            if (!v)
+                return kz_error_oom();
+            p->seen = v;
+            p->capseen = cap;
+        }
+        p->seen[p->nseen] = ev->ts[i];
+        if (kz_strmap_put(p->first_seen, (const char *)key, sizeof key, (uint32_t)p->nseen))
+            return kz_error_oom();
+        p->nseen++;
+    }
+    return kz_matcher_feed(p->m, ev, collect, p);
+}
+
+/* The walk's run of events, cut to [lo, hi]. */
 static int on_run(void *ctx, const kz_evcols *ev)
 {
     struct pass *p = ctx;
@@ -447,175 +488,135 @@ static int on_run(void *ctx, const kz_evcols *ev)
         s.event_id.off += a;
     if (s.props.off)
         s.props.off += a;
-    p->events += (int64_t)s.n;
-    for (size_t i = 0; p->unless && i < s.n; i++) {
-        if (s.event[i] >= p->nunless || !p->unless[s.event[i]])
-            continue;
-        unsigned char key[12];
-        int64_t acc = s.account[i];
-        memcpy(key, &s.event[i], 4);
-        memcpy(key + 4, &acc, 8);
-        if (kz_strmap_get(p->first_seen, (const char *)key, sizeof key) >= 0)
-            continue; /* in time order: the first is kept */
-        if (p->nseen == p->capseen) {
-            size_t cap = p->capseen ? p->capseen * 2 : 256;
-            kz_time *v = realloc(p->seen, cap * sizeof *v);
-            if (!v)
-                return kz_error_oom();
-            p->seen = v;
-            p->capseen = cap;
-        }
-        p->seen[p->nseen] = s.ts[i];
-        if (kz_strmap_put(p->first_seen, (const char *)key, sizeof key, (uint32_t)p->nseen))
-            return kz_error_oom();
-        p->nseen++;
-    }
-    return kz_matcher_feed(p->m, &s, collect, p);
+    return pass_feed(p, &s);
 }
 
-static void pass_free(struct pass *p, char **names, size_t nnames)
+static void pass_free(struct pass *p)
 {
     kz_matcher_free(p->m);
     kz_judge_free(p->judge);
     free(p->v);
-    (void)nnames;
+    free(p->rules);
+    free(p->since);
     free(p->unless);
     kz_strmap_free(p->first_seen);
     free(p->seen);
     if (p->users)
         kz_store_dict_free(p->users);
-    if (names)
-        kz_store_dict_free(names);
+    if (p->names)
+        kz_store_dict_free(p->names);
+    memset(p, 0, sizeof *p);
 }
 
-/* Walks [lo, hi] through the rules (since[i]: rule i fires from then). */
-static int pass_run(struct pass *p, kz_store *st, kz_rule *const *rules, size_t n, const kz_time *since,
-                    char ***names, size_t *nnames)
+/* Marks the event names that date rules wait for (again after new names). */
+static int mark_unless(struct pass *p)
 {
-    int rc;
-    *names = NULL;
-    *nnames = 0;
-    if ((rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, names, nnames)) ||
-        (rc = kz_store_dict_array(st, KZ_DICT_USERS, &p->users, &p->nusers)) ||
-        (rc = kz_matcher_new(&p->m, rules, n, since, *names, *nnames)) ||
-        (rc = kz_judge_new(&p->judge, st, rules, n, NULL, NULL, kz_time_day(kz_now()))))
-        return rc;
-    kz_matcher_users(p->m, user_key, p);
-    /* the unless_event of date rules: every account's first such event, over the whole history */
-    for (size_t i = 0; i < n; i++) {
-        const kz_rule *r = rules[i];
+    int any = 0;
+    for (size_t i = 0; i < p->nrules; i++)
+        any |= p->rules[i]->trigger == KZ_TRIG_DATE && p->rules[i]->unless_event;
+    if (!any)
+        return KZ_OK;
+    uint8_t *u = realloc(p->unless, p->nnames + 1);
+    if (!u)
+        return kz_error_oom();
+    memset(u, 0, p->nnames + 1);
+    p->unless = u;
+    p->nunless = p->nnames;
+    if (!p->first_seen && !(p->first_seen = kz_strmap_new(1024)))
+        return kz_error_oom();
+    for (size_t i = 0; i < p->nrules; i++) {
+        const kz_rule *r = p->rules[i];
         if (r->trigger != KZ_TRIG_DATE || !r->unless_event)
             continue;
-        if (!p->unless && (!(p->unless = calloc(*nnames + 1, 1)) || !(p->first_seen = kz_strmap_new(1024))))
-            return kz_error_oom();
-        p->nunless = *nnames;
-        for (size_t id = 1; id < *nnames; id++)
-            if ((*names)[id] && strcmp((*names)[id], r->unless_event) == 0)
-                p->unless[id] = 1;
-        p->lo = INT64_MIN;
+        for (size_t id = 1; id < p->nnames; id++)
+            if (p->names[id] && strcmp(p->names[id], r->unless_event) == 0)
+                u[id] = 1;
     }
-    if (p->lo > p->hi)
-        return KZ_OK; /* no rule reads events */
-    return kz_events_walk(st, on_run, p, NULL);
-}
-
-/* ---- the backtest ------------------------------------------------------------------------ */
-
-void kz_backtest_free(kz_backtest *b)
-{
-    if (!b)
-        return;
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->hits[i].account);
-        free(b->hits[i].user);
-    }
-    free(b->hits);
-    free(b);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-struct keyget {
-    char *key;
-};
-
-static int on_key(void *ctx, int64_t id, const kz_value *row)
-{
-    struct keyget *k = ctx;
-    (void)id;
-    if (row[KZ_ACCOUNT_KEY].kind == KZ_VTEXT && !(k->key = strndup(row[KZ_ACCOUNT_KEY].s, row[KZ_ACCOUNT_KEY].n)))
-        return kz_error_oom();
     return KZ_OK;
 }
 
-static char *account_key(kz_store *st, int64_t id)
+/* A pass over rules[0..n) (borrowed; since[i]: rule i acts from then), the
+ * stored events of [lo, hi] to be walked: lo is the earliest time that can
+ * matter (a sequence's window before its rule acts; the whole history for
+ * the events date rules wait for). No judge yet. */
+static int pass_begin(struct pass *p, kz_store *st, kz_rule *const *rules, const kz_time *since, size_t n,
+                      kz_time hi)
 {
-    struct keyget k = { NULL };
-    if (kz_store_each_of_account(st, KZ_ENT_ACCOUNT, id, 1, on_key, &k))
-        return NULL;
-    return k.key;
+    int rc;
+    memset(p, 0, sizeof *p);
+    if (!(p->rules = calloc(n + 1, sizeof *p->rules)) || !(p->since = calloc(n + 1, sizeof *p->since)))
+        return kz_error_oom();
+    p->nrules = n;
+    p->lo = INT64_MAX;
+    p->hi = hi;
+    for (size_t i = 0; i < n; i++) {
+        const kz_rule *r = rules[i];
+        p->rules[i] = rules[i];
+        p->since[i] = since[i];
+        kz_time lo = since[i] - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);
+        if ((r->trigger == KZ_TRIG_EVENT || r->trigger == KZ_TRIG_SEQUENCE) && lo < p->lo)
+            p->lo = lo;
+        if (r->trigger == KZ_TRIG_DATE && r->unless_event)
+            p->lo = INT64_MIN;
+    }
+    if ((rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, &p->names, &p->nnames)) ||
+        (rc = kz_store_dict_array(st, KZ_DICT_USERS, &p->users, &p->nusers)) ||
+        (rc = kz_matcher_new(&p->m, p->rules, n, p->since, p->names, p->nnames)) || (rc = mark_unless(p)))
+        return rc;
+    kz_matcher_users(p->m, user_key, p);
+    return KZ_OK;
 }
 
-int kz_rules_backtest(kz_backtest **out, kz_store *st, const kz_rule *r, kz_time from, kz_time to)
+/* Walks the stored events of [lo, hi] in one read snapshot; *version (may
+ * be NULL) is the data version the walk saw. */
+static int pass_walk(struct pass *p, kz_store *st, int64_t *version)
 {
-    struct pass p = { 0 };
-    char **names = NULL, **subjects = NULL;
-    size_t nnames = 0;
-    kz_backtest *b = calloc(1, sizeof *b);
-    int rc = KZ_OK;
-    *out = NULL;
-    if (!b)
-        return kz_error_oom();
-    if (r->trigger != KZ_TRIG_EVENT && r->trigger != KZ_TRIG_SEQUENCE) {
-        size_t nt;
-        rc = kz_error_set(KZ_EINVALID, "rule '%s': a %s rule is judged by the server as scores and dates change; "
-                                       "the backtest replays event and sequence rules",
-                          r->id, kz_rule_triggers(&nt)[r->trigger].name);
-        goto done;
+    int started = 0, rc;
+    if (p->lo > p->hi) {
+        /* no rule reads events */
+        return version ? kz_store_data_version(st, version) : KZ_OK;
     }
-    kz_rule *one = (kz_rule *)r;
-    p.lo = from - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);
-    p.hi = to;
-    if ((rc = pass_run(&p, st, &one, 1, &from, &names, &nnames)))
-        goto done;
-    b->from = from;
-    b->to = to;
-    b->events = p.events;
-    if (p.n && (!(b->hits = calloc(p.n, sizeof *b->hits)) || !(subjects = calloc(p.n, sizeof *subjects)))) {
-        rc = kz_error_oom();
-        goto done;
-    }
-    for (size_t i = 0; i < p.n; i++) {
-        kz_backtest_hit *h = &b->hits[b->n];
-        const struct cand *c = &p.v[i];
-        h->at = c->at;
-        h->account_id = c->account_id;
-        memcpy(h->key, c->key, sizeof h->key);
-        if (!(h->account = account_key(st, c->account_id)))
-            continue; /* an account deleted since: its events are left out of everything */
-        if (r->per == KZ_PER_USER && c->user < p.nusers && p.users[c->user] &&
-            !(h->user = strdup(p.users[c->user]))) {
-            free(h->account);
-            rc = kz_error_oom();
-            goto done;
-        }
-        subjects[b->n] = h->user ? h->user : h->account;
-        b->n++;
-    }
-    qsort(subjects, b->n, sizeof *subjects, cmp_str);
-    for (size_t i = 0; i < b->n; i++)
-        b->subjects += i == 0 || strcmp(subjects[i], subjects[i - 1]) != 0;
-done:
-    free(subjects);
-    pass_free(&p, names, nnames);
-    if (rc) {
-        kz_backtest_free(b);
+    if ((rc = kz_store_snapshot_begin(st, &started)))
         return rc;
+    if (!(rc = version ? kz_store_data_version(st, version) : KZ_OK))
+        rc = kz_events_walk(st, on_run, p, NULL);
+    kz_store_snapshot_end(st, started);
+    return rc;
+}
+
+/* The event names and users stored since the pass began (live events). */
+static int pass_refresh(struct pass *p, kz_store *st, int names, int users)
+{
+    int rc = KZ_OK;
+    if (names) {
+        char **v = NULL;
+        size_t n = 0;
+        if ((rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, &v, &n)))
+            return rc;
+        for (size_t id = p->nnames ? p->nnames : 1; id < n && !rc; id++)
+            if (v[id])
+                rc = kz_matcher_name(p->m, (uint32_t)id, v[id], strlen(v[id]));
+        if (rc) {
+            kz_store_dict_free(v);
+            return rc;
+        }
+        if (p->names)
+            kz_store_dict_free(p->names);
+        p->names = v;
+        p->nnames = n;
+        if ((rc = mark_unless(p)))
+            return rc;
     }
-    *out = b;
+    if (users) {
+        char **v = NULL;
+        size_t n = 0;
+        if ((rc = kz_store_dict_array(st, KZ_DICT_USERS, &v, &n)))
+            return rc;
+        if (p->users)
+            kz_store_dict_free(p->users);
+        p->users = v;
+        p->nusers = n;
+    }
     return KZ_OK;
 }
 
@@ -629,6 +630,7 @@ struct scan {
     size_t n;
     const kz_time *since;
     kz_time now;
+    int backtest;           /* what would have fired in [since, now]: no state kept, no catch-up limit */
 };
 
 
@@ -731,6 +733,39 @@ static int crosses(kz_rule_op op, double v, double t)
     }
 }
 
+/* A threshold rule's measure of account a in s (NaN: not judged). */
+static double measure_of(const kz_rule *r, const kz_scores *s, size_t a)
+{
+    return r->measure == KZ_MEASURE_HEALTH  ? s->health[a]
+           : r->measure == KZ_MEASURE_CHURN ? (s->churn ? s->churn[a] : NAN)
+           : s->signals                     ? s->signals[a * KZ_NSIGNALS + (size_t)r->measure]
+                                            : NAN;
+}
+
+/* Crossing number `crossings` of rule i by the account (the store's id) at
+ * `at`, with the measure v: a candidate when its conditions hold. */
+static int threshold_cand(struct scan *sc, size_t i, int64_t account_id, double v, long long crossings, kz_time at)
+{
+    const kz_rule *r = sc->rules[i];
+    kz_occasion o;
+    kz_occasion_init(&o);
+    if (!kz_judge_account(sc->p->judge, i, account_id, &o))
+        return KZ_OK;
+    struct cand *c = cand_add(sc->p);
+    if (!c)
+        return kz_error_oom();
+    c->rule = i;
+    c->account_id = account_id;
+    c->at = at;
+    c->value = v;
+    snprintf(c->key, sizeof c->key, "crossing:%lld", crossings);
+    const char *m = r->measure == KZ_MEASURE_HEALTH  ? "health"
+                    : r->measure == KZ_MEASURE_CHURN ? "churn probability"
+                                                     : kz_signal_defs()[r->measure].name;
+    snprintf(c->reason, sizeof c->reason, "%s %.4g %s %.4g", m, v, kz_rule_op_name(r->op), r->threshold);
+    return KZ_OK;
+}
+
 /* Thresholds: the measure of every account judged now; a rule fires for an
  * account when the condition holds and did not when last judged (the rule
  * remembers it per account), so it fires once, and again only after the
@@ -746,10 +781,7 @@ static int scan_thresholds(struct scan *sc)
         if (r->trigger != KZ_TRIG_THRESHOLD || !s || s->at == KZ_DAY_NONE)
             continue;
         for (size_t a = 0; a < s->naccounts && a < j->naccounts && !rc; a++) {
-            double v = r->measure == KZ_MEASURE_HEALTH  ? s->health[a]
-                       : r->measure == KZ_MEASURE_CHURN ? (s->churn ? s->churn[a] : NAN)
-                       : s->signals                     ? s->signals[a * KZ_NSIGNALS + (size_t)r->measure]
-                                                        : NAN;
+            double v = measure_of(r, s, a);
             if (isnan(v))
                 continue; /* not judged: what it remembers stays */
             int holds = crosses(r->op, v, r->threshold);
@@ -770,24 +802,63 @@ static int scan_thresholds(struct scan *sc)
             snprintf(state, sizeof state, "%d %lld", holds, crossings);
             if ((rc = kz_store_rule_state_put(sc->st, r->id, subject, state, sc->now)))
                 break;
-            kz_occasion o;
-            kz_occasion_init(&o);
-            if (!holds || held || !kz_judge_account((kz_judge *)j, i, j->ids[a], &o))
-                continue;
-            struct cand *c = cand_add(sc->p);
-            if (!c)
-                return kz_error_oom();
-            c->rule = i;
-            c->account_id = j->ids[a];
-            c->at = sc->now;
-            c->value = v;
-            snprintf(c->key, sizeof c->key, "crossing:%lld", crossings);
-            const char *m = r->measure == KZ_MEASURE_HEALTH   ? "health"
-                            : r->measure == KZ_MEASURE_CHURN ? "churn probability"
-                                                             : kz_signal_defs()[r->measure].name;
-            snprintf(c->reason, sizeof c->reason, "%s %.4g %s %.4g", m, v, kz_rule_op_name(r->op), r->threshold);
+            if (holds && !held)
+                rc = threshold_cand(sc, i, j->ids[a], v, crossings, sc->now);
         }
     }
+    return rc;
+}
+
+/* Thresholds in a backtest: every account scored as of each day of the
+ * window (today's health definition and churn model, the events up to
+ * that day), the day before it giving where each account starts; a rule
+ * fires on the days an account crosses, as a server scoring once a day
+ * would. Nothing is remembered. */
+static int backtest_thresholds(struct scan *sc)
+{
+    const kz_judge *j = sc->p->judge;
+    int any = 0, rc = KZ_OK;
+    for (size_t k = 0; k < sc->n; k++)
+        any |= sc->rules[sc->which[k]]->trigger == KZ_TRIG_THRESHOLD;
+    if (!any)
+        return KZ_OK;
+    kz_day from = kz_time_day(sc->since[sc->which[0]]), to = kz_time_day(sc->now);
+    int8_t *held = malloc((j->naccounts + 1) * sc->n);
+    long long *crossings = calloc((j->naccounts + 1) * sc->n, sizeof *crossings);
+    if (!held || !crossings) {
+        free(held);
+        free(crossings);
+        return kz_error_oom();
+    }
+    memset(held, -1, (j->naccounts + 1) * sc->n); /* -1: not judged yet */
+    for (kz_day d = from - 1; d <= to && !rc; d++) {
+        kz_metric_opts mo;
+        kz_metric_opts_init(&mo);
+        mo.obs = d;
+        kz_scores *s = NULL;
+        if ((rc = kz_scores_compute(&s, sc->st, j->e, &mo)))
+            break;
+        for (size_t k = 0; k < sc->n && !rc; k++) {
+            size_t i = sc->which[k];
+            const kz_rule *r = sc->rules[i];
+            if (r->trigger != KZ_TRIG_THRESHOLD)
+                continue;
+            int8_t *h = held + k * (j->naccounts + 1);
+            long long *cr = crossings + k * (j->naccounts + 1);
+            for (size_t a = 0; a < s->naccounts && a < j->naccounts && !rc; a++) {
+                double v = measure_of(r, s, a);
+                if (isnan(v))
+                    continue;
+                int holds = crosses(r->op, v, r->threshold);
+                if (holds && h[a] != 1 && d >= from)
+                    rc = threshold_cand(sc, i, j->ids[a], v, ++cr[a], kz_day_time(d));
+                h[a] = (int8_t)holds;
+            }
+        }
+        kz_scores_free(s);
+    }
+    free(held);
+    free(crossings);
     return rc;
 }
 
@@ -881,7 +952,7 @@ static int scan_dates(struct scan *sc)
         if (r->trigger != KZ_TRIG_DATE)
             continue;
         kz_day lo = kz_time_day(sc->since[i]);
-        if (lo < today - DATE_CATCH_UP)
+        if (!sc->backtest && lo < today - DATE_CATCH_UP)
             lo = today - DATE_CATCH_UP;
         const kz_attr_col *col = r->anchor == KZ_ANCHOR_FIELD ? attr(at, r->anchor_field)
                                  : r->anchor == KZ_ANCHOR_RENEWAL ? attr(at, "renewal_date")
@@ -904,10 +975,11 @@ static int scan_dates(struct scan *sc)
                 continue;
             }
             /* the anniversaries whose day (with the offset) may fall in [lo, today] */
-            int y0, m0, d0, yt, mt, dt;
+            int y0, m0, d0, yl, yt, mt, dt;
             kz_civil_from_days(f.first_start, &y0, &m0, &d0);
+            kz_civil_from_days(lo - r->offset_days, &yl, &mt, &dt);
             kz_civil_from_days(today - r->offset_days, &yt, &mt, &dt);
-            for (int y = yt - 1; y <= yt + 1 && !rc; y++)
+            for (int y = yl - 1; y <= yt + 1 && !rc; y++)
                 if (y > y0)
                     rc = date_candidate(sc, i, a, add_years(f.first_start, y - y0), lo, today);
         }
@@ -920,32 +992,37 @@ static int on_anomaly(void *ctx, const kz_anomaly_rec *an)
 {
     struct scan *sc = ctx;
     const kz_judge *j = sc->p->judge;
-    /* the anomalies of one account: series "account/KEY" */
-    if (strncmp(an->series, "account/", 8) != 0)
-        return KZ_OK;
-    const char *key = an->series + 8;
-    int64_t a = kz_engine_find_account(j->e, key, strlen(key));
-    if (a < 0)
-        return KZ_OK;
+    /* the anomalies of one account: series "account/KEY"; the others are the business's */
+    int business = strncmp(an->series, "account/", 8) != 0;
+    int64_t a = -1;
+    if (!business) {
+        const char *key = an->series + 8;
+        if ((a = kz_engine_find_account(j->e, key, strlen(key))) < 0)
+            return KZ_OK;
+    }
+    /* a backtest: when it could have been found, the day after the abnormal one */
+    kz_time at = sc->backtest ? kz_day_time(an->until + 1) : an->found_at;
     for (size_t k = 0; k < sc->n; k++) {
         size_t i = sc->which[k];
         const kz_rule *r = sc->rules[i];
-        if (r->trigger != KZ_TRIG_ANOMALY || an->found_at < sc->since[i])
+        if (r->trigger != KZ_TRIG_ANOMALY || at < sc->since[i] || (sc->backtest && at > sc->now))
             continue;
-        if (r->series && strcmp(r->series, an->series) != 0 && strcmp(r->series, an->kind) != 0)
+        /* a business rule names its series (rule.h); one without a series fires on accounts' */
+        if (r->business != business || (r->series && strcmp(r->series, an->series) != 0 &&
+                                         strcmp(r->series, an->kind) != 0))
             continue;
         if ((r->direction > 0 && !an->higher) || (r->direction < 0 && an->higher))
             continue;
         kz_occasion o;
         kz_occasion_init(&o);
-        if (!kz_judge_account((kz_judge *)j, i, j->ids[a], &o))
+        if (!business && !kz_judge_account((kz_judge *)j, i, j->ids[a], &o))
             continue;
         struct cand *c = cand_add(sc->p);
         if (!c)
             return kz_error_oom();
         c->rule = i;
-        c->account_id = j->ids[a];
-        c->at = an->found_at;
+        c->account_id = business ? 0 : j->ids[a];
+        c->at = at;
         c->value = an->observed;
         snprintf(c->key, sizeof c->key, "anomaly:%lld", (long long)an->id);
         snprintf(c->reason, sizeof c->reason, "%.150s", an->message);
@@ -966,7 +1043,7 @@ static int scan_run(struct scan *sc)
     if (!rc && answers)
         rc = kz_store_each(sc->st, KZ_ENT_NPS, on_answer, sc);
     if (!rc)
-        rc = scan_thresholds(sc);
+        rc = sc->backtest ? backtest_thresholds(sc) : scan_thresholds(sc);
     if (!rc)
         rc = scan_dates(sc);
     int anomalies = 0;
@@ -977,71 +1054,144 @@ static int scan_run(struct scan *sc)
     return rc;
 }
 
-/* ---- a run ------------------------------------------------------------------------------- */
+/* ---- the backtest ------------------------------------------------------------------------ */
 
-int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_time now, kz_run_stats *out)
+void kz_backtest_free(kz_backtest *b)
 {
-    struct pass p = { 0 };
-    char **names = NULL;
-    size_t nnames = 0;
-    kz_run_stats s = { 0 };
-    kz_rule **live = NULL;
-    kz_time *since = NULL;
-    size_t n = 0;
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->hits[i].account);
+        free(b->hits[i].user);
+    }
+    free(b->hits);
+    free(b);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* By time, then account (the scans find them rule by rule, account by account). */
+static int cmp_hit(const void *a, const void *b)
+{
+    const kz_backtest_hit *x = a, *y = b;
+    if (x->at != y->at)
+        return (x->at > y->at) - (x->at < y->at);
+    return (x->account_id > y->account_id) - (x->account_id < y->account_id);
+}
+
+struct keyget {
+    char *key;
+};
+
+static int on_key(void *ctx, int64_t id, const kz_value *row)
+{
+    struct keyget *k = ctx;
+    (void)id;
+    if (row[KZ_ACCOUNT_KEY].kind == KZ_VTEXT && !(k->key = strndup(row[KZ_ACCOUNT_KEY].s, row[KZ_ACCOUNT_KEY].n)))
+        return kz_error_oom();
+    return KZ_OK;
+}
+
+static char *account_key(kz_store *st, int64_t id)
+{
+    struct keyget k = { NULL };
+    if (kz_store_each_of_account(st, KZ_ENT_ACCOUNT, id, 1, on_key, &k))
+        return NULL;
+    return k.key;
+}
+
+int kz_rules_backtest(kz_backtest **out, kz_store *st, const kz_rule *r, kz_time from, kz_time to)
+{
+    struct pass p;
+    const char **subjects = NULL;
+    kz_backtest *b = calloc(1, sizeof *b);
+    kz_rule *one = (kz_rule *)r;
+    size_t which = 0;
     int rc = KZ_OK;
-    if (!(live = calloc(rs->n + 1, sizeof *live)) || !(since = calloc(rs->n + 1, sizeof *since))) {
+    *out = NULL;
+    if (!b)
+        return kz_error_oom();
+    /* the events of the window (and the span before it that sequences and
+     * waited-for events need), the rows of the window, and for thresholds
+     * the scores of each day */
+    if ((rc = pass_begin(&p, st, &one, &from, 1, to)) ||
+        (rc = kz_judge_new(&p.judge, st, p.rules, 1, NULL, NULL, kz_time_day(kz_now()))) ||
+        (rc = pass_walk(&p, st, NULL)))
+        goto done;
+    struct scan sc = { &p, st, p.rules, &which, 1, p.since, to, 1 };
+    if ((rc = scan_run(&sc)))
+        goto done;
+    b->from = from;
+    b->to = to;
+    b->events = p.events;
+    if (p.n && (!(b->hits = calloc(p.n, sizeof *b->hits)) || !(subjects = calloc(p.n, sizeof *subjects)))) {
         rc = kz_error_oom();
         goto done;
     }
-    p.lo = INT64_MAX;
-    p.hi = now;
-    for (size_t i = 0; i < rs->n; i++) {
-        kz_rule *r = rs->rules[i];
-        int per_event = r->trigger == KZ_TRIG_EVENT || r->trigger == KZ_TRIG_SEQUENCE;
-        if (rs->mode[i] == KZ_RULE_OFF)
-            continue;
-        live[n] = r;
-        since[n] = rs->enabled_at[i];
-        kz_time lo = since[n] - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);
-        if (per_event && lo < p.lo)
-            p.lo = lo;
-        n++;
-    }
-    if (n && (rc = pass_run(&p, st, live, n, since, &names, &nnames)))
-        goto done;
-    s.events = p.events;
-    if (n) {
-        size_t *which = calloc(n, sizeof *which);
-        if (!which) {
+    for (size_t i = 0; i < p.n; i++) {
+        kz_backtest_hit *h = &b->hits[b->n];
+        const struct cand *c = &p.v[i];
+        h->at = c->at;
+        h->account_id = c->account_id;
+        memcpy(h->key, c->key, sizeof h->key);
+        if (c->reason[0])
+            snprintf(h->reason, sizeof h->reason, "%s", c->reason);
+        else
+            kz_rule_describe(r, h->reason, sizeof h->reason);
+        if (c->account_id && !(h->account = account_key(st, c->account_id)))
+            continue; /* an account deleted since: its events are left out of everything */
+        if (r->per == KZ_PER_USER && c->user < p.nusers && p.users[c->user] &&
+            !(h->user = strdup(p.users[c->user]))) {
+            free(h->account);
             rc = kz_error_oom();
             goto done;
         }
-        for (size_t i = 0; i < n; i++)
-            which[i] = i;
-        struct scan sc = { &p, st, live, which, n, since, now };
-        rc = scan_run(&sc);
-        free(which);
-        if (rc)
-            goto done;
+        b->n++;
     }
-    for (size_t i = 0; i < p.n && !rc; i++) {
-        const struct cand *c = &p.v[i];
-        const kz_rule *r = live[c->rule];
+    qsort(b->hits, b->n, sizeof *b->hits, cmp_hit);
+    for (size_t i = 0; i < b->n; i++)
+        subjects[i] = b->hits[i].user ? b->hits[i].user : b->hits[i].account ? b->hits[i].account : "";
+    qsort(subjects, b->n, sizeof *subjects, cmp_str);
+    for (size_t i = 0; i < b->n; i++)
+        b->subjects += i == 0 || strcmp(subjects[i], subjects[i - 1]) != 0;
+done:
+    free((void *)subjects);
+    pass_free(&p);
+    if (rc) {
+        kz_backtest_free(b);
+        return rc;
+    }
+    *out = b;
+    return KZ_OK;
+}
+
+/* ---- a run ------------------------------------------------------------------------------- */
+
+/* Records and acts on the candidates the pass collected, then forgets them. */
+static int pass_act(struct pass *p, kz_store *st, kz_time now, kz_run_stats *s)
+{
+    int rc = KZ_OK;
+    for (size_t i = 0; i < p->n && !rc; i++) {
+        const struct cand *c = &p->v[i];
+        const kz_rule *r = p->rules[c->rule];
         char reason[512];
         kz_occasion o;
         kz_occasion_init(&o);
-        kz_judge_account(p.judge, c->rule, c->account_id, &o);
+        kz_judge_account(p->judge, c->rule, c->account_id, &o);
         if (c->reason[0])
             snprintf(reason, sizeof reason, "%s", c->reason);
         else
             kz_rule_describe(r, reason, sizeof reason);
         o.rule = r;
         o.account_id = c->account_id;
-        o.user = r->per == KZ_PER_USER && c->user < p.nusers ? p.users[c->user] : NULL;
+        o.user = r->per == KZ_PER_USER && c->user < p->nusers ? p->users[c->user] : NULL;
         o.key = c->key;
         o.at = c->at;
         o.reason = reason;
-        o.event = c->event < nnames ? names[c->event] : NULL;
+        o.event = c->event < p->nnames ? p->names[c->event] : NULL;
         o.value = c->value;
         int64_t id = 0;
         if (r->per == KZ_PER_USER && !o.user)
@@ -1052,18 +1202,308 @@ int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_t
             continue;
         }
         if (!rc && id) {
-            s.fired++;
-            s.dry += r->mode == KZ_RULE_DRY_RUN;
+            s->fired++;
+            s->dry += r->mode == KZ_RULE_DRY_RUN;
         } else if (!rc) {
-            s.known++;
+            s->known++;
         }
+    }
+    p->n = 0;
+    return rc;
+}
+
+/* The scheduled triggers of every rule of the pass. */
+static int pass_scan(struct pass *p, kz_store *st, kz_time now)
+{
+    size_t *which = calloc(p->nrules + 1, sizeof *which);
+    if (!which)
+        return kz_error_oom();
+    for (size_t i = 0; i < p->nrules; i++)
+        which[i] = i;
+    struct scan sc = { p, st, p->rules, which, p->nrules, p->since, now, 0 };
+    int rc = scan_run(&sc);
+    free(which);
+    return rc;
+}
+
+/* The rules of rs that act (on or dry-run), with since when, into v and since (room for rs->n). */
+static size_t acting(const kz_ruleset *rs, kz_rule **v, kz_time *since)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (rs->mode[i] == KZ_RULE_OFF)
+            continue;
+        v[n] = rs->rules[i];
+        since[n++] = rs->enabled_at[i];
+    }
+    return n;
+}
+
+int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_time now, kz_run_stats *out)
+{
+    struct pass p;
+    kz_run_stats s = { 0 };
+    kz_rule **live = calloc(rs->n + 1, sizeof *live);
+    kz_time *since = calloc(rs->n + 1, sizeof *since);
+    int rc = KZ_OK;
+    memset(&p, 0, sizeof p);
+    if (!live || !since) {
+        rc = kz_error_oom();
+        goto done;
+    }
+    size_t n = acting(rs, live, since);
+    if (n && !(rc = pass_begin(&p, st, live, since, n, now)) &&
+        !(rc = kz_judge_new(&p.judge, st, p.rules, n, NULL, NULL, kz_time_day(now))) &&
+        !(rc = pass_walk(&p, st, NULL)) && !(rc = pass_scan(&p, st, now))) {
+        s.events = p.events;
+        rc = pass_act(&p, st, now, &s);
     }
     if (!rc && env)
         rc = kz_act_deliver(st, env, now, 0, 0, &s.deliveries);
 done:
-    pass_free(&p, names, nnames);
+    pass_free(&p);
     free(live);
     free(since);
+    if (out)
+        *out = s;
+    return rc;
+}
+
+/* ---- the server: rules as events arrive ---------------------------------------------------- */
+
+/* Events waiting for a pass at most; beyond, the next pass replays the store. */
+#define LIVE_QUEUE_MAX ((size_t)4 << 20)
+
+struct batch {
+    kz_evcols ev;
+    int64_t version;
+};
+
+struct kz_rules_live {
+    pthread_mutex_t mu;      /* over the queue and the flags below */
+    struct batch *q;
+    size_t nq, capq, queued; /* batches, room, events in them */
+    int replay;              /* the next pass replays the stored events */
+    int wants;               /* the rules of the last pass read events: batches are kept */
+    int names, users;        /* a batch brought a new event name, a user id beyond those known */
+    uint32_t max_user;
+    /* the passes' (one thread) */
+    int built;
+    uint64_t sig;            /* the rules the matcher was made for */
+    kz_ruleset *rs;
+    struct pass p;
+    int64_t version;         /* the data version of the stored events replayed */
+};
+
+int kz_rules_live_new(kz_rules_live **out)
+{
+    kz_rules_live *l = calloc(1, sizeof *l);
+    *out = NULL;
+    if (!l)
+        return kz_error_oom();
+    if (pthread_mutex_init(&l->mu, NULL) != 0) {
+        free(l);
+        return kz_error_set(KZ_ERROR, "rules: no mutex");
+    }
+    l->wants = 1; /* until the first pass says */
+    *out = l;
+    return KZ_OK;
+}
+
+static void queue_free(struct batch *q, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        kz_evcols_free(&q[i].ev);
+    free(q);
+}
+
+void kz_rules_live_free(kz_rules_live *l)
+{
+    if (!l)
+        return;
+    queue_free(l->q, l->nq);
+    pass_free(&l->p);
+    kz_ruleset_free(l->rs);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+/* A copy of the columns the matcher reads (not the event ids). */
+static int batch_copy(kz_evcols *out, const kz_evcols *ev)
+{
+    memset(out, 0, sizeof *out);
+    int rc = kz_evcols_reserve(out, ev->n ? ev->n : 1);
+    for (size_t i = 0; i < ev->n && !rc; i++) {
+        size_t pn;
+        const char *props = kz_strcol_get(&ev->props, i, &pn);
+        rc = kz_evcols_append(out, ev->ts[i], ev->account[i], ev->user[i], ev->event[i], ev->value[i], NULL, 0,
+                              props, pn);
+    }
+    if (rc)
+        kz_evcols_free(out);
+    return rc;
+}
+
+void kz_rules_live_push(kz_rules_live *l, const kz_evcols *ev, int new_names, int64_t version)
+{
+    pthread_mutex_lock(&l->mu);
+    l->names |= new_names;
+    if (!l->wants || l->replay || !ev->n) {
+        pthread_mutex_unlock(&l->mu);
+        return;
+    }
+    struct batch b = { .version = version };
+    int ok = l->queued + ev->n <= LIVE_QUEUE_MAX;
+    if (ok && l->nq == l->capq) {
+        size_t cap = l->capq ? l->capq * 2 : 16;
+        struct batch *q = realloc(l->q, cap * sizeof *q);
+        if (q) {
+            l->q = q;
+            l->capq = cap;
+        }
+        ok = q != NULL;
+    }
+    if (ok)
+        ok = batch_copy(&b.ev, ev) == KZ_OK;
+    if (!ok) {
+        /* not kept: the stored events will be replayed instead (slower, never wrong) */
+        queue_free(l->q, l->nq);
+        l->q = NULL;
+        l->nq = l->capq = l->queued = 0;
+        l->replay = 1;
+        pthread_mutex_unlock(&l->mu);
+        return;
+    }
+    for (size_t i = 0; i < ev->n; i++)
+        if (ev->user[i] > l->max_user)
+            l->max_user = ev->user[i];
+    l->q[l->nq++] = b;
+    l->queued += ev->n;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void kz_rules_live_replay(kz_rules_live *l)
+{
+    pthread_mutex_lock(&l->mu);
+    queue_free(l->q, l->nq);
+    l->q = NULL;
+    l->nq = l->capq = l->queued = 0;
+    l->replay = 1;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* What the matcher depends on: each acting rule's definition, mode and
+ * start. Another value means the rules changed. */
+static uint64_t ruleset_sig(const kz_ruleset *rs)
+{
+    uint64_t h = 0x6b7a72756c6573ULL;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (rs->mode[i] == KZ_RULE_OFF)
+            continue;
+        const kz_rule *r = rs->rules[i];
+        int mode = (int)rs->mode[i];
+        h = kz_hash64(r->id, strlen(r->id) + 1, h);
+        h = kz_hash64(r->json, strlen(r->json), h);
+        h = kz_hash64(&mode, sizeof mode, h);
+        h = kz_hash64(&rs->enabled_at[i], sizeof rs->enabled_at[i], h);
+    }
+    return h;
+}
+
+static int live_pass(kz_rules_live *l, kz_store *st, kz_ruleset *rs, const kz_engine *e, const kz_scores *sc,
+                     kz_time now, struct batch *q, size_t nq, int replay, int names, int users, kz_run_stats *s)
+{
+    int rc = KZ_OK;
+    uint64_t sig = ruleset_sig(rs);
+    struct pass *p = &l->p;
+    if (!l->built || replay || sig != l->sig) {
+        /* the rules changed (or the stored events did): a new matcher, fed the stored events since each acts */
+        pass_free(p);
+        kz_ruleset_free(l->rs);
+        l->rs = rs;
+        l->built = 0;
+        kz_rule **live = calloc(rs->n + 1, sizeof *live);
+        kz_time *since = calloc(rs->n + 1, sizeof *since);
+        if (!live || !since) {
+            free(live);
+            free(since);
+            return kz_error_oom();
+        }
+        size_t n = acting(rs, live, since);
+        rc = pass_begin(p, st, live, since, n, INT64_MAX);
+        free(live);
+        free(since);
+        if (!rc)
+            rc = kz_judge_new(&p->judge, st, p->rules, p->nrules, e, sc, kz_time_day(now));
+        if (!rc)
+            rc = pass_walk(p, st, &l->version);
+        if (rc)
+            return rc;
+        l->built = 1;
+        l->sig = sig;
+        s->replayed = 1;
+    } else {
+        kz_ruleset_free(rs); /* the same rules: the matcher keeps pointing into l->rs */
+        if ((users && (size_t)l->max_user >= p->nusers) || names)
+            rc = pass_refresh(p, st, names, users && (size_t)l->max_user >= p->nusers);
+        if (!rc)
+            rc = kz_judge_new(&p->judge, st, p->rules, p->nrules, e, sc, kz_time_day(now));
+        if (rc)
+            return rc;
+    }
+    /* the batches the stored events did not hold, in commit order */
+    for (size_t i = 0; i < nq && !rc; i++)
+        if (q[i].version > l->version)
+            rc = pass_feed(p, &q[i].ev);
+    if (!rc)
+        rc = pass_scan(p, st, now);
+    s->events = p->events;
+    p->events = 0;
+    if (!rc)
+        rc = pass_act(p, st, now, s);
+    kz_judge_free(p->judge);
+    p->judge = NULL;
+    p->n = 0;
+    return rc;
+}
+
+int kz_rules_live_pass(kz_rules_live *l, kz_store *st, const kz_engine *e, const kz_scores *sc,
+                       const kz_act_env *env, kz_time now, kz_run_stats *out)
+{
+    kz_run_stats s = { 0 };
+    kz_ruleset *rs = NULL;
+    int rc = kz_ruleset_load(&rs, st);
+    pthread_mutex_lock(&l->mu);
+    struct batch *q = l->q;
+    size_t nq = l->nq;
+    int replay = l->replay, names = l->names, users = l->max_user > 0;
+    l->q = NULL;
+    l->nq = l->capq = l->queued = 0;
+    l->replay = l->names = 0;
+    l->wants = 1; /* what commits from now on may be needed, whatever the rules turn out to be */
+    pthread_mutex_unlock(&l->mu);
+    if (!rc)
+        rc = live_pass(l, st, rs, e, sc, now, q, nq, replay, names, users, &s);
+    else
+        kz_ruleset_free(rs);
+    queue_free(q, nq);
+    int wants = 0;
+    for (size_t i = 0; l->built && i < l->p.nrules; i++) {
+        const kz_rule *r = l->p.rules[i];
+        wants |= r->trigger == KZ_TRIG_EVENT || r->trigger == KZ_TRIG_SEQUENCE ||
+                 (r->trigger == KZ_TRIG_DATE && r->unless_event);
+    }
+    pthread_mutex_lock(&l->mu);
+    if (rc) {
+        /* what this pass had may be half judged: the next one starts again from the store
+         * (a firing is recorded once, so nothing is done twice) */
+        l->built = 0;
+        l->replay = 1;
+    }
+    l->wants = wants || !l->built;
+    pthread_mutex_unlock(&l->mu);
+    if (!rc && env)
+        rc = kz_act_deliver(st, env, now, 0, 0, &s.deliveries);
     if (out)
         *out = s;
     return rc;

@@ -535,7 +535,7 @@ int kz_store_anomaly_set_state(kz_store *st, int64_t id, const char *state, cons
 #define DOC_MAX ((size_t)1 << 20)
 
 static const char *const rule_modes[] = { "on", "dry-run", "off", NULL };
-static const char *const subject_kinds[] = { "account", "user", NULL };
+static const char *const subject_kinds[] = { "account", "user", "business", NULL };
 static const char *const delivery_kinds[] = { "email", "webhook", NULL };
 static const char *const delivery_states[] = { "pending", "done", "failed", NULL };
 static const char *const task_statuses[] = { "open", "done", "cancelled", NULL };

@@ -480,9 +480,9 @@ int kz_store_rules_each(kz_store *st, kz_rule_rec_fn fn, void *ctx);
 typedef struct kz_firing_rec {
     int64_t id;
     const char *rule;
-    const char *subject_kind;   /* "account" or "user" */
-    const char *subject;        /* the account's or the user's key */
-    int64_t account_id;         /* internal id */
+    const char *subject_kind;   /* "account", "user" or "business" (a business-wide anomaly) */
+    const char *subject;        /* the account's or the user's key; "business" */
+    int64_t account_id;         /* internal id; 0: none (the business) */
     const char *account_key;    /* read only: the account's key (NULL when it was deleted) */
     const char *window_key;
     kz_time at, fired_at;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/time.h"
 #include "../support/server.h"
 #include "../support/support.h"
 
@@ -219,12 +220,33 @@ Test(playbooks_api, rules_checked_stored_switched_and_backtested, .timeout = 120
     expect(&s, &viewer, "GET", "/api/v1/rules/exports/backtest?days=0", NULL, 400, "\"field\":\"days\"");
     expect(&s, &viewer, "GET", "/api/v1/rules/exports/backtest?until=2026-13-01", NULL, 400, "\"field\":\"until\"");
     expect(&s, &viewer, "GET", "/api/v1/rules/nothing/backtest", NULL, 404, "no rule 'nothing'");
-    /* a kind the backtest does not replay */
+    /* a threshold: every account scored as of each day; crossings, with what was crossed; nothing recorded */
     expect(&s, &admin, "POST", "/api/v1/rules",
-           "{\"id\": \"low-health\", \"trigger\": {\"kind\": \"threshold\", \"measure\": \"health\", \"op\": \"<\","
-           " \"value\": 40}, \"actions\": [{\"kind\": \"note\", \"text\": \"low\"}]}",
+           "{\"id\": \"low-health\", \"mode\": \"off\", \"trigger\": {\"kind\": \"threshold\", \"measure\": "
+           "\"health\", \"op\": \"<\", \"value\": 40}, \"actions\": [{\"kind\": \"note\", \"text\": \"low\"}]}",
            201, "\"trigger\":\"threshold\"");
-    expect(&s, &viewer, "GET", "/api/v1/rules/low-health/backtest", NULL, 400, "\"field\":\"trigger.kind\"");
+    r = call(&s, &viewer, "GET", "/api/v1/rules/low-health/backtest?days=20", NULL, 200, NULL);
+    const cJSON *crossed = get(r, "firings");
+    cr_assert_gt(cJSON_GetArraySize(crossed), 0, "the demo world has accounts below 40");
+    cr_assert_eq(cJSON_GetArraySize(crossed), (int)get(r, "fired")->valuedouble);
+    double prev = 0;
+    const cJSON *h;
+    cJSON_ArrayForEach(h, crossed)
+    {
+        cr_assert(kt_contains(get(h, "window")->valuestring, "crossing:"), "%s", get(h, "window")->valuestring);
+        cr_assert(kt_contains(get(h, "reason")->valuestring, "health ") &&
+                      kt_contains(get(h, "reason")->valuestring, " < 40"),
+                  "%s", get(h, "reason")->valuestring);
+        kz_time at;
+        const char *t = get(h, "at")->valuestring;
+        cr_assert_eq(kz_parse_time(&at, NULL, t, strlen(t)), 0);
+        cr_assert_geq((double)at, prev, "by time");
+        prev = (double)at;
+    }
+    cJSON_Delete(r);
+    r = call(&s, &viewer, "GET", "/api/v1/firings?rule=low-health", NULL, 200, NULL);
+    cr_assert_eq(cJSON_GetArraySize(get(r, "firings")), 0, "a backtest records nothing");
+    cJSON_Delete(r);
 
     /* removed */
     expect(&s, &viewer, "DELETE", "/api/v1/rules/low-health", NULL, 403, NULL);

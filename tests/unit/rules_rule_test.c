@@ -253,12 +253,13 @@ Test(rules_rule, anomaly_trigger)
     for (size_t i = 0; i < sizeof d / sizeof *d; i++) {
         char json[256];
         snprintf(json, sizeof json,
-                 "{\"id\":\"a\",\"trigger\":{\"kind\":\"anomaly\",\"series\":\"events\",\"direction\":\"%s\"},"
+                 "{\"id\":\"a\",\"trigger\":{\"kind\":\"anomaly\",\"series\":\"account\",\"direction\":\"%s\"},"
                  "\"actions\":" NOTE "}",
                  d[i].dir);
         kz_rule *r = parse_ok(json);
         cr_assert_eq(r->trigger, KZ_TRIG_ANOMALY);
-        cr_assert_str_eq(r->series, "events");
+        cr_assert_str_eq(r->series, "account");
+        cr_assert_eq(r->business, 0);
         cr_assert_eq(r->direction, d[i].want, "%s", d[i].dir);
         cr_assert_eq(r->cooldown, 0);
         kz_rule_free(r);
@@ -266,6 +267,16 @@ Test(rules_rule, anomaly_trigger)
     kz_rule *r = parse_ok("{\"id\":\"a\",\"trigger\":{\"kind\":\"anomaly\"},\"actions\":" NOTE "}");
     cr_assert_null(r->series);
     cr_assert_eq(r->direction, 0);
+    cr_assert_eq(r->business, 0, "no series: the accounts' anomalies");
+    kz_rule_free(r);
+    r = parse_ok("{\"id\":\"a\",\"trigger\":{\"kind\":\"anomaly\",\"series\":\"account/acc_1\"},\"actions\":" NOTE "}");
+    cr_assert_eq(r->business, 0);
+    kz_rule_free(r);
+    /* a business-wide series: a task for a named person, a webhook */
+    r = parse_ok("{\"id\":\"a\",\"trigger\":{\"kind\":\"anomaly\",\"series\":\"mrr\"},\"actions\":["
+                 "{\"kind\":\"task\",\"title\":\"MRR\",\"assignee\":\"carol\"},"
+                 "{\"kind\":\"webhook\",\"url\":\"https://example.com/h\"}]}");
+    cr_assert_eq(r->business, 1);
     kz_rule_free(r);
 }
 
@@ -559,6 +570,17 @@ static const struct {
     { R("{\"kind\":\"nps\",\"min_score\":7}", ""), "trigger.min_score: is above max_score" },
     { R("{\"kind\":\"nps\",\"max_score\":11}", ""), "trigger.max_score: 11 is out of range (0 to 10)" },
     { R("{\"kind\":\"anomaly\",\"direction\":\"sideways\"}", ""), "trigger.direction: 'sideways' is not up, down or any" },
+    /* a business-wide series has no account */
+    { R("{\"kind\":\"anomaly\",\"series\":\"mrr\"}", ACTS("{\"kind\":\"note\",\"text\":\"x\"}")),
+      "rule 'honey': actions[0].kind: trigger.series 'mrr' is business-wide: a note needs an account" },
+    { R("{\"kind\":\"anomaly\",\"series\":\"dau\"}",
+        ACTS("{\"kind\":\"webhook\",\"url\":\"https://x.example/h\"},{\"kind\":\"set_field\",\"field\":\"f\",\"value\":\"1\"}")),
+      "actions[1].kind: trigger.series 'dau' is business-wide: a set_field needs an account" },
+    { R("{\"kind\":\"anomaly\",\"series\":\"mrr\"}", ACTS("{\"kind\":\"task\",\"title\":\"x\"}")),
+      "actions[0].assignee: trigger.series 'mrr' is business-wide: there is no account owner; name a user" },
+    { R("{\"kind\":\"anomaly\",\"series\":\"mrr\"}",
+        ",\"conditions\":{\"bands\":[\"red\"]}" ACTS("{\"kind\":\"task\",\"title\":\"x\",\"assignee\":\"a\"}")),
+      "conditions.bands: trigger.series 'mrr' is business-wide: it has no account to judge" },
     /* conditions on the account */
     { R("{\"kind\":\"nps\"}", ",\"conditions\":{\"bands\":[\"blue\"]}"),
       "rule 'honey': conditions.bands: 'blue' is not one of red, yellow, green" },

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "engine/engine.h"
+#include "store/backend.h"
 #include "store/store.h"
 #include "../support/support.h"
 
@@ -604,4 +605,49 @@ Test(store_playbook, a_read_only_store_refuses_every_write)
     w = (seen){ "", 0 };
     cr_assert_eq(kz_store_deliveries_due(st, 10, 0, list_delivery, &w), 0);
     cr_assert_eq(w.n, 1);
+}
+
+/* Schema 11 makes rule_firings again (a subject kind for the business):
+ * the firings of a schema 10 file keep their ids, so deliveries and tasks
+ * still point at them, and foreign keys hold again afterwards. */
+Test(store_playbook, schema_11_keeps_firings_deliveries_and_tasks_and_takes_the_business)
+{
+    char *old = kt_path(dir, "v10.db");
+    kz_store_close(st);
+    cr_assert_eq(kz_sqlite_open_at_version(&st, old, 10), 0, "%s", kz_error_msg());
+    int64_t a = add_account("acc1");
+    int64_t f1 = fire("r1", "acc1", a, "w1", 100), f2 = fire("r1", "acc1", a, "w2", 300);
+    kz_delivery_rec d = { .firing_id = f2, .kind = "webhook", .payload = "{}" };
+    int64_t did = 0, tid = 0;
+    cr_assert_eq(kz_store_delivery_add(st, &d, 1, &did), 0, "%s", kz_error_msg());
+    kz_task_rec t = { .title = "Call", .account_id = a, .source = "rule:r1", .firing_id = f1, .due = KZ_DAY_NONE };
+    cr_assert_eq(kz_store_task_add(st, &t, 5, &tid), 0, "%s", kz_error_msg());
+    kz_firing_rec b = { 0, "r1", "business", "business", 0, NULL, "anomaly:1", 50, 55, "dau fell", 0 };
+    int64_t bid = 0;
+    cr_assert_neq(kz_store_firing_add(st, &b, &bid), 0, "schema 10 has no business firings");
+    kz_store_close(st);
+
+    cr_assert_eq(kz_store_open(&st, old, 0), 0, "%s", kz_error_msg());
+    int cur = 0, latest = 0;
+    kz_store_schema_version(st, &cur, &latest);
+    cr_assert_eq(cur, latest);
+    seen w = { "", 0 };
+    cr_assert_eq(kz_store_firings_each(st, "r1", 0, 0, 0, list_firing, &w), 0);
+    cr_assert_str_eq(w.s, "w2:300;w1:100;");
+    w = (seen){ "", 0 };
+    cr_assert_eq(kz_store_deliveries_each(st, NULL, f2, 0, list_delivery, &w), 0);
+    cr_assert_str_eq(w.s, "webhook/{}/pending/0/1/-/r1:1;", "the delivery still names its firing's rule and account");
+    cr_assert_eq(kz_store_task_get(st, tid, keep_task, NULL), 0);
+    cr_assert_eq(got_task.firing_id, f1);
+    /* the business now */
+    cr_assert_eq(kz_store_firing_add(st, &b, &bid), 0, "%s", kz_error_msg());
+    cr_assert_gt(bid, f2);
+    /* the same window again: once */
+    int64_t again = -1;
+    cr_assert_eq(kz_store_firing_add(st, &b, &again), 0);
+    cr_assert_eq(again, 0);
+    /* foreign keys are on again: a delivery of no firing is refused */
+    kz_delivery_rec bad = { .firing_id = 9999, .kind = "webhook", .payload = "{}" };
+    cr_assert_neq(kz_store_delivery_add(st, &bad, 1, &did), 0);
+    free(old);
 }

@@ -304,6 +304,31 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL,\n"
     "  PRIMARY KEY (rule, subject)) WITHOUT ROWID;\n"
     "PRAGMA user_version = 10;\n",
+
+    /* 11: firings of the business (a business-wide anomaly): a subject kind
+     * of its own. The table is made again (SQLite cannot change a CHECK),
+     * rows and ids kept, so deliveries and tasks still point at theirs. */
+    "CREATE TABLE rule_firings_new (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  rule TEXT NOT NULL,\n"
+    "  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('account', 'user', 'business')),\n"
+    "  subject TEXT NOT NULL,\n"
+    "  account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL,\n"
+    "  window_key TEXT NOT NULL,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  fired_at INTEGER NOT NULL,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  dry_run INTEGER NOT NULL CHECK (dry_run IN (0, 1)),\n"
+    "  UNIQUE (rule, subject_kind, subject, window_key));\n"
+    "INSERT INTO rule_firings_new (id, rule, subject_kind, subject, account_id, window_key, at, fired_at, reason, "
+    "dry_run)\n"
+    "  SELECT id, rule, subject_kind, subject, account_id, window_key, at, fired_at, reason, dry_run FROM rule_firings;\n"
+    "DROP TABLE rule_firings;\n"
+    "ALTER TABLE rule_firings_new RENAME TO rule_firings;\n"
+    "CREATE INDEX rule_firings_account ON rule_firings (account_id, at);\n"
+    "CREATE INDEX rule_firings_subject ON rule_firings (rule, subject_kind, subject, at);\n"
+    "CREATE INDEX rule_firings_at ON rule_firings (at);\n"
+    "PRAGMA user_version = 11;\n",
 };
 
 int kz_sqlite_latest_version(void)

@@ -585,6 +585,24 @@ static int pragma_int(sq_store *s, const char *sql, int64_t *out)
     return rc;
 }
 
+/* KZ_OK when no row breaks a foreign key, else an error naming the first. */
+static int foreign_keys_hold(sq_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = KZ_OK;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, "checking foreign keys");
+    int sr = sqlite3_step(st);
+    if (sr == SQLITE_ROW)
+        rc = kz_error_set(KZ_ECONFLICT, "row %lld of table %s points at a missing row of %s",
+                          (long long)sqlite3_column_int64(st, 1), (const char *)sqlite3_column_text(st, 0),
+                          (const char *)sqlite3_column_text(st, 2));
+    else if (sr != SQLITE_DONE)
+        rc = db_error(s, "checking foreign keys");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int migrate(sq_store *s, int target)
 {
     int64_t cur = 0, app = 0, tables = 0;
@@ -607,27 +625,37 @@ static int migrate(sq_store *s, int target)
                             "%s has schema version %lld, newer than this kizuna knows (%d); "
                             "use a newer kizuna",
                             s->path, (long long)cur, latest);
-    for (int v = (int)cur + 1; v <= target; v++) {
-        if (s->base.readonly) {
-            s->needs_migration = 1;
-            return kz_error_set(KZ_ECONFLICT,
-                                "%s has schema version %lld and needs migrating to %d, which needs write "
-                                "access to the file",
-                                s->path, (long long)cur, target);
-        }
+    if (cur < target && s->base.readonly) {
+        s->needs_migration = 1;
+        return kz_error_set(KZ_ECONFLICT,
+                            "%s has schema version %lld and needs migrating to %d, which needs write "
+                            "access to the file",
+                            s->path, (long long)cur, target);
+    }
+    /* foreign keys off while a migration makes a table again (SQLite's
+     * procedure for schema changes ALTER TABLE cannot make), and checked
+     * whole before each commit */
+    if (cur < target && (rc = exec(s, "PRAGMA foreign_keys = OFF")))
+        return rc;
+    for (int v = (int)cur + 1; v <= target && !rc; v++) {
         rc = exec(s, "BEGIN IMMEDIATE");
         if (!rc)
             rc = exec(s, kz_sqlite_migration(v));
+        if (!rc)
+            rc = foreign_keys_hold(s);
         if (rc) {
             kz_error_prefix(rc, "%s: migration to schema version %d failed", s->path, v);
             exec(s, "ROLLBACK");
-            return rc;
+            break;
         }
-        rc = exec(s, "COMMIT");
-        if (rc)
-            return kz_error_prefix(rc, "%s: committing migration %d", s->path, v);
+        if ((rc = exec(s, "COMMIT")))
+            kz_error_prefix(rc, "%s: committing migration %d", s->path, v);
     }
-    return KZ_OK;
+    if (cur < target) {
+        int on = exec(s, "PRAGMA foreign_keys = ON");
+        rc = rc ? rc : on;
+    }
+    return rc;
 }
 
 static const kz_store_ops sq_ops;
