@@ -140,6 +140,11 @@ static const kz_cfg_key keys[] = {
     { "rules.delivery_timeout_seconds", KZ_CFG_INT, OFF(rules_timeout), "20", 1, 600, NULL,
       "KIZUNA_DELIVERY_TIMEOUT_SECONDS", "How long one e-mail or webhook delivery may take before it counts as failed.",
       NULL },
+    { "rules.retry_first_seconds", KZ_CFG_INT, OFF(rules_retry_first), "60", 1, 3600, NULL,
+      "KIZUNA_RETRY_FIRST_SECONDS",
+      "How long a failed e-mail or webhook waits before its first retry; each retry after waits twice as long "
+      "(at most 6 hours), 8 tries in all.",
+      NULL },
     { "smtp.url", KZ_CFG_STR, OFF(smtp_url), "-", 0, 0, NULL, "KIZUNA_SMTP_URL",
       "The mail server of e-mail actions: smtp://host:port (STARTTLS per smtp.tls) or smtps://host:port (TLS); "
       "- for none (e-mails then fail and stay visible).", NULL },

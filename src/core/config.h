@@ -62,6 +62,7 @@ typedef struct kz_config {
     char *playbooks_dir;              /* playbooks.dir */
     char *rules_webhook_secret;       /* rules.webhook_secret */
     int64_t rules_timeout;            /* rules.delivery_timeout_seconds */
+    int64_t rules_retry_first;        /* rules.retry_first_seconds */
     char *smtp_url;                   /* smtp.url ("-": no e-mail) */
     char *smtp_from;                  /* smtp.from */
     char *smtp_user;                  /* smtp.user */

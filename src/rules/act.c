@@ -491,6 +491,7 @@ void kz_act_env_from_config(kz_act_env *out, const kz_config *cfg)
                          : strcmp(cfg->smtp_tls, "required") == 0       ? 2
                                                                         : 0;
     out->timeout_ms = (long)cfg->rules_timeout * 1000;
+    out->retry_first = cfg->rules_retry_first;
     out->smtp.timeout_ms = out->timeout_ms;
     out->webhook_secret = SET(cfg->rules_webhook_secret);
 #undef SET
@@ -586,7 +587,7 @@ int kz_act_deliver(kz_store *st, const kz_act_env *env, kz_time now, int all, in
             KZ_LOG(KZ_LOG_WARN, "playbooks: a delivery failed for good", "delivery=%lld kind=%s attempts=%d reason=\"%s\"",
                    (long long)d->id, d->kind, attempts, why);
         } else {
-            kz_time next = now + kz_retry_delay(attempts) * KZ_USEC_PER_SEC;
+            kz_time next = now + kz_retry_delay(attempts, env->retry_first) * KZ_USEC_PER_SEC;
             rc = kz_store_delivery_set(st, d->id, "pending", attempts, next, why, now);
             s.retrying++;
             KZ_LOG(KZ_LOG_INFO, "playbooks: a delivery will be tried again", "delivery=%lld kind=%s attempts=%d reason=\"%s\"",

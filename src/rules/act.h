@@ -58,6 +58,7 @@ typedef struct kz_act_env {
     kz_smtp_conf smtp;       /* smtp.url NULL: no mail server (e-mails fail, visibly) */
     const char *webhook_secret; /* NULL: webhooks unsigned */
     long timeout_ms;
+    int64_t retry_first;     /* seconds before the first retry (deliver.h: kz_retry_delay; 0: 60) */
 } kz_act_env;
 
 void kz_act_env_from_config(kz_act_env *out, const kz_config *cfg);

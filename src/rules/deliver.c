@@ -832,11 +832,13 @@ int kz_webhook_slack_body(kz_buf *out, const char *text)
 
 /* ---- retries -------------------------------------------------------------------- */
 
-int64_t kz_retry_delay(int attempt)
+int64_t kz_retry_delay(int attempt, int64_t first)
 {
     if (attempt < 1)
         return 0;
-    int64_t d = RETRY_FIRST;
+    int64_t d = first > 0 ? first : RETRY_FIRST;
+    if (d > RETRY_CAP)
+        d = RETRY_CAP;
     for (int i = 1; i < attempt && d < RETRY_CAP; i++)
         d *= 2;
     return d < RETRY_CAP ? d : RETRY_CAP;

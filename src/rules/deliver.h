@@ -98,9 +98,10 @@ int kz_webhook_slack_body(kz_buf *out, const char *text);
 /* ---- retries --------------------------------------------------------------- */
 
 /* Seconds to wait before retry number attempt (1-based: retry 1 follows the
- * first, failed, delivery): 60, 120, 240, ... doubling, never more than 6 h
- * (21600). attempt < 1 gives 0 (the first delivery is not delayed). */
-int64_t kz_retry_delay(int attempt);
+ * first, failed, delivery): first (rules.retry_first_seconds; <= 0: 60), then
+ * doubling (60, 120, 240, ...), never more than 6 h (21600). attempt < 1
+ * gives 0 (the first delivery is not delayed). */
+int64_t kz_retry_delay(int attempt, int64_t first);
 
 /* Deliveries tried in all before an action is given up: 8 (the first and 7
  * retries; the last retry comes 3840 s after the one before, about 2 h 7 min

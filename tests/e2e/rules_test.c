@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/time.h"
 #include "rules/deliver.h"
 #include "../support/loopback.h"
 #include "../support/server.h"
@@ -1558,6 +1559,62 @@ Test(rules_cli, the_server_matches_each_batch_once_and_replays_only_when_the_rul
     cJSON *f = firings("stuck");
     cr_assert_eq(cJSON_GetArraySize(f), 1, "fired again after the replay");
     cJSON_Delete(f);
+    free(rd);
+    free(token);
+}
+
+/* The server tries a failed webhook again by itself once its backoff has
+ * passed (rules.retry_first_seconds, 2 s here; then 4 s), signed each time. */
+Test(rules_cli, the_server_retries_a_webhook_answered_500_after_its_backoff)
+{
+    world();
+    kt_hook *h = kt_hook_start();
+    char rule[512];
+    snprintf(rule, sizeof rule,
+             "{\"id\":\"export-hook\",\"trigger\":{\"kind\":\"event\",\"event\":\"report_exported\"},"
+             "\"actions\":[{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\"}]}",
+             kt_hook_port(h));
+    char *rd = kt_path(dir, "rules");
+    cr_assert_eq(mkdir(rd, 0755), 0);
+    put_file("rules/hook.json", rule);
+    char *token = kt_user_token(dir, "ada", "admin", "ada-password");
+    char bearer[256], set[128];
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", token);
+    snprintf(set, sizeof set, "rules.webhook_secret=%s", secret);
+    const char *hdrs[] = { bearer, "Content-Type: application/json", NULL };
+    const char *extra[] = { "--set", "rules.dir=rules", "--set", "scores.max_delay_seconds=1", "--set",
+                            "rules.retry_first_seconds=2", "--set", set, NULL };
+    kt_server s;
+    kt_serve(&s, dir, extra);
+    usleep(1100 * 1000);
+    kt_hook_fail_next(h, 2); /* a 500, another 500, then 200 */
+    char body[256], ts[48];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body, "{\"ts\":\"%s\",\"account_id\":\"a1\",\"user_id\":\"u1\",\"event\":\"report_exported\"}",
+             ts);
+    kt_http_resp resp;
+    kt_http(&resp, &s, "POST", "/api/v1/events", body, hdrs);
+    cr_assert_eq(resp.status, 200, "%s", resp.body);
+    kt_http_free(&resp);
+    cr_assert(kt_hook_wait(h, 1, 20000), "the first try never came");
+    double t1 = kz_monotonic();
+    cr_assert(kt_hook_wait(h, 3, 30000), "the server did not try again by itself: %d tries", kt_hook_count(h));
+    double t3 = kz_monotonic();
+    cr_assert_geq(t3 - t1, 2 + 4 - 0.5, "the retries came before their backoff (%.1f s)", t3 - t1);
+    for (int i = 0; i < 3; i++)
+        assert_signed(h, i);
+    /* done, after three tries, and seen so over the API */
+    free(log_with(&s, "sent=1"));
+    kt_http(&resp, &s, "GET", "/api/v1/deliveries?state=done", NULL, hdrs);
+    cr_assert_eq(resp.status, 200, "%s", resp.body);
+    cr_assert(kt_contains(resp.body, "\"attempts\":3"), "%s", resp.body);
+    kt_http_free(&resp);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    cr_assert_eq(kt_hook_count(h), 3, "tried again after it was done");
+    kt_hook_stop(h);
     free(rd);
     free(token);
 }

@@ -476,9 +476,14 @@ Test(rules_deliver, retry_delays_double_from_a_minute_to_six_hours)
 {
     const int64_t want[] = { 0, 60, 120, 240, 480, 960, 1920, 3840, 7680, 15360, 21600, 21600 };
     for (int i = 0; i < (int)(sizeof want / sizeof *want); i++)
-        cr_assert_eq(kz_retry_delay(i), want[i], "attempt %d: %lld", i, (long long)kz_retry_delay(i));
-    cr_assert_eq(kz_retry_delay(-5), 0);
-    cr_assert_eq(kz_retry_delay(100), 21600);
-    cr_assert_eq(kz_retry_delay(INT_MAX), 21600);
+        cr_assert_eq(kz_retry_delay(i, 60), want[i], "attempt %d: %lld", i, (long long)kz_retry_delay(i, 60));
+    cr_assert_eq(kz_retry_delay(3, 0), 240, "0: the default minute");
+    cr_assert_eq(kz_retry_delay(-5, 60), 0);
+    cr_assert_eq(kz_retry_delay(100, 60), 21600);
+    cr_assert_eq(kz_retry_delay(INT_MAX, 60), 21600);
+    /* rules.retry_first_seconds */
+    cr_assert_eq(kz_retry_delay(1, 2), 2);
+    cr_assert_eq(kz_retry_delay(4, 2), 16);
+    cr_assert_eq(kz_retry_delay(1, 100000), 21600, "never more than the cap");
     cr_assert_eq(kz_retry_max(), 8);
 }
