@@ -9,7 +9,9 @@
 #              answer computed);
 #   ingestion: POST /api/v1/events with batches of BATCH events (default
 #              1000, bench/wrk/events.lua), 64 connections: events/s stored
-#              (durably, and in the engine, before each answer), latency.
+#              (durably, and in the engine, before each answer), latency;
+#              then again with 100 playbook rules on: the same, and what the
+#              rules' passes cost per event matched (/metrics).
 #
 # Works on a copy of the benchmark's database; prints the server's peak RSS.
 set -euo pipefail
@@ -97,4 +99,49 @@ echo "  server peak RSS $(peak)"
 t0=$(date +%s%N)
 stop
 echo "  stopped in $(( ($(date +%s%N) - t0) / 1000000 )) ms (every queued batch stored and answered, the image written)"
+
+# The same ingestion with 100 playbook rules on (rules.dir): 40 event rules,
+# 40 sequences (two steps within 1 to 30 days, per user or per account) and 20
+# counting rules over the names events.lua sends. Their last step asks for
+# one user, so they keep state for every user and account as real rules do
+# but fire seldom: the figure is the matching, not the actions.
+RULES=build/bench/rules.d
+rm -rf "$RULES"; mkdir -p "$RULES"
+names=(login dashboard.view report.create report.export search api.call settings.update invite.send comment.add file.upload)
+for i in $(seq 0 99); do
+    a=${names[$((i % 10))]} b=${names[$(((i * 7 + 3) % 10))]}
+    who=$(printf 'usr_%08d' $((i + 1)))
+    if [ "$i" -lt 40 ]; then
+        trig="{\"kind\":\"event\",\"event\":\"$a\",\"where\":[{\"field\":\"user_id\",\"op\":\"=\",\"value\":\"$who\"}]}"
+    elif [ "$i" -lt 80 ]; then
+        per=$([ $((i % 2)) -eq 0 ] && echo user || echo account)
+        trig="{\"kind\":\"sequence\",\"per\":\"$per\",\"within\":\"$((1 + i % 30))d\",\"steps\":[{\"event\":\"$a\"},{\"event\":\"$b\",\"where\":[{\"field\":\"user_id\",\"op\":\"=\",\"value\":\"$who\"}]}]}"
+    else
+        trig="{\"kind\":\"sequence\",\"per\":\"user\",\"within\":\"1d\",\"steps\":[{\"event\":\"$a\",\"count\":3,\"where\":[{\"field\":\"user_id\",\"op\":\"=\",\"value\":\"$who\"}]}]}"
+    fi
+    printf '{"id":"bench-%d","trigger":%s,"actions":[{"kind":"note","text":"bench"}]}\n' "$i" "$trig" > "$RULES/bench-$i.json"
+done
+echo "== ingestion on $SIZE with 100 rules on: batches of $BATCH events, $CONN connections, ${DUR} s"
+start --set rules.dir="$RULES" --set scores.max_delay_seconds=2
+metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+# the first pass replays the stored events: wait for it
+for _ in $(seq 1 300); do [ "$(metric kizuna_rule_passes_total)" -gt 0 ] && break; sleep 1; done
+echo "  the first pass replayed $(metric kizuna_rule_events_total) stored events in $(metric kizuna_rule_seconds_total) s"
+p0=$(metric kizuna_rule_passes_total) r0=$(metric kizuna_rule_replays_total)
+e0=$(metric kizuna_rule_events_total) s0=$(metric kizuna_rule_seconds_total)
+before=$(metric kizuna_events_ingested_total)
+run -s bench/wrk/events.lua "$URL/api/v1/events"
+after=$(metric kizuna_events_ingested_total)
+echo "  $(( (after - before) / DUR )) events/s stored ($rps batches/s), p50 $p50 p99 $p99 $errs"
+# the passes after the load: until one has matched everything stored
+ended=$(metric kizuna_rule_passes_total)
+for _ in $(seq 1 300); do [ "$(metric kizuna_rule_passes_total)" -gt "$ended" ] && break; sleep 1; done
+passes=$(metric kizuna_rule_passes_total) replays=$(metric kizuna_rule_replays_total)
+matched=$(metric kizuna_rule_events_total) secs=$(metric kizuna_rule_seconds_total) fired=$(metric kizuna_rule_firings_total)
+awk -v p="$((passes - p0))" -v r="$((replays - r0))" -v e="$matched" -v e0="$e0" -v s="$secs" -v s0="$s0" -v f="$fired" 'BEGIN {
+    e -= e0; s -= s0
+    printf "  then %d passes during and after the load (%d replaying), %d events matched in %.2f s: %.2f us per event, %d firings in all\n",
+           p, r, e, s, (e > 0 ? s * 1e6 / e : 0), f }'
+echo "  server peak RSS $(peak)"
+stop
 rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.engine"

@@ -378,6 +378,10 @@ static void run_rules(kz_app *a, const kz_engine *e, const kz_scores *sc)
     kz_act_env_from_config(&env, a->cfg);
     double t0 = kz_monotonic();
     int rc = kz_rules_live_pass(a->rules, a->score_store, e, sc, &env, kz_now(), &s);
+    atomic_fetch_add(&a->rule_passes, 1);
+    atomic_fetch_add(&a->rule_replays, (uint64_t)s.replayed);
+    atomic_fetch_add(&a->rule_events, (uint64_t)s.events);
+    atomic_fetch_add(&a->rule_usec, (uint64_t)((kz_monotonic() - t0) * 1e6));
     if (rc) {
         KZ_LOG(KZ_LOG_ERROR, "playbooks: rules not run", "reason=\"%s\"", kz_error_msg());
     } else if (s.fired || s.replayed || s.deliveries.sent || s.deliveries.retrying || s.deliveries.failed) {

@@ -68,6 +68,7 @@ struct kz_app {
     kz_rules_live *rules;       /* the live matcher: fed each commit's events (on_apply), run by the scorer */
     kz_time next_delivery;      /* when the earliest waiting delivery is due (0: none waits) */
     _Atomic uint64_t firings;   /* firings recorded by this server */
+    _Atomic uint64_t rule_passes, rule_replays, rule_events, rule_usec; /* passes, of them replays, events matched, time */
     _Atomic uint64_t generation; /* raised whenever engine, directory or scores change (under the write lock) */
     pthread_key_t store_key;    /* this thread's kz_store */
     pthread_mutex_t stores_mu;  /* over the list of opened stores */

@@ -1282,8 +1282,21 @@ static int on_tl_health(void *ctx, const char *account_key, const kz_health_row 
     return t->rc;
 }
 
-/* Every item of the account, ordered. */
-static int timeline_gather(struct timeline *t, int64_t account)
+static int on_tl_anomaly(void *ctx, const kz_anomaly_rec *an)
+{
+    struct timeline *t = ctx;
+    char lo[KZ_DOUBLE_BUF], hi[KZ_DOUBLE_BUF], obs[KZ_DOUBLE_BUF];
+    kz_format_double(lo, an->low);
+    kz_format_double(hi, an->high);
+    kz_format_double(obs, an->observed);
+    add(t, kz_day_time(an->day), "anomaly", kz_arena_printf(t->a, "Anomaly: %s", an->message),
+        kz_arena_printf(t->a, "%s %s, expected %s to %s (%s)", an->kind, obs, lo, hi, an->state),
+        kz_arena_printf(t->a, "%lld", (long long)an->id));
+    return t->rc;
+}
+
+/* Every item of the account (key: its key), ordered. */
+static int timeline_gather(struct timeline *t, int64_t account, const char *key)
 {
     int rc, snap = 0;
     if ((rc = kz_store_snapshot_begin(t->st, &snap)))
@@ -1307,6 +1320,12 @@ static int timeline_gather(struct timeline *t, int64_t account)
     }
     if (!rc)
         rc = kz_store_health_each(t->st, account, INT32_MIN + 1, INT32_MAX, on_tl_health, t);
+    if (!rc) {
+        /* the anomalies of its own series */
+        const char *series = kz_arena_printf(t->a, "account/%s", key);
+        rc = series ? kz_store_anomalies_each(t->st, INT32_MIN + 1, INT32_MAX, NULL, series, on_tl_anomaly, t)
+                    : kz_error_oom();
+    }
     kz_store_snapshot_end(t->st, snap);
     if (!rc)
         rc = t->rc;
@@ -1420,7 +1439,7 @@ int kz_api_account_timeline(kz_http_req *req, kz_http_resp *resp)
     t.today = kz_time_day(kz_now());
     if (!(t.a = kz_arena_new(1 << 16)))
         return kz_error_oom();
-    if ((rc = timeline_gather(&t, account)))
+    if ((rc = timeline_gather(&t, account, key)))
         goto done;
     size_t first = 0;
     while (first < t.v.n && ((by_cursor && cmp_item(&cur, &t.v.v[first]) >= 0) || (by_time && t.v.v[first].at >= before_t)))

@@ -68,10 +68,28 @@ int kz_api_prometheus(kz_http_req *req, kz_http_resp *resp)
                            "kizuna_engine_accounts %zu\n"
                            "# HELP kizuna_anomalies_found_total Anomalies found that were not stored before.\n"
                            "# TYPE kizuna_anomalies_found_total counter\n"
-                           "kizuna_anomalies_found_total %llu\n",
+                           "kizuna_anomalies_found_total %llu\n"
+                           "# HELP kizuna_rule_firings_total Playbook rule firings recorded (acted on or dry runs).\n"
+                           "# TYPE kizuna_rule_firings_total counter\n"
+                           "kizuna_rule_firings_total %llu\n"
+                           "# HELP kizuna_rule_passes_total Passes of the playbook rules (after each scoring).\n"
+                           "# TYPE kizuna_rule_passes_total counter\n"
+                           "kizuna_rule_passes_total %llu\n"
+                           "# HELP kizuna_rule_replays_total Passes that replayed the stored events (the rules changed).\n"
+                           "# TYPE kizuna_rule_replays_total counter\n"
+                           "kizuna_rule_replays_total %llu\n"
+                           "# HELP kizuna_rule_events_total Events the rules' matcher looked at.\n"
+                           "# TYPE kizuna_rule_events_total counter\n"
+                           "kizuna_rule_events_total %llu\n"
+                           "# HELP kizuna_rule_seconds_total Time spent in passes of the rules.\n"
+                           "# TYPE kizuna_rule_seconds_total counter\n"
+                           "kizuna_rule_seconds_total %.6f\n",
                            (unsigned long long)s.requests, (unsigned long long)s.bytes_in,
                            (unsigned long long)s.bytes_out, bytes, events, accounts,
-                           (unsigned long long)atomic_load(&a->anomalies_new));
+                           (unsigned long long)atomic_load(&a->anomalies_new),
+                           (unsigned long long)atomic_load(&a->firings), (unsigned long long)atomic_load(&a->rule_passes),
+                           (unsigned long long)atomic_load(&a->rule_replays), (unsigned long long)atomic_load(&a->rule_events),
+                           (double)atomic_load(&a->rule_usec) / 1e6);
     kz_live_stats ls;
     memset(&ls, 0, sizeof ls);
     if (kz_app_live_begin(a) == KZ_OK) {

@@ -1271,8 +1271,10 @@ done:
 
 /* ---- the server: rules as events arrive ---------------------------------------------------- */
 
-/* Events waiting for a pass at most; beyond, the next pass replays the store. */
-#define LIVE_QUEUE_MAX ((size_t)4 << 20)
+/* Events waiting for a pass at most (about 32 bytes each: 512 MiB); beyond,
+ * the next pass replays the stored events instead (slower, never wrong). A
+ * pass follows each scoring, a few seconds apart under load. */
+#define LIVE_QUEUE_MAX ((size_t)16 << 20)
 
 struct batch {
     kz_evcols ev;
