@@ -1238,13 +1238,10 @@ Test(rules_cli, an_urgent_ticket_and_a_detractor_fire_once_each)
     free(b);
 }
 
-Test(rules_cli, a_threshold_fires_once_and_again_only_after_recovering)
+/* world() with a1 and a2 paying (pro, 100 and 200) for 200 days. */
+static void paying_world(void)
 {
     kt_run r;
-    for (int d = 20; d >= 1; d--) {
-        event(d, 10, 0, "a1", "u1", "login", NULL);
-        event(d, 11, 0, "a2", "u2", "login", NULL);
-    }
     world();
     char start[40], csv[512];
     day(start, sizeof start, 200);
@@ -1254,6 +1251,16 @@ Test(rules_cli, a_threshold_fires_once_and_again_only_after_recovering)
     KZ(&r, "import", "subscriptions", "subs.csv");
     cr_assert_eq(r.status, 0, "%s", r.err);
     kt_run_free(&r);
+}
+
+Test(rules_cli, a_threshold_fires_once_and_again_only_after_recovering)
+{
+    kt_run r;
+    for (int d = 20; d >= 1; d--) {
+        event(d, 10, 0, "a1", "u1", "login", NULL);
+        event(d, 11, 0, "a2", "u2", "login", NULL);
+    }
+    paying_world();
     /* health is 0 to 100: "<= 100" holds for every scored account, "> 100" for none */
     static const char low[] = "{\"id\":\"low\",\"trigger\":{\"kind\":\"threshold\",\"measure\":\"health\",\"op\":\"<=\","
                               "\"value\":100},\"actions\":[{\"kind\":\"task\",\"title\":\"Health {{account.name}}\"}]}";
@@ -1361,15 +1368,7 @@ Test(rules_cli, a_threshold_backtest_finds_the_day_it_was_crossed_and_the_run_fi
         if (d >= 11)
             event(d, 11, 0, "a2", "u2", "login", NULL);
     }
-    world();
-    char start[40], csv[512];
-    day(start, sizeof start, 200);
-    snprintf(csv, sizeof csv,
-             "subscription_id,account_id,plan,mrr,start_date\ns1,a1,pro,100,%s\ns2,a2,pro,200,%s\n", start, start);
-    put_file("subs.csv", csv);
-    KZ(&r, "import", "subscriptions", "subs.csv");
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    kt_run_free(&r);
+    paying_world();
     put_file("quiet.json",
              "{\"id\":\"quiet\",\"mode\":\"off\",\"trigger\":{\"kind\":\"threshold\",\"measure\":"
              "\"days_since_last_event\",\"op\":\">\",\"value\":5},"
