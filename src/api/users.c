@@ -267,11 +267,23 @@ int kz_api_logout(kz_http_req *req, kz_http_resp *resp)
 int kz_api_me(kz_http_req *req, kz_http_resp *resp)
 {
     kz_api_user *u = req->user;
+    char *csrf = NULL;
+    int64_t user_id = 0;
+    /* a browser's session: its CSRF token again (a reloaded page has lost it);
+     * only the same origin can read the answer */
+    if (u->session_hash[0]) {
+        kz_store *st = kz_app_store(req->app);
+        if (!st || kz_store_session_get(st, u->session_hash, kz_now(), &user_id, &csrf))
+            return KZ_EIO;
+    }
     kz_jw w;
     kz_jw_init(&w, &resp->body);
     kz_jw_obj(&w);
     user_json(&w, u->user.name, u->user.role);
+    kz_jw_key(&w, "csrf");
+    kz_jw_str(&w, csrf);
     kz_jw_end(&w);
+    free(csrf);
     return kz_resp_json_end(resp, &w, 200);
 }
 

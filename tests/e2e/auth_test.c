@@ -64,7 +64,7 @@ Test(auth, tokens_roles_sessions_and_the_audit_log, .timeout = 120)
     cr_assert(kt_contains(r.body, "a viewer may not do this"), "%s", r.body);
     kt_http_free(&r);
     kt_http(&r, &s, "GET", "/api/v1/me", NULL, as_viewer);
-    cr_assert(kt_contains(r.body, "{\"name\":\"vic\",\"role\":\"viewer\"}"), "%s", r.body);
+    cr_assert(kt_contains(r.body, "{\"name\":\"vic\",\"role\":\"viewer\",\"csrf\":null}"), "%s", r.body);
     kt_http_free(&r);
     /* users, by an admin: validated, and no removing oneself */
     kt_http(&r, &s, "POST", "/api/v1/users", "{\"name\": \"sue\", \"role\": \"boss\"}", json_admin);
@@ -98,6 +98,10 @@ Test(auth, tokens_roles_sessions_and_the_audit_log, .timeout = 120)
     const char *by_cookie[] = { cookie, NULL }, *by_cookie_csrf[] = { cookie, csrf, NULL };
     kt_http(&r, &s, "GET", "/api/v1/me", NULL, by_cookie);
     cr_assert(kt_contains(r.body, "\"role\":\"support\""), "%s", r.body);
+    /* the session's CSRF token again, for a page that was reloaded */
+    char *again = csrf_of(&r);
+    cr_assert_str_eq(again, csrf);
+    free(again);
     kt_http_free(&r);
     kt_http(&r, &s, "POST", "/api/v1/logout", NULL, by_cookie);
     cr_assert_eq(r.status, 403);
