@@ -26,6 +26,8 @@ static const kz_route routes[] = {
       "log in with {name, password}: a session cookie, and the CSRF token for changes", 0 },
     { "POST", "/api/v1/logout", kz_api_logout, KZ_ROLE_VIEWER, "end the session", 0 },
     { "GET", "/api/v1/me", kz_api_me, KZ_ROLE_VIEWER, "who is calling", 0 },
+    { "GET", "/api/v1/session", kz_api_session, KZ_ROLE_PUBLIC,
+      "the browser's session, if any (always 200), and how to show numbers", 0 },
     { "GET", "/api/v1/users", kz_api_users, KZ_ROLE_ADMIN, "the users", 0 },
     { "POST", "/api/v1/users", kz_api_user_add, KZ_ROLE_ADMIN, "a new user: {name, role, password?}", 0 },
     { "PATCH", "/api/v1/users/{name}", kz_api_user_change, KZ_ROLE_ADMIN, "a user's new role or password", 0 },

@@ -264,6 +264,55 @@ int kz_api_logout(kz_http_req *req, kz_http_resp *resp)
     return kz_api_audit(req, "logout", u->user.name, "");
 }
 
+int kz_api_session(kz_http_req *req, kz_http_resp *resp)
+{
+    kz_app *a = req->app;
+    char secret[KZ_TOKEN_TEXT + 8], hash[KZ_HASH_TEXT];
+    const char *cookies = kz_req_header(req, "Cookie");
+    char *csrf = NULL;
+    int64_t user_id = 0;
+    kz_user u;
+    int in = 0;
+    memset(&u, 0, sizeof u);
+    /* the session of the cookie, if it is still one: an ended or unknown one is no session, not an error */
+    if (cookies && cookie_value(cookies, COOKIE, secret, sizeof secret)) {
+        kz_store *st = kz_app_store(a);
+        if (!st)
+            return KZ_EIO;
+        kz_auth_hash_secret(hash, secret);
+        sodium_memzero(secret, sizeof secret);
+        int rc = kz_store_session_get(st, hash, kz_now(), &user_id, &csrf);
+        if (rc && rc != KZ_ENOTFOUND)
+            return rc;
+        if (!rc && (rc = kz_store_user_get(st, NULL, user_id, &u)) && rc != KZ_ENOTFOUND) {
+            free(csrf);
+            return rc;
+        }
+        in = !rc;
+    }
+    kz_jw w;
+    kz_jw_init(&w, &resp->body);
+    kz_jw_obj(&w);
+    kz_jw_key(&w, "user");
+    if (in) {
+        kz_jw_obj(&w);
+        user_json(&w, u.name, u.role);
+        kz_jw_end(&w);
+    } else {
+        kz_jw_null(&w);
+    }
+    kz_jw_key(&w, "csrf");
+    kz_jw_str(&w, in ? csrf : NULL);
+    kz_jw_key(&w, "currency");
+    kz_jw_str(&w, a->cfg->reporting_currency);
+    kz_jw_key(&w, "timezone");
+    kz_jw_str(&w, a->cfg->reporting_timezone);
+    kz_jw_end(&w);
+    free(csrf);
+    kz_user_free(&u);
+    return kz_resp_json_end(resp, &w, 200);
+}
+
 int kz_api_me(kz_http_req *req, kz_http_resp *resp)
 {
     kz_api_user *u = req->user;

@@ -24,6 +24,14 @@ static int check_timezone(const char *v)
     return rc ? KZ_EINVALID : KZ_OK;
 }
 
+/* An ISO 4217 currency code: three capital letters. */
+static int check_currency(const char *v)
+{
+    if (strlen(v) != 3 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z' || v[2] < 'A' || v[2] > 'Z')
+        return kz_error_set(KZ_EINVALID, "'%s' is not a currency code of three capital letters (like USD or JPY)", v);
+    return KZ_OK;
+}
+
 /* HOST:PORT with an IPv4 address and a port (0: any free one). */
 static int check_listen(const char *v)
 {
@@ -89,6 +97,10 @@ static const kz_cfg_key keys[] = {
       "Time zone of the days and months that reports count events and answers in: UTC, an offset like +09:00, or "
       "an IANA name like Asia/Tokyo.",
       check_timezone },
+    { "reporting.currency", KZ_CFG_STR, OFF(reporting_currency), "USD", 0, 0, NULL, "KIZUNA_CURRENCY",
+      "The currency of the money amounts (ISO 4217, like USD or JPY): how the dashboard shows them (JPY without "
+      "decimals). Amounts are not converted.",
+      check_currency },
     { "scores.max_delay_seconds", KZ_CFG_INT, OFF(scores_max_delay), "30", 1, 86400, NULL,
       "KIZUNA_SCORES_MAX_DELAY_SECONDS",
       "The server scores every account's health and churn risk again once the data has been quiet for a second "

@@ -43,6 +43,7 @@ typedef struct kz_config {
     int64_t metrics_reactivation_days; /* metrics.reactivation_window_days */
     char *metrics_intra_period;       /* metrics.intra_period_subscriptions */
     char *reporting_timezone;         /* reporting.timezone */
+    char *reporting_currency;         /* reporting.currency */
     int64_t scores_max_delay;         /* scores.max_delay_seconds */
     int64_t scores_interval;          /* scores.interval_seconds */
     char *anomaly_watch;              /* anomaly.watch */

@@ -103,6 +103,24 @@ Test(auth, tokens_roles_sessions_and_the_audit_log, .timeout = 120)
     cr_assert_str_eq(again, csrf);
     free(again);
     kt_http_free(&r);
+    /* a page's first call: the session, whoever calls, always 200 */
+    kt_http(&r, &s, "GET", "/api/v1/session", NULL, by_cookie);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(kt_contains(r.body, "\"user\":{\"name\":\"sue\",\"role\":\"support\"}"), "%s", r.body);
+    cr_assert(kt_contains(r.body, "\"currency\":\"USD\",\"timezone\":\"UTC\""), "%s", r.body);
+    again = csrf_of(&r);
+    cr_assert_str_eq(again, csrf);
+    free(again);
+    kt_http_free(&r);
+    kt_http(&r, &s, "GET", "/api/v1/session", NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(kt_contains(r.body, "{\"user\":null,\"csrf\":null,"), "%s", r.body);
+    kt_http_free(&r);
+    const char *bad_cookie[] = { "Cookie: kizuna_session=kz_not_a_session", NULL };
+    kt_http(&r, &s, "GET", "/api/v1/session", NULL, bad_cookie);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(kt_contains(r.body, "{\"user\":null,"), "%s", r.body);
+    kt_http_free(&r);
     kt_http(&r, &s, "POST", "/api/v1/logout", NULL, by_cookie);
     cr_assert_eq(r.status, 403);
     cr_assert(kt_contains(r.body, "X-CSRF-Token"), "%s", r.body);

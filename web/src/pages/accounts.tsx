@@ -1,0 +1,275 @@
+// accounts.tsx - every account in a table: sorted and filtered by the server
+// (GET /api/v1/accounts), 50 rows a page, never the whole list in the page;
+// saved views, and the view exported as CSV.
+import { useEffect, useState } from "preact/hooks";
+import { api, query } from "../api";
+import { Failed, Freshness, Loading } from "../components/state";
+import { useApi } from "../data";
+import { useI18n, type Key } from "../i18n";
+import { navigate, onLink, useLocation } from "../router";
+import { useSession } from "../session";
+
+export interface AccountRow {
+  account_id: string;
+  name: string | null;
+  domain: string | null;
+  owner: string | null;
+  plan: string | null;
+  mrr: number | null;
+  paying: boolean;
+  last_event: string | null;
+  days_since_event: number | null;
+  open_tickets: number;
+  health: { score: number | null; band: string | null; weakest: string | null; computed_at: string | null } | null;
+  churn: { probability: number; horizon_days?: number } | null;
+}
+
+interface Page {
+  as_of: string | null;
+  total: number;
+  offset: number;
+  limit: number;
+  sort: string;
+  accounts: AccountRow[];
+}
+
+const LIMIT = 50;
+
+interface Col {
+  id: string;
+  label: Key;
+  sort?: string; // the API's sort key
+}
+
+const COLS: Col[] = [
+  { id: "name", label: "accounts.col.name", sort: "name" },
+  { id: "health", label: "accounts.col.health", sort: "health" },
+  { id: "churn", label: "accounts.col.churn", sort: "risk" },
+  { id: "mrr", label: "accounts.col.mrr", sort: "mrr" },
+  { id: "plan", label: "accounts.col.plan" },
+  { id: "owner", label: "accounts.col.owner" },
+  { id: "last", label: "accounts.col.last", sort: "last_event" },
+];
+
+interface View {
+  id: string;
+  label: Key;
+  band?: string;
+  mine?: boolean;
+}
+
+const VIEWS: View[] = [
+  { id: "all", label: "accounts.view.all" },
+  { id: "red", label: "accounts.view.red", band: "red" },
+  { id: "my_red", label: "accounts.view.my_red", band: "red", mine: true },
+];
+
+export function Accounts() {
+  const { t } = useI18n();
+  const { fmt, me } = useSession();
+  const { search } = useLocation();
+  const band = search.get("band") ?? "";
+  const owner = search.get("owner") ?? "";
+  const plan = search.get("plan") ?? "";
+  const sort = search.get("sort") ?? "-risk";
+  const offset = Number(search.get("offset") ?? "0") || 0;
+  const [q, setQ] = useState(search.get("q") ?? "");
+  const [typed, setTyped] = useState(q);
+
+  /* the URL holds the view, so that a link or a reload shows the same */
+  const set = (change: Record<string, string | number>) => {
+    const next = new URLSearchParams(location.search);
+    for (const [k, v] of Object.entries(change)) {
+      if (v === "" || v === 0 || (k === "sort" && v === "-risk")) next.delete(k);
+      else next.set(k, String(v));
+    }
+    if (!("offset" in change)) next.delete("offset");
+    const s = next.toString();
+    navigate(`/accounts${s ? `?${s}` : ""}`);
+  };
+  useEffect(() => {
+    const id = setTimeout(() => {
+      if (typed !== q) {
+        setQ(typed);
+        set({ q: typed });
+      }
+    }, 300);
+    return () => clearTimeout(id);
+  }, [typed]);
+
+  const path = `/api/v1/accounts${query({ q, band, owner, plan, sort, limit: LIMIT, offset })}`;
+  const page = useApi<Page>(path);
+  /* the plans the data has shown so far (there is no list of plans to ask for) */
+  const [plans, setPlans] = useState<string[]>([]);
+  useEffect(() => {
+    const seen = new Set(plans);
+    let grew = false;
+    for (const a of page.data?.accounts ?? []) if (a.plan && !seen.has(a.plan)) (seen.add(a.plan), (grew = true));
+    if (grew) setPlans([...seen].sort());
+  }, [page.data]);
+
+  const exportCsv = async () => {
+    const rows: AccountRow[] = [];
+    for (let off = 0; ; off += 1000) {
+      const p = await api<Page>(`/api/v1/accounts${query({ q, band, owner, plan, sort, limit: 1000, offset: off })}`);
+      rows.push(...p.accounts);
+      if (off + 1000 >= p.total) break;
+    }
+    const cell = (v: unknown) => {
+      const s = v === null || v === undefined ? "" : String(v);
+      return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    const lines = [
+      ["account_id", "name", "health", "band", "churn_probability", "mrr", "plan", "owner", "last_event"].join(","),
+      ...rows.map((r) =>
+        [r.account_id, r.name, r.health?.score, r.health?.band, r.churn?.probability, r.mrr, r.plan, r.owner, r.last_event]
+          .map(cell)
+          .join(","),
+      ),
+    ];
+    const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "accounts.csv";
+    a.click();
+    URL.revokeObjectURL(a.href);
+  };
+
+  const sortBy = (c: Col) => {
+    if (!c.sort) return;
+    const desc = `-${c.sort}`;
+    set({ sort: sort === desc ? c.sort : desc });
+  };
+  const data = page.data;
+  return (
+    <div class="page">
+      <h1>{t("accounts.title")}</h1>
+      {data && <Freshness computed={data.accounts[0]?.health?.computed_at ?? null} dataTo={data.as_of} />}
+      <div class="toolbar" role="search">
+        <label>
+          {t("accounts.search")}
+          <input type="search" value={typed} placeholder={t("accounts.search_hint")} onInput={(e) => setTyped(e.currentTarget.value)} />
+        </label>
+        <label>
+          {t("accounts.band")}
+          <select value={band} onChange={(e) => set({ band: (e.currentTarget as HTMLSelectElement).value })}>
+            <option value="">{t("accounts.band_any")}</option>
+            <option value="green">{t("overview.band.green")}</option>
+            <option value="yellow">{t("overview.band.yellow")}</option>
+            <option value="red">{t("overview.band.red")}</option>
+          </select>
+        </label>
+        <label>
+          {t("accounts.plan")}
+          <input list="plans" value={plan} placeholder={t("accounts.plan_any")} onChange={(e) => set({ plan: e.currentTarget.value })} />
+          <datalist id="plans">
+            {plans.map((p) => (
+              <option key={p} value={p} />
+            ))}
+          </datalist>
+        </label>
+        <label>
+          {t("accounts.owner")}
+          <input value={owner} onChange={(e) => set({ owner: e.currentTarget.value })} placeholder={t("accounts.owner_any")} />
+        </label>
+        <div class="views" role="group" aria-label={t("accounts.views")}>
+          {VIEWS.map((v) => (
+            <button
+              type="button"
+              key={v.id}
+              aria-pressed={band === (v.band ?? "") && owner === (v.mine ? me.name : "")}
+              onClick={() => set({ band: v.band ?? "", owner: v.mine ? me.name : "" })}
+            >
+              {t(v.label)}
+            </button>
+          ))}
+        </div>
+        <button type="button" onClick={exportCsv}>
+          {t("accounts.export")}
+        </button>
+      </div>
+      {page.error ? (
+        <Failed error={page.error} retry={page.reload} />
+      ) : !data ? (
+        <Loading />
+      ) : data.accounts.length === 0 ? (
+        <p class="state">{t("accounts.none")}</p>
+      ) : (
+        <>
+          <table class="grid" data-sort={sort}>
+            <thead>
+              <tr>
+                {COLS.map((c) => {
+                  const dir = sort === c.sort ? "ascending" : sort === `-${c.sort}` ? "descending" : undefined;
+                  return (
+                    <th key={c.id} scope="col" aria-sort={dir ?? "none"}>
+                      {c.sort ? (
+                        <button type="button" onClick={() => sortBy(c)}>
+                          {t(c.label)}
+                          {dir === "ascending" ? " ▲" : dir === "descending" ? " ▼" : ""}
+                        </button>
+                      ) : (
+                        t(c.label)
+                      )}
+                    </th>
+                  );
+                })}
+              </tr>
+            </thead>
+            <tbody>
+              {data.accounts.map((a) => (
+                <tr key={a.account_id}>
+                  <td data-col="name">
+                    <a href={`/accounts/${encodeURIComponent(a.account_id)}`} onClick={onLink}>
+                      {a.name ?? a.account_id}
+                    </a>
+                    <span class="sub">{a.account_id}</span>
+                  </td>
+                  <td data-col="health" data-value={a.health?.score ?? ""}>
+                    {a.health?.band ? (
+                      <span class={`pill band-${a.health.band}`} title={a.health.weakest ?? ""}>
+                        {fmt.num(a.health.score, 0)} {t(`overview.band.${a.health.band}` as Key)}
+                      </span>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td data-col="churn" data-value={a.churn?.probability ?? ""}>
+                    {a.churn ? fmt.pct(a.churn.probability) : "—"}
+                  </td>
+                  <td data-col="mrr" data-value={a.mrr ?? ""} class="num">
+                    {fmt.money(a.mrr)}
+                  </td>
+                  <td data-col="plan">{a.plan ?? "—"}</td>
+                  <td data-col="owner">{a.owner ?? "—"}</td>
+                  <td data-col="last" data-value={a.last_event ?? ""}>
+                    {a.last_event ? fmt.date(a.last_event.slice(0, 10)) : "—"}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Pager total={data.total} offset={data.offset} limit={LIMIT} onPage={(o) => set({ offset: o })} />
+        </>
+      )}
+    </div>
+  );
+}
+
+export function Pager({ total, offset, limit, onPage }: { total: number; offset: number; limit: number; onPage: (o: number) => void }) {
+  const { t } = useI18n();
+  const { fmt } = useSession();
+  return (
+    <div class="pager">
+      <button type="button" disabled={offset <= 0} onClick={() => onPage(Math.max(0, offset - limit))}>
+        {t("page.prev")}
+      </button>
+      <span>
+        {t("page.of", { from: fmt.num(total ? offset + 1 : 0), to: fmt.num(Math.min(offset + limit, total)), total: fmt.num(total) })}
+      </span>
+      <button type="button" disabled={offset + limit >= total} onClick={() => onPage(offset + limit)}>
+        {t("page.next")}
+      </button>
+    </div>
+  );
+}
