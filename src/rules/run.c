@@ -1151,10 +1151,12 @@ int kz_rules_backtest(kz_backtest **out, kz_store *st, const kz_rule *r, kz_time
         }
         b->n++;
     }
-    qsort(b->hits, b->n, sizeof *b->hits, cmp_hit);
-    for (size_t i = 0; i < b->n; i++)
-        subjects[i] = b->hits[i].user ? b->hits[i].user : b->hits[i].account ? b->hits[i].account : "";
-    qsort(subjects, b->n, sizeof *subjects, cmp_str);
+    if (b->n) {
+        qsort(b->hits, b->n, sizeof *b->hits, cmp_hit);
+        for (size_t i = 0; i < b->n; i++)
+            subjects[i] = b->hits[i].user ? b->hits[i].user : b->hits[i].account ? b->hits[i].account : "";
+        qsort(subjects, b->n, sizeof *subjects, cmp_str);
+    }
     for (size_t i = 0; i < b->n; i++)
         b->subjects += i == 0 || strcmp(subjects[i], subjects[i - 1]) != 0;
 done:
