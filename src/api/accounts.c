@@ -21,6 +21,7 @@
 #include "core/jsonw.h"
 #include "core/text.h"
 #include "core/time.h"
+#include "engine/renewal.h"
 #include "engine/segment.h"
 #include "engine/signals.h"
 #include "ingest/export.h"
@@ -30,6 +31,7 @@
 struct kz_directory {
     size_t n;
     const char **name, **domain, **industry, **owner; /* per engine account; NULL when empty */
+    kz_day *renewal_field;      /* per engine account: the custom field renewal_date (KZ_DAY_NONE: none) */
     kz_arena *arena;
 };
 
@@ -41,6 +43,7 @@ void kz_directory_free(kz_directory *d)
     free((void *)d->domain);
     free((void *)d->industry);
     free((void *)d->owner);
+    free(d->renewal_field);
     kz_arena_free(d->arena);
     free(d);
 }
@@ -85,12 +88,28 @@ int kz_directory_build(kz_directory **out, kz_store *st, const kz_engine *e)
     d->domain = calloc(m, sizeof *d->domain);
     d->industry = calloc(m, sizeof *d->industry);
     d->owner = calloc(m, sizeof *d->owner);
-    if (!d->arena || !d->name || !d->domain || !d->industry || !d->owner) {
+    d->renewal_field = malloc(m * sizeof *d->renewal_field);
+    if (!d->arena || !d->name || !d->domain || !d->industry || !d->owner || !d->renewal_field) {
         kz_directory_free(d);
         return kz_error_oom();
     }
+    for (size_t i = 0; i < m; i++)
+        d->renewal_field[i] = KZ_DAY_NONE;
     struct dir_ctx c = { d, e };
     int rc = kz_store_each(st, KZ_ENT_ACCOUNT, on_dir_row, &c);
+    /* the custom date field renewal_date, when there is one */
+    kz_attrs *at = NULL;
+    if (!rc)
+        rc = kz_attrs_load(&at, st, e);
+    for (size_t k = 0; !rc && k < at->n; k++) {
+        const kz_attr_col *col = &at->cols[k];
+        if (strcmp(col->name, "renewal_date") != 0 || !col->is_date)
+            continue;
+        for (size_t i = 0; i < d->n && i < at->naccounts; i++)
+            if (!isnan(col->num[i]))
+                d->renewal_field[i] = kz_time_day((kz_time)col->num[i]);
+    }
+    kz_attrs_free(at);
     if (rc) {
         kz_directory_free(d);
         return rc;
@@ -167,6 +186,15 @@ static void json_churn(kz_jw *w, const kz_scores *s, uint32_t a)
     kz_jw_end(w);
 }
 
+/* A paying account's next renewal on or after at (renewal.h); KZ_DAY_NONE for
+ * one that does not pay. */
+static kz_day renewal_of(const kz_directory *d, const kz_account_facts *f, uint32_t a, kz_day at)
+{
+    if (f->mrr <= 0)
+        return KZ_DAY_NONE;
+    return kz_renewal_next(f->first_start, d && a < d->n ? d->renewal_field[a] : KZ_DAY_NONE, at);
+}
+
 /* The list's object of account a. */
 static void json_brief(kz_jw *w, const kz_engine *e, const kz_metric_opts *o, const kz_directory *d,
                        const kz_scores *s, uint32_t a, kz_day at)
@@ -196,6 +224,8 @@ static void json_brief(kz_jw *w, const kz_engine *e, const kz_metric_opts *o, co
     kz_jw_int(w, f.seats);
     kz_jw_key(w, "customer_since");
     kz_jw_date(w, f.first_start);
+    kz_jw_key(w, "renewal");
+    kz_jw_date(w, renewal_of(d, &f, a, at));
     kz_jw_key(w, "last_event");
     if (f.last_event == INT64_MIN)
         kz_jw_null(w);
@@ -219,9 +249,9 @@ static void json_brief(kz_jw *w, const kz_engine *e, const kz_metric_opts *o, co
 
 /* ---- the list ------------------------------------------------------------------------------ */
 
-enum { SORT_RISK, SORT_HEALTH, SORT_MRR, SORT_NAME, SORT_KEY, SORT_LAST_EVENT, SORT_TICKETS, SORT_N };
+enum { SORT_RISK, SORT_HEALTH, SORT_MRR, SORT_NAME, SORT_KEY, SORT_LAST_EVENT, SORT_TICKETS, SORT_RENEWAL, SORT_N };
 static const char *const sort_names[SORT_N] = { "risk", "health", "mrr", "name", "account_id", "last_event",
-                                                "open_tickets" };
+                                                "open_tickets", "renewal" };
 
 struct item {
     uint32_t a;
@@ -339,7 +369,9 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
     const char *filters[MAX_FILTERS];
     int64_t limit, offset;
     int rc = KZ_OK;
-    if (kz_req_int(req, resp, "limit", 1, 1000, 50, &limit) || kz_req_int(req, resp, "offset", 0, INT32_MAX, 0, &offset))
+    int64_t renewal_within;
+    if (kz_req_int(req, resp, "limit", 1, 1000, 50, &limit) || kz_req_int(req, resp, "offset", 0, INT32_MAX, 0, &offset) ||
+        kz_req_int(req, resp, "renewal_within", -1, 3660, -1, &renewal_within))
         return KZ_OK;
     int by = SORT_RISK, desc = 1;
     if (sort) {
@@ -350,8 +382,8 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
                 by = i;
         if (by < 0)
             return kz_resp_error(resp, 400, "sort",
-                                 "sort: one of risk, health, mrr, name, account_id, last_event, open_tickets "
-                                 "(a leading '-' for the largest first)");
+                                 "sort: one of risk, health, mrr, name, account_id, last_event, open_tickets, "
+                                 "renewal (a leading '-' for the largest first)");
         desc = sort[0] == '-';
     }
     int want_band = -1;
@@ -424,10 +456,15 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
         int64_t mrr = (want_paying >= 0 || by == SORT_MRR) ? kz_engine_mrr(e, i, at) : 0;
         if (want_paying >= 0 && (mrr > 0) != want_paying)
             continue;
-        if (plan) {
+        kz_day renewal = KZ_DAY_NONE;
+        if (plan || renewal_within >= 0 || by == SORT_RENEWAL) {
             kz_account_facts f;
             kz_engine_account_facts(e, &mo, i, at, &f);
-            if (!f.plan || strcmp(f.plan, plan) != 0)
+            if (plan && (!f.plan || strcmp(f.plan, plan) != 0))
+                continue;
+            renewal = renewal_of(d, &f, i, at);
+            /* renewal_within N: those that renew within N days (a renewal_date already passed included) */
+            if (renewal_within >= 0 && (renewal == KZ_DAY_NONE || renewal > at + renewal_within))
                 continue;
         }
         switch (by) {
@@ -435,6 +472,7 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
             it.v = !isnan(risk) ? risk : isnan(health) ? NAN : (100 - health) / 100;
             break;
         case SORT_HEALTH: it.v = health; break;
+        case SORT_RENEWAL: it.v = renewal == KZ_DAY_NONE ? NAN : (double)renewal; break;
         case SORT_MRR: it.v = (double)mrr; break;
         case SORT_LAST_EVENT:
         case SORT_TICKETS: {

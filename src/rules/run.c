@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "engine/health.h"
+#include "engine/renewal.h"
 #include "engine/segment.h"
 #include "engine/signals.h"
 #include "store/evblock.h"
@@ -862,17 +863,6 @@ static int backtest_thresholds(struct scan *sc)
     return rc;
 }
 
-/* The day `years` years after d (29 February: the 28th when the year has none). */
-static kz_day add_years(kz_day d, int years)
-{
-    int y, m, dd;
-    kz_civil_from_days(d, &y, &m, &dd);
-    y += years;
-    if (m == 2 && dd == 29 && !kz_is_leap(y))
-        dd = 28;
-    return (kz_day)kz_days_from_civil(y, m, dd);
-}
-
 static const kz_attr_col *attr(const kz_attrs *at, const char *name)
 {
     for (size_t i = 0; at && i < at->n; i++)
@@ -981,7 +971,7 @@ static int scan_dates(struct scan *sc)
             kz_civil_from_days(today - r->offset_days, &yt, &mt, &dt);
             for (int y = yl - 1; y <= yt + 1 && !rc; y++)
                 if (y > y0)
-                    rc = date_candidate(sc, i, a, add_years(f.first_start, y - y0), lo, today);
+                    rc = date_candidate(sc, i, a, kz_add_years(f.first_start, y - y0), lo, today);
         }
     }
     kz_attrs_free(at);

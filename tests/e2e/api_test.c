@@ -368,6 +368,31 @@ Test(api, the_account_list_searches_filters_sorts_and_pages, .timeout = 120)
     cr_assert(kt_contains(r.body, "\"total\":0,"), "%s", r.body);
     kt_http_free(&r);
 
+    /* renewals: within 90 days, soonest first, each within the window (an anniversary of a paying
+     * account's first start, or its renewal_date field) */
+    kt_http(&r, &s, "GET", "/api/v1/accounts?renewal_within=90&sort=renewal&limit=1000", NULL, vic.h);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    const char *asof = strstr(r.body, "\"as_of\":\"");
+    cr_assert_not_null(asof, "%s", r.body);
+    char first_ok[11], last_ok[11] = "";
+    snprintf(first_ok, sizeof first_ok, "%.10s", asof + 9);
+    int renewing = 0;
+    for (const char *p = r.body; (p = strstr(p, "\"renewal\":")); p += 10, renewing++) {
+        cr_assert(p[10] == '"', "a renewing account without a renewal day: %.60s", p);
+        char day[11];
+        snprintf(day, sizeof day, "%.10s", p + 11);
+        cr_assert(strcmp(day, last_ok) >= 0, "renewal %s after %s", day, last_ok);
+        cr_assert(strcmp(day, first_ok) >= 0, "renewal %s before the day %s", day, first_ok);
+        snprintf(last_ok, sizeof last_ok, "%s", day);
+    }
+    cr_assert(renewing > 0, "nobody renews in 90 days: %s", r.body);
+    kt_http_free(&r);
+    kt_http(&r, &s, "GET", "/api/v1/accounts?paying=false&limit=5", NULL, vic.h);
+    cr_assert(!kt_contains(r.body, "\"renewal\":\"") || kt_contains(r.body, "\"total\":0,"),
+              "an account that does not pay renews: %s", r.body);
+    kt_http_free(&r);
+    expect(&s, &vic, "GET", "/api/v1/accounts?renewal_within=99999", NULL, 400, "\"field\":\"renewal_within\"");
+
     /* bad arguments, named */
     expect(&s, &vic, "GET", "/api/v1/accounts?sort=colour", NULL, 400, "\"field\":\"sort\"");
     expect(&s, &vic, "GET", "/api/v1/accounts?limit=0", NULL, 400, "\"field\":\"limit\"");
