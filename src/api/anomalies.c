@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "core/time.h"
 #include "engine/findings.h"
+#include "engine/watch.h"
 
 static int each_json(void *ctx, const kz_anomaly_rec *r)
 {
@@ -145,4 +146,127 @@ int kz_api_anomaly_change(kz_http_req *req, kz_http_resp *resp)
 done:
     cJSON_Delete(body);
     return rc;
+}
+
+/* ---- an anomaly's series, for its chart ------------------------------------------------ */
+
+/* What the series endpoint needs of the stored anomaly (copied: the record is borrowed). */
+struct which {
+    char series[256], kind[64];
+    kz_day day;
+    int age;
+};
+
+static int keep_which(void *ctx, const kz_anomaly_rec *r)
+{
+    struct which *w = ctx;
+    snprintf(w->series, sizeof w->series, "%s", r->series);
+    snprintf(w->kind, sizeof w->kind, "%s", r->kind);
+    w->day = r->day;
+    w->age = r->age;
+    return KZ_OK;
+}
+
+int kz_api_anomaly_series(kz_http_req *req, kz_http_resp *resp)
+{
+    kz_app *a = req->app;
+    int64_t id = path_id(req, resp), before, after;
+    if (!id)
+        return KZ_OK;
+    if (kz_req_int(req, resp, "before", 0, 730, 60, &before) || kz_req_int(req, resp, "after", 0, 730, 14, &after))
+        return KZ_OK;
+    kz_store *st = kz_app_store(a);
+    if (!st)
+        return KZ_EIO;
+    struct which wh;
+    memset(&wh, 0, sizeof wh);
+    int rc = kz_store_anomaly_get(st, id, keep_which, &wh);
+    if (rc == KZ_ENOTFOUND)
+        return kz_resp_error(resp, 404, NULL, "no anomaly %lld", (long long)id);
+    if (rc)
+        return rc;
+    /* the anomaly's kind judged again, as the scorer does, with its series traced: every point, the
+     * expected value and the usual range of each */
+    kz_watch_opts w;
+    kz_calendar holidays;
+    kz_anomalies *found = NULL;
+    kz_watch_series *ws = NULL;
+    kz_metric_opts mo;
+    kz_metric_opts_init(&mo);
+    mo.tz = a->tz;
+    rc = kz_findings_opts(&w, &holidays, a->cfg, wh.kind, 1);
+    if (rc == KZ_EINVALID) {
+        kz_findings_opts_free(&w, &holidays);
+        return kz_resp_error(resp, 409, NULL, "anomaly %lld: its kind '%s' is no longer watched: %s", (long long)id,
+                             wh.kind, kz_error_msg());
+    }
+    w.trace = wh.series;
+    w.now = kz_now();
+    if (!rc) {
+        const kz_engine *e = kz_app_engine(a);
+        rc = kz_watch_collect(&ws, e, &mo, &w);
+        kz_app_engine_done(a);
+    }
+    if (!rc)
+        rc = kz_watch_judge(&found, ws);
+    kz_jw jw;
+    kz_jw_init(&jw, &resp->body);
+    if (!rc) {
+        /* the points of the series, in order: `before` before the anomaly's, `after` after it */
+        size_t at = SIZE_MAX, first = SIZE_MAX, n = 0;
+        for (size_t i = 0; i < found->n; i++) {
+            const kz_anomaly *p = &found->v[i];
+            if (strcmp(p->series, wh.series) != 0)
+                continue;
+            if (first == SIZE_MAX)
+                first = i;
+            if (p->day == wh.day && p->age == wh.age)
+                at = n;
+            n++;
+        }
+        size_t lo = at == SIZE_MAX ? 0 : at > (size_t)before ? at - (size_t)before : 0;
+        size_t hi = at == SIZE_MAX ? n : at + (size_t)after + 1;
+        kz_jw_obj(&jw);
+        kz_jw_key(&jw, "anomaly_id");
+        kz_jw_int(&jw, id);
+        kz_jw_key(&jw, "series");
+        kz_jw_str(&jw, wh.series);
+        kz_jw_key(&jw, "kind");
+        kz_jw_str(&jw, wh.kind);
+        kz_jw_key(&jw, "points");
+        kz_jw_arr(&jw);
+        size_t k = 0;
+        for (size_t i = first == SIZE_MAX ? found->n : first; i < found->n; i++) {
+            const kz_anomaly *p = &found->v[i];
+            if (strcmp(p->series, wh.series) != 0)
+                continue;
+            if (k >= lo && k < hi) {
+                kz_jw_obj(&jw);
+                kz_jw_key(&jw, "date");
+                kz_jw_date(&jw, p->day);
+                kz_jw_key(&jw, "until");
+                kz_jw_date(&jw, p->until);
+                kz_jw_key(&jw, "observed");
+                kz_jw_double(&jw, p->observed);
+                kz_jw_key(&jw, "expected");
+                kz_jw_double(&jw, p->expected);
+                kz_jw_key(&jw, "low");
+                kz_jw_double(&jw, p->low);
+                kz_jw_key(&jw, "high");
+                kz_jw_double(&jw, p->high);
+                kz_jw_key(&jw, "abnormal");
+                kz_jw_bool(&jw, p->flagged);
+                kz_jw_key(&jw, "unit");
+                kz_jw_str(&jw, p->unit);
+                kz_jw_end(&jw);
+            }
+            k++;
+        }
+        kz_jw_end(&jw);
+        kz_jw_end(&jw);
+    }
+    kz_anomalies_free(found);
+    kz_watch_series_free(ws);
+    kz_findings_opts_free(&w, &holidays);
+    return rc ? rc : kz_resp_json_end(resp, &jw, 200);
 }

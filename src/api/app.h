@@ -117,6 +117,7 @@ int kz_api_login(kz_http_req *req, kz_http_resp *resp);
 int kz_api_logout(kz_http_req *req, kz_http_resp *resp);
 int kz_api_me(kz_http_req *req, kz_http_resp *resp);
 int kz_api_session(kz_http_req *req, kz_http_resp *resp);
+int kz_api_anomaly_series(kz_http_req *req, kz_http_resp *resp);
 int kz_api_users(kz_http_req *req, kz_http_resp *resp);
 int kz_api_user_add(kz_http_req *req, kz_http_resp *resp);
 int kz_api_user_change(kz_http_req *req, kz_http_resp *resp);

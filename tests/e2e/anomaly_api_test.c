@@ -76,6 +76,7 @@ Test(anomaly_api, found_listed_and_acknowledged, .timeout = 180)
     cr_assert_eq(cJSON_GetArraySize(dau), 1);
     const cJSON *one = cJSON_GetArrayItem(dau, 0);
     long id = (long)cJSON_GetObjectItemCaseSensitive(one, "id")->valuedouble;
+    double stored_observed = cJSON_GetObjectItemCaseSensitive(one, "observed")->valuedouble;
     cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(one, "state")->valuestring, "open");
     cJSON_Delete(dau);
     cJSON *kinds = get_list(&s, as_viewer, "/api/v1/anomalies?series=cohort_tickets");
@@ -88,6 +89,41 @@ Test(anomaly_api, found_listed_and_acknowledged, .timeout = 180)
     kt_http(&r, &s, "GET", path, NULL, as_viewer);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert(kt_contains(r.body, "\"series\":\"dau\""), "%s", r.body);
+    kt_http_free(&r);
+
+    /* its series around it, each point with its expected value and usual range: the anomaly's own
+     * point abnormal with the figures stored, 5 before it and 2 after */
+    char spath[96];
+    snprintf(spath, sizeof spath, "/api/v1/anomalies/%ld/series?before=5&after=2", id);
+    kt_http(&r, &s, "GET", spath, NULL, as_viewer);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cJSON *sj = cJSON_Parse(r.body);
+    const cJSON *pts = cJSON_GetObjectItemCaseSensitive(sj, "points");
+    cr_assert_eq(cJSON_GetArraySize(pts), 8, "%s", r.body);
+    const cJSON *mid = cJSON_GetArrayItem(pts, 5);
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(mid, "date")->valuestring, "2026-08-25");
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mid, "abnormal")));
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(mid, "observed")->valuedouble, stored_observed);
+    for (int i = 0; i < 8; i++) {
+        const cJSON *p = cJSON_GetArrayItem(pts, i);
+        double lo = cJSON_GetObjectItemCaseSensitive(p, "low")->valuedouble,
+               hi = cJSON_GetObjectItemCaseSensitive(p, "high")->valuedouble,
+               ex = cJSON_GetObjectItemCaseSensitive(p, "expected")->valuedouble;
+        cr_assert(lo <= ex && ex <= hi, "point %d: %g <= %g <= %g", i, lo, ex, hi);
+        if (i > 0)
+            cr_assert_gt(strcmp(cJSON_GetObjectItemCaseSensitive(p, "date")->valuestring,
+                                cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(pts, i - 1), "date")->valuestring),
+                         0, "in order");
+    }
+    cJSON_Delete(sj);
+    kt_http_free(&r);
+    kt_http(&r, &s, "GET", "/api/v1/anomalies/999999/series", NULL, as_viewer);
+    cr_assert_eq(r.status, 404, "%s", r.body);
+    kt_http_free(&r);
+    snprintf(spath, sizeof spath, "/api/v1/anomalies/%ld/series?before=-1", id);
+    kt_http(&r, &s, "GET", spath, NULL, as_viewer);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    cr_assert(kt_contains(r.body, "\"field\":\"before\""), "%s", r.body);
     kt_http_free(&r);
 
     /* a viewer may not change it; a csm may */
