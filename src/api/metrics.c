@@ -65,6 +65,9 @@ int kz_api_report(kz_http_req *req, kz_http_resp *resp)
     ra.explain = kz_req_query(req, "explain");
     ra.interval = kz_req_query(req, "interval");
     ra.window = kz_req_query(req, "window");
+    ra.steps = kz_req_query(req, "steps");
+    ra.within = kz_req_query(req, "within");
+    ra.per = kz_req_query(req, "per");
     ra.revenue = kz_req_flag(req, "revenue");
     ra.matrix = kz_req_flag(req, "matrix");
     ra.wide = kz_req_flag(req, "wide");

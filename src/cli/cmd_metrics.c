@@ -36,7 +36,8 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         { "explain", required_argument, NULL, 'x' },  { "revenue", no_argument, NULL, 'r' },
         { "matrix", no_argument, NULL, 'm' },         { "wide", no_argument, NULL, 'W' },
         { "by-event", no_argument, NULL, 'E' },       { "window", required_argument, NULL, 'n' },
-        { NULL, 0, NULL, 0 },
+        { "steps", required_argument, NULL, 'S' },    { "within", required_argument, NULL, 'I' },
+        { "per", required_argument, NULL, 'P' },      { NULL, 0, NULL, 0 },
     };
     kz_report_args ra = { 0 };
     kz_metric_fn fn = NULL;
@@ -84,6 +85,9 @@ int kz_cmd_metrics(kz_cli *cli, int argc, char **argv)
         case 'W': ra.wide = 1; break;
         case 'E': ra.by_event = 1; break;
         case 'n': ra.window = optarg; break;
+        case 'S': ra.steps = optarg; break;
+        case 'I': ra.within = optarg; break;
+        case 'P': ra.per = optarg; break;
         case 'F': ra.from = optarg; break;
         case 'T': ra.to = optarg; break;
         case 'a': ra.as_of = optarg; break;

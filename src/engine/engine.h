@@ -139,7 +139,14 @@ typedef struct kz_metric_opts {
     int threads;         /* engine.threads: 0 by the size of the work, 1 or 2 always */
     int window;          /* usage --wide and --by-event: days of the window (0: 28) */
     kz_day at;           /* the day or month (any day of it) a drill-down looks at; KZ_DAY_NONE: all */
+    /* funnel: its steps ("a,b,c": event names, borrowed), the window after entering (seconds; 0:
+     * 14 days), and whose (0 accounts, 1 users) */
+    const char *steps;
+    int64_t within;
+    int per_user;
 } kz_metric_opts;
+
+#define KZ_FUNNEL_MAX_STEPS 10
 
 void kz_metric_opts_init(kz_metric_opts *o);
 
@@ -236,6 +243,12 @@ int kz_metric_contract_length(kz_table **out, const kz_engine *e, const kz_metri
 
 /* The Kaplan-Meier survival curve of account lifetime, month by month. */
 int kz_metric_survival(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
+
+/* funnel: per step of o->steps, the accounts (o->per_user: users) that
+ * reached it in order within o->within of entering (their first step-1
+ * event on a day of [from, to]): subjects, conversion from the first step and
+ * from the one before, median hours from entering (docs/metrics.md). */
+int kz_metric_funnel(kz_table **out, const kz_engine *e, const kz_metric_opts *o);
 
 /* Drill-downs (--explain): the accounts behind the numbers of o->at.
  * mrr: for o->at's month, each account with MRR at its start or its end: the

@@ -38,6 +38,9 @@ static const kz_report reports[] = {
     { "contract-length", kz_metric_contract_length, KZ_ENGINE_SUBSCRIPTIONS,
       "how long accounts stay: Kaplan-Meier median (paying accounts censored), mean of the churned",
       kz_explain_lifetimes, KZ_X_MONTH_OR_ALL },
+    { "funnel", kz_metric_funnel, KZ_ENGINE_SUBSCRIPTIONS | KZ_ENGINE_EVENTS,
+      "accounts or users through ordered events within a window, step by step (--steps, --within, --per)", NULL,
+      KZ_X_NONE },
     { "survival", kz_metric_survival, KZ_ENGINE_SUBSCRIPTIONS,
       "the Kaplan-Meier survival curve of account lifetime, month by month", kz_explain_lifetimes,
       KZ_X_MONTH_OR_ALL },
@@ -107,6 +110,47 @@ static int parse_explain(const kz_report *r, const char *v, const char *p, kz_me
     }
 }
 
+/* The funnel's steps (2 to KZ_FUNNEL_MAX_STEPS event names, comma-separated),
+ * window ("14d", "36h", "90m" or seconds; at most a year) and subjects. */
+static int funnel_options(const kz_report_args *a, const char *p, kz_metric_opts *o)
+{
+    if (!a->steps)
+        return kz_error_set(KZ_EINVALID, "%ssteps: missing (ordered event names: signup,report_created,invite_sent)", p);
+    size_t n = 0;
+    for (const char *s = a->steps;; n++) {
+        const char *c = strchr(s, ',');
+        size_t len = c ? (size_t)(c - s) : strlen(s);
+        if (len == 0 || len > 200)
+            return kz_error_set(KZ_EINVALID, "%ssteps %s: step %zu is empty or too long", p, a->steps, n + 1);
+        if (!c) {
+            n++;
+            break;
+        }
+        s = c + 1;
+    }
+    if (n < 2 || n > KZ_FUNNEL_MAX_STEPS)
+        return kz_error_set(KZ_EINVALID, "%ssteps %s: give 2 to %d event names", p, a->steps, KZ_FUNNEL_MAX_STEPS);
+    o->steps = a->steps;
+    o->within = 14 * 86400;
+    if (a->within) {
+        size_t len = strlen(a->within);
+        int64_t v, unit = 1;
+        char last = len ? a->within[len - 1] : 0;
+        if (last == 'd' || last == 'h' || last == 'm' || last == 's') {
+            unit = last == 'd' ? 86400 : last == 'h' ? 3600 : last == 'm' ? 60 : 1;
+            len--;
+        }
+        if (kz_parse_int(&v, a->within, len, 1, 366LL * 86400) || v * unit > 366LL * 86400)
+            return kz_error_set(KZ_EINVALID, "%swithin %s: a duration like 14d, 36h or 90m, at most a year", p,
+                                a->within);
+        o->within = v * unit;
+    }
+    if (a->per && strcmp(a->per, "account") != 0 && strcmp(a->per, "user") != 0)
+        return kz_error_set(KZ_EINVALID, "%sper %s: account or user", p, a->per);
+    o->per_user = a->per && strcmp(a->per, "user") == 0;
+    return KZ_OK;
+}
+
 int kz_report_options(const kz_report *r, const kz_report_args *a, const char *p, kz_metric_opts *o,
                       kz_metric_fn *fn)
 {
@@ -151,6 +195,15 @@ int kz_report_options(const kz_report *r, const kz_report_args *a, const char *p
                             "%swindow: only with signals, or usage %swide or %sby-event (the reference columns "
                             "are of 28 days)",
                             p, p, p);
+    int funnel = strcmp(r->name, "funnel") == 0;
+    if (!funnel && (a->steps || a->within || a->per))
+        return kz_error_set(KZ_EINVALID, "%s%s: only the funnel report has it", p,
+                            a->steps ? "steps" : a->within ? "within" : "per");
+    if (funnel) {
+        int rc = funnel_options(a, p, o);
+        if (rc)
+            return rc;
+    }
     if (a->explain && (o->flags & KZ_METRIC_MATRIX))
         return kz_error_set(KZ_EINVALID, "%sexplain and %smatrix: choose one", p, p);
     if (a->explain) {

@@ -33,6 +33,7 @@ const kz_report *kz_report_find(const char *name);
 /* The options of a report as text (NULL or 0 when not given). */
 typedef struct kz_report_args {
     const char *from, *to, *as_of, *explain, *interval, *window;
+    const char *steps, *within, *per; /* funnel */
     int revenue, matrix, wide, by_event;
 } kz_report_args;
 
