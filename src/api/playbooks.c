@@ -938,6 +938,17 @@ int kz_api_task_add(kz_http_req *req, kz_http_resp *resp)
         kz_resp_error(resp, 400, "playbook", "playbook: '%s' is not a playbook's name ([a-z0-9_-])", playbook);
         goto done;
     }
+    if (playbook) {
+        /* a link to a document that is there */
+        kz_playbook doc;
+        int prc = kz_playbook_load(&doc, a->cfg->playbooks_dir, playbook);
+        kz_playbook_free(&doc);
+        if (prc == KZ_ENOTFOUND) {
+            kz_resp_error(resp, 400, "playbook", "playbook: no document '%s' in %s (GET /api/v1/playbooks lists them)",
+                          playbook, a->cfg->playbooks_dir);
+            goto done;
+        }
+    }
     kz_store *st = kz_app_store(a);
     if (!st) {
         rc = KZ_EIO;

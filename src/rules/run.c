@@ -328,10 +328,49 @@ void kz_rule_describe(const kz_rule *r, char *out, size_t cap)
     if (!cap)
         return;
     out[0] = 0;
-    if (r->trigger != KZ_TRIG_EVENT && r->trigger != KZ_TRIG_SEQUENCE) {
-        size_t nt;
-        put(out, cap, &len, "%s", kz_rule_triggers(&nt)[r->trigger].name);
+    switch (r->trigger) {
+    case KZ_TRIG_THRESHOLD:
+        put(out, cap, &len, "%s %s %.6g",
+            r->measure == KZ_MEASURE_HEALTH  ? "health"
+            : r->measure == KZ_MEASURE_CHURN ? "churn probability"
+                                             : kz_signal_defs()[r->measure].name,
+            kz_rule_op_name(r->op), r->threshold);
         return;
+    case KZ_TRIG_DATE: {
+        const char *what = r->anchor == KZ_ANCHOR_RENEWAL ? "renewal" : r->anchor == KZ_ANCHOR_SIGNUP ? "signup"
+                                                                                                      : r->anchor_field;
+        if (r->offset_days)
+            put(out, cap, &len, "%d days %s %s", abs(r->offset_days), r->offset_days < 0 ? "before" : "after", what);
+        else
+            put(out, cap, &len, "the day of %s", what);
+        if (r->unless_event)
+            put(out, cap, &len, ", unless %s by then", r->unless_event);
+        return;
+    }
+    case KZ_TRIG_TICKET: {
+        static const char *const cats[] = { "functional", "operational" };
+        static const char *const prios[] = { "low", "normal", "high", "urgent" };
+        put(out, cap, &len, "a ticket opened");
+        for (int i = 0, first = 1; i < 4; i++)
+            if (r->priorities & (1u << i)) {
+                put(out, cap, &len, "%s%s", first ? ", priority " : " or ", prios[i]);
+                first = 0;
+            }
+        for (int i = 0, first = 1; i < 2; i++)
+            if (r->categories & (1u << i)) {
+                put(out, cap, &len, "%s%s", first ? ", " : " or ", cats[i]);
+                first = 0;
+            }
+        return;
+    }
+    case KZ_TRIG_NPS:
+        put(out, cap, &len, "an NPS answer of %d to %d", r->min_score, r->max_score);
+        return;
+    case KZ_TRIG_ANOMALY:
+        put(out, cap, &len, "an anomaly%s%s%s", r->series ? " of " : " of an account", r->series ? r->series : "",
+            r->direction > 0 ? ", up" : r->direction < 0 ? ", down" : "");
+        return;
+    default: break;
     }
     for (size_t s = 0; s < r->nsteps; s++) {
         if (s)

@@ -334,6 +334,12 @@ static void same_lists(const cJSON *a, const cJSON *b, const char *what)
 Test(playbooks_api, firings_deliveries_and_tasks, .timeout = 120)
 {
     char *dir = kt_demo_world(100, 3);
+    /* the document tasks link to (playbooks.dir, relative to where the server runs) */
+    char *pbdir = kt_path(dir, "playbooks"), *pbfile = kt_path(pbdir, "onboarding-kickoff.md");
+    cr_assert_eq(mkdir(pbdir, 0755), 0);
+    kt_write(pbfile, "# Onboarding kick-off\n\nThe first call.\n", (size_t)-1);
+    free(pbfile);
+    free(pbdir);
     struct caller admin, csm, viewer;
     users(dir, &admin, &csm, &viewer);
     kt_server s;
@@ -444,6 +450,7 @@ Test(playbooks_api, firings_deliveries_and_tasks, .timeout = 120)
         { "{\"title\": \"x\", \"account_id\": \"nobody\"}", "account_id" },
         { "{\"title\": \"x\", \"assignee\": \"\"}", "assignee" },
         { "{\"title\": \"x\", \"playbook\": \"../etc/passwd\"}", "playbook" },
+        { "{\"title\": \"x\", \"playbook\": \"no-such-doc\"}", "playbook" },
         { "{\"title\": \"x\", \"colour\": \"red\"}", "colour" },
         { "[1]", NULL },
         { "title=x", NULL },
