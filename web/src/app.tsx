@@ -8,6 +8,13 @@ import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { Accounts } from "./pages/accounts";
 import { Account } from "./pages/account";
+import { Anomalies } from "./pages/anomalies";
+import { Cohorts } from "./pages/cohorts";
+import { Playbooks } from "./pages/playbooks";
+import { Renewals } from "./pages/renewals";
+import { Funnels } from "./pages/funnels";
+import { Settings } from "./pages/settings";
+import { Tasks } from "./pages/tasks";
 import { navigate, onLink, useLocation } from "./router";
 import { SessionContext, useSession, type Session } from "./session";
 
@@ -19,6 +26,13 @@ interface Page {
 const PAGES: Page[] = [
   { path: "/", key: "nav.overview" },
   { path: "/accounts", key: "nav.accounts" },
+  { path: "/renewals", key: "nav.renewals" },
+  { path: "/anomalies", key: "nav.anomalies" },
+  { path: "/cohorts", key: "nav.cohorts" },
+  { path: "/funnels", key: "nav.funnels" },
+  { path: "/tasks", key: "nav.tasks" },
+  { path: "/playbooks", key: "nav.playbooks" },
+  { path: "/settings", key: "nav.settings" },
 ];
 
 export function App() {
@@ -102,6 +116,13 @@ function Shell({ onOut }: { onOut: () => void }) {
   if (path === "/") page = <Overview />;
   else if (path === "/accounts") page = <Accounts />;
   else if (m && m[1]) page = <Account id={decodeURIComponent(m[1])} />;
+  else if (path === "/renewals") page = <Renewals />;
+  else if (path === "/anomalies") page = <Anomalies />;
+  else if (path === "/cohorts") page = <Cohorts />;
+  else if (path === "/funnels") page = <Funnels />;
+  else if (path === "/tasks") page = <Tasks />;
+  else if (path === "/playbooks") page = <Playbooks />;
+  else if (path === "/settings") page = <Settings />;
   else page = <p class="state">{t("page.not_found")}</p>;
   const current = m ? "/accounts" : path;
   return (

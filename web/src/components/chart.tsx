@@ -41,8 +41,8 @@ export function Chart({ label, x, series, height = 240, yFormat, band, unit = "m
     if (!el) return;
     const all: Series[] = band
       ? [
-          { label: "low", color: "transparent", values: band.low },
-          { label: "high", color: "transparent", values: band.high },
+          { label: t("chart.low"), color: "transparent", values: band.low },
+          { label: t("chart.high"), color: "transparent", values: band.high },
           ...series,
         ]
       : series;
@@ -64,8 +64,13 @@ export function Chart({ label, x, series, height = 240, yFormat, band, unit = "m
         })),
       ],
       bands: band ? [{ series: [2, 1], fill: band.color }] : undefined,
+      /* months: a tick per data point, and half a month of room at each end for the bars */
+      scales:
+        unit === "month"
+          ? { x: { time: true, range: (_u, min, max) => [min - 15 * 86400, max + 15 * 86400] } }
+          : undefined,
       axes: [
-        { values: (_u, vals) => vals.map((v) => when(v)) },
+        { values: (_u, vals) => vals.map((v) => when(v)), splits: unit === "month" ? () => x : undefined },
         { values: (_u, vals) => vals.map((v) => (yFormat ? yFormat(v) : String(v))), size: 70 },
       ],
       legend: { show: true },

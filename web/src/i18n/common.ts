@@ -39,6 +39,8 @@ export const en = {
   "page.of": "{from}–{to} of {total}",
   "chart.day": "Day",
   "chart.month": "Month",
+  "chart.low": "Usual low",
+  "chart.high": "Usual high",
 } as const;
 
 export type CommonKey = keyof typeof en;
@@ -83,4 +85,6 @@ export const ja: Record<CommonKey, string> = {
   "page.of": "{total} 件中 {from}–{to}",
   "chart.day": "日付",
   "chart.month": "月",
+  "chart.low": "通常の下限",
+  "chart.high": "通常の上限",
 };

@@ -8,13 +8,42 @@ import { useContext } from "preact/hooks";
 import * as common from "./common";
 import * as overview from "./overview";
 import * as accounts from "./accounts";
+import * as tasks from "./tasks";
+import * as playbooks from "./playbooks";
+import * as cohorts from "./cohorts";
+import * as settings from "./settings";
+import * as anomalies from "./anomalies";
+import * as renewals from "./renewals";
+import * as funnels from "./funnels";
 
 export type Lang = "en" | "ja";
 export const LANGS: readonly Lang[] = ["en", "ja"];
 
-const en = { ...common.en, ...overview.en, ...accounts.en };
+const en = {
+  ...common.en,
+  ...overview.en,
+  ...accounts.en,
+  ...tasks.en,
+  ...playbooks.en,
+  ...cohorts.en,
+  ...settings.en,
+  ...anomalies.en,
+  ...renewals.en,
+  ...funnels.en,
+};
 export type Key = keyof typeof en;
-const ja: Record<Key, string> = { ...common.ja, ...overview.ja, ...accounts.ja };
+const ja: Record<Key, string> = {
+  ...common.ja,
+  ...overview.ja,
+  ...accounts.ja,
+  ...tasks.ja,
+  ...playbooks.ja,
+  ...cohorts.ja,
+  ...settings.ja,
+  ...anomalies.ja,
+  ...renewals.ja,
+  ...funnels.ja,
+};
 const catalogs: Record<Lang, Record<Key, string>> = { en, ja };
 
 export type T = (key: Key, vars?: Record<string, string | number>) => string;

@@ -98,6 +98,7 @@ export function Overview() {
   const nps = useApi<NpsRow[]>("/api/v1/metrics/nps");
   const health = useApi<HealthAnswer>("/api/v1/health");
   const red = useApi<AccountsPage>("/api/v1/accounts?band=red&limit=1");
+  const renewing = useApi<AccountsPage>("/api/v1/accounts?renewal_within=90&limit=1");
   const anomalies = useApi<{ anomalies: Anomaly[] }>("/api/v1/anomalies?state=open&limit=1000");
   const firings = useApi<{ firings: Firing[] }>("/api/v1/firings?limit=50");
 
@@ -178,6 +179,14 @@ export function Overview() {
             </a>
           </p>
           <p class="change">{t("overview.red_accounts")}</p>
+        </article>
+        <article class="tile" data-metric="renewals_90d" data-value={renewing.data?.total ?? ""}>
+          <h2>{t("overview.renewals_90d")}</h2>
+          <p class="value">
+            <a href="/renewals" onClick={onLink}>
+              {renewing.data ? fmt.num(renewing.data.total) : "—"}
+            </a>
+          </p>
         </article>
       </section>
 
