@@ -1,12 +1,15 @@
 # Kizuna - GNU Makefile.
 #
 #   make            build build/kizuna
-#   make test       build and run the whole test suite (unit + end-to-end)
-#   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test       build and run the whole test suite (unit + end-to-end), then the
+#                   dashboard in Chromium (tests/web; make test-web runs only that)
+#   make asan       the C suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make web        build the dashboard (web/src -> web/dist; npm ci when needed)
 #   make demo       generate the demo world, import it, train its churn models, serve it
+#                   with the dashboard
 #   make bench      import benchmark beside DuckDB (needs ../shared/bench, node, npm)
 #   make lint       banned functions and other mechanical checks
-#   make install    install the binary (PREFIX=/usr/local)
+#   make install    install the binary and the dashboard (PREFIX=/usr/local)
 #   make clean
 #
 # System libraries are found with pkg-config; when one is missing the Makefile runs
@@ -46,14 +49,14 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/src/main.o
 
-.PHONY: all test asan demo bench lint install clean deps check-deps docs
+.PHONY: all test test-web web asan demo bench lint install clean deps check-deps docs
 
 all: $(BUILD)/kizuna
 
 # ---- dependencies -----------------------------------------------------------
 $(BUILD)/.deps-ok:
 	@mkdir -p $(BUILD)
-	@pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ./scripts/install-deps.sh
+	@pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ./scripts/install-deps.sh --no-web
 	@pkg-config --exists $(PKGS) $(TEST_PKGS) || { \
 	  echo "missing libraries: pkg-config cannot find some of: $(PKGS) $(TEST_PKGS)" >&2; \
 	  echo "run scripts/install-deps.sh, or install them by hand" >&2; exit 1; }
@@ -92,6 +95,23 @@ $(BUILD)/test-kizuna: $(TEST_OBJ) $(BUILD)/libkizuna.a
 	@$(if $(V),,echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(LDLIBS)
 
+# ---- the dashboard ------------------------------------------------------------
+# web/ is a Vite + Preact + TypeScript app (docs/dashboard.md); web/dist is what
+# `kizuna serve --web-root` serves. npm ci installs exactly web/package-lock.json
+# (npm writes node_modules/.package-lock.json at the end of each install). The
+# folders of web/src are prerequisites too, so that removing a file rebuilds.
+WEB_SRC := $(shell find web/src 2>/dev/null) web/index.html web/package.json web/package-lock.json \
+           web/vite.config.ts web/tsconfig.json
+
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null || { echo "make web: npm is missing (scripts/install-deps.sh installs node and npm)" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/index.html: $(WEB_SRC) web/node_modules/.package-lock.json
+	cd web && npm run build
+
 # ---- checks -----------------------------------------------------------------
 # The end-to-end tests find the binary and the fixtures through the environment.
 # OMP_WAIT_POLICY=PASSIVE: XGBoost's OpenMP threads would otherwise spin at
@@ -100,9 +120,20 @@ TEST_ENV = KIZUNA_BIN=$(abspath $(BUILD)/kizuna) KIZUNA_FIXTURES=$(abspath tests
 
 test: lint $(BUILD)/kizuna $(BUILD)/test-kizuna
 	$(TEST_ENV) $(BUILD)/test-kizuna $(TEST_FLAGS)
+	@$(MAKE) --no-print-directory test-web
+
+# The dashboard in headless Chromium against the real server on the demo world
+# (tests/web/run.mjs; screenshots in build/web-screenshots/). Chromium comes from
+# the distribution: scripts/install-deps.sh installs it when it is missing.
+CHROMIUM ?= /usr/bin/chromium
+test-web: $(BUILD)/kizuna web/dist/index.html
+	@test -x $(CHROMIUM) || ./scripts/install-deps.sh
+	KIZUNA_BIN=$(abspath $(BUILD)/kizuna) KIZUNA_WEB_ROOT=$(abspath web/dist) CHROMIUM=$(CHROMIUM) \
+	  OMP_WAIT_POLICY=PASSIVE node tests/web/run.mjs
 
 # Criterion runs each test in a child process whose sanitizer reports would not
-# fail the test, so the log is searched for them as well.
+# fail the test, so the log is searched for them as well. The C suite only: the
+# browser tests are make test's.
 ASAN_FLAGS = OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
              LDFLAGS="-fsanitize=address,undefined"
 # One worker: Criterion's pool of two leaks 48 bytes of its own now and then
@@ -125,8 +156,8 @@ DEMO_LISTEN ?= 127.0.0.1:8080
 DEMO_USER ?= demo
 DEMO_PASSWORD ?= kizuna-demo
 # The demo world, imported, its churn models trained, a demo login, and the
-# server running on it (Ctrl-C stops it).
-demo: $(BUILD)/kizuna
+# server running on it with the dashboard (Ctrl-C stops it).
+demo: $(BUILD)/kizuna web/dist/index.html
 	@rm -rf $(DEMO_DIR)/data $(DEMO_DIR)/kizuna.db $(DEMO_DIR)/kizuna.db-wal $(DEMO_DIR)/kizuna.db-shm $(DEMO_DIR)/kizuna.db.engine
 	$(BUILD)/kizuna demo --out $(DEMO_DIR)/data
 	$(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db import $(DEMO_DIR)/data
@@ -138,12 +169,13 @@ demo: $(BUILD)/kizuna
 	@tok=$$($(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db user token --name $(DEMO_USER) | tail -1); \
 	  echo; \
 	  echo "Kizuna is serving the demo world at http://$(DEMO_LISTEN)/"; \
-	  echo "  demo login: '$(DEMO_USER)', password '$(DEMO_PASSWORD)' (POST /api/v1/login)"; \
+	  echo "  dashboard:  open http://$(DEMO_LISTEN)/ in a browser"; \
+	  echo "  demo login: '$(DEMO_USER)', password '$(DEMO_PASSWORD)' (the dashboard, or POST /api/v1/login)"; \
 	  echo "  API token:  $$tok"; \
 	  echo "  try:        curl -s -H 'Authorization: Bearer '$$tok http://$(DEMO_LISTEN)/api/v1/accounts?limit=5"; \
 	  echo "Ctrl-C stops it."
-	OMP_WAIT_POLICY=PASSIVE $(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db serve --listen $(DEMO_LISTEN) \
-	  $(if $(wildcard web/dist/index.html),--web-root web/dist,)
+	OMP_WAIT_POLICY=PASSIVE $(BUILD)/kizuna --db $(DEMO_DIR)/kizuna.db --set server.web_root=web/dist \
+	  serve --listen $(DEMO_LISTEN)
 
 $(BUILD)/bench/rowstore: bench/rowstore.c $(BUILD)/libkizuna.a
 	@mkdir -p $(dir $@)
@@ -172,11 +204,17 @@ bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics $(BUILD)/b
 docs: $(BUILD)/kizuna
 	KZ=$(BUILD)/kizuna ./scripts/config-doc.sh
 
-install: $(BUILD)/kizuna
+# The dashboard goes to share/kizuna/web (its old files replaced): serve it with
+# --web-root $(PREFIX)/share/kizuna/web or server.web_root.
+WEB_DEST = $(DESTDIR)$(PREFIX)/share/kizuna/web
+install: $(BUILD)/kizuna web/dist/index.html
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/kizuna $(DESTDIR)$(PREFIX)/bin/kizuna
+	rm -rf $(WEB_DEST)
+	install -d $(WEB_DEST)
+	cd web/dist && find . -type d -exec install -d $(WEB_DEST)/{} \; && find . -type f -exec install -m 644 {} $(WEB_DEST)/{} \;
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan web/dist
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
