@@ -18,6 +18,7 @@ export interface AccountRow {
   mrr: number | null;
   paying: boolean;
   last_event: string | null;
+  renewal: string | null;
   days_since_event: number | null;
   open_tickets: number;
   health: { score: number | null; band: string | null; weakest: string | null; computed_at: string | null } | null;
@@ -48,6 +49,7 @@ const COLS: Col[] = [
   { id: "mrr", label: "accounts.col.mrr", sort: "mrr" },
   { id: "plan", label: "accounts.col.plan" },
   { id: "owner", label: "accounts.col.owner" },
+  { id: "renewal", label: "accounts.col.renewal", sort: "renewal" },
   { id: "last", label: "accounts.col.last", sort: "last_event" },
 ];
 
@@ -120,9 +122,9 @@ export function Accounts() {
       return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
     };
     const lines = [
-      ["account_id", "name", "health", "band", "churn_probability", "mrr", "plan", "owner", "last_event"].join(","),
+      ["account_id", "name", "health", "band", "churn_probability", "mrr", "plan", "owner", "renewal", "last_event"].join(","),
       ...rows.map((r) =>
-        [r.account_id, r.name, r.health?.score, r.health?.band, r.churn?.probability, r.mrr, r.plan, r.owner, r.last_event]
+        [r.account_id, r.name, r.health?.score, r.health?.band, r.churn?.probability, r.mrr, r.plan, r.owner, r.renewal, r.last_event]
           .map(cell)
           .join(","),
       ),
@@ -242,6 +244,9 @@ export function Accounts() {
                   </td>
                   <td data-col="plan">{a.plan ?? "—"}</td>
                   <td data-col="owner">{a.owner ?? "—"}</td>
+                  <td data-col="renewal" data-value={a.renewal ?? ""}>
+                    {fmt.date(a.renewal)}
+                  </td>
                   <td data-col="last" data-value={a.last_event ?? ""}>
                     {a.last_event ? fmt.date(a.last_event.slice(0, 10)) : "—"}
                   </td>
