@@ -298,6 +298,20 @@ const checks = [
     await screenshot(p, "funnel");
   },
 
+  // a view saved by its user: kept across reloads, and it opens the list it was saved from
+  async function savedView() {
+    const p = await page("viewer");
+    await goto(p, "/accounts?band=red&sort=mrr");
+    await visible(p.locator("table"), "the accounts table");
+    await fill(p.getByLabel("Name this view"), "Red by MRR", 'the input "Name this view"');
+    await click(p.getByRole("button", { name: "Save view" }), 'the button "Save view"');
+    await goto(p, "/accounts");
+    await click(p.getByRole("button", { name: "Red by MRR", exact: true }), 'the saved view "Red by MRR" after a reload');
+    await until(async () => new URL(p.url()).search === "?band=red&sort=mrr", "the saved view did not open its list");
+    await visible(p.locator('table[data-sort="mrr"]'), "the list sorted by MRR");
+    await screenshot(p, "accounts-saved-view");
+  },
+
   async function logOut() {
     const p = await page("admin");
     await goto(p, "/");

@@ -60,6 +60,11 @@ interface View {
   mine?: boolean;
 }
 
+interface SavedView {
+  name: string;
+  query: string; // "?band=red&sort=mrr"
+}
+
 const VIEWS: View[] = [
   { id: "all", label: "accounts.view.all" },
   { id: "red", label: "accounts.view.red", band: "red" },
@@ -76,6 +81,21 @@ export function Accounts() {
   const sort = search.get("sort") ?? "-risk";
   const offset = Number(search.get("offset") ?? "0") || 0;
   const [q, setQ] = useState(search.get("q") ?? "");
+  /* views people saved: a name and the list's query, kept in this browser per user */
+  const viewsKey = `kizuna.views.${me.name}`;
+  const [mine, setMine] = useState<SavedView[]>(() => {
+    try {
+      const v = JSON.parse(localStorage.getItem(viewsKey) ?? "[]");
+      return Array.isArray(v) ? v.filter((x) => typeof x?.name === "string" && typeof x?.query === "string") : [];
+    } catch {
+      return [];
+    }
+  });
+  const keep = (v: SavedView[]) => {
+    localStorage.setItem(viewsKey, JSON.stringify(v));
+    setMine(v);
+  };
+  const [viewName, setViewName] = useState("");
   const [typed, setTyped] = useState(q);
 
   /* the URL holds the view, so that a link or a reload shows the same */
@@ -185,7 +205,33 @@ export function Accounts() {
               {t(v.label)}
             </button>
           ))}
+          {mine.map((v) => (
+            <span key={v.name} class="saved">
+              <button type="button" aria-pressed={location.search === v.query} onClick={() => navigate(`/accounts${v.query}`)}>
+                {v.name}
+              </button>
+              <button type="button" aria-label={t("accounts.view_remove", { name: v.name })} onClick={() => keep(mine.filter((x) => x.name !== v.name))}>
+                ×
+              </button>
+            </span>
+          ))}
         </div>
+        <form
+          class="save-view"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const name = viewName.trim();
+            if (!name) return;
+            keep([...mine.filter((x) => x.name !== name), { name, query: location.search }]);
+            setViewName("");
+          }}
+        >
+          <label>
+            {t("accounts.view_name")}
+            <input value={viewName} onInput={(e) => setViewName(e.currentTarget.value)} maxLength={60} />
+          </label>
+          <button type="submit">{t("accounts.view_save")}</button>
+        </form>
         <button type="button" onClick={exportCsv}>
           {t("accounts.export")}
         </button>
