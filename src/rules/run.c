@@ -575,24 +575,26 @@ static int mark_unless(struct pass *p)
     return KZ_OK;
 }
 
-/* A pass over rules[0..n) (borrowed; since[i]: rule i acts from then), the
- * stored events of [lo, hi] to be walked: lo is the earliest time that can
- * matter (a sequence's window before its rule acts; the whole history for
- * the events date rules wait for). No judge yet. */
-static int pass_begin(struct pass *p, kz_store *st, kz_rule *const *rules, const kz_time *since, size_t n,
-                      kz_time hi)
+/* A pass over the rules of rules[0..n) that act (borrowed; since[i]: rule i
+ * acts from then; mode NULL: all of them, else those not off), the stored
+ * events of [lo, hi] to be walked: lo is the earliest time that can matter (a
+ * sequence's window before its rule acts; the whole history for the events
+ * date rules wait for). No judge yet. */
+static int pass_begin(struct pass *p, kz_store *st, kz_rule *const *rules, const kz_time *since,
+                      const kz_rule_mode *mode, size_t n, kz_time hi)
 {
     int rc;
     memset(p, 0, sizeof *p);
     if (!(p->rules = calloc(n + 1, sizeof *p->rules)) || !(p->since = calloc(n + 1, sizeof *p->since)))
         return kz_error_oom();
-    p->nrules = n;
     p->lo = INT64_MAX;
     p->hi = hi;
     for (size_t i = 0; i < n; i++) {
         const kz_rule *r = rules[i];
-        p->rules[i] = rules[i];
-        p->since[i] = since[i];
+        if (mode && mode[i] == KZ_RULE_OFF)
+            continue;
+        p->rules[p->nrules] = rules[i];
+        p->since[p->nrules++] = since[i];
         kz_time lo = since[i] - (r->trigger == KZ_TRIG_SEQUENCE ? r->within * KZ_USEC_PER_SEC : 0);
         if ((r->trigger == KZ_TRIG_EVENT || r->trigger == KZ_TRIG_SEQUENCE) && lo < p->lo)
             p->lo = lo;
@@ -601,7 +603,7 @@ static int pass_begin(struct pass *p, kz_store *st, kz_rule *const *rules, const
     }
     if ((rc = kz_store_dict_array(st, KZ_DICT_EVENT_NAMES, &p->names, &p->nnames)) ||
         (rc = kz_store_dict_array(st, KZ_DICT_USERS, &p->users, &p->nusers)) ||
-        (rc = kz_matcher_new(&p->m, p->rules, n, p->since, p->names, p->nnames)) || (rc = mark_unless(p)))
+        (rc = kz_matcher_new(&p->m, p->rules, p->nrules, p->since, p->names, p->nnames)) || (rc = mark_unless(p)))
         return rc;
     kz_matcher_users(p->m, user_key, p);
     return KZ_OK;
@@ -1146,7 +1148,7 @@ int kz_rules_backtest(kz_backtest **out, kz_store *st, const kz_rule *r, kz_time
     /* the events of the window (and the span before it that sequences and
      * waited-for events need), the rows of the window, and for thresholds
      * the scores of each day */
-    if ((rc = pass_begin(&p, st, &one, &from, 1, to)) ||
+    if ((rc = pass_begin(&p, st, &one, &from, NULL, 1, to)) ||
         (rc = kz_judge_new(&p.judge, st, p.rules, 1, NULL, NULL, kz_time_day(kz_now()))) ||
         (rc = pass_walk(&p, st, NULL)))
         goto done;
@@ -1257,44 +1259,23 @@ static int pass_scan(struct pass *p, kz_store *st, kz_time now)
     return rc;
 }
 
-/* The rules of rs that act (on or dry-run), with since when, into v and since (room for rs->n). */
-static size_t acting(const kz_ruleset *rs, kz_rule **v, kz_time *since)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < rs->n; i++) {
-        if (rs->mode[i] == KZ_RULE_OFF)
-            continue;
-        v[n] = rs->rules[i];
-        since[n++] = rs->enabled_at[i];
-    }
-    return n;
-}
-
 int kz_rules_run(kz_store *st, const kz_ruleset *rs, const kz_act_env *env, kz_time now, kz_run_stats *out)
 {
     struct pass p;
     kz_run_stats s = { 0 };
-    kz_rule **live = calloc(rs->n + 1, sizeof *live);
-    kz_time *since = calloc(rs->n + 1, sizeof *since);
-    int rc = KZ_OK;
+    int any = 0, rc = KZ_OK;
+    for (size_t i = 0; i < rs->n; i++)
+        any |= rs->mode[i] != KZ_RULE_OFF;
     memset(&p, 0, sizeof p);
-    if (!live || !since) {
-        rc = kz_error_oom();
-        goto done;
-    }
-    size_t n = acting(rs, live, since);
-    if (n && !(rc = pass_begin(&p, st, live, since, n, now)) &&
-        !(rc = kz_judge_new(&p.judge, st, p.rules, n, NULL, NULL, kz_time_day(now))) &&
+    if (any && !(rc = pass_begin(&p, st, rs->rules, rs->enabled_at, rs->mode, rs->n, now)) &&
+        !(rc = kz_judge_new(&p.judge, st, p.rules, p.nrules, NULL, NULL, kz_time_day(now))) &&
         !(rc = pass_walk(&p, st, NULL)) && !(rc = pass_scan(&p, st, now))) {
         s.events = p.events;
         rc = pass_act(&p, st, now, &s);
     }
     if (!rc && env)
         rc = kz_act_deliver(st, env, now, 0, 0, &s.deliveries);
-done:
     pass_free(&p);
-    free(live);
-    free(since);
     if (out)
         *out = s;
     return rc;
@@ -1443,8 +1424,10 @@ static uint64_t ruleset_sig(const kz_ruleset *rs)
     return h;
 }
 
+/* max_user: the largest user id the batches hold (read under the lock by the caller). */
 static int live_pass(kz_rules_live *l, kz_store *st, kz_ruleset *rs, const kz_engine *e, const kz_scores *sc,
-                     kz_time now, struct batch *q, size_t nq, int replay, int names, int users, kz_run_stats *s)
+                     kz_time now, struct batch *q, size_t nq, int replay, int names, uint32_t max_user,
+                     kz_run_stats *s)
 {
     int rc = KZ_OK;
     uint64_t sig = ruleset_sig(rs);
@@ -1455,17 +1438,7 @@ static int live_pass(kz_rules_live *l, kz_store *st, kz_ruleset *rs, const kz_en
         kz_ruleset_free(l->rs);
         l->rs = rs;
         l->built = 0;
-        kz_rule **live = calloc(rs->n + 1, sizeof *live);
-        kz_time *since = calloc(rs->n + 1, sizeof *since);
-        if (!live || !since) {
-            free(live);
-            free(since);
-            return kz_error_oom();
-        }
-        size_t n = acting(rs, live, since);
-        rc = pass_begin(p, st, live, since, n, INT64_MAX);
-        free(live);
-        free(since);
+        rc = pass_begin(p, st, rs->rules, rs->enabled_at, rs->mode, rs->n, INT64_MAX);
         if (!rc)
             rc = kz_judge_new(&p->judge, st, p->rules, p->nrules, e, sc, kz_time_day(now));
         if (!rc)
@@ -1477,8 +1450,9 @@ static int live_pass(kz_rules_live *l, kz_store *st, kz_ruleset *rs, const kz_en
         s->replayed = 1;
     } else {
         kz_ruleset_free(rs); /* the same rules: the matcher keeps pointing into l->rs */
-        if ((users && (size_t)l->max_user >= p->nusers) || names)
-            rc = pass_refresh(p, st, names, users && (size_t)l->max_user >= p->nusers);
+        int users = max_user > 0 && (size_t)max_user >= p->nusers;
+        if (users || names)
+            rc = pass_refresh(p, st, names, users);
         if (!rc)
             rc = kz_judge_new(&p->judge, st, p->rules, p->nrules, e, sc, kz_time_day(now));
         if (rc)
@@ -1509,14 +1483,15 @@ int kz_rules_live_pass(kz_rules_live *l, kz_store *st, const kz_engine *e, const
     pthread_mutex_lock(&l->mu);
     struct batch *q = l->q;
     size_t nq = l->nq;
-    int replay = l->replay, names = l->names, users = l->max_user > 0;
+    int replay = l->replay, names = l->names;
+    uint32_t max_user = l->max_user;
     l->q = NULL;
     l->nq = l->capq = l->queued = 0;
     l->replay = l->names = 0;
     l->wants = 1; /* what commits from now on may be needed, whatever the rules turn out to be */
     pthread_mutex_unlock(&l->mu);
     if (!rc)
-        rc = live_pass(l, st, rs, e, sc, now, q, nq, replay, names, users, &s);
+        rc = live_pass(l, st, rs, e, sc, now, q, nq, replay, names, max_user, &s);
     else
         kz_ruleset_free(rs);
     queue_free(q, nq);
