@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "api/api.h"
+#include "api/auth.h"
 #include "core/time.h"
 #include "core/tz.h"
 #include "engine/engine.h"
@@ -31,6 +32,7 @@ typedef struct kz_api_user {
     kz_user user;
     int level;               /* KZ_ROLE_* */
     char session_hash[72];   /* when logged in by a session cookie */
+    char csrf[KZ_TOKEN_TEXT]; /* and that session's CSRF token ("" for a token) */
 } kz_api_user;
 
 struct kz_app {

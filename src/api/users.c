@@ -101,15 +101,17 @@ int kz_api_authorize(kz_http_req *req, const kz_route *route, kz_http_resp *resp
             return 403;
         }
     }
-    free(csrf);
     kz_api_user *u = calloc(1, sizeof *u);
     if (!u || kz_store_user_get(st, NULL, user_id, &u->user)) {
         free(u);
+        free(csrf);
         kz_resp_error(resp, 401, NULL, "the user no longer exists");
         return 401;
     }
     u->level = kz_auth_role(u->user.role);
     snprintf(u->session_hash, sizeof u->session_hash, "%s", by_session ? hash : "");
+    snprintf(u->csrf, sizeof u->csrf, "%s", by_session && csrf ? csrf : "");
+    free(csrf);
     req->user = u;
     if (u->level < route->role) {
         kz_resp_error(resp, 403, NULL, "a %s may not do this", u->user.role);
@@ -242,7 +244,7 @@ int kz_api_login(kz_http_req *req, kz_http_resp *resp)
     kz_jw_end(&w);
     kz_buf_putc(&resp->body, '\n');
     kz_resp_json(resp, 200);
-    kz_api_user who = { u, kz_auth_role(u.role), "" };
+    kz_api_user who = { u, kz_auth_role(u.role), "", "" };
     req->user = &who;
     rc = kz_api_audit(req, "login", u.name, "");
     req->user = NULL;
@@ -316,23 +318,15 @@ int kz_api_session(kz_http_req *req, kz_http_resp *resp)
 int kz_api_me(kz_http_req *req, kz_http_resp *resp)
 {
     kz_api_user *u = req->user;
-    char *csrf = NULL;
-    int64_t user_id = 0;
-    /* a browser's session: its CSRF token again (a reloaded page has lost it);
-     * only the same origin can read the answer */
-    if (u->session_hash[0]) {
-        kz_store *st = kz_app_store(req->app);
-        if (!st || kz_store_session_get(st, u->session_hash, kz_now(), &user_id, &csrf))
-            return KZ_EIO;
-    }
     kz_jw w;
     kz_jw_init(&w, &resp->body);
     kz_jw_obj(&w);
     user_json(&w, u->user.name, u->user.role);
+    /* a browser's session: its CSRF token again (a reloaded page has lost it);
+     * only the same origin can read the answer */
     kz_jw_key(&w, "csrf");
-    kz_jw_str(&w, csrf);
+    kz_jw_str(&w, u->csrf[0] ? u->csrf : NULL);
     kz_jw_end(&w);
-    free(csrf);
     return kz_resp_json_end(resp, &w, 200);
 }
 
