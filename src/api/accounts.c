@@ -456,10 +456,12 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
         int64_t mrr = (want_paying >= 0 || by == SORT_MRR) ? kz_engine_mrr(e, i, at) : 0;
         if (want_paying >= 0 && (mrr > 0) != want_paying)
             continue;
+        /* the account's facts, once, when a filter or the order needs them */
         kz_day renewal = KZ_DAY_NONE;
-        if (plan || renewal_within >= 0 || by == SORT_RENEWAL) {
-            kz_account_facts f;
+        kz_account_facts f;
+        if (plan || renewal_within >= 0 || by == SORT_RENEWAL || by == SORT_LAST_EVENT || by == SORT_TICKETS)
             kz_engine_account_facts(e, &mo, i, at, &f);
+        if (plan || renewal_within >= 0 || by == SORT_RENEWAL) {
             if (plan && (!f.plan || strcmp(f.plan, plan) != 0))
                 continue;
             renewal = renewal_of(d, &f, i, at);
@@ -474,14 +476,8 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
         case SORT_HEALTH: it.v = health; break;
         case SORT_RENEWAL: it.v = renewal == KZ_DAY_NONE ? NAN : (double)renewal; break;
         case SORT_MRR: it.v = (double)mrr; break;
-        case SORT_LAST_EVENT:
-        case SORT_TICKETS: {
-            kz_account_facts f;
-            kz_engine_account_facts(e, &mo, i, at, &f);
-            it.v = by == SORT_TICKETS ? (double)f.open_tickets
-                                      : f.last_event == INT64_MIN ? NAN : (double)f.last_event;
-            break;
-        }
+        case SORT_LAST_EVENT: it.v = f.last_event == INT64_MIN ? NAN : (double)f.last_event; break;
+        case SORT_TICKETS: it.v = (double)f.open_tickets; break;
         default: break;
         }
         if (desc && !isnan(it.v))
