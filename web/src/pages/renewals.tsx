@@ -11,19 +11,15 @@ import { onLink } from "../router";
 import { useSession } from "../session";
 import type { AccountRow } from "./accounts";
 
-interface Row extends AccountRow {
-  renewal: string | null;
-}
-
 interface Page {
   as_of: string | null;
   total: number;
-  accounts: Row[];
+  accounts: AccountRow[];
 }
 
 const HORIZONS = [30, 90, 180, 365];
 
-function atRisk(r: Row): boolean {
+function atRisk(r: AccountRow): boolean {
   return r.health?.band === "red" || r.health?.band === "yellow" || (r.churn?.probability ?? 0) >= 0.5;
 }
 
@@ -31,7 +27,7 @@ export function Renewals() {
   const { t } = useI18n();
   const { fmt } = useSession();
   const [days, setDays] = useState(90);
-  const [state, setState] = useState<{ rows: Row[]; asOf: string | null } | null>(null);
+  const [state, setState] = useState<{ rows: AccountRow[]; asOf: string | null } | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -39,7 +35,7 @@ export function Renewals() {
     setState(null);
     setError(null);
     (async () => {
-      const rows: Row[] = [];
+      const rows: AccountRow[] = [];
       let asOf: string | null = null;
       for (let off = 0; ; off += 1000) {
         const p = await api<Page>(`/api/v1/accounts${query({ renewal_within: days, sort: "renewal", limit: 1000, offset: off })}`);
@@ -55,7 +51,7 @@ export function Renewals() {
   }, [days, tick]);
 
   const months = useMemo(() => {
-    const m = new Map<string, { rows: Row[]; arr: number; risk: number }>();
+    const m = new Map<string, { rows: AccountRow[]; arr: number; risk: number }>();
     for (const r of state?.rows ?? []) {
       const key = (r.renewal ?? "").slice(0, 7);
       let g = m.get(key);
