@@ -6,7 +6,8 @@
  *   /api/v1/firings, /api/v1/deliveries what the rules did, and the outbox;
  *   /api/v1/tasks[/{id}]                the tasks of CSMs;
  *   /api/v1/accounts/{id}/timeline      everything that happened to an
- *                                       account, in one stream, newest first;
+ *                                       account, in one stream, newest first,
+ *                                       each item in words and as data;
  *   /api/v1/playbooks[/{name}]          the playbook documents, as HTML too.
  *
  * Thin: rules are read and checked by rules/rule.h, replayed by rules/run.h,
@@ -15,6 +16,7 @@
  * transaction: a change is whole or not at all.
  */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1054,10 +1056,14 @@ done:
 /* ---- the timeline of an account ----------------------------------------------------------------- */
 
 /* One thing that happened, in the order newest first: at, then kind, then
- * ref, each descending (a total order: no two items share all three). */
+ * ref, each descending (a total order: no two items share all three). title
+ * and detail are English sentences; data holds the facts they are made of,
+ * as a JSON object (docs/api.md lists its keys per kind), so that a client
+ * can say them in its own language. */
 struct item {
     kz_time at;
     const char *kind, *title, *detail, *ref;
+    const char *data;
 };
 
 struct sub {
@@ -1077,6 +1083,10 @@ struct timeline {
     KZ_VEC(struct sub) subs;
     /* health: the band of the day before */
     char band[16];
+    /* the data of the item being made: written here (no cap: it holds no
+     * more than a stored row), then copied into the arena */
+    kz_buf scratch;
+    kz_jw w;
 };
 
 static int cmp_item(const struct item *x, const struct item *y)
@@ -1094,12 +1104,20 @@ static int cmp_item_q(const void *p, const void *q)
     return cmp_item(p, q);
 }
 
-/* The text of a value (NULL when null or empty), copied into the arena. */
+/* p, an allocation that is NULL only when out of memory; then t->rc says so. */
+static const char *need(struct timeline *t, const char *p)
+{
+    if (!p && !t->rc)
+        t->rc = kz_error_oom();
+    return p;
+}
+
+/* The text of a value (NULL when null or empty), copied into the arena (out of memory: NULL, t->rc set). */
 static const char *vtext(struct timeline *t, const kz_value *v)
 {
     if (v->kind != KZ_VTEXT || v->n == 0)
         return NULL;
-    return kz_arena_strndup(t->a, v->s, v->n);
+    return need(t, kz_arena_strndup(t->a, v->s, v->n));
 }
 
 /* s cut to DETAIL_MAX bytes on a character's boundary, with "…" when cut. */
@@ -1113,28 +1131,85 @@ static const char *cut(struct timeline *t, const char *s)
     n = DETAIL_MAX;
     while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
         n--;
-    return kz_arena_printf(t->a, "%.*s…", (int)n, s);
+    return need(t, kz_arena_printf(t->a, "%.*s…", (int)n, s));
+}
+
+/* Starts the data of an item, an object: its members follow on the writer returned. */
+static kz_jw *data_begin(struct timeline *t)
+{
+    kz_buf_reset(&t->scratch);
+    kz_jw_init(&t->w, &t->scratch);
+    kz_jw_obj(&t->w);
+    return &t->w;
+}
+
+/* Ends the data begun by data_begin: its JSON text, in the arena; NULL (with
+ * t->rc set) when it could not be written. */
+static const char *data_end(struct timeline *t)
+{
+    kz_jw_end(&t->w);
+    int rc = kz_jw_error(&t->w);
+    if (rc) {
+        if (!t->rc)
+            t->rc = rc;
+        return NULL;
+    }
+    return need(t, kz_arena_strndup(t->a, kz_buf_cstr(&t->scratch), t->scratch.len));
+}
+
+static void data_str(kz_jw *w, const char *key, const char *v)
+{
+    kz_jw_key(w, key);
+    kz_jw_str(w, v);
+}
+
+static void data_int(kz_jw *w, const char *key, int64_t v)
+{
+    kz_jw_key(w, key);
+    kz_jw_int(w, v);
+}
+
+static void data_double(kz_jw *w, const char *key, double v)
+{
+    kz_jw_key(w, key);
+    kz_jw_double(w, v);
+}
+
+/* Money as the API writes it everywhere: a decimal number, at least 2 decimals. */
+static void data_money(kz_jw *w, const char *key, int64_t v)
+{
+    kz_jw_key(w, key);
+    kz_jw_fixed(w, v, KZ_MONEY_SCALE, 2);
+}
+
+/* {"title"}: the data of a task closed. */
+static const char *title_data(struct timeline *t, const char *title)
+{
+    data_str(data_begin(t), "title", title);
+    return data_end(t);
 }
 
 static void add(struct timeline *t, kz_time at, const char *kind, const char *title, const char *detail,
-                const char *ref)
+                const char *data, const char *ref)
 {
     if (t->rc)
         return;
-    if (!title || !ref) {
+    if (!kind || !title || !ref || !data) {
         t->rc = kz_error_oom();
         return;
     }
-    struct item it = { at, kind, title, detail, ref };
+    struct item it = { at, kind, title, detail, ref, data };
     if (kz_vec_push(&t->v, it))
         t->rc = kz_error_oom();
 }
 
+/* "1146.60"; "" (with t->rc set) when out of memory, so that it can always be printed. */
 static const char *money(struct timeline *t, int64_t v)
 {
     char b[KZ_FIXED_BUF];
     kz_format_fixed_min(b, v, KZ_MONEY_SCALE, 2);
-    return kz_arena_strndup(t->a, b, strlen(b));
+    const char *s = need(t, kz_arena_strndup(t->a, b, strlen(b)));
+    return s ? s : "";
 }
 
 static int on_sub(void *ctx, int64_t id, const kz_value *row)
@@ -1146,6 +1221,8 @@ static int on_sub(void *ctx, int64_t id, const kz_value *row)
                      row[KZ_SUB_QUANTITY].kind == KZ_VINT ? row[KZ_SUB_QUANTITY].i : 0,
                      row[KZ_SUB_START].kind == KZ_VINT ? (kz_day)row[KZ_SUB_START].i : KZ_DAY_NONE,
                      row[KZ_SUB_END].kind == KZ_VINT ? (kz_day)row[KZ_SUB_END].i : KZ_DAY_NONE, 0 };
+    if (t->rc)
+        return t->rc;
     if (!s.key)
         return kz_error_oom();
     return kz_vec_push(&t->subs, s) ? kz_error_oom() : KZ_OK;
@@ -1154,8 +1231,31 @@ static int on_sub(void *ctx, int64_t id, const kz_value *row)
 /* "pro, MRR 1146.60, quantity 26" */
 static const char *sub_words(struct timeline *t, const struct sub *s)
 {
-    return kz_arena_printf(t->a, "%s%sMRR %s, quantity %lld", s->plan ? s->plan : "", s->plan ? ", " : "",
-                           money(t, s->mrr), (long long)s->quantity);
+    return need(t, kz_arena_printf(t->a, "%s%sMRR %s, quantity %lld", s->plan ? s->plan : "", s->plan ? ", " : "",
+                                   money(t, s->mrr), (long long)s->quantity));
+}
+
+/* {"plan", "mrr", "quantity"}: the data of a start or an end. */
+static const char *sub_data(struct timeline *t, const struct sub *s)
+{
+    kz_jw *w = data_begin(t);
+    data_str(w, "plan", s->plan);
+    data_money(w, "mrr", s->mrr);
+    data_int(w, "quantity", s->quantity);
+    return data_end(t);
+}
+
+/* {"from_plan", "to_plan", "from_mrr", "to_mrr", "from_quantity", "to_quantity"}: a change. */
+static const char *change_data(struct timeline *t, const struct sub *from, const struct sub *to)
+{
+    kz_jw *w = data_begin(t);
+    data_str(w, "from_plan", from->plan);
+    data_str(w, "to_plan", to->plan);
+    data_money(w, "from_mrr", from->mrr);
+    data_money(w, "to_mrr", to->mrr);
+    data_int(w, "from_quantity", from->quantity);
+    data_int(w, "to_quantity", to->quantity);
+    return data_end(t);
 }
 
 /* Starts, changes (a subscription begins the day another of the account
@@ -1175,20 +1275,22 @@ static void subscription_items(struct timeline *t)
         if (before) {
             before->followed = 1;
             const char *from_plan = before->plan ? before->plan : "no plan", *to_plan = s->plan ? s->plan : "no plan";
-            add(t, kz_day_time(s->start), "subscription.change", "Subscription changed",
-                kz_arena_printf(t->a, "%s → %s, MRR %s → %s, quantity %lld → %lld", from_plan, to_plan,
-                                money(t, before->mrr), money(t, s->mrr), (long long)before->quantity,
-                                (long long)s->quantity),
-                s->key);
+            const char *detail = need(t, kz_arena_printf(t->a, "%s → %s, MRR %s → %s, quantity %lld → %lld", from_plan,
+                                                         to_plan, money(t, before->mrr), money(t, s->mrr),
+                                                         (long long)before->quantity, (long long)s->quantity));
+            const char *data = change_data(t, before, s);
+            add(t, kz_day_time(s->start), "subscription.change", "Subscription changed", detail, data, s->key);
         } else {
-            add(t, kz_day_time(s->start), "subscription.start", "Subscription started", sub_words(t, s), s->key);
+            const char *detail = sub_words(t, s), *data = sub_data(t, s);
+            add(t, kz_day_time(s->start), "subscription.start", "Subscription started", detail, data, s->key);
         }
     }
     for (size_t i = 0; i < n && !t->rc; i++) {
         struct sub *s = &v[i];
         if (s->end == KZ_DAY_NONE || s->end > t->today || s->followed)
             continue;
-        add(t, kz_day_time(s->end), "subscription.end", "Subscription ended", sub_words(t, s), s->key);
+        const char *detail = sub_words(t, s), *data = sub_data(t, s);
+        add(t, kz_day_time(s->end), "subscription.end", "Subscription ended", detail, data, s->key);
     }
 }
 
@@ -1199,16 +1301,21 @@ static int on_ticket(void *ctx, int64_t id, const kz_value *row)
     const char *key = vtext(t, &row[KZ_TICKET_KEY]), *subject = vtext(t, &row[KZ_TICKET_SUBJECT]),
                *priority = vtext(t, &row[KZ_TICKET_PRIORITY]), *category = vtext(t, &row[KZ_TICKET_CATEGORY]);
     const char *detail = priority || category
-                             ? kz_arena_printf(t->a, "%s%s%s%s%s", priority ? "priority " : "", priority ? priority : "",
-                                               priority && category ? ", " : "", category ? category : "",
-                                               category ? " question" : "")
+                             ? need(t, kz_arena_printf(t->a, "%s%s%s%s%s", priority ? "priority " : "",
+                                                       priority ? priority : "", priority && category ? ", " : "",
+                                                       category ? category : "", category ? " question" : ""))
                              : NULL;
+    kz_jw *w = data_begin(t);
+    data_str(w, "subject", subject);
+    data_str(w, "priority", priority);
+    data_str(w, "category", category);
+    const char *data = data_end(t);
     if (row[KZ_TICKET_OPENED].kind == KZ_VINT)
         add(t, row[KZ_TICKET_OPENED].i, "ticket.opened",
-            subject ? kz_arena_printf(t->a, "Ticket opened: %s", subject) : "Ticket opened", detail, key);
+            subject ? kz_arena_printf(t->a, "Ticket opened: %s", subject) : "Ticket opened", detail, data, key);
     if (row[KZ_TICKET_RESOLVED].kind == KZ_VINT)
         add(t, row[KZ_TICKET_RESOLVED].i, "ticket.resolved",
-            subject ? kz_arena_printf(t->a, "Ticket resolved: %s", subject) : "Ticket resolved", detail, key);
+            subject ? kz_arena_printf(t->a, "Ticket resolved: %s", subject) : "Ticket resolved", detail, data, key);
     return t->rc;
 }
 
@@ -1218,10 +1325,22 @@ static int on_nps(void *ctx, int64_t id, const kz_value *row)
     (void)id;
     if (row[KZ_NPS_TS].kind != KZ_VINT)
         return KZ_OK;
-    int64_t score = row[KZ_NPS_SCORE].kind == KZ_VINT ? row[KZ_NPS_SCORE].i : -1;
-    const char *group = score >= 9 ? "promoter" : score >= 7 ? "passive" : score >= 0 ? "detractor" : "no score";
-    add(t, row[KZ_NPS_TS].i, "nps", kz_arena_printf(t->a, "NPS answer: %lld (%s)", (long long)score, group),
-        cut(t, vtext(t, &row[KZ_NPS_COMMENT])), vtext(t, &row[KZ_NPS_KEY]));
+    int has_score = row[KZ_NPS_SCORE].kind == KZ_VINT;
+    int64_t score = has_score ? row[KZ_NPS_SCORE].i : -1;
+    const char *group = score >= 9 ? "promoter" : score >= 7 ? "passive" : score >= 0 ? "detractor" : NULL;
+    const char *comment = vtext(t, &row[KZ_NPS_COMMENT]);
+    kz_jw *w = data_begin(t);
+    kz_jw_key(w, "score");
+    if (has_score)
+        kz_jw_int(w, score);
+    else
+        kz_jw_null(w);
+    data_str(w, "group", group);
+    data_str(w, "comment", comment);
+    const char *data = data_end(t);
+    add(t, row[KZ_NPS_TS].i, "nps",
+        kz_arena_printf(t->a, "NPS answer: %lld (%s)", (long long)score, group ? group : "no score"), cut(t, comment),
+        data, vtext(t, &row[KZ_NPS_KEY]));
     return t->rc;
 }
 
@@ -1241,17 +1360,29 @@ static int on_activity(void *ctx, int64_t id, const kz_value *row)
     for (size_t i = 0; !title && i < sizeof names / sizeof names[0]; i++)
         if (strcmp(names[i].kind, kind) == 0)
             title = names[i].title;
-    add(t, row[KZ_ACT_TS].i, kz_arena_printf(t->a, "activity.%s", kind), title ? title : kind,
-        cut(t, vtext(t, &row[KZ_ACT_BODY])), vtext(t, &row[KZ_ACT_KEY]));
+    const char *body = cut(t, vtext(t, &row[KZ_ACT_BODY]));
+    kz_jw *w = data_begin(t);
+    data_str(w, "activity", kind);
+    data_str(w, "subject", subject);
+    data_str(w, "body", body);
+    const char *data = data_end(t);
+    add(t, row[KZ_ACT_TS].i, kz_arena_printf(t->a, "activity.%s", kind), title ? title : kind, body, data,
+        vtext(t, &row[KZ_ACT_KEY]));
     return t->rc;
 }
 
 static int on_tl_firing(void *ctx, const kz_firing_rec *f)
 {
     struct timeline *t = ctx;
-    add(t, f->fired_at, "rule.fired",
-        kz_arena_printf(t->a, "Rule %s fired%s", f->rule ? f->rule : "?", f->dry_run ? " (dry run)" : ""),
-        f->reason ? cut(t, kz_arena_strndup(t->a, f->reason, strlen(f->reason))) : NULL,
+    kz_jw *w = data_begin(t);
+    data_str(w, "rule", f->rule);
+    kz_jw_key(w, "dry_run");
+    kz_jw_bool(w, f->dry_run);
+    data_str(w, "reason", f->reason);
+    const char *data = data_end(t);
+    add(t, f->fired_at,
+        "rule.fired", kz_arena_printf(t->a, "Rule %s fired%s", f->rule ? f->rule : "?", f->dry_run ? " (dry run)" : ""),
+        f->reason ? cut(t, need(t, kz_arena_strndup(t->a, f->reason, strlen(f->reason)))) : NULL, data,
         kz_arena_printf(t->a, "%lld", (long long)f->id));
     return t->rc;
 }
@@ -1264,15 +1395,24 @@ static int on_tl_task(void *ctx, const kz_task_rec *r)
         kz_format_date(due, r->due);
     const char *ref = kz_arena_printf(t->a, "%lld", (long long)r->id);
     const char *title = r->title ? r->title : "";
-    add(t, r->created_at, "task.created", kz_arena_printf(t->a, "Task: %s", title),
-        kz_arena_printf(t->a, "%s%s%s%s%sfrom %s", r->assignee ? "assigned to " : "", r->assignee ? r->assignee : "",
-                        r->assignee ? ", " : "", r->due != KZ_DAY_NONE ? "due " : "",
-                        r->due != KZ_DAY_NONE ? kz_arena_printf(t->a, "%s, ", due) : "", r->source ? r->source : "?"),
-        ref);
+    const char *detail =
+        need(t, kz_arena_printf(t->a, "%s%s%s%s%s%sfrom %s", r->assignee ? "assigned to " : "",
+                                r->assignee ? r->assignee : "", r->assignee ? ", " : "",
+                                r->due != KZ_DAY_NONE ? "due " : "", r->due != KZ_DAY_NONE ? due : "",
+                                r->due != KZ_DAY_NONE ? ", " : "", r->source ? r->source : "?"));
+    kz_jw *w = data_begin(t);
+    data_str(w, "title", title);
+    data_str(w, "assignee", r->assignee);
+    kz_jw_key(w, "due");
+    kz_jw_date(w, r->due);
+    data_str(w, "source", r->source);
+    const char *data = data_end(t);
+    add(t, r->created_at, "task.created", kz_arena_printf(t->a, "Task: %s", title), detail, data, ref);
     if (r->closed_at && r->status && strcmp(r->status, "open") != 0) {
         int done = strcmp(r->status, "done") == 0;
+        data = title_data(t, title);
         add(t, r->closed_at, done ? "task.done" : "task.cancelled",
-            kz_arena_printf(t->a, "Task %s: %s", done ? "done" : "cancelled", title), NULL, ref);
+            kz_arena_printf(t->a, "Task %s: %s", done ? "done" : "cancelled", title), NULL, data, ref);
     }
     return t->rc;
 }
@@ -1285,9 +1425,16 @@ static int on_tl_health(void *ctx, const char *account_key, const kz_health_row 
     if (t->band[0] && strcmp(t->band, band) != 0) {
         char day[KZ_DATE_BUF];
         kz_format_date(day, h->day);
+        kz_jw *w = data_begin(t);
+        data_str(w, "from", t->band);
+        data_str(w, "to", band);
+        data_double(w, "score", round(h->score * 10) / 10); /* as GET /accounts/{id}/health gives it */
+        data_int(w, "version", h->version);
+        const char *data = data_end(t);
         add(t, kz_day_time(h->day), "health.band", kz_arena_printf(t->a, "Health %s → %s", t->band, band),
-            kz_arena_printf(t->a, "score %.1f (health definition version %lld)", h->score, (long long)h->version),
-            kz_arena_strndup(t->a, day, strlen(day)));
+            need(t, kz_arena_printf(t->a, "score %.1f (health definition version %lld)", h->score,
+                                    (long long)h->version)),
+            data, kz_arena_strndup(t->a, day, strlen(day)));
     }
     snprintf(t->band, sizeof t->band, "%s", band);
     return t->rc;
@@ -1300,8 +1447,18 @@ static int on_tl_anomaly(void *ctx, const kz_anomaly_rec *an)
     kz_format_double(lo, an->low);
     kz_format_double(hi, an->high);
     kz_format_double(obs, an->observed);
+    kz_jw *w = data_begin(t);
+    data_int(w, "anomaly_id", an->id);
+    data_str(w, "series", an->series);
+    data_str(w, "kind", an->kind);
+    data_double(w, "observed", an->observed);
+    data_double(w, "low", an->low);
+    data_double(w, "high", an->high);
+    data_str(w, "state", an->state);
+    data_str(w, "message", an->message);
+    const char *data = data_end(t);
     add(t, kz_day_time(an->day), "anomaly", kz_arena_printf(t->a, "Anomaly: %s", an->message),
-        kz_arena_printf(t->a, "%s %s, expected %s to %s (%s)", an->kind, obs, lo, hi, an->state),
+        need(t, kz_arena_printf(t->a, "%s %s, expected %s to %s (%s)", an->kind, obs, lo, hi, an->state)), data,
         kz_arena_printf(t->a, "%lld", (long long)an->id));
     return t->rc;
 }
@@ -1409,16 +1566,36 @@ static void item_json(kz_jw *w, const struct item *it)
     kz_jw_str(w, it->detail);
     kz_jw_key(w, "ref");
     kz_jw_str(w, it->ref);
+    kz_jw_key(w, "data");
+    kz_jw_raw(w, it->data, strlen(it->data));
     kz_jw_end(w);
+}
+
+/* Whether kind is one of the comma-separated list, or under one of them
+ * ("ticket" takes "ticket.opened"). */
+static int kind_wanted(const char *list, const char *kind)
+{
+    size_t kn = strlen(kind);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n && n <= kn && memcmp(p, kind, n) == 0 && (kind[n] == '\0' || kind[n] == '.'))
+            return 1;
+        p += n + (end != NULL);
+    }
+    return 0;
 }
 
 int kz_api_account_timeline(kz_http_req *req, kz_http_resp *resp)
 {
     kz_app *a = req->app;
-    const char *key = kz_req_param(req, "id"), *before = kz_req_query(req, "before");
+    const char *key = kz_req_param(req, "id"), *before = kz_req_query(req, "before"),
+               *kinds = kz_req_query(req, "kind");
     int64_t limit, account;
     if (kz_req_int(req, resp, "limit", 1, 1000, 50, &limit))
         return KZ_OK;
+    if (kinds && !*kinds)
+        return kz_resp_error(resp, 400, "kind", "kind: one or more kinds, comma-separated (ticket, activity.call...)");
     /* before: a time (RFC 3339: what happened before it) or the cursor of next_before */
     struct item cur = { 0 };
     int by_cursor = 0, by_time = 0;
@@ -1448,10 +1625,18 @@ int kz_api_account_timeline(kz_http_req *req, kz_http_resp *resp)
     memset(&t, 0, sizeof t);
     t.st = st;
     t.today = kz_time_day(kz_now());
+    kz_buf_init(&t.scratch, KZ_BUF_UNLIMITED);
     if (!(t.a = kz_arena_new(1 << 16)))
         return kz_error_oom();
     if ((rc = timeline_gather(&t, account, key)))
         goto done;
+    if (kinds) { /* ?kind=ticket,activity.call: those kinds, or kinds under them */
+        size_t kept = 0;
+        for (size_t i = 0; i < t.v.n; i++)
+            if (kind_wanted(kinds, t.v.v[i].kind))
+                t.v.v[kept++] = t.v.v[i];
+        t.v.n = kept;
+    }
     size_t first = 0;
     while (first < t.v.n && ((by_cursor && cmp_item(&cur, &t.v.v[first]) >= 0) || (by_time && t.v.v[first].at >= before_t)))
         first++;
@@ -1461,6 +1646,8 @@ int kz_api_account_timeline(kz_http_req *req, kz_http_resp *resp)
     kz_jw_obj(&w);
     kz_jw_key(&w, "account_id");
     kz_jw_str(&w, key);
+    kz_jw_key(&w, "total"); /* the items of the kinds asked for, on every page */
+    kz_jw_int(&w, (int64_t)t.v.n);
     kz_jw_key(&w, "items");
     kz_jw_arr(&w);
     for (size_t i = first; i < end; i++)
@@ -1484,6 +1671,7 @@ int kz_api_account_timeline(kz_http_req *req, kz_http_resp *resp)
 done:
     kz_vec_free(&t.v);
     kz_vec_free(&t.subs);
+    kz_buf_free(&t.scratch);
     kz_arena_free(t.a);
     return rc;
 }

@@ -5,8 +5,9 @@
  * firings and deliveries listed and paged (webhook URLs never shown whole);
  * tasks added, listed with every filter, paged and taken through their
  * lifecycle; an account's timeline in order and paged without gaps or
- * repeats, with health band changes as recorded; playbook documents listed
- * and rendered, their raw HTML escaped.
+ * repeats, with health band changes as recorded and every item's facts as
+ * data (absent ones null); playbook documents listed and rendered, their raw
+ * HTML escaped.
  */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -623,6 +624,80 @@ static void in_order(const cJSON *items)
     }
 }
 
+/* The item of kind and ref (NULL: the first of the kind) in items; it must be there. */
+static const cJSON *item_of(const cJSON *items, const char *kind, const char *ref)
+{
+    for (int i = 0; i < cJSON_GetArraySize(items); i++) {
+        const cJSON *it = cJSON_GetArrayItem(items, i);
+        if (strcmp(str(it, "kind"), kind) == 0 && (!ref || strcmp(str(it, "ref"), ref) == 0))
+            return it;
+    }
+    cr_assert_fail("no item %s %s", kind, ref ? ref : "");
+    return NULL;
+}
+
+/* The members of an item's data by its kind (the contract of docs/api.md): each
+ * there, null when absent, never left out, and no other. */
+static const struct {
+    const char *kind; /* "activity." is every activity.* */
+    const char *keys[9];
+} DATA_KEYS[] = {
+    { "subscription.start", { "plan", "mrr", "quantity" } },
+    { "subscription.end", { "plan", "mrr", "quantity" } },
+    { "subscription.change", { "from_plan", "to_plan", "from_mrr", "to_mrr", "from_quantity", "to_quantity" } },
+    { "ticket.opened", { "subject", "priority", "category" } },
+    { "ticket.resolved", { "subject", "priority", "category" } },
+    { "nps", { "score", "group", "comment" } },
+    { "activity.", { "activity", "subject", "body" } },
+    { "rule.fired", { "rule", "dry_run", "reason" } },
+    { "task.created", { "title", "assignee", "due", "source" } },
+    { "task.done", { "title" } },
+    { "task.cancelled", { "title" } },
+    { "health.band", { "from", "to", "score", "version" } },
+    { "anomaly", { "anomaly_id", "series", "kind", "observed", "low", "high", "state", "message" } },
+};
+
+/* The data of item it, checked against DATA_KEYS. */
+static const cJSON *data_of(const cJSON *it)
+{
+    const char *kind = str(it, "kind");
+    const cJSON *d = get(it, "data");
+    cr_assert(cJSON_IsObject(d), "%s: data is not an object", kind);
+    for (size_t i = 0; i < sizeof DATA_KEYS / sizeof DATA_KEYS[0]; i++) {
+        size_t kl = strlen(DATA_KEYS[i].kind);
+        if (DATA_KEYS[i].kind[kl - 1] == '.' ? strncmp(kind, DATA_KEYS[i].kind, kl) != 0
+                                              : strcmp(kind, DATA_KEYS[i].kind) != 0)
+            continue;
+        int n = 0;
+        for (; n < 9 && DATA_KEYS[i].keys[n]; n++)
+            cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(d, DATA_KEYS[i].keys[n]), "%s: no '%s' in %s", kind,
+                               DATA_KEYS[i].keys[n], cJSON_PrintUnformatted(d));
+        cr_assert_eq(cJSON_GetArraySize(d), n, "%s: other members in %s", kind, cJSON_PrintUnformatted(d));
+        return d;
+    }
+    cr_assert_fail("no data contract for the kind %s", kind);
+    return NULL;
+}
+
+static int is_null(const cJSON *o, const char *key)
+{
+    return cJSON_IsNull(get(o, key));
+}
+
+static double dnum(const cJSON *o, const char *key)
+{
+    const cJSON *v = get(o, key);
+    cr_assert(cJSON_IsNumber(v), "'%s' is not a number in %s", key, cJSON_PrintUnformatted(o));
+    return v->valuedouble;
+}
+
+static int on_first_id(void *ctx, int64_t id, const kz_value *row)
+{
+    (void)row;
+    *(int64_t *)ctx = id;
+    return 0;
+}
+
 Test(playbooks_api, timeline_in_order_and_paged, .timeout = 120)
 {
     char *dir = kt_demo_world(100, 3);
@@ -644,6 +719,19 @@ Test(playbooks_api, timeline_in_order_and_paged, .timeout = 120)
           .observed = 2, .expected = 40, .low = 25, .high = 55, .score = 0.99, .unit = "count", .message = "other" },
     };
     cr_assert_eq(kz_store_anomalies_put(st, an, 2, kz_now(), NULL), 0, "%s", kz_error_msg());
+    /* a rule's firing for tl1 (a dry run), after its subscription ended */
+    int64_t tl1 = 0, fired = 0;
+    kz_value tl1_key = kz_vtext("tl1", 3);
+    cr_assert_eq(kz_store_get(st, KZ_ENT_ACCOUNT, &tl1_key, on_first_id, &tl1), 0, "%s", kz_error_msg());
+    kz_time fat;
+    cr_assert_eq(kz_parse_time(&fat, NULL, "2024-12-02T06:00:00Z", 20), 0);
+    kz_firing_rec fr = { .rule = "renewal-lost", .subject_kind = "account", .subject = "tl1", .account_id = tl1,
+                         .window_key = "2024-12-01", .at = fat, .fired_at = fat,
+                         .reason = "subscription s_tl2 ended", .dry_run = 1 };
+    cr_assert_eq(kz_store_firing_add(st, &fr, &fired), 0, "%s", kz_error_msg());
+    cr_assert_gt(fired, 0);
+    char fid[32];
+    snprintf(fid, sizeof fid, "%lld", (long long)fired);
     kz_store_close(st);
     free(db);
     struct caller admin, csm, viewer;
@@ -659,13 +747,18 @@ Test(playbooks_api, timeline_in_order_and_paged, .timeout = 120)
     cJSON_Delete(t);
     expect(&s, &csm, "PATCH", tpath, "{\"status\": \"done\"}", 200, NULL);
     cJSON *tl = call(&s, &viewer, "GET", "/api/v1/accounts/tl1/timeline?limit=1000", NULL, 200, "\"next_before\":null");
+    /* money as the API writes it elsewhere: a decimal number with its cents */
+    expect(&s, &viewer, "GET", "/api/v1/accounts/tl1/timeline?limit=1000", NULL, 200,
+           "\"data\":{\"from_plan\":\"starter\",\"to_plan\":\"pro\",\"from_mrr\":100.00,\"to_mrr\":250.00,"
+           "\"from_quantity\":1,\"to_quantity\":3}");
     cr_assert_str_eq(str(tl, "account_id"), "tl1");
     const cJSON *items = get(tl, "items");
-    static const struct {
+    const struct {
         const char *kind, *ref, *at, *title;
     } want[] = {
         { "task.done", NULL, NULL, "Task done: Win them back" },
         { "task.created", NULL, NULL, "Task: Win them back" },
+        { "rule.fired", fid, "2024-12-02T06:00:00Z", "Rule renewal-lost fired (dry run)" },
         { "subscription.end", "s_tl2", "2024-12-01T00:00:00Z", "Subscription ended" },
         { "anomaly", NULL, "2024-08-15T00:00:00Z", "Anomaly: tl1 went quiet" },
         { "activity.note", "a_tl2", "2024-07-01T08:00:00Z", "Note" },
@@ -688,17 +781,77 @@ Test(playbooks_api, timeline_in_order_and_paged, .timeout = 120)
         cr_assert_str_eq(str(it, "title"), want[i].title, "item %zu", i);
     }
     in_order(items);
-    cr_assert_str_eq(str(cJSON_GetArrayItem(items, 3), "detail"), "account 2, expected 25 to 55 (open)");
-    cr_assert_str_eq(str(cJSON_GetArrayItem(items, 5), "detail"), "starter → pro, MRR 100.00 → 250.00, quantity 1 → 3");
-    cr_assert_str_eq(str(cJSON_GetArrayItem(items, 10), "detail"), "starter, MRR 100.00, quantity 1");
-    cr_assert_str_eq(str(cJSON_GetArrayItem(items, 6), "detail"), "Too slow");
-    cr_assert_str_eq(str(cJSON_GetArrayItem(items, 9), "detail"), "priority high, functional question");
-    cr_assert(cJSON_IsNull(get(cJSON_GetArrayItem(items, 0), "detail")));
-    const char *cut = str(cJSON_GetArrayItem(items, 8), "detail");
+    cr_assert_str_eq(str(item_of(items, "anomaly", NULL), "detail"), "account 2, expected 25 to 55 (open)");
+    cr_assert_str_eq(str(item_of(items, "subscription.change", "s_tl2"), "detail"),
+                     "starter → pro, MRR 100.00 → 250.00, quantity 1 → 3");
+    cr_assert_str_eq(str(item_of(items, "subscription.start", "s_tl1"), "detail"), "starter, MRR 100.00, quantity 1");
+    cr_assert_str_eq(str(item_of(items, "nps", "n_tl1"), "detail"), "Too slow");
+    cr_assert_str_eq(str(item_of(items, "ticket.opened", "t_tl1"), "detail"), "priority high, functional question");
+    cr_assert_str_eq(str(item_of(items, "rule.fired", fid), "detail"), "subscription s_tl2 ended");
+    cr_assert(cJSON_IsNull(get(item_of(items, "task.done", tid), "detail")));
+    const char *cut = str(item_of(items, "activity.call", "a_tl1"), "detail");
     size_t cl = strlen(cut);
     cr_assert_leq(cl, 500 + 3);
     cr_assert_eq(memcmp(cut + cl - 3, "…", 3), 0, "%s", cut);
     cr_assert_eq((cl - 3) % 3, 0, "cut on a character's boundary");
+
+    /* the facts of each item as data, for clients that say them in their own words */
+    for (size_t i = 0; i < nw; i++)
+        data_of(cJSON_GetArrayItem(items, (int)i));
+    const cJSON *d = data_of(item_of(items, "ticket.opened", "t_tl1"));
+    cr_assert_str_eq(str(d, "subject"), "Cannot export");
+    cr_assert_str_eq(str(d, "priority"), "high");
+    cr_assert_str_eq(str(d, "category"), "functional");
+    d = data_of(item_of(items, "ticket.resolved", "t_tl1"));
+    cr_assert_str_eq(str(d, "subject"), "Cannot export");
+    cr_assert_str_eq(str(d, "priority"), "high");
+    d = data_of(item_of(items, "subscription.change", "s_tl2"));
+    cr_assert_str_eq(str(d, "from_plan"), "starter");
+    cr_assert_str_eq(str(d, "to_plan"), "pro");
+    cr_assert_float_eq(dnum(d, "from_mrr"), 100.0, 1e-9);
+    cr_assert_float_eq(dnum(d, "to_mrr"), 250.0, 1e-9);
+    cr_assert_eq(num(d, "from_quantity"), 1);
+    cr_assert_eq(num(d, "to_quantity"), 3);
+    d = data_of(item_of(items, "subscription.start", "s_tl1"));
+    cr_assert_str_eq(str(d, "plan"), "starter");
+    cr_assert_float_eq(dnum(d, "mrr"), 100.0, 1e-9);
+    cr_assert_eq(num(d, "quantity"), 1);
+    d = data_of(item_of(items, "subscription.end", "s_tl2"));
+    cr_assert_str_eq(str(d, "plan"), "pro");
+    cr_assert_float_eq(dnum(d, "mrr"), 250.0, 1e-9);
+    cr_assert_eq(num(d, "quantity"), 3);
+    d = data_of(item_of(items, "nps", "n_tl1"));
+    cr_assert_eq(num(d, "score"), 3);
+    cr_assert_str_eq(str(d, "group"), "detractor");
+    cr_assert_str_eq(str(d, "comment"), "Too slow");
+    d = data_of(item_of(items, "activity.note", "a_tl2"));
+    cr_assert_str_eq(str(d, "activity"), "note");
+    cr_assert(is_null(d, "subject"), "a note without a subject: %s", cJSON_PrintUnformatted(d));
+    cr_assert_str_eq(str(d, "body"), "Renewal looks safe");
+    d = data_of(item_of(items, "activity.call", "a_tl1"));
+    cr_assert_str_eq(str(d, "activity"), "call");
+    cr_assert_str_eq(str(d, "subject"), "Escalation call");
+    cr_assert_str_eq(str(d, "body"), cut, "the body cut as the detail is");
+    d = data_of(item_of(items, "task.created", tid));
+    cr_assert_str_eq(str(d, "title"), "Win them back");
+    cr_assert(is_null(d, "assignee") && is_null(d, "due"), "nobody, no day: %s", cJSON_PrintUnformatted(d));
+    cr_assert_str_eq(str(d, "source"), "user:cal");
+    d = data_of(item_of(items, "task.done", tid));
+    cr_assert_str_eq(str(d, "title"), "Win them back");
+    d = data_of(item_of(items, "rule.fired", fid));
+    cr_assert_str_eq(str(d, "rule"), "renewal-lost");
+    cr_assert(cJSON_IsTrue(get(d, "dry_run")));
+    cr_assert_str_eq(str(d, "reason"), "subscription s_tl2 ended");
+    const cJSON *ai = item_of(items, "anomaly", NULL);
+    d = data_of(ai);
+    cr_assert_eq(num(d, "anomaly_id"), strtol(str(ai, "ref"), NULL, 10));
+    cr_assert_str_eq(str(d, "series"), "account/tl1");
+    cr_assert_str_eq(str(d, "kind"), "account");
+    cr_assert_float_eq(dnum(d, "observed"), 2.0, 1e-9);
+    cr_assert_float_eq(dnum(d, "low"), 25.0, 1e-9);
+    cr_assert_float_eq(dnum(d, "high"), 55.0, 1e-9);
+    cr_assert_str_eq(str(d, "state"), "open");
+    cr_assert_str_eq(str(d, "message"), "tl1 went quiet");
     /* pages of every size give the same stream */
     for (int n = 1; n <= 4; n++) {
         int pages;
@@ -717,7 +870,38 @@ Test(playbooks_api, timeline_in_order_and_paged, .timeout = 120)
     cr_assert_not_null(str(b, "next_before"));
     cJSON_Delete(b);
     expect(&s, &viewer, "GET", "/api/v1/accounts/tl1/timeline?before=2000-01-01", NULL, 200,
-           "{\"account_id\":\"tl1\",\"items\":[],\"next_before\":null}");
+           "\"items\":[],\"next_before\":null}");
+    /* total: every item, whatever the page */
+    cr_assert_eq(num(tl, "total"), (long)cJSON_GetArraySize(items));
+    /* kinds: those asked for, or those under them, in the same order as in the whole list */
+    static const char *const kinds[] = { "ticket", "ticket.opened,nps", "activity", "task.done", "tick" };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        char kp[160];
+        snprintf(kp, sizeof kp, "/api/v1/accounts/tl1/timeline?limit=1000&kind=%s", kinds[k]);
+        cJSON *only = call(&s, &viewer, "GET", kp, NULL, 200, NULL);
+        const cJSON *got = get(only, "items");
+        cJSON *expected = cJSON_CreateArray();
+        const cJSON *it;
+        cJSON_ArrayForEach(it, items)
+        {
+            const char *kind = str(it, "kind");
+            int wanted = 0;
+            for (const char *p = kinds[k]; *p;) { /* the kinds of the list, or under them */
+                size_t n = strcspn(p, ",");
+                if (strncmp(kind, p, n) == 0 && (kind[n] == '\0' || kind[n] == '.'))
+                    wanted = 1;
+                p += n + (p[n] == ',');
+            }
+            if (wanted)
+                cJSON_AddItemToArray(expected, cJSON_Duplicate(it, 1));
+        }
+        cr_assert(k == 4 || cJSON_GetArraySize(expected) > 0, "tl1 has no %s", kinds[k]);
+        same_lists(got, expected, kinds[k]);
+        cr_assert_eq(num(only, "total"), (long)cJSON_GetArraySize(expected), "%s", kinds[k]);
+        cJSON_Delete(expected);
+        cJSON_Delete(only);
+    }
+    expect(&s, &viewer, "GET", "/api/v1/accounts/tl1/timeline?kind=", NULL, 400, "\"field\":\"kind\"");
     expect(&s, &viewer, "GET", "/api/v1/accounts/tl1/timeline?before=cXYZ", NULL, 400, "\"field\":\"before\"");
     expect(&s, &viewer, "GET", "/api/v1/accounts/tl1/timeline?before=yesterday", NULL, 400, "\"field\":\"before\"");
     expect(&s, &viewer, "GET", "/api/v1/accounts/tl1/timeline?limit=0", NULL, 400, "\"field\":\"limit\"");
@@ -747,9 +931,16 @@ Test(playbooks_api, timeline_in_order_and_paged, .timeout = 120)
             char title[64];
             snprintf(title, sizeof title, "Health %s → %s", str(y, "band"), str(x, "band"));
             cr_assert_str_eq(str(cJSON_GetArrayItem(its, at), "title"), title);
+            const cJSON *hd = data_of(cJSON_GetArrayItem(its, at));
+            cr_assert_str_eq(str(hd, "from"), str(y, "band"));
+            cr_assert_str_eq(str(hd, "to"), str(x, "band"));
+            cr_assert_float_eq(dnum(hd, "score"), dnum(x, "score"), 1e-9, "%s %s", key, str(x, "day"));
+            cr_assert_eq(num(hd, "version"), num(x, "definition_version"));
         }
-        for (int i = 0; i < cJSON_GetArraySize(its); i++)
+        for (int i = 0; i < cJSON_GetArraySize(its); i++) {
             found += strcmp(str(cJSON_GetArrayItem(its, i), "kind"), "health.band") == 0;
+            data_of(cJSON_GetArrayItem(its, i)); /* every kind of row, as data */
+        }
         cr_assert_eq(found, expected, "%s: %d band changes, %d recorded", key, found, expected);
         if (expected) {
             changes++;
