@@ -32,6 +32,8 @@ struct kz_directory {
     size_t n;
     const char **name, **domain, **industry, **owner; /* per engine account; NULL when empty */
     kz_day *renewal_field;      /* per engine account: the custom field renewal_date (KZ_DAY_NONE: none) */
+    kz_attrs *attrs;            /* the accounts' fields (owner, industry, employees, custom ones): the
+                                 * list's optional columns */
     kz_arena *arena;
 };
 
@@ -44,6 +46,7 @@ void kz_directory_free(kz_directory *d)
     free((void *)d->industry);
     free((void *)d->owner);
     free(d->renewal_field);
+    kz_attrs_free(d->attrs);
     kz_arena_free(d->arena);
     free(d);
 }
@@ -109,7 +112,7 @@ int kz_directory_build(kz_directory **out, kz_store *st, const kz_engine *e)
             if (!isnan(col->num[i]))
                 d->renewal_field[i] = kz_time_day((kz_time)col->num[i]);
     }
-    kz_attrs_free(at);
+    d->attrs = at; /* kept: the list shows them */
     if (rc) {
         kz_directory_free(d);
         return rc;
@@ -153,6 +156,14 @@ static void json_health(kz_jw *w, const kz_scores *s, uint32_t a, int full)
     kz_jw_str(w, s->segment[a]);
     kz_jw_key(w, "weakest");
     kz_jw_str(w, s->weakest[a]);
+    /* the change since KZ_TREND_DAYS before, by the same definition */
+    kz_jw_key(w, "trend");
+    if (s->health_before && !isnan(s->health_before[a]))
+        kz_jw_double(w, round((s->health[a] - s->health_before[a]) * 10) / 10);
+    else
+        kz_jw_null(w);
+    kz_jw_key(w, "trend_days");
+    kz_jw_int(w, KZ_TREND_DAYS);
     if (full) {
         kz_jw_key(w, "factors");
         kz_jw_raw(w, s->factors[a], strlen(s->factors[a]));
@@ -195,9 +206,35 @@ static kz_day renewal_of(const kz_directory *d, const kz_account_facts *f, uint3
     return kz_renewal_next(f->first_start, d && a < d->n ? d->renewal_field[a] : KZ_DAY_NONE, at);
 }
 
-/* The list's object of account a. */
+/* Field column col's value of account a: a number, a date, true/false, a text or null. */
+static void json_field(kz_jw *w, const kz_attr_col *col, uint32_t a, size_t naccounts)
+{
+    if (a >= naccounts) {
+        kz_jw_null(w);
+    } else if (col->numeric) {
+        double v = col->num[a];
+        if (isnan(v))
+            kz_jw_null(w);
+        else if (col->is_date)
+            kz_jw_date(w, kz_time_day((kz_time)v));
+        else if (col->is_bool)
+            kz_jw_bool(w, v != 0);
+        else
+            kz_jw_double(w, v);
+    } else {
+        json_opt_str(w, col->text ? col->text[a] : NULL);
+    }
+}
+
+static const char *field_type(const kz_attr_col *col)
+{
+    return col->is_date ? "date" : col->is_bool ? "boolean" : col->numeric ? "number" : "text";
+}
+
+/* The list's object of account a, with the field columns cols[0..ncols) of
+ * d's attributes under "fields" when ncols > 0. */
 static void json_brief(kz_jw *w, const kz_engine *e, const kz_metric_opts *o, const kz_directory *d,
-                       const kz_scores *s, uint32_t a, kz_day at)
+                       const kz_scores *s, uint32_t a, kz_day at, const size_t *cols, size_t ncols)
 {
     kz_account_facts f;
     size_t klen;
@@ -244,14 +281,28 @@ static void json_brief(kz_jw *w, const kz_engine *e, const kz_metric_opts *o, co
     json_health(w, s, a, 0);
     kz_jw_key(w, "churn");
     json_churn(w, s, a);
+    if (ncols) {
+        kz_jw_key(w, "fields");
+        kz_jw_obj(w);
+        for (size_t k = 0; k < ncols; k++) {
+            const kz_attr_col *col = &d->attrs->cols[cols[k]];
+            kz_jw_key(w, col->name);
+            json_field(w, col, a, d->attrs->naccounts);
+        }
+        kz_jw_end(w);
+    }
     kz_jw_end(w);
 }
 
 /* ---- the list ------------------------------------------------------------------------------ */
 
-enum { SORT_RISK, SORT_HEALTH, SORT_MRR, SORT_NAME, SORT_KEY, SORT_LAST_EVENT, SORT_TICKETS, SORT_RENEWAL, SORT_N };
+enum {
+    SORT_RISK, SORT_HEALTH, SORT_MRR, SORT_NAME, SORT_KEY, SORT_LAST_EVENT, SORT_TICKETS, SORT_RENEWAL, SORT_TREND,
+    SORT_N,
+    SORT_FIELD = SORT_N /* sort=field:NAME */
+};
 static const char *const sort_names[SORT_N] = { "risk", "health", "mrr", "name", "account_id", "last_event",
-                                                "open_tickets", "renewal" };
+                                                "open_tickets", "renewal", "trend" };
 
 struct item {
     uint32_t a;
@@ -358,6 +409,41 @@ static int contains(const char *hay, const char *needle, size_t nlen)
 
 
 #define MAX_FILTERS 16
+#define MAX_FIELDS 32
+
+/* The column of d's attributes named name[0..n); -1 when there is none. */
+static ptrdiff_t field_col(const kz_directory *d, const char *name, size_t n)
+{
+    for (size_t k = 0; d && d->attrs && k < d->attrs->n; k++)
+        if (strlen(d->attrs->cols[k].name) == n && memcmp(d->attrs->cols[k].name, name, n) == 0)
+            return (ptrdiff_t)k;
+    return -1;
+}
+
+/* ?fields=a,b: the columns into cols (*n of them). 0, or 1 with the 400 answered. */
+static int parse_fields(kz_http_resp *resp, const kz_directory *d, const char *list, size_t *cols, size_t *n)
+{
+    *n = 0;
+    for (const char *p = list; list && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len) {
+            ptrdiff_t k = field_col(d, p, len);
+            if (k < 0) {
+                kz_resp_error(resp, 400, "fields", "fields: accounts have no field '%.*s' (GET /api/v1/accounts lists "
+                              "them under fields_available)", (int)(len > 200 ? 200 : len), p);
+                return 1;
+            }
+            if (*n == MAX_FIELDS) {
+                kz_resp_error(resp, 400, "fields", "fields: at most %d", MAX_FIELDS);
+                return 1;
+            }
+            cols[(*n)++] = (size_t)k;
+        }
+        p += len + (end != NULL);
+    }
+    return 0;
+}
 
 int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
 {
@@ -367,6 +453,8 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
                *band = kz_req_query(req, "band"), *paying = kz_req_query(req, "paying"),
                *sort = kz_req_query(req, "sort");
     const char *filters[MAX_FILTERS];
+    const char *fields = kz_req_query(req, "fields"), *segment = kz_req_query(req, "segment");
+    size_t cols[MAX_FIELDS], ncols = 0;
     int64_t limit, offset;
     int rc = KZ_OK;
     int64_t renewal_within;
@@ -374,7 +462,11 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
         kz_req_int(req, resp, "renewal_within", -1, 3660, -1, &renewal_within))
         return KZ_OK;
     int by = SORT_RISK, desc = 1;
-    if (sort) {
+    ptrdiff_t sort_col = -1; /* sort=field:NAME, its column found under the lock */
+    if (sort && strncmp(sort + (sort[0] == '-'), "field:", 6) == 0) {
+        by = SORT_FIELD;
+        desc = sort[0] == '-';
+    } else if (sort) {
         const char *name = sort[0] == '-' ? sort + 1 : sort;
         by = -1;
         for (int i = 0; i < SORT_N; i++)
@@ -383,7 +475,7 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
         if (by < 0)
             return kz_resp_error(resp, 400, "sort",
                                  "sort: one of risk, health, mrr, name, account_id, last_event, open_tickets, "
-                                 "renewal (a leading '-' for the largest first)");
+                                 "renewal, trend (a leading '-' for the largest first)");
         desc = sort[0] == '-';
     }
     int want_band = -1;
@@ -409,6 +501,15 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
     const kz_engine *e = kz_app_engine(a);
     const kz_directory *d = a->directory;
     const kz_scores *s = a->scores;
+    if (parse_fields(resp, d, fields, cols, &ncols))
+        goto done;
+    if (by == SORT_FIELD) {
+        const char *name = sort + (sort[0] == '-') + 6;
+        if ((sort_col = field_col(d, name, strlen(name))) < 0) {
+            kz_resp_error(resp, 400, "sort", "sort: accounts have no field '%.200s'", name);
+            goto done;
+        }
+    }
     kz_metric_opts mo;
     kz_metric_opts_init(&mo);
     mo.tz = a->tz;
@@ -448,6 +549,9 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
             continue;
         double health = s && i < s->naccounts ? s->health[i] : NAN;
         double risk = s && i < s->naccounts ? s->churn[i] : NAN;
+        if (segment &&
+            !(s && i < s->naccounts && !isnan(health) && s->segment[i] && strcmp(s->segment[i], segment) == 0))
+            continue;
         if (want_band >= 0) {
             int b = isnan(health) ? 3 : s->band[i];
             if (b != want_band)
@@ -474,10 +578,24 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
             it.v = !isnan(risk) ? risk : isnan(health) ? NAN : (100 - health) / 100;
             break;
         case SORT_HEALTH: it.v = health; break;
+        case SORT_TREND:
+            it.v = isnan(health) || !s->health_before || isnan(s->health_before[i]) ? NAN
+                                                                                    : health - s->health_before[i];
+            break;
         case SORT_RENEWAL: it.v = renewal == KZ_DAY_NONE ? NAN : (double)renewal; break;
         case SORT_MRR: it.v = (double)mrr; break;
         case SORT_LAST_EVENT: it.v = f.last_event == INT64_MIN ? NAN : (double)f.last_event; break;
         case SORT_TICKETS: it.v = (double)f.open_tickets; break;
+        case SORT_FIELD: {
+            const kz_attr_col *col = &d->attrs->cols[sort_col];
+            if (i >= d->attrs->naccounts)
+                it.text = NULL;
+            else if (col->numeric)
+                it.v = col->num[i];
+            else
+                it.text = col->text ? col->text[i] : NULL;
+            break;
+        }
         default: break;
         }
         if (desc && !isnan(it.v))
@@ -485,7 +603,7 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
         items[total++] = it;
     }
     size_t want = (size_t)offset + (size_t)limit; /* only the first `want` need their order */
-    if (by == SORT_NAME)
+    if (by == SORT_NAME || (by == SORT_FIELD && !d->attrs->cols[sort_col].numeric))
         order_first(items, total, want, desc ? cmp_text_desc : cmp_text_asc);
     else if (by == SORT_KEY && desc)
         order_first(items, total, want, cmp_key_desc);
@@ -504,10 +622,21 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
     kz_jw_int(&w, limit);
     kz_jw_key(&w, "sort");
     kz_jw_str(&w, sort ? sort : "-risk");
+    kz_jw_key(&w, "fields_available");
+    kz_jw_arr(&w);
+    for (size_t k = 0; d && d->attrs && k < d->attrs->n; k++) {
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "name");
+        kz_jw_str(&w, d->attrs->cols[k].name);
+        kz_jw_key(&w, "type");
+        kz_jw_str(&w, field_type(&d->attrs->cols[k]));
+        kz_jw_end(&w);
+    }
+    kz_jw_end(&w);
     kz_jw_key(&w, "accounts");
     kz_jw_arr(&w);
     for (size_t i = (size_t)offset; i < total && i < (size_t)(offset + limit); i++)
-        json_brief(&w, e, &mo, d, s, items[i].a, at);
+        json_brief(&w, e, &mo, d, s, items[i].a, at, cols, ncols);
     kz_jw_end(&w);
     kz_jw_end(&w);
     rc = kz_resp_json_end(resp, &w, 200);
@@ -542,7 +671,8 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
     int64_t days, limit;
     kz_store *st = kz_app_store(a);
     struct story_row acc;
-    int64_t *events = NULL, *users = NULL;
+    int64_t *events = NULL, *users = NULL, *by_name = NULL, *by_week = NULL;
+    size_t *order = NULL;
     int rc = KZ_OK;
     if (!st)
         return KZ_EIO;
@@ -593,6 +723,8 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
         kz_jw_int(&w, f.seats);
         kz_jw_key(&w, "customer_since");
         kz_jw_date(&w, f.first_start);
+        kz_jw_key(&w, "renewal");
+        kz_jw_date(&w, renewal_of(a->directory, &f, i, at));
         kz_jw_key(&w, "last_event");
         if (f.last_event == INT64_MIN)
             kz_jw_null(&w);
@@ -659,6 +791,50 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
             kz_jw_end(&w);
         }
         kz_jw_end(&w);
+        /* the same days by event name, the most frequent first, week by week */
+        size_t names = kz_engine_event_names(e), weeks = (size_t)(days - 1) / 7 + 1, used = 0;
+        by_name = malloc((names ? names : 1) * sizeof *by_name);
+        by_week = malloc((names ? names : 1) * weeks * sizeof *by_week);
+        order = malloc((names ? names : 1) * sizeof *order);
+        if (!by_name || !by_week || !order) {
+            rc = kz_error_oom();
+            kz_app_engine_done(a);
+            goto done;
+        }
+        kz_engine_account_by_name(e, &mo, i, from, at, by_name, by_week);
+        for (size_t nm = 0; nm < names; nm++)
+            if (by_name[nm] > 0)
+                order[used++] = nm;
+        for (size_t x = 1; x < used; x++) /* insertion sort: a few dozen names */
+            for (size_t y = x; y > 0 && by_name[order[y]] > by_name[order[y - 1]]; y--) {
+                size_t t = order[y];
+                order[y] = order[y - 1];
+                order[y - 1] = t;
+            }
+        kz_jw_key(&w, "usage_by_event");
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "weeks");
+        kz_jw_arr(&w);
+        for (size_t wk = 0; wk < weeks; wk++)
+            kz_jw_date(&w, from + (kz_day)(wk * 7));
+        kz_jw_end(&w);
+        kz_jw_key(&w, "events");
+        kz_jw_arr(&w);
+        for (size_t x = 0; x < used; x++) {
+            kz_jw_obj(&w);
+            kz_jw_key(&w, "event");
+            kz_jw_str(&w, kz_engine_event_name(e, order[x]));
+            kz_jw_key(&w, "events");
+            kz_jw_int(&w, by_name[order[x]]);
+            kz_jw_key(&w, "by_week");
+            kz_jw_arr(&w);
+            for (size_t wk = 0; wk < weeks; wk++)
+                kz_jw_int(&w, by_week[wk * names + order[x]]);
+            kz_jw_end(&w);
+            kz_jw_end(&w);
+        }
+        kz_jw_end(&w);
+        kz_jw_end(&w);
         kz_jw_key(&w, "mrr_history");
         kz_jw_arr(&w);
         if (f.first_start != KZ_DAY_NONE) {
@@ -712,6 +888,9 @@ int kz_api_account(kz_http_req *req, kz_http_resp *resp)
 done:
     free(events);
     free(users);
+    free(by_name);
+    free(by_week);
+    free(order);
     kz_buf_free(&acc.json);
     return rc;
 }

@@ -100,3 +100,36 @@ done:
     free(pairs);
     return rc;
 }
+
+size_t kz_engine_event_names(const kz_engine *e)
+{
+    return e->nnames;
+}
+
+const char *kz_engine_event_name(const kz_engine *e, size_t k)
+{
+    return k < e->nnames && e->names[k] ? e->names[k] : "";
+}
+
+void kz_engine_account_by_name(const kz_engine *e, const kz_metric_opts *o, uint32_t a, kz_day from, kz_day to,
+                               int64_t *by_name, int64_t *by_week)
+{
+    size_t names = e->nnames;
+    memset(by_name, 0, names * sizeof *by_name);
+    if (to < from)
+        return;
+    size_t weeks = (size_t)(to - from) / 7 + 1;
+    if (by_week)
+        memset(by_week, 0, weeks * names * sizeof *by_week);
+    size_t lo = kz_engine_lower_day(e, o, from), hi = kz_engine_lower_day(e, o, (int64_t)to + 1);
+    for (size_t i = lo; i < hi; i++) {
+        if (e->ev_acc[i] != a || e->ev_name[i] >= names)
+            continue;
+        int64_t d = kz_engine_day(e, o, e->ev_sec[i]) - from;
+        if (d < 0 || d > to - from)
+            continue;
+        by_name[e->ev_name[i]]++;
+        if (by_week)
+            by_week[(size_t)d / 7 * names + e->ev_name[i]]++;
+    }
+}

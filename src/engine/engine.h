@@ -173,6 +173,16 @@ void kz_engine_account_facts(const kz_engine *e, const kz_metric_opts *o, uint32
 int kz_engine_account_series(const kz_engine *e, const kz_metric_opts *o, uint32_t a, kz_day from, kz_day to,
                              int64_t *events, int64_t *users);
 
+/* Account a's events of [from, to] (local days of o->tz) by event name: for
+ * each name id k of the engine (kz_engine_event_names of them), by_name[k]
+ * the events of the whole span and by_week[w * names + k] those of the w-th
+ * 7 days from `from`, weeks = (to - from) / 7 + 1 rows (by_week may be
+ * NULL). */
+size_t kz_engine_event_names(const kz_engine *e);
+const char *kz_engine_event_name(const kz_engine *e, size_t k);
+void kz_engine_account_by_name(const kz_engine *e, const kz_metric_opts *o, uint32_t a, kz_day from, kz_day to,
+                               int64_t *by_name, int64_t *by_week);
+
 
 /* Monthly MRR movements (reference Q2): month, starting, new, expansion,
  * contraction, churned, reactivation, ending MRR, accounts at the start and

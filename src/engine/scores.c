@@ -96,6 +96,12 @@ int kz_health_parts_json(kz_buf *out, const kz_health_def *d, const kz_health_sc
         kz_jw_obj(&w);
         kz_jw_key(&w, "factor");
         kz_jw_str(&w, kz_health_factor_name(d, (size_t)s, k));
+        int sig = kz_health_factor_signal(d, (size_t)s, k);
+        kz_jw_key(&w, "signal"); /* what a client words the factor by (null: a custom field or events) */
+        if (sig >= 0)
+            kz_jw_str(&w, kz_signal_defs()[sig].name);
+        else
+            kz_jw_null(&w);
         kz_jw_key(&w, "value");
         kz_jw_double(&w, p->value);
         kz_jw_key(&w, "points");
@@ -545,6 +551,7 @@ void kz_scores_free(kz_scores *s)
     if (!s)
         return;
     free(s->health);
+    free(s->health_before);
     free(s->band);
     free((void *)s->segment);
     free((void *)s->factors);
@@ -590,6 +597,15 @@ static int scores_health(kz_scores *s, kz_store *st, const kz_engine *e, const k
     if (!rc && h) {
         s->signals = h->signals; /* kept: the account page shows them */
         h->signals = NULL;
+    }
+    kz_health_scores_free(h);
+    h = NULL;
+    /* the same definition a week before: each score's trend */
+    if (!rc)
+        rc = kz_health_score_at(&h, d, NULL, st, e, o, s->at - KZ_TREND_DAYS, attrs);
+    for (uint32_t a = 0; !rc && a < s->naccounts; a++) {
+        double sc = h->score[a];
+        s->health_before[a] = isnan(sc) ? NAN : sc < 0 ? 0 : sc > 100 ? 100 : sc;
     }
     kz_health_scores_free(h);
     kz_health_def_free(d);
@@ -640,6 +656,7 @@ int kz_scores_compute(kz_scores **out, kz_store *st, const kz_engine *e, const k
     s->at = o->obs != KZ_DAY_NONE ? o->obs : kz_engine_last_day(e, o->tz);
     s->arena = kz_arena_new(1 << 20);
     s->health = malloc(m * sizeof *s->health);
+    s->health_before = malloc(m * sizeof *s->health_before);
     s->band = calloc(m, sizeof *s->band);
     s->segment = calloc(m, sizeof *s->segment);
     s->factors = calloc(m, sizeof *s->factors);
@@ -647,13 +664,13 @@ int kz_scores_compute(kz_scores **out, kz_store *st, const kz_engine *e, const k
     s->churn = malloc(m * sizeof *s->churn);
     s->drivers = calloc(m, sizeof *s->drivers);
     s->ids = malloc(m * sizeof *s->ids);
-    if (!s->arena || !s->health || !s->band || !s->segment || !s->factors || !s->weakest || !s->churn || !s->drivers ||
-        !s->ids) {
+    if (!s->arena || !s->health || !s->health_before || !s->band || !s->segment || !s->factors || !s->weakest ||
+        !s->churn || !s->drivers || !s->ids) {
         rc = kz_error_oom();
         goto done;
     }
     for (size_t a = 0; a < n; a++)
-        s->health[a] = s->churn[a] = NAN;
+        s->health[a] = s->health_before[a] = s->churn[a] = NAN;
     kz_engine_account_ids(e, s->ids);
     if (s->at == KZ_DAY_NONE)
         goto done; /* no events yet */
@@ -685,14 +702,15 @@ int kz_scores_remap(kz_scores *s, const kz_engine *to)
             maxid = s->ids[a];
     uint32_t *old_of = malloc(((size_t)maxid + 1) * sizeof *old_of);
     int64_t *ids = malloc(m * sizeof *ids);
-    double *health = malloc(m * sizeof *health), *churn = malloc(m * sizeof *churn);
+    double *health = malloc(m * sizeof *health), *before = malloc(m * sizeof *before),
+           *churn = malloc(m * sizeof *churn);
     double *sig = s->signals ? malloc(m * KZ_NSIGNALS * sizeof *sig) : NULL;
     uint8_t *band = calloc(m, sizeof *band);
     const char **segment = calloc(m, sizeof *segment), **factors = calloc(m, sizeof *factors),
                **weakest = calloc(m, sizeof *weakest), **drivers = calloc(m, sizeof *drivers);
-    if (!old_of || !ids || !health || !churn || (s->signals && !sig) || !band || !segment || !factors || !weakest ||
+    if (!old_of || !ids || !health || !before || !churn || (s->signals && !sig) || !band || !segment || !factors || !weakest ||
         !drivers) {
-        free(old_of), free(ids), free(health), free(churn), free(sig), free(band);
+        free(old_of), free(ids), free(health), free(before), free(churn), free(sig), free(band);
         free((void *)segment), free((void *)factors), free((void *)weakest), free((void *)drivers);
         return kz_error_oom();
     }
@@ -703,6 +721,7 @@ int kz_scores_remap(kz_scores *s, const kz_engine *to)
     for (size_t a = 0; a < n; a++) {
         uint32_t o = ids[a] <= maxid ? old_of[ids[a]] : UINT32_MAX;
         health[a] = o != UINT32_MAX ? s->health[o] : NAN;
+        before[a] = o != UINT32_MAX ? s->health_before[o] : NAN;
         churn[a] = o != UINT32_MAX ? s->churn[o] : NAN;
         if (o == UINT32_MAX) {
             for (size_t k = 0; sig && k < KZ_NSIGNALS; k++)
@@ -718,11 +737,12 @@ int kz_scores_remap(kz_scores *s, const kz_engine *to)
             memcpy(sig + a * KZ_NSIGNALS, s->signals + (size_t)o * KZ_NSIGNALS, KZ_NSIGNALS * sizeof *sig);
     }
     free(old_of);
-    free(s->ids), free(s->health), free(s->churn), free(s->signals), free(s->band);
+    free(s->ids), free(s->health), free(s->health_before), free(s->churn), free(s->signals), free(s->band);
     free((void *)s->segment), free((void *)s->factors), free((void *)s->weakest), free((void *)s->drivers);
     s->naccounts = n;
     s->ids = ids;
     s->health = health;
+    s->health_before = before;
     s->churn = churn;
     s->signals = sig;
     s->band = band;

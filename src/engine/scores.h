@@ -126,6 +126,8 @@ typedef struct kz_scores {
     kz_time computed_at;
     int64_t health_version;  /* the definition's version (0: built-in) */
     double *health;          /* per account, 0-100; NaN when not scored (not paying) */
+    double *health_before;   /* per account, the score by the same definition KZ_TREND_DAYS before
+                              * `at`; NaN when it had none then */
     uint8_t *band;           /* KZ_BAND_* */
     const char **segment;    /* the definition's segment */
     const char **factors;    /* JSON of kz_health_parts_json with says */
@@ -139,6 +141,8 @@ typedef struct kz_scores {
     int64_t *ids;            /* per account, the store's id (for kz_scores_remap) */
     kz_arena *arena;         /* holds the strings */
 } kz_scores;
+
+#define KZ_TREND_DAYS 7 /* a score's trend: its change over this many days */
 
 /* Scores every account of e at its observation date (o's time zone and
  * window; the health definition in use and the best stored churn model).

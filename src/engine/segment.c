@@ -352,6 +352,7 @@ int kz_attrs_load(kz_attrs **out, kz_store *st, const kz_engine *e)
         s->n++;
         col->numeric = a->type == KZ_FIELD_NUMBER || a->type == KZ_FIELD_BOOLEAN || a->type == KZ_FIELD_DATE;
         col->is_date = a->type == KZ_FIELD_DATE;
+        col->is_bool = a->type == KZ_FIELD_BOOLEAN;
         col->text = a->text; /* moved: the context no longer frees them */
         col->num = a->num;
         a->text = NULL;

@@ -38,6 +38,7 @@ typedef struct kz_attr_col {
     char *name;     /* owned */
     int numeric;    /* 1: num holds the values (numbers, booleans as 0/1, dates as microseconds) */
     int is_date;
+    int is_bool;    /* a boolean: num is 0 or 1 */
     double *num;    /* per account; NaN when empty or not numeric */
     char **text;    /* per account, the value as text; NULL when empty */
 } kz_attr_col;

@@ -2,10 +2,13 @@
  * api_test.c - the REST API's resources on the real server: rows of every
  * entity created, read, changed and deleted with validation that names the
  * field; who may write what (viewer, support, csm with their own accounts,
- * admin); posted imports; the account list (search, filters, sort, pages)
- * and one account's story; and the engine following every change.
+ * admin); posted imports; the account list (search, filters, sort, pages,
+ * health trends, fields as columns) and one account's story (usage by event
+ * type, renewal); and the engine following every change.
  */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +420,168 @@ Test(api, the_account_list_searches_filters_sorts_and_pages, .timeout = 120)
         days++;
     cr_assert_eq(days, 30, "%s", r.body);
     kt_http_free(&r);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    kt_rmrf(dir);
+}
+
+static cJSON *get_json(const kt_server *s, const struct caller *c, const char *path)
+{
+    kt_http_resp r;
+    kt_http(&r, s, "GET", path, NULL, c->h);
+    cr_assert_eq(r.status, 200, "GET %s: %d %s", path, r.status, r.body);
+    cJSON *j = cJSON_Parse(r.body);
+    cr_assert_not_null(j, "GET %s: not JSON: %s", path, r.body);
+    kt_http_free(&r);
+    return j;
+}
+
+Test(api, the_account_list_has_trends_and_fields_as_columns, .timeout = 120)
+{
+    char *dir = kt_demo_world(120, 5);
+    struct caller vic;
+    caller_init(&vic, dir, "vic", "viewer");
+    kt_server s;
+    kt_serve(&s, dir, NULL);
+    cJSON *j = NULL;
+    int scored = 0;
+    for (int i = 0; i < 100 && !scored; i++) {
+        j = get_json(&s, &vic, "/api/v1/accounts?limit=1&sort=health");
+        cJSON *h = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "accounts"), 0), "health");
+        scored = cJSON_IsObject(h);
+        cJSON_Delete(j);
+        if (!scored)
+            usleep(100 * 1000);
+    }
+    cr_assert(scored, "health scores were computed after the start");
+
+    /* the fields offered as columns: the demo world's custom ones with their types */
+    j = get_json(&s, &vic, "/api/v1/accounts?limit=1");
+    const char *want[][2] = { { "region", "text" }, { "employees", "number" }, { "strategic", "boolean" },
+                              { "onboarded_at", "date" } };
+    cJSON *avail = cJSON_GetObjectItem(j, "fields_available");
+    for (size_t k = 0; k < 4; k++) {
+        int found = 0;
+        cJSON *f;
+        cJSON_ArrayForEach(f, avail)
+        {
+            if (strcmp(cJSON_GetObjectItem(f, "name")->valuestring, want[k][0]) == 0) {
+                cr_assert_str_eq(cJSON_GetObjectItem(f, "type")->valuestring, want[k][1], "%s", want[k][0]);
+                found = 1;
+            }
+        }
+        cr_assert(found, "fields_available lacks %s", want[k][0]);
+    }
+    cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "accounts"), 0), "fields"),
+                   "no fields asked for, none given");
+    cJSON_Delete(j);
+
+    /* asked for: each row has them, typed; sorted by one, largest first, the empty ones last */
+    j = get_json(&s, &vic, "/api/v1/accounts?limit=1000&fields=employees,strategic,onboarded_at&sort=-field:employees");
+    cJSON *a;
+    double last = INFINITY;
+    int rows = 0, empty_seen = 0;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(j, "accounts"))
+    {
+        cJSON *f = cJSON_GetObjectItem(a, "fields");
+        cr_assert(cJSON_IsObject(f) && cJSON_GetArraySize(f) == 3, "fields of a row: %s", cJSON_PrintUnformatted(f));
+        cJSON *emp = cJSON_GetObjectItem(f, "employees"), *st = cJSON_GetObjectItem(f, "strategic"),
+              *on = cJSON_GetObjectItem(f, "onboarded_at");
+        cr_assert(cJSON_IsNumber(emp) || cJSON_IsNull(emp));
+        cr_assert(cJSON_IsBool(st) || cJSON_IsNull(st));
+        cr_assert(cJSON_IsNull(on) || (cJSON_IsString(on) && strlen(on->valuestring) == 10), "a date: %s",
+                  cJSON_PrintUnformatted(on));
+        if (cJSON_IsNull(emp)) {
+            empty_seen = 1;
+        } else {
+            cr_assert(!empty_seen, "an account with employees after one without");
+            cr_assert(emp->valuedouble <= last, "employees %g after %g", emp->valuedouble, last);
+            last = emp->valuedouble;
+        }
+        rows++;
+    }
+    cr_assert_eq(rows, 120);
+    cJSON_Delete(j);
+
+    /* a text field sorts by its text */
+    j = get_json(&s, &vic, "/api/v1/accounts?limit=1000&fields=region&sort=field:region");
+    const char *prev = "";
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(j, "accounts"))
+    {
+        cJSON *rg = cJSON_GetObjectItem(cJSON_GetObjectItem(a, "fields"), "region");
+        if (!cJSON_IsString(rg))
+            continue;
+        cr_assert(strcasecmp(prev, rg->valuestring) <= 0, "region %s after %s", rg->valuestring, prev);
+        prev = rg->valuestring;
+    }
+    cr_assert(*prev, "no region at all");
+    cJSON_Delete(j);
+
+    /* the trend: the score's change over trend_days, and sorted by it */
+    j = get_json(&s, &vic, "/api/v1/accounts?limit=1000&sort=-trend");
+    last = INFINITY;
+    int trends = 0;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(j, "accounts"))
+    {
+        cJSON *h = cJSON_GetObjectItem(a, "health");
+        if (!cJSON_IsObject(h))
+            continue;
+        cr_assert_eq(cJSON_GetObjectItem(h, "trend_days")->valueint, 7);
+        cJSON *tr = cJSON_GetObjectItem(h, "trend");
+        if (cJSON_IsNull(tr))
+            continue;
+        cr_assert(tr->valuedouble <= last + 0.05, "trend %g after %g", tr->valuedouble, last);
+        cr_assert(fabs(tr->valuedouble) <= 100);
+        last = tr->valuedouble;
+        trends++;
+    }
+    cr_assert(trends > 10, "too few accounts with a trend: %d", trends);
+    cJSON_Delete(j);
+
+    /* the segment of the health definition: the built-in one has every scored account */
+    j = get_json(&s, &vic, "/api/v1/accounts?limit=1&segment=all%20accounts&band=none");
+    cr_assert_eq(cJSON_GetObjectItem(j, "total")->valueint, 0, "an unscored account in a segment");
+    cJSON_Delete(j);
+    j = get_json(&s, &vic, "/api/v1/accounts?limit=1&segment=nosuchsegment");
+    cr_assert_eq(cJSON_GetObjectItem(j, "total")->valueint, 0);
+    cJSON_Delete(j);
+
+    /* bad ones, named */
+    expect(&s, &vic, "GET", "/api/v1/accounts?fields=employees,colour", NULL, 400, "'colour'");
+    expect(&s, &vic, "GET", "/api/v1/accounts?fields=colour", NULL, 400, "\"field\":\"fields\"");
+    expect(&s, &vic, "GET", "/api/v1/accounts?sort=field:colour", NULL, 400, "\"field\":\"sort\"");
+    expect(&s, &vic, "GET", "/api/v1/accounts?sort=-field:", NULL, 400, "\"field\":\"sort\"");
+
+    /* the story: its renewal as in the list, usage by event type adding up to usage by day */
+    j = get_json(&s, &vic, "/api/v1/accounts?limit=1&sort=-mrr");
+    cJSON *top = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "accounts"), 0);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/accounts/%s?days=30", cJSON_GetObjectItem(top, "account_id")->valuestring);
+    cJSON *story = get_json(&s, &vic, path);
+    cr_assert_str_eq(cJSON_GetObjectItem(story, "renewal")->valuestring,
+                     cJSON_GetObjectItem(top, "renewal")->valuestring);
+    cJSON_Delete(j);
+    double by_day = 0, by_type = 0;
+    cJSON *u;
+    cJSON_ArrayForEach(u, cJSON_GetObjectItem(story, "usage"))
+    by_day += cJSON_GetObjectItem(u, "events")->valuedouble;
+    cJSON *ube = cJSON_GetObjectItem(story, "usage_by_event");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ube, "weeks")), 5, "30 days are 5 weeks, the last short");
+    double prev_n = INFINITY;
+    cJSON_ArrayForEach(u, cJSON_GetObjectItem(ube, "events"))
+    {
+        double n = cJSON_GetObjectItem(u, "events")->valuedouble, weekly = 0;
+        cr_assert(n <= prev_n && n > 0, "the most frequent first: %g after %g", n, prev_n);
+        prev_n = n;
+        cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItem(u, "by_week"))
+        weekly += w->valuedouble;
+        cr_assert_eq(weekly, n, "%s: weeks add up to %g, not %g", cJSON_GetObjectItem(u, "event")->valuestring,
+                     weekly, n);
+        by_type += n;
+    }
+    cr_assert(by_day > 0, "the richest account has no events in 30 days");
+    cr_assert_eq(by_type, by_day, "events by type %g, by day %g", by_type, by_day);
+    cJSON_Delete(story);
     cr_assert_eq(kt_serve_stop(&s), 0);
     kt_rmrf(dir);
 }
