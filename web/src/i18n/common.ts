@@ -2,6 +2,8 @@
 export const en = {
   "app.name": "Kizuna",
   "app.skip": "Skip to the content",
+  "common.yes": "Yes",
+  "common.no": "No",
   "nav.label": "Pages",
   "nav.overview": "Overview",
   "nav.accounts": "Accounts",
@@ -48,6 +50,8 @@ export type CommonKey = keyof typeof en;
 export const ja: Record<CommonKey, string> = {
   "app.name": "Kizuna",
   "app.skip": "本文へ移動",
+  "common.yes": "はい",
+  "common.no": "いいえ",
   "nav.label": "ページ",
   "nav.overview": "概要",
   "nav.accounts": "顧客一覧",

@@ -15,6 +15,7 @@ import * as settings from "./settings";
 import * as anomalies from "./anomalies";
 import * as renewals from "./renewals";
 import * as funnels from "./funnels";
+import * as words from "./words";
 
 export type Lang = "en" | "ja";
 export const LANGS: readonly Lang[] = ["en", "ja"];
@@ -30,6 +31,7 @@ const en = {
   ...anomalies.en,
   ...renewals.en,
   ...funnels.en,
+  ...words.en,
 };
 export type Key = keyof typeof en;
 const ja: Record<Key, string> = {
@@ -43,10 +45,16 @@ const ja: Record<Key, string> = {
   ...anomalies.ja,
   ...renewals.ja,
   ...funnels.ja,
+  ...words.ja,
 };
 const catalogs: Record<Lang, Record<Key, string>> = { en, ja };
 
 export type T = (key: Key, vars?: Record<string, string | number>) => string;
+
+/* Whether key is in the catalogues (for keys made from what the server sends). */
+export function hasKey(key: string): key is Key {
+  return Object.prototype.hasOwnProperty.call(en, key);
+}
 
 export function translator(lang: Lang): T {
   const c = catalogs[lang];

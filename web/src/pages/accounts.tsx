@@ -1,6 +1,7 @@
 // accounts.tsx - every account in a table: sorted and filtered by the server
-// (GET /api/v1/accounts), 50 rows a page, never the whole list in the page;
-// saved views, and the view exported as CSV.
+// (GET /api/v1/accounts: text, band, segment, plan, owner, industry), 50 rows
+// a page, never the whole list in the page; the accounts' fields as optional
+// columns; saved views, and the view exported as CSV. The URL holds the view.
 import { useEffect, useState } from "preact/hooks";
 import { api, query } from "../api";
 import { Failed, Freshness, Loading } from "../components/state";
@@ -21,8 +22,22 @@ export interface AccountRow {
   renewal: string | null;
   days_since_event: number | null;
   open_tickets: number;
-  health: { score: number | null; band: string | null; weakest: string | null; computed_at: string | null } | null;
+  health: {
+    score: number | null;
+    band: string | null;
+    weakest: string | null;
+    trend?: number | null;
+    trend_days?: number;
+    segment?: string;
+    computed_at: string | null;
+  } | null;
   churn: { probability: number; horizon_days?: number } | null;
+  fields?: Record<string, string | number | boolean | null>;
+}
+
+interface FieldInfo {
+  name: string;
+  type: "text" | "number" | "boolean" | "date";
 }
 
 interface Page {
@@ -31,7 +46,25 @@ interface Page {
   offset: number;
   limit: number;
   sort: string;
+  fields_available: FieldInfo[];
   accounts: AccountRow[];
+}
+
+/* A health score's change over the last days: an arrow, the points, and the
+ * same in words for screen readers. */
+export function Trend({ value, days }: { value: number | null; days: number }) {
+  const { t } = useI18n();
+  const { fmt } = useSession();
+  if (value === null || value === undefined) return <span class="trend">—</span>;
+  const flat = Math.abs(value) < 1;
+  const words = flat
+    ? t("accounts.trend_flat", { days })
+    : t(value > 0 ? "accounts.trend_up" : "accounts.trend_down", { n: fmt.num(Math.abs(value), 1), days });
+  return (
+    <span class={`trend ${flat ? "flat" : value > 0 ? "up" : "down"}`} title={words} aria-label={words} role="img">
+      {flat ? "→" : value > 0 ? "▲" : "▼"} {flat ? "" : fmt.num(Math.abs(value), 0)}
+    </span>
+  );
 }
 
 const LIMIT = 50;
@@ -45,6 +78,7 @@ interface Col {
 const COLS: Col[] = [
   { id: "name", label: "accounts.col.name", sort: "name" },
   { id: "health", label: "accounts.col.health", sort: "health" },
+  { id: "trend", label: "accounts.col.trend", sort: "trend" },
   { id: "churn", label: "accounts.col.churn", sort: "risk" },
   { id: "mrr", label: "accounts.col.mrr", sort: "mrr" },
   { id: "plan", label: "accounts.col.plan" },
@@ -78,6 +112,9 @@ export function Accounts() {
   const band = search.get("band") ?? "";
   const owner = search.get("owner") ?? "";
   const plan = search.get("plan") ?? "";
+  const segment = search.get("segment") ?? "";
+  const industry = search.get("industry") ?? "";
+  const fields = (search.get("fields") ?? "").split(",").filter(Boolean);
   const sort = search.get("sort") ?? "-risk";
   const offset = Number(search.get("offset") ?? "0") || 0;
   const [q, setQ] = useState(search.get("q") ?? "");
@@ -119,8 +156,16 @@ export function Accounts() {
     return () => clearTimeout(id);
   }, [typed]);
 
-  const path = `/api/v1/accounts${query({ q, band, owner, plan, sort, limit: LIMIT, offset })}`;
+  const filters = { q, band, owner, plan, segment, industry, sort, fields: fields.join(",") };
+  const path = `/api/v1/accounts${query({ ...filters, limit: LIMIT, offset })}`;
   const page = useApi<Page>(path);
+  /* the health definition's segments, to filter by */
+  const health = useApi<{ definition: { segments: { name: string }[] } }>("/api/v1/health");
+  const segments = health.data?.definition.segments.map((x) => x.name) ?? [];
+  const [available, setAvailable] = useState<FieldInfo[]>([]);
+  useEffect(() => {
+    if (page.data?.fields_available) setAvailable(page.data.fields_available.filter((f) => f.name !== "owner"));
+  }, [page.data]);
   /* the plans the data has shown so far (there is no list of plans to ask for) */
   const [plans, setPlans] = useState<string[]>([]);
   useEffect(() => {
@@ -133,7 +178,7 @@ export function Accounts() {
   const exportCsv = async () => {
     const rows: AccountRow[] = [];
     for (let off = 0; ; off += 1000) {
-      const p = await api<Page>(`/api/v1/accounts${query({ q, band, owner, plan, sort, limit: 1000, offset: off })}`);
+      const p = await api<Page>(`/api/v1/accounts${query({ ...filters, limit: 1000, offset: off })}`);
       rows.push(...p.accounts);
       if (off + 1000 >= p.total) break;
     }
@@ -142,9 +187,24 @@ export function Accounts() {
       return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
     };
     const lines = [
-      ["account_id", "name", "health", "band", "churn_probability", "mrr", "plan", "owner", "renewal", "last_event"].join(","),
+      ["account_id", "name", "health", "band", "trend", "churn_probability", "mrr", "plan", "owner", "renewal", "last_event", ...fields]
+        .map(cell)
+        .join(","),
       ...rows.map((r) =>
-        [r.account_id, r.name, r.health?.score, r.health?.band, r.churn?.probability, r.mrr, r.plan, r.owner, r.renewal, r.last_event]
+        [
+          r.account_id,
+          r.name,
+          r.health?.score,
+          r.health?.band,
+          r.health?.trend,
+          r.churn?.probability,
+          r.mrr,
+          r.plan,
+          r.owner,
+          r.renewal,
+          r.last_event,
+          ...fields.map((f) => r.fields?.[f]),
+        ]
           .map(cell)
           .join(","),
       ),
@@ -157,6 +217,20 @@ export function Accounts() {
     URL.revokeObjectURL(a.href);
   };
 
+  const fieldCols: Col[] = fields.map((f) => ({ id: `field:${f}`, label: "accounts.col.name", sort: `field:${f}` }));
+  const cols = [...COLS, ...fieldCols];
+  const fieldValue = (f: string, v: string | number | boolean | null | undefined) => {
+    if (v === null || v === undefined) return "—";
+    const type = available.find((x) => x.name === f)?.type;
+    if (type === "date") return fmt.date(String(v));
+    if (type === "boolean") return v ? t("common.yes") : t("common.no");
+    if (type === "number") return fmt.num(Number(v), 2);
+    return String(v);
+  };
+  const toggleField = (f: string, on: boolean) => {
+    const next = on ? [...fields.filter((x) => x !== f), f] : fields.filter((x) => x !== f);
+    set({ fields: next.join(","), ...(on || !sort.endsWith(`field:${f}`) ? {} : { sort: "-risk" }) });
+  };
   const sortBy = (c: Col) => {
     if (!c.sort) return;
     const desc = `-${c.sort}`;
@@ -180,6 +254,23 @@ export function Accounts() {
             <option value="yellow">{t("overview.band.yellow")}</option>
             <option value="red">{t("overview.band.red")}</option>
           </select>
+        </label>
+        {segments.length > 1 && (
+          <label>
+            {t("accounts.segment")}
+            <select value={segment} onChange={(e) => set({ segment: (e.currentTarget as HTMLSelectElement).value })}>
+              <option value="">{t("accounts.segment_any")}</option>
+              {segments.map((x) => (
+                <option key={x} value={x}>
+                  {x}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label>
+          {t("accounts.industry")}
+          <input value={industry} onChange={(e) => set({ industry: e.currentTarget.value })} placeholder={t("accounts.industry_any")} />
         </label>
         <label>
           {t("accounts.plan")}
@@ -235,6 +326,20 @@ export function Accounts() {
         <button type="button" onClick={exportCsv}>
           {t("accounts.export")}
         </button>
+        {available.length > 0 && (
+          <details class="columns">
+            <summary>{t("accounts.columns")}</summary>
+            <fieldset>
+              <legend>{t("accounts.columns_hint")}</legend>
+              {available.map((f) => (
+                <label key={f.name} class="check">
+                  <input type="checkbox" checked={fields.includes(f.name)} onChange={(e) => toggleField(f.name, e.currentTarget.checked)} />
+                  {f.name}
+                </label>
+              ))}
+            </fieldset>
+          </details>
+        )}
       </div>
       {page.error ? (
         <Failed error={page.error} retry={page.reload} />
@@ -247,17 +352,18 @@ export function Accounts() {
           <table class="grid" data-sort={sort}>
             <thead>
               <tr>
-                {COLS.map((c) => {
+                {cols.map((c) => {
                   const dir = sort === c.sort ? "ascending" : sort === `-${c.sort}` ? "descending" : undefined;
+                  const label = c.id.startsWith("field:") ? c.id.slice(6) : t(c.label);
                   return (
-                    <th key={c.id} scope="col" aria-sort={dir ?? "none"}>
+                    <th key={c.id} scope="col" aria-sort={dir ?? "none"} data-col={c.id}>
                       {c.sort ? (
                         <button type="button" onClick={() => sortBy(c)}>
-                          {t(c.label)}
+                          {label}
                           {dir === "ascending" ? " ▲" : dir === "descending" ? " ▼" : ""}
                         </button>
                       ) : (
-                        t(c.label)
+                        label
                       )}
                     </th>
                   );
@@ -275,12 +381,15 @@ export function Accounts() {
                   </td>
                   <td data-col="health" data-value={a.health?.score ?? ""}>
                     {a.health?.band ? (
-                      <span class={`pill band-${a.health.band}`} title={a.health.weakest ?? ""}>
+                      <span class={`pill band-${a.health.band}`}>
                         {fmt.num(a.health.score, 0)} {t(`overview.band.${a.health.band}` as Key)}
                       </span>
                     ) : (
                       "—"
                     )}
+                  </td>
+                  <td data-col="trend" data-value={a.health?.trend ?? ""}>
+                    <Trend value={a.health?.trend ?? null} days={a.health?.trend_days ?? 7} />
                   </td>
                   <td data-col="churn" data-value={a.churn?.probability ?? ""}>
                     {a.churn ? fmt.pct(a.churn.probability) : "—"}
@@ -296,6 +405,11 @@ export function Accounts() {
                   <td data-col="last" data-value={a.last_event ?? ""}>
                     {a.last_event ? fmt.date(a.last_event.slice(0, 10)) : "—"}
                   </td>
+                  {fields.map((f) => (
+                    <td key={f} data-col={`field:${f}`} data-value={String(a.fields?.[f] ?? "")}>
+                      {fieldValue(f, a.fields?.[f])}
+                    </td>
+                  ))}
                 </tr>
               ))}
             </tbody>

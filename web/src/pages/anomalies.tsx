@@ -13,6 +13,7 @@ import type { Fmt } from "../format";
 import { useI18n, type Key, type T } from "../i18n";
 import { navigate, onLink, useLocation } from "../router";
 import { useSession } from "../session";
+import { anomalyText } from "../words";
 import { Pager } from "./accounts";
 
 type State = "open" | "acknowledged" | "resolved";
@@ -260,7 +261,7 @@ export function Anomalies() {
                           aria-current={a.id === id ? "true" : undefined}
                           title={t("anomalies.open_detail", { id: a.id })}
                         >
-                          {a.message}
+                          {anomalyText(t, fmt, a)}
                         </a>
                       </td>
                       <td class="num">{brief(fmt, a.unit, a.observed)}</td>
@@ -349,7 +350,7 @@ function Detail({ id, backHref, onChanged }: { id: number; backHref: string; onC
       <h2 id="anomaly-detail" ref={heading} tabIndex={-1}>
         {t("anomalies.detail", { id: a.id })}
       </h2>
-      <p>{a.message}</p>
+      <p>{anomalyText(t, fmt, a)}</p>
       {back}
       <div class="two">
         <div>

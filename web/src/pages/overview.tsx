@@ -9,6 +9,7 @@ import { useApi } from "../data";
 import { useI18n, type Key } from "../i18n";
 import { onLink } from "../router";
 import { useSession } from "../session";
+import { anomalyText, type AnomalyWords } from "../words";
 
 interface SummaryRow {
   metric: string;
@@ -37,11 +38,8 @@ interface NpsRow {
   nps: number | null;
 }
 
-interface Anomaly {
+interface Anomaly extends AnomalyWords {
   id: number;
-  series: string;
-  kind: string;
-  message: string;
   state: string;
   found_at: string;
 }
@@ -132,7 +130,7 @@ export function Overview() {
   const week = [
     ...open
       .filter((a) => Date.parse(a.found_at) >= weekAgo)
-      .map((a) => ({ at: a.found_at, text: t("overview.anomaly", { message: a.message }), key: `a${a.id}` })),
+      .map((a) => ({ at: a.found_at, text: t("overview.anomaly", { message: anomalyText(t, fmt, a) }), key: `a${a.id}` })),
     ...(firings.data?.firings ?? [])
       .filter((f) => Date.parse(f.fired_at) >= weekAgo)
       .map((f) => ({
@@ -164,7 +162,7 @@ export function Overview() {
               <p class={`change ${good}`}>{t("overview.vs_prev", { change: showChange(tile.kind, change) })}</p>
               <Sparkline label={t(tile.label)} values={spark(tile.metric)} />
               {abnormal && (
-                <a class="badge" href="/anomalies" onClick={onLink} title={t("overview.abnormal_title", { message: abnormal.message })}>
+                <a class="badge" href="/anomalies" onClick={onLink} title={t("overview.abnormal_title", { message: anomalyText(t, fmt, abnormal) })}>
                   {t("overview.abnormal")}
                 </a>
               )}
