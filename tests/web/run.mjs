@@ -248,6 +248,149 @@ const checks = [
     await screenshot(c, "account-csm");
   },
 
+  // the trend arrows sort, a field of the accounts shown as a column holds the API's values
+  async function accountsTrendAndFields() {
+    const p = await page("admin");
+    await goto(p, "/accounts");
+    const table = p.locator("table").first();
+    await visible(table.locator("th[data-col=trend]"), "a Trend column th[data-col=trend]");
+    await click(table.getByRole("button", { name: "Trend", exact: true }), 'the column header button "Trend"');
+    let sort = null;
+    await until(async () => ["trend", "-trend"].includes((sort = await table.getAttribute("data-sort"))), `data-sort ${sort} after "Trend"`);
+    await until(async () => {
+      const v = (await table.locator("td[data-col=trend]").evaluateAll((tds) => tds.map((td) => td.getAttribute("data-value"))))
+        .filter((x) => x !== "")
+        .map(Number);
+      return v.length > 0 && v.every((x, i) => i === 0 || (sort === "trend" ? v[i - 1] <= x : v[i - 1] >= x));
+    }, `the trend cells are not in ${sort} order`);
+    const arrow = table.locator("td[data-col=trend] [role=img]").first();
+    assert.ok(((await arrow.getAttribute("aria-label")) ?? "").match(/points|change/), "a trend arrow without words for screen readers");
+
+    await click(p.locator("details.columns summary"), 'the "Columns" chooser');
+    await click(p.getByLabel("employees", { exact: true }), 'the checkbox "employees"');
+    await until(async () => new URL(p.url()).searchParams.get("fields") === "employees", "the URL does not hold fields=employees");
+    await p.keyboard.press("Escape");
+    await until(async () => !(await p.locator("details.columns").evaluate((d) => d.open)), "Escape did not close the column chooser");
+    const th = table.locator('th[data-col="field:employees"]');
+    await visible(th, 'a column th[data-col="field:employees"]');
+    await click(th.getByRole("button"), 'the "employees" column header button');
+    await until(async () => (await table.getAttribute("data-sort")) === "-field:employees", "sorting by employees");
+    const want = await api(S.auth.admin, "/api/v1/accounts?fields=employees&sort=-field:employees&limit=50");
+    let got = [];
+    await until(async () => {
+      got = await table.locator('td[data-col="field:employees"]').evaluateAll((tds) => tds.map((td) => td.getAttribute("data-value")));
+      return got.length === want.accounts.length && got.every((v, i) => v === String(want.accounts[i].fields.employees ?? ""));
+    }, `the employees cells ${JSON.stringify(got.slice(0, 5))} are not the API's`);
+    await screenshot(p, "accounts-field-column");
+  },
+
+  // Account 360 in Japanese: the server's sentences (factors, drivers, timeline) are said in
+  // Japanese too, and the timeline filtered by kind shows only that kind
+  async function account360Japanese() {
+    const p = await newPage(S.browser, "admin-ja-account");
+    await login(p, USERS.admin.name, USERS.admin.password);
+    await langSelect(p).selectOption("ja");
+    await until(async () => (await p.locator("html").getAttribute("lang")) === "ja", '<html lang> did not become "ja"');
+    await goto(p, `/accounts/${encodeURIComponent(S.account.account_id)}`);
+    const tl = p.locator("[data-timeline] li");
+    await visible(tl.first(), "timeline items");
+    await visible(p.locator(".factors li").first(), "the health factors");
+    const text = await p.locator("main").innerText();
+    const english = ["Ticket opened", "Ticket resolved", "Subscription started", "Subscription changed", "active users went",
+      "last activity", "seats active", "NPS answer", "priority ", "Task:", "Events of", "Health ", "Open tasks", "Timeline"];
+    const left = english.filter((w) => text.includes(w));
+    assert.deepEqual(left, [], `English left on the Japanese Account 360: ${left.join(", ")}`);
+    assert.ok(/チケット|契約開始|メモ/.test(text), "no Japanese timeline words on the page");
+    await screenshot(p, "ja-account");
+    const kinds = p.locator("#timeline select, section select").filter({ has: p.locator('option[value="ticket"]') }).first();
+    await kinds.selectOption("ticket");
+    await until(async () => {
+      const ks = await tl.evaluateAll((li) => li.map((x) => x.getAttribute("data-kind")));
+      return ks.length > 0 && ks.every((k) => k.startsWith("ticket."));
+    }, "the timeline filtered to tickets shows other kinds");
+    await p.context().close();
+  },
+
+  // keyboard and assistive technology: every control has a name, the skip link comes first and
+  // works, the nav is reached and followed with the keyboard, and text has enough contrast
+  async function accessible() {
+    const p = await page("admin");
+    const paths = ["/", "/accounts", `/accounts/${encodeURIComponent(S.account.account_id)}`, "/renewals", "/anomalies",
+      "/cohorts", "/funnels", "/tasks", "/playbooks", "/settings"];
+    const problems = [];
+    for (const at of paths) {
+      await goto(p, at);
+      await visible(p.locator("h1").first(), `an h1 on ${at}`);
+      const found = await p.evaluate(() => {
+        const out = [];
+        const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
+        const nameOf = (e) => {
+          if (e.getAttribute("aria-label")) return e.getAttribute("aria-label");
+          const by = e.getAttribute("aria-labelledby");
+          if (by) return by.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join(" ").trim();
+          if (e.labels && e.labels.length) return [...e.labels].map((l) => l.textContent).join(" ").trim();
+          if (e.tagName === "BUTTON" || e.tagName === "A" || e.tagName === "SUMMARY") return (e.textContent ?? "").trim();
+          return e.getAttribute("title") ?? "";
+        };
+        for (const e of document.querySelectorAll("input, select, textarea, button, a[href], summary, [role=img], canvas"))
+          if (shown(e) && e.type !== "hidden" && !nameOf(e) && !(e.tagName === "CANVAS" && e.closest("[role=img][aria-label]")))
+            out.push(`${e.tagName.toLowerCase()}${e.className ? "." + String(e.className).split(" ")[0] : ""} has no accessible name`);
+        // contrast (WCAG 2): each text's colour against the first opaque background behind it
+        const rgb = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
+        const lum = ([r, g, b]) => {
+          const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const bgOf = (e) => {
+          for (let x = e; x; x = x.parentElement) {
+            const c = rgb(getComputedStyle(x).backgroundColor);
+            if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+          }
+          return [255, 255, 255];
+        };
+        const seen = new Set();
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const e = n.parentElement;
+          if (!e || !n.textContent.trim() || seen.has(e) || !shown(e) || e.closest("[aria-hidden=true], option, .u-legend .u-marker")) continue;
+          seen.add(e);
+          const cs = getComputedStyle(e);
+          if (e.closest("button:disabled")) continue; // disabled controls are exempt
+          const fg = rgb(cs.color), bg = bgOf(e);
+          const [a, b] = [lum(fg.slice(0, 3)), lum(bg)].sort((x, y) => y - x);
+          const ratio = (a + 0.05) / (b + 0.05);
+          const size = parseFloat(cs.fontSize), bold = Number(cs.fontWeight) >= 700;
+          const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+          if (ratio < need)
+            out.push(`"${n.textContent.trim().slice(0, 30)}" contrast ${ratio.toFixed(2)} < ${need} (${cs.color} on rgb(${bg.join(",")}))`);
+        }
+        return out;
+      });
+      for (const f of found) problems.push(`${at}: ${f}`);
+    }
+    assert.deepEqual(problems.slice(0, 15), [], `${problems.length} accessibility problem(s)`);
+
+    // the keyboard: the first Tab lands on the skip link, which moves to the content; the nav follows
+    await goto(p, "/");
+    await p.keyboard.press("Tab");
+    const first = await p.evaluate(() => ({ text: document.activeElement?.textContent?.trim(), href: document.activeElement?.getAttribute("href") }));
+    assert.equal(first.text, "Skip to the content", `the first Tab lands on ${JSON.stringify(first)}, not the skip link`);
+    await p.keyboard.press("Enter");
+    await until(async () => p.evaluate(() => !!document.activeElement?.closest("main")), "the skip link did not move the focus into <main>");
+    await goto(p, "/");
+    let reached = false;
+    for (let i = 0; i < 30 && !reached; i++) {
+      await p.keyboard.press("Tab");
+      reached = await p.evaluate(() => document.activeElement?.closest('nav[aria-label="Pages"]') && document.activeElement.textContent.trim() === "Accounts");
+    }
+    assert.ok(reached, 'the nav link "Accounts" is not reached with Tab');
+    const ring = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(ring, "none", "the focused nav link shows no focus outline");
+    await p.keyboard.press("Enter");
+    await until(async () => new URL(p.url()).pathname === "/accounts", "Enter on the focused nav link did not open /accounts");
+    await visible(p.locator("table"), "the accounts table after following the nav with the keyboard");
+  },
+
   // every page of the nav, for every role: it loads (an h1, no console error), a viewer sees no
   // control that changes data, and in Japanese its h1 is another text
   async function everyPageForEveryRole() {

@@ -2,7 +2,7 @@
 // (GET /api/v1/accounts: text, band, segment, plan, owner, industry), 50 rows
 // a page, never the whole list in the page; the accounts' fields as optional
 // columns; saved views, and the view exported as CSV. The URL holds the view.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, query } from "../api";
 import { Failed, Freshness, Loading } from "../components/state";
 import { useApi } from "../data";
@@ -163,6 +163,20 @@ export function Accounts() {
   const health = useApi<{ definition: { segments: { name: string }[] } }>("/api/v1/health");
   const segments = health.data?.definition.segments.map((x) => x.name) ?? [];
   const [available, setAvailable] = useState<FieldInfo[]>([]);
+  /* the column chooser closes on a click or Escape elsewhere, as a menu does */
+  const chooser = useRef<HTMLDetailsElement>(null);
+  useEffect(() => {
+    const close = (e: Event) => {
+      const d = chooser.current;
+      if (d?.open && (e.type === "keydown" ? (e as KeyboardEvent).key === "Escape" : !d.contains(e.target as Node))) d.open = false;
+    };
+    document.addEventListener("mousedown", close);
+    document.addEventListener("keydown", close);
+    return () => {
+      document.removeEventListener("mousedown", close);
+      document.removeEventListener("keydown", close);
+    };
+  }, []);
   useEffect(() => {
     if (page.data?.fields_available) setAvailable(page.data.fields_available.filter((f) => f.name !== "owner"));
   }, [page.data]);
@@ -327,7 +341,7 @@ export function Accounts() {
           {t("accounts.export")}
         </button>
         {available.length > 0 && (
-          <details class="columns">
+          <details class="columns" ref={chooser}>
             <summary>{t("accounts.columns")}</summary>
             <fieldset>
               <legend>{t("accounts.columns_hint")}</legend>
@@ -349,71 +363,73 @@ export function Accounts() {
         <p class="state">{t("accounts.none")}</p>
       ) : (
         <>
-          <table class="grid" data-sort={sort}>
-            <thead>
-              <tr>
-                {cols.map((c) => {
-                  const dir = sort === c.sort ? "ascending" : sort === `-${c.sort}` ? "descending" : undefined;
-                  const label = c.id.startsWith("field:") ? c.id.slice(6) : t(c.label);
-                  return (
-                    <th key={c.id} scope="col" aria-sort={dir ?? "none"} data-col={c.id}>
-                      {c.sort ? (
-                        <button type="button" onClick={() => sortBy(c)}>
-                          {label}
-                          {dir === "ascending" ? " ▲" : dir === "descending" ? " ▼" : ""}
-                        </button>
-                      ) : (
-                        label
-                      )}
-                    </th>
-                  );
-                })}
-              </tr>
-            </thead>
-            <tbody>
-              {data.accounts.map((a) => (
-                <tr key={a.account_id}>
-                  <td data-col="name">
-                    <a href={`/accounts/${encodeURIComponent(a.account_id)}`} onClick={onLink}>
-                      {a.name ?? a.account_id}
-                    </a>
-                    <span class="sub">{a.account_id}</span>
-                  </td>
-                  <td data-col="health" data-value={a.health?.score ?? ""}>
-                    {a.health?.band ? (
-                      <span class={`pill band-${a.health.band}`}>
-                        {fmt.num(a.health.score, 0)} {t(`overview.band.${a.health.band}` as Key)}
-                      </span>
-                    ) : (
-                      "—"
-                    )}
-                  </td>
-                  <td data-col="trend" data-value={a.health?.trend ?? ""}>
-                    <Trend value={a.health?.trend ?? null} days={a.health?.trend_days ?? 7} />
-                  </td>
-                  <td data-col="churn" data-value={a.churn?.probability ?? ""}>
-                    {a.churn ? fmt.pct(a.churn.probability) : "—"}
-                  </td>
-                  <td data-col="mrr" data-value={a.mrr ?? ""} class="num">
-                    {fmt.money(a.mrr)}
-                  </td>
-                  <td data-col="plan">{a.plan ?? "—"}</td>
-                  <td data-col="owner">{a.owner ?? "—"}</td>
-                  <td data-col="renewal" data-value={a.renewal ?? ""}>
-                    {fmt.date(a.renewal)}
-                  </td>
-                  <td data-col="last" data-value={a.last_event ?? ""}>
-                    {a.last_event ? fmt.date(a.last_event.slice(0, 10)) : "—"}
-                  </td>
-                  {fields.map((f) => (
-                    <td key={f} data-col={`field:${f}`} data-value={String(a.fields?.[f] ?? "")}>
-                      {fieldValue(f, a.fields?.[f])}
-                    </td>
-                  ))}
+          <div class="table-wrap">
+            <table class="grid" data-sort={sort}>
+              <thead>
+                <tr>
+                  {cols.map((c) => {
+                    const dir = sort === c.sort ? "ascending" : sort === `-${c.sort}` ? "descending" : undefined;
+                    const label = c.id.startsWith("field:") ? c.id.slice(6) : t(c.label);
+                    return (
+                      <th key={c.id} scope="col" aria-sort={dir ?? "none"} data-col={c.id}>
+                        {c.sort ? (
+                          <button type="button" onClick={() => sortBy(c)}>
+                            {label}
+                            {dir === "ascending" ? " ▲" : dir === "descending" ? " ▼" : ""}
+                          </button>
+                        ) : (
+                          label
+                        )}
+                      </th>
+                    );
+                  })}
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {data.accounts.map((a) => (
+                  <tr key={a.account_id}>
+                    <td data-col="name">
+                      <a href={`/accounts/${encodeURIComponent(a.account_id)}`} onClick={onLink}>
+                        {a.name ?? a.account_id}
+                      </a>
+                      <span class="sub">{a.account_id}</span>
+                    </td>
+                    <td data-col="health" data-value={a.health?.score ?? ""}>
+                      {a.health?.band ? (
+                        <span class={`pill band-${a.health.band}`}>
+                          {fmt.num(a.health.score, 0)} {t(`overview.band.${a.health.band}` as Key)}
+                        </span>
+                      ) : (
+                        "—"
+                      )}
+                    </td>
+                    <td data-col="trend" data-value={a.health?.trend ?? ""}>
+                      <Trend value={a.health?.trend ?? null} days={a.health?.trend_days ?? 7} />
+                    </td>
+                    <td data-col="churn" data-value={a.churn?.probability ?? ""}>
+                      {a.churn ? fmt.pct(a.churn.probability) : "—"}
+                    </td>
+                    <td data-col="mrr" data-value={a.mrr ?? ""} class="num">
+                      {fmt.money(a.mrr)}
+                    </td>
+                    <td data-col="plan">{a.plan ?? "—"}</td>
+                    <td data-col="owner">{a.owner ?? "—"}</td>
+                    <td data-col="renewal" data-value={a.renewal ?? ""}>
+                      {fmt.date(a.renewal)}
+                    </td>
+                    <td data-col="last" data-value={a.last_event ?? ""}>
+                      {a.last_event ? fmt.date(a.last_event.slice(0, 10)) : "—"}
+                    </td>
+                    {fields.map((f) => (
+                      <td key={f} data-col={`field:${f}`} data-value={String(a.fields?.[f] ?? "")}>
+                        {fieldValue(f, a.fields?.[f])}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <Pager total={data.total} offset={data.offset} limit={LIMIT} onPage={(o) => set({ offset: o })} />
         </>
       )}
