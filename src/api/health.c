@@ -106,8 +106,17 @@ int kz_api_health_define(kz_http_req *req, kz_http_resp *resp)
     int64_t version = 0;
     if (!st)
         return KZ_EIO;
-    if (kz_health_def_parse(&d, req->body, req->body_len, "definition"))
-        return kz_resp_error(resp, 400, NULL, "%s", kz_error_msg());
+    if (kz_health_def_parse(&d, req->body, req->body_len, "definition")) {
+        /* "definition: segments[0].factors[2].curve: ...": the place is the field */
+        const char *m = kz_error_msg(), *p = strncmp(m, "definition: ", 12) == 0 ? m + 12 : m;
+        size_t n = strcspn(p, ": ");
+        char field[128];
+        if (p[n] == ':' && n > 0 && n < sizeof field)
+            snprintf(field, sizeof field, "%.*s", (int)n, p);
+        else
+            snprintf(field, sizeof field, "definition");
+        return kz_resp_error(resp, 400, field, "%s", m);
+    }
     kz_buf_init(&norm, KZ_BUF_UNLIMITED);
     char detail[32];
     int rc = kz_health_def_json(d, &norm);

@@ -132,6 +132,10 @@ Test(health_api, scores_backtest_evaluation_predictions_and_definitions, .timeou
     /* a new definition: validated, stored as a version, scored with */
     kt_http(&r, &s, "PUT", "/api/v1/health/definition", "{\"bands\": {\"green\": 70, \"yellow\": 90}}", as_admin);
     cr_assert_eq(r.status, 400, "%s", r.body);
+    cr_assert(kt_contains(r.body, "\"field\":\"bands.yellow\""), "the place is the field: %s", r.body);
+    kt_http_free(&r);
+    kt_http(&r, &s, "PUT", "/api/v1/health/definition", "{\"bands\": ", as_admin);
+    cr_assert(r.status == 400 && kt_contains(r.body, "\"field\":\"definition\""), "%s", r.body);
     kt_http_free(&r);
     kt_http(&r, &s, "PUT", "/api/v1/health/definition", "{}", as_viewer);
     cr_assert_eq(r.status, 403, "%s", r.body);

@@ -18,7 +18,6 @@ interface User {
   role: Role;
   password?: boolean;
   created?: string;
-  created_at?: string;
 }
 
 interface Step {
@@ -127,7 +126,7 @@ function Users() {
           </thead>
           <tbody>
             {list.map((u) => (
-              <UserRow key={u.name} u={u} self={u.name === me.name} onDone={done} created={fmt.date((u.created ?? u.created_at ?? "").slice(0, 10) || null)} />
+              <UserRow key={u.name} u={u} self={u.name === me.name} onDone={done} created={fmt.date(u.created ?? null)} />
             ))}
           </tbody>
         </table>
