@@ -137,6 +137,9 @@ int kz_api_health_define(kz_http_req *req, kz_http_resp *resp)
     kz_buf_free(&norm);
     if (rc)
         return rc;
+    /* the answers kept of the old definition are not reused (cache.h); the
+     * data version is not raised, since the data did not change */
+    atomic_fetch_add(&a->generation, 1);
     kz_app_rescore(a); /* a new definition is a new score, recorded as such */
     kz_jw w;
     kz_jw_init(&w, &resp->body);

@@ -159,6 +159,11 @@ Test(health_api, scores_backtest_evaluation_predictions_and_definitions, .timeou
     cr_assert(kt_contains(r.body, "\"definition_version\":1"), "%s", r.body);
     kt_http_free(&r);
     free(changed);
+    /* at once, not a kept answer of the old one */
+    kt_http(&r, &s, "GET", "/api/v1/health", NULL, as_viewer);
+    cr_assert(kt_contains(r.body, "{\"definition_version\":1,") && kt_contains(r.body, "\"green\":80"),
+              "the new definition at once: %.300s", r.body);
+    kt_http_free(&r);
     wait_for(&s, as_viewer, "/api/v1/health", "\"version\":1,");
     kt_http(&r, &s, "GET", "/api/v1/accounts?limit=1&sort=health", NULL, as_viewer);
     const char *id = strstr(r.body, "{\"account_id\":\"");
