@@ -206,6 +206,37 @@ static kz_day renewal_of(const kz_directory *d, const kz_account_facts *f, uint3
     return kz_renewal_next(f->first_start, d && a < d->n ? d->renewal_field[a] : KZ_DAY_NONE, at);
 }
 
+/* A renewal at risk: the account is in the red or yellow band, or its churn
+ * probability is KZ_AT_RISK_CHURN or more (what /api/v1/renewals sums, and
+ * the list's at_risk filter). */
+#define KZ_AT_RISK_CHURN 0.5
+static int at_risk(const kz_scores *s, uint32_t a)
+{
+    if (!s || a >= s->naccounts)
+        return 0;
+    if (!isnan(s->health[a]) && (s->band[a] == KZ_BAND_RED || s->band[a] == KZ_BAND_YELLOW))
+        return 1;
+    return !isnan(s->churn[a]) && s->churn[a] >= KZ_AT_RISK_CHURN;
+}
+
+/* ?name=true|false|1|0 into *out (-1 when absent): 0, or 1 with the 400 answered. */
+static int bool_arg(kz_http_req *req, kz_http_resp *resp, const char *name, int *out)
+{
+    const char *v = kz_req_query(req, name);
+    *out = -1;
+    if (!v)
+        return 0;
+    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+        *out = 1;
+    else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+        *out = 0;
+    else {
+        kz_resp_error(resp, 400, name, "%s: true or false", name);
+        return 1;
+    }
+    return 0;
+}
+
 /* Field column col's value of account a: a number, a date, true/false, a text or null. */
 static void json_field(kz_jw *w, const kz_attr_col *col, uint32_t a, size_t naccounts)
 {
@@ -450,17 +481,23 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
     kz_app *a = req->app;
     const char *q = kz_req_query(req, "q"), *owner = kz_req_query(req, "owner"),
                *industry = kz_req_query(req, "industry"), *plan = kz_req_query(req, "plan"),
-               *band = kz_req_query(req, "band"), *paying = kz_req_query(req, "paying"),
-               *sort = kz_req_query(req, "sort");
+               *band = kz_req_query(req, "band"), *sort = kz_req_query(req, "sort");
     const char *filters[MAX_FILTERS];
     const char *fields = kz_req_query(req, "fields"), *segment = kz_req_query(req, "segment");
     size_t cols[MAX_FIELDS], ncols = 0;
     int64_t limit, offset;
     int rc = KZ_OK;
     int64_t renewal_within;
+    kz_day renewal_from, renewal_to;
+    int want_paying, want_risk;
     if (kz_req_int(req, resp, "limit", 1, 1000, 50, &limit) || kz_req_int(req, resp, "offset", 0, INT32_MAX, 0, &offset) ||
-        kz_req_int(req, resp, "renewal_within", -1, 3660, -1, &renewal_within))
+        kz_req_int(req, resp, "renewal_within", -1, 3660, -1, &renewal_within) ||
+        kz_req_date(req, resp, "renewal_from", &renewal_from) || kz_req_date(req, resp, "renewal_to", &renewal_to) ||
+        bool_arg(req, resp, "paying", &want_paying) || bool_arg(req, resp, "at_risk", &want_risk))
         return KZ_OK;
+    if (renewal_from != KZ_DAY_NONE && renewal_to != KZ_DAY_NONE && renewal_from > renewal_to)
+        return kz_resp_error(resp, 400, "renewal_from", "renewal_from: after renewal_to");
+    int by_renewal = renewal_within >= 0 || renewal_from != KZ_DAY_NONE || renewal_to != KZ_DAY_NONE;
     int by = SORT_RISK, desc = 1;
     ptrdiff_t sort_col = -1; /* sort=field:NAME, its column found under the lock */
     if (sort && strncmp(sort + (sort[0] == '-'), "field:", 6) == 0) {
@@ -487,10 +524,6 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
         if (want_band < 0)
             return kz_resp_error(resp, 400, "band", "band: green, yellow, red or none (not scored)");
     }
-    if (paying && strcmp(paying, "1") != 0 && strcmp(paying, "0") != 0 && strcmp(paying, "true") != 0 &&
-        strcmp(paying, "false") != 0)
-        return kz_resp_error(resp, 400, "paying", "paying: true or false");
-    int want_paying = paying ? (strcmp(paying, "1") == 0 || strcmp(paying, "true") == 0) : -1;
     size_t nf = kz_req_query_all(req, "filter", filters, MAX_FILTERS);
     if (nf > MAX_FILTERS)
         return kz_resp_error(resp, 400, "filter", "at most %d filters", MAX_FILTERS);
@@ -557,20 +590,27 @@ int kz_api_accounts(kz_http_req *req, kz_http_resp *resp)
             if (b != want_band)
                 continue;
         }
+        if (want_risk >= 0 && at_risk(s, i) != want_risk)
+            continue;
         int64_t mrr = (want_paying >= 0 || by == SORT_MRR) ? kz_engine_mrr(e, i, at) : 0;
         if (want_paying >= 0 && (mrr > 0) != want_paying)
             continue;
         /* the account's facts, once, when a filter or the order needs them */
         kz_day renewal = KZ_DAY_NONE;
         kz_account_facts f;
-        if (plan || renewal_within >= 0 || by == SORT_RENEWAL || by == SORT_LAST_EVENT || by == SORT_TICKETS)
+        if (plan || by_renewal || by == SORT_RENEWAL || by == SORT_LAST_EVENT || by == SORT_TICKETS)
             kz_engine_account_facts(e, &mo, i, at, &f);
-        if (plan || renewal_within >= 0 || by == SORT_RENEWAL) {
+        if (plan || by_renewal || by == SORT_RENEWAL) {
             if (plan && (!f.plan || strcmp(f.plan, plan) != 0))
                 continue;
             renewal = renewal_of(d, &f, i, at);
             /* renewal_within N: those that renew within N days (a renewal_date already passed included) */
-            if (renewal_within >= 0 && (renewal == KZ_DAY_NONE || renewal > at + renewal_within))
+            if (by_renewal && renewal == KZ_DAY_NONE)
+                continue;
+            if (renewal_within >= 0 && renewal > at + renewal_within)
+                continue;
+            if ((renewal_from != KZ_DAY_NONE && renewal < renewal_from) ||
+                (renewal_to != KZ_DAY_NONE && renewal > renewal_to))
                 continue;
         }
         switch (by) {
@@ -644,6 +684,119 @@ done:
     kz_app_engine_done(a);
     kz_segments_free(seg);
     free(items);
+    return rc;
+}
+
+/* ---- the renewals ahead, by month ------------------------------------------------------------ */
+
+struct renewal_month {
+    kz_month month;
+    int64_t accounts, at_risk, overdue;
+    int64_t arr, arr_at_risk; /* KZ_MONEY_SCALE */
+};
+
+static int cmp_month(const void *x, const void *y)
+{
+    const struct renewal_month *a = x, *b = y;
+    return (a->month > b->month) - (a->month < b->month);
+}
+
+static void json_renewal_sums(kz_jw *w, const struct renewal_month *m)
+{
+    kz_jw_key(w, "accounts");
+    kz_jw_int(w, m->accounts);
+    kz_jw_key(w, "arr");
+    kz_jw_fixed(w, m->arr, KZ_MONEY_SCALE, 2);
+    kz_jw_key(w, "accounts_at_risk");
+    kz_jw_int(w, m->at_risk);
+    kz_jw_key(w, "arr_at_risk");
+    kz_jw_fixed(w, m->arr_at_risk, KZ_MONEY_SCALE, 2);
+    kz_jw_key(w, "overdue");
+    kz_jw_int(w, m->overdue);
+}
+
+int kz_api_renewals(kz_http_req *req, kz_http_resp *resp)
+{
+    kz_app *a = req->app;
+    int64_t within;
+    if (kz_req_int(req, resp, "within", 0, 3660, 90, &within))
+        return KZ_OK;
+    const kz_engine *e = kz_app_engine(a);
+    const kz_directory *d = a->directory;
+    const kz_scores *s = a->scores;
+    kz_metric_opts mo;
+    kz_metric_opts_init(&mo);
+    mo.tz = a->tz;
+    kz_day at = as_of(e, a->tz);
+    size_t n = kz_engine_accounts(e), nm = 0, cap = 0;
+    struct renewal_month *months = NULL, all = { 0 };
+    int rc = KZ_OK;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        kz_account_facts f;
+        kz_engine_account_facts(e, &mo, i, at, &f);
+        kz_day renewal = renewal_of(d, &f, i, at);
+        if (renewal == KZ_DAY_NONE || renewal > at + within)
+            continue;
+        kz_month mon = kz_day_month(renewal);
+        size_t k = 0; /* a few dozen months at most */
+        while (k < nm && months[k].month != mon)
+            k++;
+        if (k == nm) {
+            if (nm == cap) {
+                size_t c = cap ? 2 * cap : 16;
+                struct renewal_month *m = realloc(months, c * sizeof *m);
+                if (!m) {
+                    rc = kz_error_oom();
+                    break;
+                }
+                months = m;
+                cap = c;
+            }
+            months[nm++] = (struct renewal_month){ .month = mon };
+        }
+        struct renewal_month *m = &months[k];
+        int64_t arr = f.mrr * 12;
+        int risky = at_risk(s, i), late = renewal < at;
+        m->accounts++, all.accounts++;
+        m->arr += arr, all.arr += arr;
+        m->at_risk += risky, all.at_risk += risky;
+        m->arr_at_risk += risky ? arr : 0, all.arr_at_risk += risky ? arr : 0;
+        m->overdue += late, all.overdue += late;
+    }
+    if (!rc) {
+        qsort(months, nm, sizeof *months, cmp_month);
+        kz_jw w;
+        kz_jw_init(&w, &resp->body);
+        kz_jw_obj(&w);
+        kz_jw_key(&w, "as_of");
+        kz_jw_date(&w, at);
+        kz_jw_key(&w, "computed_at");
+        if (s && s->at != KZ_DAY_NONE)
+            kz_jw_time(&w, s->computed_at);
+        else
+            kz_jw_null(&w);
+        kz_jw_key(&w, "within");
+        kz_jw_int(&w, within);
+        kz_jw_key(&w, "at_risk_churn");
+        kz_jw_double(&w, KZ_AT_RISK_CHURN);
+        json_renewal_sums(&w, &all);
+        kz_jw_key(&w, "months");
+        kz_jw_arr(&w);
+        for (size_t k = 0; k < nm; k++) {
+            char buf[KZ_DATE_BUF];
+            kz_format_month(buf, months[k].month);
+            kz_jw_obj(&w);
+            kz_jw_key(&w, "month");
+            kz_jw_str(&w, buf);
+            json_renewal_sums(&w, &months[k]);
+            kz_jw_end(&w);
+        }
+        kz_jw_end(&w);
+        kz_jw_end(&w);
+        rc = kz_resp_json_end(resp, &w, 200);
+    }
+    kz_app_engine_done(a);
+    free(months);
     return rc;
 }
 

@@ -41,6 +41,8 @@ static const kz_route routes[] = {
       "product events: a JSON array, one event, {batch: [...]} or NDJSON; Kizuna's keys or analytics track calls", 0 },
     { "GET", "/api/v1/accounts", kz_api_accounts, KZ_ROLE_VIEWER,
       "accounts: search (q), filters (owner, industry, plan, band, paying, filter), sort, limit, offset", KZ_CACHE },
+    { "GET", "/api/v1/renewals", kz_api_renewals, KZ_ROLE_VIEWER,
+      "the renewals within N days (within, default 90), by month: accounts, ARR, at risk", KZ_CACHE },
     { "POST", "/api/v1/accounts", kz_api_row_add, KZ_ROLE_CSM, "a new account (the fields of its import line)", 0 },
     { "GET", "/api/v1/accounts/{id}", kz_api_account, KZ_ROLE_VIEWER,
       "one account's story: facts, health, churn risk, signals, usage, MRR history and its rows", KZ_CACHE },

@@ -140,6 +140,7 @@ int kz_api_row_remove(kz_http_req *req, kz_http_resp *resp);
 int kz_api_spend_list(kz_http_req *req, kz_http_resp *resp);
 int kz_api_import(kz_http_req *req, kz_http_resp *resp);
 int kz_api_accounts(kz_http_req *req, kz_http_resp *resp);
+int kz_api_renewals(kz_http_req *req, kz_http_resp *resp);
 int kz_api_health(kz_http_req *req, kz_http_resp *resp);
 int kz_api_health_define(kz_http_req *req, kz_http_resp *resp);
 int kz_api_health_backtest(kz_http_req *req, kz_http_resp *resp);

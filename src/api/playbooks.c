@@ -770,6 +770,8 @@ static void task_json(kz_jw *w, const kz_task_rec *t, kz_day today)
     kz_jw_str(w, t->body);
     kz_jw_key(w, "account_id");
     kz_jw_str(w, t->account_key);
+    kz_jw_key(w, "account_name");
+    kz_jw_str(w, t->account_name);
     kz_jw_key(w, "assignee");
     kz_jw_str(w, t->assignee);
     kz_jw_key(w, "due");

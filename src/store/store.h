@@ -540,6 +540,7 @@ typedef struct kz_task_rec {
     const char *title, *body;   /* body may be NULL */
     int64_t account_id;         /* internal id; 0: none */
     const char *account_key;    /* read only */
+    const char *account_name;   /* read only: the account's name (NULL: none, or no account) */
     const char *assignee;       /* a user name or an account owner's name; NULL: nobody yet */
     kz_day due;                 /* KZ_DAY_NONE: none */
     const char *status;         /* "open", "done", "cancelled" */

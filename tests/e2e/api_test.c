@@ -585,3 +585,96 @@ Test(api, the_account_list_has_trends_and_fields_as_columns, .timeout = 120)
     cr_assert_eq(kt_serve_stop(&s), 0);
     kt_rmrf(dir);
 }
+
+/* The total of the accounts renewing, with filters of the list (and checks each row against the rule). */
+static int renewing(const kt_server *s, const struct caller *c, const char *month, int risk, double *arr)
+{
+    char path[256];
+    if (month) {
+        int y, m;
+        cr_assert_eq(sscanf(month, "%d-%d", &y, &m), 2, "%s", month);
+        int last = m == 2 ? (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : 28)
+                   : (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
+        snprintf(path, sizeof path,
+                 "/api/v1/accounts?renewal_within=365&renewal_from=%s-01&renewal_to=%s-%02d%s&limit=1000", month,
+                 month, last, risk ? "&at_risk=true" : "");
+    } else {
+        snprintf(path, sizeof path, "/api/v1/accounts?renewal_within=365%s&limit=1000", risk ? "&at_risk=1" : "");
+    }
+    cJSON *j = get_json(s, c, path), *a;
+    int n = 0;
+    *arr = 0;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(j, "accounts"))
+    {
+        const char *r = cJSON_GetObjectItem(a, "renewal")->valuestring;
+        cr_assert(!month || strncmp(r, month, 7) == 0, "%s: renews %s", path, r);
+        cJSON *h = cJSON_GetObjectItem(a, "health"), *ch = cJSON_GetObjectItem(a, "churn");
+        const char *band = cJSON_IsObject(h) ? cJSON_GetObjectItem(h, "band")->valuestring : "";
+        double p = cJSON_IsObject(ch) ? cJSON_GetObjectItem(ch, "probability")->valuedouble : 0;
+        int risky = strcmp(band, "red") == 0 || strcmp(band, "yellow") == 0 || p >= 0.5;
+        cr_assert(!risk || risky, "%s: %s is not at risk", path, cJSON_GetObjectItem(a, "account_id")->valuestring);
+        *arr += cJSON_GetObjectItem(a, "mrr")->valuedouble * 12;
+        n++;
+    }
+    int total = cJSON_GetObjectItem(j, "total")->valueint;
+    cr_assert_eq(n, total, "%s: every row on one page", path);
+    cJSON_Delete(j);
+    return total;
+}
+
+Test(api, renewals_by_month_add_up_to_the_list, .timeout = 120)
+{
+    char *dir = kt_demo_world(120, 5);
+    struct caller vic;
+    caller_init(&vic, dir, "vic", "viewer");
+    kt_server s;
+    kt_serve(&s, dir, NULL);
+    cJSON *j = NULL;
+    for (int i = 0; i < 100; i++) {
+        j = get_json(&s, &vic, "/api/v1/renewals?within=365");
+        if (cJSON_IsString(cJSON_GetObjectItem(j, "computed_at")))
+            break;
+        cJSON_Delete(j);
+        j = NULL;
+        usleep(100 * 1000);
+    }
+    cr_assert_not_null(j, "the renewals say when the scores were computed");
+    cr_assert_eq(cJSON_GetObjectItem(j, "within")->valueint, 365);
+    double arr, risk_arr;
+    int all = renewing(&s, &vic, NULL, 0, &arr), risky = renewing(&s, &vic, NULL, 1, &risk_arr);
+    cr_assert(all > 10 && risky > 0, "the demo world renews %d accounts in a year, %d at risk", all, risky);
+    cr_assert_eq(cJSON_GetObjectItem(j, "accounts")->valueint, all);
+    cr_assert_eq(cJSON_GetObjectItem(j, "accounts_at_risk")->valueint, risky);
+    cr_assert(fabs(cJSON_GetObjectItem(j, "arr")->valuedouble - arr) < 0.01 * all, "ARR %f, the list's %f",
+              cJSON_GetObjectItem(j, "arr")->valuedouble, arr);
+    cr_assert(fabs(cJSON_GetObjectItem(j, "arr_at_risk")->valuedouble - risk_arr) < 0.01 * risky);
+
+    /* each month: its accounts as the list has them, the months in order, adding up */
+    cJSON *m;
+    int sum = 0, months = 0;
+    char prev[8] = "";
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "months"))
+    {
+        const char *mon = cJSON_GetObjectItem(m, "month")->valuestring;
+        cr_assert(strcmp(prev, mon) < 0, "month %s after %s", mon, prev);
+        snprintf(prev, sizeof prev, "%s", mon);
+        int n = cJSON_GetObjectItem(m, "accounts")->valueint;
+        cr_assert_eq(renewing(&s, &vic, mon, 0, &arr), n, "%s", mon);
+        cr_assert(fabs(cJSON_GetObjectItem(m, "arr")->valuedouble - arr) < 0.01 * n, "%s", mon);
+        cr_assert_eq(renewing(&s, &vic, mon, 1, &arr), cJSON_GetObjectItem(m, "accounts_at_risk")->valueint, "%s", mon);
+        sum += n;
+        months++;
+    }
+    cr_assert(months >= 12, "a year of renewals in %d months", months);
+    cr_assert_eq(sum, all);
+    cJSON_Delete(j);
+
+    /* bad ones, named */
+    expect(&s, &vic, "GET", "/api/v1/renewals?within=-1", NULL, 400, "\"field\":\"within\"");
+    expect(&s, &vic, "GET", "/api/v1/accounts?at_risk=maybe", NULL, 400, "\"field\":\"at_risk\"");
+    expect(&s, &vic, "GET", "/api/v1/accounts?renewal_from=2026-02-30", NULL, 400, "\"field\":\"renewal_from\"");
+    expect(&s, &vic, "GET", "/api/v1/accounts?renewal_from=2026-03-01&renewal_to=2026-02-01", NULL, 400,
+           "\"field\":\"renewal_from\"");
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    kt_rmrf(dir);
+}

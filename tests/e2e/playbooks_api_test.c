@@ -741,6 +741,8 @@ Test(playbooks_api, timeline_in_order_and_paged, .timeout = 120)
 
     /* our account: every kind of row, in its place */
     cJSON *t = call(&s, &csm, "POST", "/api/v1/tasks", "{\"title\": \"Win them back\", \"account_id\": \"tl1\"}", 201, NULL);
+    /* a task names its account as the list of accounts does */
+    cr_assert_str_eq(str(t, "account_name"), "Timeline Test Co");
     char tid[32], tpath[64];
     snprintf(tid, sizeof tid, "%ld", num(t, "id"));
     snprintf(tpath, sizeof tpath, "/api/v1/tasks/%s", tid);

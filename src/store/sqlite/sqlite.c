@@ -390,7 +390,7 @@ static const char *const stmt_sql[S_N] = {
                    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
 #define TASK_COLS                                                                                                  \
     "t.id, t.title, t.body, coalesce(t.account_id, 0), a.account_key, t.assignee, t.due_day, t.status, t.source, " \
-    "coalesce(t.firing_id, 0), t.playbook, t.created_at, t.updated_at, t.closed_at "                              \
+    "coalesce(t.firing_id, 0), t.playbook, t.created_at, t.updated_at, t.closed_at, a.name "                      \
     "FROM tasks t LEFT JOIN accounts a ON a.id = t.account_id"
     [S_TASK_GET] = "SELECT " TASK_COLS " WHERE t.id = ?1",
     /* closed_at is 0 exactly while open: set when a task closes, kept when it
@@ -2435,6 +2435,7 @@ static void task_row(sqlite3_stmt *q, kz_task_rec *t)
     t->created_at = sqlite3_column_int64(q, 11);
     t->updated_at = sqlite3_column_int64(q, 12);
     t->closed_at = sqlite3_column_int64(q, 13);
+    t->account_name = text_col(q, 14);
 }
 
 static int sq_task_get(kz_store *st, int64_t id, kz_task_fn fn, void *ctx)
