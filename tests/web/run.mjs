@@ -423,6 +423,39 @@ const checks = [
   },
 
   // a funnel picked in the form: the same counts as the API's, step by step
+  // renewals: the sums are the server's, a month picked lists its accounts only, 50 a page at most
+  async function renewalsByMonth() {
+    const p = await page("csm");
+    await goto(p, "/renewals?days=365");
+    const lead = p.locator("[data-renewals]");
+    await visible(lead, "the renewals' summary [data-renewals]");
+    const want = await api(S.auth.admin, "/api/v1/renewals?within=365");
+    assert.ok(want.accounts > 0 && want.months.length > 1, `the demo has few renewals in a year: ${JSON.stringify(want)}`);
+    assert.equal(Number(await lead.getAttribute("data-renewals")), want.accounts, "the renewals' count differs from the API's");
+    assert.ok(near(Number(await lead.getAttribute("data-risk")), want.arr_at_risk, 1e-9), "the ARR at risk differs from the API's");
+    const months = await p.locator("tr[data-month]").evaluateAll((rs) => rs.map((r) => r.getAttribute("data-month")));
+    assert.deepEqual(months, want.months.map((m) => m.month), "the month rows differ from the API's months");
+    const all = await api(S.auth.admin, "/api/v1/accounts?renewal_within=365&limit=1");
+    assert.equal(all.total, want.accounts, "GET /api/v1/accounts?renewal_within=365 counts other accounts than /api/v1/renewals");
+    const rows = p.locator("table[data-total] tbody tr");
+    await until(async () => (await rows.count()) === Math.min(50, want.accounts), "the renewing accounts' table: not 50 rows (or all)");
+    // the busiest month, and only its accounts at risk
+    const m = want.months.reduce((a, b) => (b.accounts_at_risk > a.accounts_at_risk ? b : a));
+    await click(p.locator(`tr[data-month="${m.month}"] button`), `the month ${m.month}`);
+    await until(async () => Number(await p.locator("table[data-total]").getAttribute("data-total").catch(() => -1)) === m.accounts,
+      `the table of ${m.month}: not its ${m.accounts} accounts`);
+    const dates = await rows.evaluateAll((rs) => rs.map((r) => r.children[1].getAttribute("data-value")));
+    assert.ok(dates.length > 0 && dates.every((d) => d.startsWith(m.month)), `rows of other months than ${m.month}: ${dates}`);
+    assert.ok(dates.every((d, i) => i === 0 || dates[i - 1] <= d), "the renewing accounts are not by date");
+    await p.getByLabel("Only those at risk").check();
+    await until(async () => Number(await p.locator("table[data-total]").getAttribute("data-total").catch(() => -1)) === m.accounts_at_risk,
+      `the table of ${m.month} at risk: not its ${m.accounts_at_risk} accounts`);
+    const risky = await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute("data-at-risk")));
+    assert.ok(risky.every((r) => r === "1"), "a row not at risk among those at risk only");
+    assert.equal(new URL(p.url()).search, `?days=365&month=${m.month}&risk=1`, "the renewals' state is not in the URL");
+    await screenshot(p, "renewals-month-at-risk");
+  },
+
   async function funnelEqualsApi() {
     const p = await page("csm");
     await goto(p, "/funnels");

@@ -1,15 +1,39 @@
 // renewals.tsx - the renewals ahead, by month: how much ARR renews, how much
-// of it is at risk (an account in the red or yellow band, or a churn
-// probability of one half or more), and per account what was agreed at
-// onboarding (its custom field success_plan, else its oldest note or meeting).
-import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, ApiError, query } from "../api";
+// of it is at risk (the server's rule: an account in the red or yellow band,
+// or a churn probability of one half or more), and per account what was
+// agreed at onboarding (its custom field success_plan, else its oldest note
+// or meeting).
+//
+// The sums come from GET /api/v1/renewals?within=N (one pass of the server
+// over every account); the accounts from GET /api/v1/accounts with
+// renewal_within, renewal_from/renewal_to (the month picked) and at_risk,
+// 50 a page: the page never holds more rows than that, whatever the data.
+// Its state is in the URL: ?days=90&month=YYYY-MM&risk=1&offset=N.
+import { useMemo, useState } from "preact/hooks";
+import { api, query } from "../api";
 import { Chart } from "../components/chart";
 import { Failed, Freshness, Loading, Section } from "../components/state";
+import { useApi } from "../data";
 import { useI18n, type Key } from "../i18n";
-import { onLink } from "../router";
+import { navigate, onLink, useLocation } from "../router";
 import { useSession } from "../session";
-import type { AccountRow } from "./accounts";
+import { Pager, type AccountRow } from "./accounts";
+
+interface Sums {
+  accounts: number;
+  arr: number;
+  accounts_at_risk: number;
+  arr_at_risk: number;
+  overdue: number;
+}
+
+interface Summary extends Sums {
+  as_of: string | null;
+  computed_at: string | null;
+  within: number;
+  at_risk_churn: number;
+  months: (Sums & { month: string })[];
+}
 
 interface Page {
   as_of: string | null;
@@ -18,72 +42,75 @@ interface Page {
 }
 
 const HORIZONS = [30, 90, 180, 365];
+const LIMIT = 50;
 
-function atRisk(r: AccountRow): boolean {
-  return r.health?.band === "red" || r.health?.band === "yellow" || (r.churn?.probability ?? 0) >= 0.5;
+/* The list's rule as the server's (GET /api/v1/renewals: at_risk_churn). */
+function atRisk(r: AccountRow, churn: number): boolean {
+  return r.health?.band === "red" || r.health?.band === "yellow" || (r.churn?.probability ?? 0) >= churn;
+}
+
+/* The last day of month "YYYY-MM". */
+function lastDay(month: string): string {
+  const y = Number(month.slice(0, 4)), m = Number(month.slice(5, 7));
+  const d = new Date(Date.UTC(y, m, 0)).getUTCDate(); /* day 0 of the next month */
+  return `${month}-${String(d).padStart(2, "0")}`;
 }
 
 export function Renewals() {
   const { t } = useI18n();
   const { fmt } = useSession();
-  const [days, setDays] = useState(90);
-  const [state, setState] = useState<{ rows: AccountRow[]; asOf: string | null } | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setState(null);
-    setError(null);
-    (async () => {
-      const rows: AccountRow[] = [];
-      let asOf: string | null = null;
-      for (let off = 0; ; off += 1000) {
-        const p = await api<Page>(`/api/v1/accounts${query({ renewal_within: days, sort: "renewal", limit: 1000, offset: off })}`);
-        asOf = p.as_of;
-        rows.push(...p.accounts);
-        if (off + 1000 >= p.total) break;
-      }
-      if (live) setState({ rows, asOf });
-    })().catch((e: unknown) => live && setError(e instanceof ApiError ? e : new ApiError(0, String(e), null)));
-    return () => {
-      live = false;
-    };
-  }, [days, tick]);
-
-  const months = useMemo(() => {
-    const m = new Map<string, { rows: AccountRow[]; arr: number; risk: number }>();
-    for (const r of state?.rows ?? []) {
-      const key = (r.renewal ?? "").slice(0, 7);
-      let g = m.get(key);
-      if (!g) m.set(key, (g = { rows: [], arr: 0, risk: 0 }));
-      const arr = (r.mrr ?? 0) * 12;
-      g.rows.push(r);
-      g.arr += arr;
-      if (atRisk(r)) g.risk += arr;
+  const { search } = useLocation();
+  const days = HORIZONS.includes(Number(search.get("days"))) ? Number(search.get("days")) : 90;
+  const month = /^\d{4}-\d{2}$/.test(search.get("month") ?? "") ? (search.get("month") as string) : "";
+  const risk = search.get("risk") === "1";
+  const offset = Number(search.get("offset") ?? "0") || 0;
+  const set = (change: Record<string, string | number>) => {
+    const next = new URLSearchParams(location.search);
+    for (const [k, v] of Object.entries(change)) {
+      if (v === "" || v === 0 || (k === "days" && v === 90)) next.delete(k);
+      else next.set(k, String(v));
     }
-    return [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  }, [state]);
-  const x = useMemo(() => months.map(([k]) => Date.parse(`${k}-01T00:00:00Z`) / 1000), [months]);
+    if (!("offset" in change)) next.delete("offset");
+    if ("days" in change) next.delete("month");
+    const s = next.toString();
+    navigate(`/renewals${s ? `?${s}` : ""}`);
+  };
+
+  const sum = useApi<Summary>(`/api/v1/renewals${query({ within: days })}`);
+  const list = useApi<Page>(
+    `/api/v1/accounts${query({
+      renewal_within: days,
+      renewal_from: month ? `${month}-01` : null,
+      renewal_to: month ? lastDay(month) : null,
+      at_risk: risk ? "true" : null,
+      sort: "renewal",
+      limit: LIMIT,
+      offset,
+    })}`,
+  );
+
+  const months = sum.data?.months ?? [];
+  const x = useMemo(() => months.map((m) => Date.parse(`${m.month}-01T00:00:00Z`) / 1000), [months]);
   const series = useMemo(
     () => [
-      { label: t("renewals.arr"), color: "#2563eb", values: months.map(([, g]) => g.arr), bars: true },
-      { label: t("renewals.arr_at_risk"), color: "#dc2626", values: months.map(([, g]) => g.risk), bars: true },
+      { label: t("renewals.arr"), color: "#2563eb", values: months.map((m) => m.arr), bars: true },
+      { label: t("renewals.arr_at_risk"), color: "#dc2626", values: months.map((m) => m.arr_at_risk), bars: true },
     ],
     [months, t],
   );
   const money = useMemo(() => (v: number) => fmt.moneyShort(v), [fmt]);
+  const s = sum.data;
+  const churn = s?.at_risk_churn ?? 0.5;
+  const asOf = s?.as_of ?? list.data?.as_of ?? null;
 
-  const total = months.reduce((s, [, g]) => s + g.arr, 0);
-  const risk = months.reduce((s, [, g]) => s + g.risk, 0);
-  const n = state?.rows.length ?? 0;
   return (
     <div class="page">
       <h1>{t("renewals.title")}</h1>
-      {state && <Freshness dataTo={state.asOf} />}
+      {s && <Freshness computed={s.computed_at} dataTo={s.as_of} />}
       <div class="toolbar">
         <label>
           {t("renewals.horizon")}
-          <select value={days} onChange={(e) => setDays(Number((e.currentTarget as HTMLSelectElement).value))}>
+          <select value={days} onChange={(e) => set({ days: Number((e.currentTarget as HTMLSelectElement).value) })}>
             {HORIZONS.map((h) => (
               <option key={h} value={h}>
                 {t("renewals.days", { n: h })}
@@ -92,71 +119,113 @@ export function Renewals() {
           </select>
         </label>
       </div>
-      {error ? (
-        <Failed error={error} retry={() => setTick((k) => k + 1)} />
-      ) : !state ? (
+      {sum.error ? (
+        <Failed error={sum.error} retry={sum.reload} />
+      ) : !s ? (
         <Loading />
-      ) : n === 0 ? (
+      ) : s.accounts === 0 ? (
         <p class="state">{t("renewals.none")}</p>
       ) : (
         <>
-          <p class="lead" data-renewals={n} data-arr={total} data-risk={risk}>
-            {t("renewals.summary", { n: fmt.num(n), arr: fmt.money(total), risk: fmt.money(risk) })}
+          <p class="lead" data-renewals={s.accounts} data-arr={s.arr} data-risk={s.arr_at_risk}>
+            {t("renewals.summary", { n: fmt.num(s.accounts), arr: fmt.money(s.arr), risk: fmt.money(s.arr_at_risk) })}
           </p>
+          <p class="sub">{t("renewals.rule", { pct: fmt.pct(churn) })}</p>
           <Section title={t("renewals.by_month")} id="by-month">
             <Chart label={t("renewals.by_month")} x={x} series={series} yFormat={money} height={220} />
-          </Section>
-          {months.map(([key, g]) => (
-            <Section
-              key={key}
-              id={`m-${key}`}
-              title={t("renewals.month", {
-                month: fmt.month(`${key}-01`),
-                n: fmt.num(g.rows.length),
-                arr: fmt.money(g.arr),
-                risk: fmt.money(g.risk),
-              })}
-            >
-              <table class="grid">
-                <thead>
-                  <tr>
-                    <th scope="col">{t("renewals.col.account")}</th>
-                    <th scope="col">{t("renewals.col.date")}</th>
-                    <th scope="col">{t("renewals.col.health")}</th>
-                    <th scope="col">{t("renewals.col.churn")}</th>
-                    <th scope="col">{t("renewals.col.arr")}</th>
-                    <th scope="col">{t("renewals.col.owner")}</th>
-                    <th scope="col">{t("renewals.col.agreed")}</th>
+            <table class="grid" data-months>
+              <thead>
+                <tr>
+                  <th scope="col">{t("renewals.col.month")}</th>
+                  <th scope="col" class="num">{t("renewals.col.accounts")}</th>
+                  <th scope="col" class="num">{t("renewals.col.arr")}</th>
+                  <th scope="col" class="num">{t("renewals.col.accounts_at_risk")}</th>
+                  <th scope="col" class="num">{t("renewals.arr_at_risk")}</th>
+                  <th scope="col" class="num">{t("renewals.overdue")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {months.map((m) => (
+                  <tr key={m.month} data-month={m.month} aria-current={m.month === month ? "true" : undefined}>
+                    <td>
+                      <button type="button" class="link" aria-pressed={m.month === month} onClick={() => set({ month: m.month === month ? "" : m.month })}>
+                        {fmt.month(`${m.month}-01`)}
+                      </button>
+                    </td>
+                    <td class="num">{fmt.num(m.accounts)}</td>
+                    <td class="num">{fmt.money(m.arr)}</td>
+                    <td class="num">{fmt.num(m.accounts_at_risk)}</td>
+                    <td class="num">{fmt.money(m.arr_at_risk)}</td>
+                    <td class="num">{m.overdue ? fmt.num(m.overdue) : "—"}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {g.rows.map((r) => (
-                    <tr key={r.account_id} data-at-risk={atRisk(r) ? "1" : "0"}>
-                      <td>
-                        <a href={`/accounts/${encodeURIComponent(r.account_id)}`} onClick={onLink}>
-                          {r.name ?? r.account_id}
-                        </a>
-                        {atRisk(r) && <span class="pill band-red"> {t("renewals.at_risk")}</span>}
-                      </td>
-                      <td data-value={r.renewal ?? ""}>
-                        {fmt.date(r.renewal)}
-                        {r.renewal && state.asOf && r.renewal < state.asOf ? <span class="sub"> {t("renewals.overdue")}</span> : null}
-                      </td>
-                      <td>
-                        {r.health?.band ? `${fmt.num(r.health.score, 0)} ${t(`overview.band.${r.health.band}` as Key)}` : "—"}
-                      </td>
-                      <td>{r.churn ? fmt.pct(r.churn.probability) : "—"}</td>
-                      <td class="num">{fmt.money((r.mrr ?? 0) * 12)}</td>
-                      <td>{r.owner ?? "—"}</td>
-                      <td>
-                        <Agreed id={r.account_id} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </Section>
-          ))}
+                ))}
+              </tbody>
+            </table>
+          </Section>
+          <Section title={month ? t("renewals.accounts_of", { month: fmt.month(`${month}-01`) }) : t("renewals.accounts")} id="renewing">
+            <div class="toolbar">
+              {month ? (
+                <button type="button" onClick={() => set({ month: "" })}>
+                  {t("renewals.all_months")}
+                </button>
+              ) : null}
+              <label>
+                <input type="checkbox" checked={risk} onChange={(e) => set({ risk: (e.currentTarget as HTMLInputElement).checked ? "1" : "" })} />
+                {t("renewals.only_at_risk")}
+              </label>
+            </div>
+            {list.error ? (
+              <Failed error={list.error} retry={list.reload} />
+            ) : !list.data ? (
+              <Loading />
+            ) : list.data.total === 0 ? (
+              <p class="state">{t("renewals.none")}</p>
+            ) : (
+              <>
+                <div class="table-wrap">
+                  <table class="grid" data-total={list.data.total}>
+                    <thead>
+                      <tr>
+                        <th scope="col">{t("renewals.col.account")}</th>
+                        <th scope="col">{t("renewals.col.date")}</th>
+                        <th scope="col">{t("renewals.col.health")}</th>
+                        <th scope="col">{t("renewals.col.churn")}</th>
+                        <th scope="col" class="num">{t("renewals.col.arr")}</th>
+                        <th scope="col">{t("renewals.col.owner")}</th>
+                        <th scope="col">{t("renewals.col.agreed")}</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {list.data.accounts.map((r) => (
+                        <tr key={r.account_id} data-at-risk={atRisk(r, churn) ? "1" : "0"}>
+                          <td>
+                            <a href={`/accounts/${encodeURIComponent(r.account_id)}`} onClick={onLink}>
+                              {r.name ?? r.account_id}
+                            </a>
+                            {atRisk(r, churn) && <span class="pill band-red"> {t("renewals.at_risk")}</span>}
+                          </td>
+                          <td data-value={r.renewal ?? ""}>
+                            {fmt.date(r.renewal)}
+                            {r.renewal && asOf && r.renewal < asOf ? <span class="sub"> {t("renewals.overdue")}</span> : null}
+                          </td>
+                          <td>
+                            {r.health?.band ? `${fmt.num(r.health.score, 0)} ${t(`overview.band.${r.health.band}` as Key)}` : "—"}
+                          </td>
+                          <td>{r.churn ? fmt.pct(r.churn.probability) : "—"}</td>
+                          <td class="num">{fmt.money((r.mrr ?? 0) * 12)}</td>
+                          <td>{r.owner ?? "—"}</td>
+                          <td>
+                            <Agreed id={r.account_id} />
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+                <Pager total={list.data.total} offset={offset} limit={LIMIT} onPage={(o) => set({ offset: o })} />
+              </>
+            )}
+          </Section>
         </>
       )}
     </div>

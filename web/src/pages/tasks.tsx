@@ -17,6 +17,7 @@ export interface Task {
   title: string;
   body: string | null;
   account_id: string | null;
+  account_name: string | null;
   assignee: string | null;
   due: string | null;
   overdue: boolean;
@@ -256,9 +257,12 @@ function TaskRow({
       </td>
       <td data-col="account">
         {k.account_id ? (
-          <a href={`/accounts/${encodeURIComponent(k.account_id)}`} onClick={onLink}>
-            {k.account_id}
-          </a>
+          <>
+            <a href={`/accounts/${encodeURIComponent(k.account_id)}`} onClick={onLink}>
+              {k.account_name ?? k.account_id}
+            </a>
+            {k.account_name ? <span class="sub">{k.account_id}</span> : null}
+          </>
         ) : (
           "—"
         )}
