@@ -189,7 +189,7 @@ $(BUILD)/bench/rules: bench/rules.c $(BUILD)/libkizuna.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics $(BUILD)/bench/rules
+bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics $(BUILD)/bench/rules web/dist/index.html
 	./bench/import.sh
 	@echo; echo "== events as SQL rows or as column blocks (bench/rowstore.c)"
 	$(BUILD)/bench/rowstore 10000000
@@ -199,6 +199,7 @@ bench: $(BUILD)/kizuna $(BUILD)/bench/rowstore $(BUILD)/bench/metrics $(BUILD)/b
 	@echo; echo "== playbook rules: the cost per ingested event of 100 rules (bench/rules.c)"
 	$(BUILD)/bench/rules 5000000
 	@echo; ./bench/server.sh
+	@echo; ./bench/web.sh
 
 # the generated parts of the documentation (the test says when they are stale)
 docs: $(BUILD)/kizuna
