@@ -4,6 +4,7 @@
  * their state.
  */
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,27 +31,46 @@ static int valid_state(const char *s)
 
 int kz_api_anomalies(kz_http_req *req, kz_http_resp *resp)
 {
-    const char *state = kz_req_query(req, "state"), *series = kz_req_query(req, "series");
+    kz_app *a = req->app;
+    const char *state = kz_req_query(req, "state"), *series = kz_req_query(req, "series"),
+               *sort = kz_req_query(req, "sort");
     kz_day from, to;
-    if (kz_req_date(req, resp, "from", &from) || kz_req_date(req, resp, "to", &to))
+    int64_t limit, offset;
+    if (kz_req_date(req, resp, "from", &from) || kz_req_date(req, resp, "to", &to) ||
+        kz_req_int(req, resp, "limit", 1, 1000, 0, &limit) || kz_req_int(req, resp, "offset", 0, INT32_MAX, 0, &offset))
         return KZ_OK;
     if (state && !valid_state(state))
         return kz_resp_error(resp, 400, "state", "state must be open, acknowledged or resolved");
     if (from != KZ_DAY_NONE && to != KZ_DAY_NONE && from > to)
         return kz_resp_error(resp, 400, "from", "from is after to");
-    kz_store *st = kz_app_store(req->app);
+    if (sort && strcmp(sort, "day") != 0 && strcmp(sort, "-day") != 0)
+        return kz_resp_error(resp, 400, "sort", "sort: day (the oldest first) or -day (the newest first)");
+    kz_store *st = kz_app_store(a);
     if (!st)
         return KZ_EIO;
+    kz_anomaly_query q = { from != KZ_DAY_NONE ? from : INT32_MIN, to != KZ_DAY_NONE ? to : INT32_MAX, state, series,
+                           sort && strcmp(sort, "-day") == 0, limit, offset };
+    int64_t judged_at = atomic_load(&a->anomalies_judged_at);
+    kz_day judged_day = atomic_load(&a->anomalies_judged_day);
     kz_jw w;
     kz_jw_init(&w, &resp->body);
     kz_jw_obj(&w);
+    kz_jw_key(&w, "judged_at");
+    if (judged_at)
+        kz_jw_time(&w, judged_at);
+    else
+        kz_jw_null(&w);
+    kz_jw_key(&w, "judged_through");
+    kz_jw_date(&w, judged_at ? judged_day : KZ_DAY_NONE);
     kz_jw_key(&w, "anomalies");
     kz_jw_arr(&w);
-    int rc = kz_store_anomalies_each(st, from != KZ_DAY_NONE ? from : INT32_MIN, to != KZ_DAY_NONE ? to : INT32_MAX,
-                                     state, series, each_json, &w);
+    int64_t total = 0;
+    int rc = kz_store_anomalies_page(st, &q, each_json, &w, &total);
     if (rc)
         return rc;
     kz_jw_end(&w);
+    kz_jw_key(&w, "total");
+    kz_jw_int(&w, total);
     kz_jw_end(&w);
     return kz_resp_json_end(resp, &w, 200);
 }

@@ -347,6 +347,8 @@ static void find_anomalies(kz_app *a)
         a->anomalies_day = last;
         a->anomalies_at = t0;
         atomic_fetch_add(&a->anomalies_new, (uint64_t)fresh);
+        atomic_store(&a->anomalies_judged_day, last);
+        atomic_store(&a->anomalies_judged_at, now);
         KZ_LOG(fresh ? KZ_LOG_WARN : KZ_LOG_INFO, "anomalies: every watched series judged",
                "series=%zu points=%zu abnormal=%zu new=%lld read_ms=%.1f seconds=%.3f", found->series, found->points,
                found->n, (long long)fresh, (t1 - t0) * 1000, kz_monotonic() - t0);

@@ -66,6 +66,8 @@ struct kz_app {
     kz_day anomalies_day;       /* the last day judged then */
     double anomalies_at;        /* monotonic seconds of the last look */
     _Atomic uint64_t anomalies_new; /* anomalies found that were not stored before */
+    _Atomic int64_t anomalies_judged_at; /* kz_time of the last look that judged every series (0: none yet) */
+    _Atomic int32_t anomalies_judged_day; /* the last day judged then (KZ_DAY_NONE: none) */
     /* playbooks, run by the scorer thread (its fields) after each scoring */
     kz_rules_live *rules;       /* the live matcher: fed each commit's events (on_apply), run by the scorer */
     kz_time next_delivery;      /* when the earliest waiting delivery is due (0: none waits) */

@@ -23,6 +23,7 @@
 struct entry {
     char *key;           /* NULL: free */
     uint64_t hash, token, used;
+    int64_t made_at;     /* kz_time */
     int status;
     const char *type;    /* static */
     char *body;
@@ -83,7 +84,7 @@ static struct entry *find(kz_cache *c, const char *key, uint64_t h)
     return NULL;
 }
 
-int kz_cache_get(kz_cache *c, const char *key, uint64_t token, kz_http_resp *resp)
+int kz_cache_get(kz_cache *c, const char *key, uint64_t token, kz_http_resp *resp, int64_t *made_at)
 {
     uint64_t h = kz_strmap_hash(key, strlen(key));
     int hit = 0;
@@ -92,6 +93,7 @@ int kz_cache_get(kz_cache *c, const char *key, uint64_t token, kz_http_resp *res
     if (e && e->key && e->token == token && kz_buf_append(&resp->body, e->body, e->len) == KZ_OK) {
         resp->status = e->status;
         resp->type = e->type;
+        *made_at = e->made_at;
         e->used = ++c->tick;
         hit = 1;
     }
@@ -126,7 +128,7 @@ static void evict_oldest(kz_cache *c)
         remove_at(c, old);
 }
 
-void kz_cache_put(kz_cache *c, const char *key, uint64_t token, const kz_http_resp *resp)
+void kz_cache_put(kz_cache *c, const char *key, uint64_t token, const kz_http_resp *resp, int64_t made_at)
 {
     size_t klen = strlen(key);
     if (resp->status != 200 || resp->nheaders || resp->body.len + klen > c->budget / MAX_ENTRY_SHARE)
@@ -148,7 +150,7 @@ void kz_cache_put(kz_cache *c, const char *key, uint64_t token, const kz_http_re
     while (c->count && (c->bytes + resp->body.len + klen > c->budget || c->count >= CACHE_SLOTS * 3 / 4))
         evict_oldest(c);
     e = find(c, key, h);
-    *e = (struct entry){ k, h, token, ++c->tick, resp->status, resp->type, b, resp->body.len };
+    *e = (struct entry){ k, h, token, ++c->tick, made_at, resp->status, resp->type, b, resp->body.len };
     c->bytes += resp->body.len + klen;
     c->count++;
     pthread_mutex_unlock(&c->mu);

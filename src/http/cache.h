@@ -21,12 +21,12 @@ int kz_cache_new(kz_cache **out, size_t budget);
 void kz_cache_free(kz_cache *c);
 
 /* 1 with the answer of key made at token copied into resp (status, type,
- * body), else 0 (resp untouched). */
-int kz_cache_get(kz_cache *c, const char *key, uint64_t token, kz_http_resp *resp);
+ * body) and *made_at the time it was made, else 0 (resp and *made_at untouched). */
+int kz_cache_get(kz_cache *c, const char *key, uint64_t token, kz_http_resp *resp, int64_t *made_at);
 
-/* Keeps resp (a 200 answer without extra headers, not too big) as the
- * answer of key at token; best effort. */
-void kz_cache_put(kz_cache *c, const char *key, uint64_t token, const kz_http_resp *resp);
+/* Keeps resp (a 200 answer without extra headers, not too big), made at
+ * made_at (kz_time), as the answer of key at token; best effort. */
+void kz_cache_put(kz_cache *c, const char *key, uint64_t token, const kz_http_resp *resp, int64_t made_at);
 
 void kz_cache_stats(kz_cache *c, uint64_t *hits, uint64_t *misses, size_t *bytes, size_t *entries);
 

@@ -376,7 +376,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         int cacheable = s->cache && route->cache && strcmp(method, "GET") == 0 && request_key(c, url, key, sizeof key);
         if (cacheable)
             token = s->o.cache_token(s->app);
-        if (!(cacheable && kz_cache_get(s->cache, key, token, &resp))) {
+        kz_time made_at = 0;
+        if (!(cacheable && kz_cache_get(s->cache, key, token, &resp, &made_at))) {
+            made_at = kz_now();
             int hrc = route->fn(&req, &resp);
             if (hrc == KZ_OK && st->deferred) {
                 /* the answer comes later: keep the connection, free the thread */
@@ -408,8 +410,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 resp.nheaders = 0;
                 kz_resp_error(&resp, 500, NULL, "internal error");
             } else if (cacheable) {
-                kz_cache_put(s->cache, key, token, &resp);
+                kz_cache_put(s->cache, key, token, &resp, made_at);
             }
+        }
+        /* an answer computed from the data says when (kept ones: when they were made) */
+        if (route->cache && resp.status == 200 && strcmp(method, "GET") == 0) {
+            char at[KZ_TIME_BUF];
+            kz_format_time(at, made_at);
+            if (kz_resp_header(&resp, "X-Kizuna-Computed-At", at))
+                KZ_LOG(KZ_LOG_WARN, "http: no X-Kizuna-Computed-At", "path=%s", url);
         }
     }
     if (req.user && s->o.user_name)

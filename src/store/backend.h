@@ -61,8 +61,8 @@ typedef struct kz_store_ops {
     int (*health_put)(kz_store *st, const kz_health_row *rows, size_t n, kz_time at);
     int (*health_each)(kz_store *st, int64_t account_id, kz_day from, kz_day to, kz_health_row_fn fn, void *ctx);
     int (*anomalies_put)(kz_store *st, const kz_anomaly_rec *v, size_t n, kz_time at, int64_t *out_new);
-    int (*anomalies_each)(kz_store *st, kz_day from, kz_day to, const char *state, const char *series,
-                          kz_anomaly_fn fn, void *ctx);
+    int (*anomalies_each)(kz_store *st, const kz_anomaly_query *q, kz_anomaly_fn fn, void *ctx);
+    int (*anomalies_count)(kz_store *st, const kz_anomaly_query *q, int64_t *out_n);
     int (*anomaly_get)(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx);
     int (*anomaly_state)(kz_store *st, int64_t id, const char *state, const char *by, const char *note, kz_time at);
     int (*rule_put)(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_created);

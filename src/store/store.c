@@ -499,10 +499,27 @@ int kz_store_anomalies_put(kz_store *st, const kz_anomaly_rec *v, size_t n, kz_t
     return st->ops->anomalies_put(st, v, n, at, out_new);
 }
 
+/* Listing limits: none or negative means no limit (the backends take -1). */
+static int64_t no_limit(int64_t limit)
+{
+    return limit > 0 ? limit : -1;
+}
+
 int kz_store_anomalies_each(kz_store *st, kz_day from, kz_day to, const char *state, const char *series,
                             kz_anomaly_fn fn, void *ctx)
 {
-    return st->ops->anomalies_each(st, from, to, state, series, fn, ctx);
+    kz_anomaly_query q = { from, to, state, series, 0, -1, 0 };
+    return st->ops->anomalies_each(st, &q, fn, ctx);
+}
+
+int kz_store_anomalies_page(kz_store *st, const kz_anomaly_query *q, kz_anomaly_fn fn, void *ctx, int64_t *out_total)
+{
+    kz_anomaly_query c = *q;
+    if (c.limit < 0 || c.offset < 0)
+        return kz_error_set(KZ_EINVALID, "anomalies: a negative limit or offset");
+    c.limit = no_limit(c.limit);
+    int rc = out_total ? st->ops->anomalies_count(st, &c, out_total) : KZ_OK;
+    return rc ? rc : st->ops->anomalies_each(st, &c, fn, ctx);
 }
 
 int kz_store_anomaly_get(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx)
@@ -565,12 +582,6 @@ static int text_ok(const char *what, const char *v, size_t min, size_t max, int 
     if (n < min || n > max)
         return kz_error_set(KZ_EINVALID, "%s must be %zu to %zu bytes (it is %zu)", what, min, max, n);
     return KZ_OK;
-}
-
-/* Listing limits: none or negative means no limit (the backends take -1). */
-static int64_t no_limit(int64_t limit)
-{
-    return limit > 0 ? limit : -1;
 }
 
 int kz_store_rule_put(kz_store *st, const kz_rule_rec *r, kz_time at, int *out_created)

@@ -435,6 +435,19 @@ int kz_store_anomalies_put(kz_store *st, const kz_anomaly_rec *v, size_t n, kz_t
 int kz_store_anomalies_each(kz_store *st, kz_day from, kz_day to, const char *state, const char *series,
                             kz_anomaly_fn fn, void *ctx);
 
+/* A page of the stored anomalies: those of kz_store_anomalies_each's
+ * arguments, by day, series, age (newest: by day, the latest first, then
+ * id, the latest first), skipping offset of them, at most limit (0: all). */
+typedef struct kz_anomaly_query {
+    kz_day from, to;
+    const char *state, *series; /* NULL: any */
+    int newest;
+    int64_t limit, offset;
+} kz_anomaly_query;
+/* Calls fn for each anomaly of the page; *out_total (may be NULL): how many
+ * match in all, every page together. */
+int kz_store_anomalies_page(kz_store *st, const kz_anomaly_query *q, kz_anomaly_fn fn, void *ctx, int64_t *out_total);
+
 /* Calls fn with anomaly id; KZ_ENOTFOUND. */
 int kz_store_anomaly_get(kz_store *st, int64_t id, kz_anomaly_fn fn, void *ctx);
 

@@ -352,3 +352,62 @@ Test(events, kill_9_during_a_stream_keeps_every_acknowledged_event_once, .timeou
     free(token);
     kt_rmrf(dir);
 }
+
+/* The value of header name (case as sent) in r's headers, into out ("" when absent). */
+static void header_of(const kt_http_resp *r, const char *name, char *out, size_t cap)
+{
+    const char *h = r->headers ? strstr(r->headers, name) : NULL;
+    out[0] = '\0';
+    if (h) {
+        h += strlen(name) + 2; /* ": " */
+        snprintf(out, cap, "%.*s", (int)strcspn(h, "\r\n"), h);
+    }
+}
+
+Test(events, an_answer_computed_from_the_data_says_when_it_was_computed, .timeout = 120)
+{
+    char *dir = kt_tmpdir();
+    kt_import(dir, kt_fixture("reference/edges"));
+    char *csm = kt_user_token(dir, "cora", "csm", "cora-password");
+    struct who w;
+    who_init(&w, csm);
+    kt_server s;
+    kt_serve(&s, dir, NULL);
+    kt_http_resp r;
+    char first[64], again[64], after[64];
+
+    kt_http(&r, &s, "GET", "/api/v1/metrics/summary", NULL, w.plain);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    header_of(&r, "X-Kizuna-Computed-At", first, sizeof first);
+    kt_http_free(&r);
+    cr_assert(strlen(first) >= 20 && first[4] == '-' && first[10] == 'T' && first[strlen(first) - 1] == 'Z',
+              "X-Kizuna-Computed-At: '%s'", first);
+    /* kept while the data is unchanged: the time it was made */
+    usleep(20 * 1000);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/summary", NULL, w.plain);
+    header_of(&r, "X-Kizuna-Computed-At", again, sizeof again);
+    kt_http_free(&r);
+    cr_assert_str_eq(again, first, "a kept answer says when it was made");
+    /* new data, a new answer */
+    kt_http(&r, &s, "POST", "/api/v1/events", "[{\"ts\": \"2024-06-01T10:00:00Z\", \"account_id\": \"a2\", \"event\": \"login\"}]",
+            w.json);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    kt_http_free(&r);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/summary", NULL, w.plain);
+    header_of(&r, "X-Kizuna-Computed-At", after, sizeof after);
+    kt_http_free(&r);
+    cr_assert(strcmp(after, first) > 0, "after new events: '%s', before '%s'", after, first);
+    /* answers not computed from the data do not say it; nor do errors */
+    kt_http(&r, &s, "GET", "/api/v1/session", NULL, w.plain);
+    header_of(&r, "X-Kizuna-Computed-At", after, sizeof after);
+    cr_assert_str_eq(after, "", "%s", r.headers);
+    kt_http_free(&r);
+    kt_http(&r, &s, "GET", "/api/v1/metrics/summary?from=never", NULL, w.plain);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    header_of(&r, "X-Kizuna-Computed-At", after, sizeof after);
+    cr_assert_str_eq(after, "", "%s", r.headers);
+    kt_http_free(&r);
+    cr_assert_eq(kt_serve_stop(&s), 0);
+    free(csm);
+    kt_rmrf(dir);
+}

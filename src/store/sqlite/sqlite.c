@@ -221,6 +221,8 @@ enum stmt_id {
     S_AUDIT_EACH,
     S_ANOMALY_PUT,
     S_ANOMALY_EACH,
+    S_ANOMALY_NEWEST,
+    S_ANOMALY_COUNT,
     S_ANOMALY_GET,
     S_ANOMALY_STATE,
     S_RULE_MODE,
@@ -346,9 +348,12 @@ static const char *const stmt_sql[S_N] = {
 #define ANOMALY_COLS                                                                                              \
     "id, series, kind, grain, day, age, until_day, observed, expected, low, high, score, direction, unit, message, " \
     "state, state_by, note, found_at, updated_at"
-    [S_ANOMALY_EACH] = "SELECT " ANOMALY_COLS " FROM anomalies WHERE until_day >= ?1 AND day <= ?2 "
-                       "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR series = ?4 OR kind = ?4) "
-                       "ORDER BY day, series, age",
+#define ANOMALY_WHERE                                                                                             \
+    "FROM anomalies WHERE until_day >= ?1 AND day <= ?2 AND (?3 IS NULL OR state = ?3) "                         \
+    "AND (?4 IS NULL OR series = ?4 OR kind = ?4) "
+    [S_ANOMALY_EACH] = "SELECT " ANOMALY_COLS " " ANOMALY_WHERE "ORDER BY day, series, age LIMIT ?5 OFFSET ?6",
+    [S_ANOMALY_NEWEST] = "SELECT " ANOMALY_COLS " " ANOMALY_WHERE "ORDER BY day DESC, id DESC LIMIT ?5 OFFSET ?6",
+    [S_ANOMALY_COUNT] = "SELECT count(*) " ANOMALY_WHERE,
     [S_ANOMALY_GET] = "SELECT " ANOMALY_COLS " FROM anomalies WHERE id = ?1",
     [S_ANOMALY_STATE] = "UPDATE anomalies SET state = ?2, state_by = ?3, note = coalesce(?4, note), updated_at = ?5 "
                         "WHERE id = ?1",
@@ -1957,24 +1962,50 @@ static void anomaly_row(sqlite3_stmt *q, kz_anomaly_rec *a)
     a->updated_at = sqlite3_column_int64(q, 19);
 }
 
-static int sq_anomalies_each(kz_store *st, kz_day from, kz_day to, const char *state, const char *series,
-                             kz_anomaly_fn fn, void *ctx)
+static void bind_text_or_null(sqlite3_stmt *q, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+/* The arguments ?1..?4 of ANOMALY_WHERE. */
+static void bind_anomaly_query(sqlite3_stmt *q, const kz_anomaly_query *aq)
+{
+    sqlite3_bind_int64(q, 1, aq->from);
+    sqlite3_bind_int64(q, 2, aq->to);
+    bind_text_or_null(q, 3, aq->state);
+    bind_text_or_null(q, 4, aq->series);
+}
+
+static int sq_anomalies_count(kz_store *st, const kz_anomaly_query *aq, int64_t *out_n)
 {
     sq_store *s = sq(st);
-    sqlite3_stmt *q = stmt(s, S_ANOMALY_EACH);
+    sqlite3_stmt *q = stmt(s, S_ANOMALY_COUNT);
+    *out_n = 0;
+    if (!q)
+        return KZ_EIO;
+    bind_anomaly_query(q, aq);
+    int rc = KZ_OK;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *out_n = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(s, "counting the anomalies");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_anomalies_each(kz_store *st, const kz_anomaly_query *aq, kz_anomaly_fn fn, void *ctx)
+{
+    sq_store *s = sq(st);
+    sqlite3_stmt *q = stmt(s, aq->newest ? S_ANOMALY_NEWEST : S_ANOMALY_EACH);
     int rc = KZ_OK, sr;
     if (!q)
         return KZ_EIO;
-    sqlite3_bind_int64(q, 1, from);
-    sqlite3_bind_int64(q, 2, to);
-    if (state)
-        sqlite3_bind_text(q, 3, state, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, 3);
-    if (series)
-        sqlite3_bind_text(q, 4, series, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, 4);
+    bind_anomaly_query(q, aq);
+    sqlite3_bind_int64(q, 5, aq->limit);
+    sqlite3_bind_int64(q, 6, aq->offset);
     while (!rc && (sr = sqlite3_step(q)) == SQLITE_ROW) {
         kz_anomaly_rec a;
         anomaly_row(q, &a);
@@ -2029,14 +2060,6 @@ static int sq_anomaly_state(kz_store *st, int64_t id, const char *state, const c
 }
 
 /* ---- playbooks ------------------------------------------------------------------------ */
-
-static void bind_text_or_null(sqlite3_stmt *q, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
-}
 
 /* An internal id, 0 meaning none (NULL). */
 static void bind_id_or_null(sqlite3_stmt *q, int i, int64_t id)
@@ -2623,6 +2646,7 @@ static const kz_store_ops sq_ops = {
     .health_each = sq_health_each,
     .anomalies_put = sq_anomalies_put,
     .anomalies_each = sq_anomalies_each,
+    .anomalies_count = sq_anomalies_count,
     .anomaly_get = sq_anomaly_get,
     .anomaly_state = sq_anomaly_state,
     .rule_put = sq_rule_put,
