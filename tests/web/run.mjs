@@ -456,6 +456,27 @@ const checks = [
     await screenshot(p, "renewals-month-at-risk");
   },
 
+  // honest about freshness: every page of numbers says when they were computed and from data up to when
+  async function freshness() {
+    const p = await page("viewer");
+    const id = encodeURIComponent(S.account.account_id);
+    const paths = ["/", "/accounts", `/accounts/${id}`, "/renewals", "/anomalies", "/cohorts",
+      "/funnels?steps=login,report.create&within=7d", "/settings"];
+    const missing = [];
+    for (const path of paths) {
+      await goto(p, path);
+      const f = p.locator("main .freshness").first();
+      try {
+        await visible(f, `${path}: a .freshness line`);
+        await until(async () => /Computed .+ · data up to /.test((await f.textContent()) ?? ""),
+          `${path}: "Computed ... · data up to ..." in .freshness`);
+      } catch (e) {
+        missing.push(`${path}: ${(await f.textContent().catch(() => null)) ?? "no .freshness"}`);
+      }
+    }
+    assert.ok(missing.length === 0, `pages that do not say when their numbers are from: ${missing.join("; ")}`);
+  },
+
   async function funnelEqualsApi() {
     const p = await page("csm");
     await goto(p, "/funnels");

@@ -35,6 +35,15 @@ export interface SessionAnswer {
 
 type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
+/* When the server computed an answer (its X-Kizuna-Computed-At: answers kept
+ * while the data is unchanged carry the time they were made), by answer. */
+const computed = new WeakMap<object, string>();
+
+/* The time the server computed this answer of api(), or null (not one computed from the data). */
+export function computedAt(answer: unknown): string | null {
+  return answer !== null && typeof answer === "object" ? computed.get(answer) ?? null : null;
+}
+
 export async function api<T>(path: string, method: Method = "GET", body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -58,6 +67,8 @@ export async function api<T>(path: string, method: Method = "GET", body?: unknow
     if (r.status === 401 && !path.endsWith("/login")) window.dispatchEvent(new Event("kizuna:logout"));
     throw new ApiError(r.status, e?.message ?? `${path}: HTTP ${r.status}`, e?.field ?? null);
   }
+  const at = r.headers.get("X-Kizuna-Computed-At");
+  if (at && json !== null && typeof json === "object") computed.set(json, at);
   return json as T;
 }
 

@@ -1,5 +1,6 @@
 // anomalies.tsx - the anomalies the server found in the watched series
-// (GET /api/v1/anomalies ?state ?series ?from ?to), newest first, 25 a page;
+// (GET /api/v1/anomalies ?state ?series ?from ?to, sort=-day, 25 a page, paged
+// by the server), newest first, with when the server last judged them;
 // ?id=N opens one (GET /api/v1/anomalies/{id}): its figures, the point against
 // its usual range, the series around it where a report gives its points, and
 // for users who may edit its state and note (PATCH /api/v1/anomalies/{id}).
@@ -7,7 +8,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, query } from "../api";
 import { Chart, type Series } from "../components/chart";
-import { Failed, Loading, Section } from "../components/state";
+import { Failed, Freshness, Loading, Section } from "../components/state";
 import { useApi } from "../data";
 import type { Fmt } from "../format";
 import { useI18n, type Key, type T } from "../i18n";
@@ -45,6 +46,13 @@ export interface Anomaly {
   updated_at: string;
 }
 
+interface AnomalyPage {
+  judged_at: string | null;
+  judged_through: string | null;
+  total: number;
+  anomalies: Anomaly[];
+}
+
 const LIMIT = 25;
 const STATES: State[] = ["open", "acknowledged", "resolved"];
 const KINDS = [
@@ -70,11 +78,6 @@ const STATE_CLASS: Record<State, string> = { open: "band-red", acknowledged: "ba
 
 function kindName(t: T, kind: string): string {
   return KINDS.includes(kind) ? t(`anomalies.kind.${kind}` as Key) : kind;
-}
-
-/* the first day the anomaly concerns, for sorting */
-function start(a: Anomaly): string {
-  return a.date ?? (a.month ? `${a.month}-01` : a.cohort ? `${a.cohort}-01` : "");
 }
 
 function when(t: T, fmt: Fmt, a: Anomaly): string {
@@ -156,20 +159,18 @@ export function Anomalies() {
     return `/anomalies${s ? `?${s}` : ""}`;
   };
 
-  const list = useApi<{ anomalies: Anomaly[] }>(`/api/v1/anomalies${query({ state, series, from, to })}`);
-  /* the API gives every match at once (no paging): newest first, a page at a time here */
-  const rows = useMemo(
-    () => [...(list.data?.anomalies ?? [])].sort((a, b) => (start(a) < start(b) ? 1 : start(a) > start(b) ? -1 : b.id - a.id)),
-    [list.data],
-  );
-  const seen = useMemo(() => [...new Set([...KINDS, ...rows.map((a) => a.series)])].sort(), [rows]);
-  const pageRows = rows.slice(offset, offset + LIMIT);
+  /* a page of them, the newest first, from the server */
+  const list = useApi<AnomalyPage>(`/api/v1/anomalies${query({ state, series, from, to, sort: "-day", limit: LIMIT, offset })}`);
+  const pageRows = list.data?.anomalies ?? [];
+  const total = list.data?.total ?? 0;
+  const seen = useMemo(() => [...new Set([...KINDS, ...pageRows.map((a) => a.series)])].sort(), [pageRows]);
 
   return (
     <div class="page">
       <h1>{t("anomalies.title")}</h1>
       {id > 0 && <Detail id={id} backHref={link({ id: 0 })} onChanged={list.reload} />}
       <Section title={t("anomalies.list")} id="anomalies-list">
+        {list.data && <Freshness computed={list.data.judged_at} dataTo={list.data.judged_through} />}
         <form
           class="toolbar"
           role="search"
@@ -224,7 +225,7 @@ export function Anomalies() {
           <Failed error={list.error} retry={list.reload} />
         ) : !list.data ? (
           <Loading />
-        ) : rows.length === 0 ? (
+        ) : total === 0 ? (
           <p class="state">{t("anomalies.none")}</p>
         ) : (
           <>
@@ -278,7 +279,7 @@ export function Anomalies() {
                 </tbody>
               </table>
             </div>
-            {rows.length > LIMIT && <Pager total={rows.length} offset={offset} limit={LIMIT} onPage={(o) => set({ offset: o })} />}
+            {total > LIMIT && <Pager total={total} offset={offset} limit={LIMIT} onPage={(o) => set({ offset: o })} />}
           </>
         )}
       </Section>

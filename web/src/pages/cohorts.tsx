@@ -3,7 +3,7 @@
 // month and a column per month of life k = 0..24, each cell the share with a
 // shade whose text keeps a contrast of at least 4.5:1.
 import { useMemo } from "preact/hooks";
-import { query } from "../api";
+import { computedAt, query } from "../api";
 import { Failed, Freshness, Loading, Section } from "../components/state";
 import { useApi } from "../data";
 import { useI18n } from "../i18n";
@@ -106,7 +106,7 @@ export function Cohorts() {
   return (
     <div class="page">
       <h1>{t("cohorts.title")}</h1>
-      <Freshness dataTo={dataTo} />
+      <Freshness computed={computedAt(report.data)} dataTo={dataTo} />
       <div class="toolbar">
         <div class="views" role="group" aria-label={t("cohorts.view")}>
           <button type="button" aria-pressed={!revenue} onClick={() => setView("logo")}>

@@ -3,8 +3,8 @@
 // the days of entry; the answer as a table and bars. The form lives in the URL,
 // so that a funnel can be shared as a link.
 import { useState } from "preact/hooks";
-import { query } from "../api";
-import { Failed, Loading, Section } from "../components/state";
+import { computedAt, query } from "../api";
+import { Failed, Freshness, Loading, Section } from "../components/state";
 import { useApi } from "../data";
 import { useI18n } from "../i18n";
 import { navigate, useLocation } from "../router";
@@ -45,6 +45,8 @@ export function Funnels() {
     if (s.length < 2) return;
     navigate(`/funnels${query({ steps: s.join(","), within, per, from, to })}`);
   };
+  /* the funnel does not say its data's last day; the summary's "through" is the same day */
+  const summary = useApi<{ through: string | null }[]>(asked ? "/api/v1/metrics/summary" : null);
   const rows = result.data ?? [];
   const top = rows[0]?.subjects || 1;
   return (
@@ -105,6 +107,7 @@ export function Funnels() {
           <Loading />
         ) : (
           <Section title={t("funnels.result")} id="funnel">
+            <Freshness computed={computedAt(result.data)} dataTo={summary.data?.[0]?.through ?? null} />
             <ul class="bands" aria-label={t("funnels.chart")}>
               {rows.map((r) => (
                 <li key={r.step} data-step={r.step} data-value={r.subjects}>

@@ -3,6 +3,7 @@
 // series is abnormal), the MRR movements by month, the health of the paying
 // accounts, and what changed this week.
 import { useMemo } from "preact/hooks";
+import { computedAt } from "../api";
 import { Chart, Sparkline } from "../components/chart";
 import { Failed, Freshness, Loading, Section } from "../components/state";
 import { useApi } from "../data";
@@ -97,7 +98,7 @@ export function Overview() {
   const health = useApi<HealthAnswer>("/api/v1/health");
   const red = useApi<AccountsPage>("/api/v1/accounts?band=red&limit=1");
   const renewing = useApi<AccountsPage>("/api/v1/accounts?renewal_within=90&limit=1");
-  const anomalies = useApi<{ anomalies: Anomaly[] }>("/api/v1/anomalies?state=open&limit=1000");
+  const anomalies = useApi<{ anomalies: Anomaly[] }>("/api/v1/anomalies?state=open&sort=-day&limit=1000");
   const firings = useApi<{ firings: Firing[] }>("/api/v1/firings?limit=50");
 
   const recent = useMemo(() => (mrr.data ?? []).slice(-MONTHS), [mrr.data]);
@@ -144,10 +145,7 @@ export function Overview() {
     <div class="page">
       <h1>{t("overview.title")}</h1>
       {first && (
-        <Freshness
-          computed={health.data?.scores.computed_at ?? null}
-          dataTo={first.through}
-        />
+        <Freshness computed={computedAt(summary.data) ?? health.data?.scores.computed_at ?? null} dataTo={first.through} />
       )}
       <section aria-label={t("overview.kpis")} class="tiles">
         {TILES.map((tile) => {
