@@ -56,6 +56,15 @@ static void json_opt_int(kz_jw *w, int64_t v)
         kz_jw_null(w);
 }
 
+/* A firing's why (rules/act.h), JSON the store checked; null when there is none. */
+static void json_why(kz_jw *w, const char *why)
+{
+    if (why && *why)
+        kz_jw_raw(w, why, strlen(why));
+    else
+        kz_jw_null(w);
+}
+
 struct acc_id {
     int64_t id;
 };
@@ -545,6 +554,8 @@ int kz_api_rule_backtest(kz_http_req *req, kz_http_resp *resp)
         kz_jw_str(&w, b->hits[i].key);
         kz_jw_key(&w, "reason");
         kz_jw_str(&w, b->hits[i].reason);
+        kz_jw_key(&w, "why");
+        json_why(&w, b->hits[i].why);
         kz_jw_end(&w);
     }
     kz_jw_end(&w);
@@ -589,6 +600,8 @@ static int on_firing(void *ctx, const kz_firing_rec *f)
     kz_jw_str(w, f->window_key);
     kz_jw_key(w, "reason");
     kz_jw_str(w, f->reason);
+    kz_jw_key(w, "why");
+    json_why(w, f->why);
     kz_jw_key(w, "dry_run");
     kz_jw_bool(w, f->dry_run);
     kz_jw_end(w);
@@ -1381,6 +1394,8 @@ static int on_tl_firing(void *ctx, const kz_firing_rec *f)
     kz_jw_key(w, "dry_run");
     kz_jw_bool(w, f->dry_run);
     data_str(w, "reason", f->reason);
+    kz_jw_key(w, "why");
+    json_why(w, f->why);
     const char *data = data_end(t);
     add(t, f->fired_at,
         "rule.fired", kz_arena_printf(t->a, "Rule %s fired%s", f->rule ? f->rule : "?", f->dry_run ? " (dry run)" : ""),

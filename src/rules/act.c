@@ -398,6 +398,11 @@ static int queue(kz_store *st, struct facts *f, const kz_rule_action *ac, size_t
             kz_jw_time(&iw, rec->at);
             kz_jw_key(&iw, "reason");
             kz_jw_str(&iw, rec->reason);
+            kz_jw_key(&iw, "why");
+            if (rec->why)
+                kz_jw_raw(&iw, rec->why, strlen(rec->why));
+            else
+                kz_jw_null(&iw);
             kz_jw_key(&iw, "text");
             kz_jw_str(&iw, *text ? text : NULL);
             kz_jw_key(&iw, "playbook");
@@ -450,7 +455,7 @@ int kz_act_fire(kz_store *st, const kz_occasion *o, int dry_run, kz_time now, in
     }
     kz_firing_rec rec = { .rule = r->id, .subject_kind = kind, .subject = subject, .account_id = o->account_id,
                           .window_key = o->key, .at = o->at, .fired_at = now, .reason = o->reason ? o->reason : "",
-                          .dry_run = dry_run };
+                          .why = o->why, .dry_run = dry_run };
     if ((rc = kz_store_firing_add(st, &rec, &id)) || id == 0 || dry_run)
         goto done;
     for (size_t i = 0; i < r->nactions && !rc; i++) {

@@ -33,6 +33,9 @@ typedef struct kz_occasion {
     const char *key;         /* the window key (match.h, scan.h) */
     kz_time at;              /* what it fired on happened then */
     const char *reason;      /* in words, for people */
+    const char *why;         /* and as data, a JSON object: {"trigger": the rule's trigger, "facts": what a
+                              * scheduled trigger fired on ({"ticket", "category", "priority"}, {"score"},
+                              * {"value"}, {"anchor_date", "day"}, {"anomaly"}) or null}; NULL: none */
     const char *event;       /* the event's name (NULL: not an event) */
     double value;            /* trigger.value: the event's value or the measure (NaN: none) */
     /* what the caller knows of the account (NaN or NULL: not known) */

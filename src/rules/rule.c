@@ -775,7 +775,14 @@ static int parse_obj(kz_rule *r, const cJSON *j, struct where *w)
         return kz_error_oom();
     r->json = kz_arena_strndup(w->a, compact, strlen(compact));
     cJSON_free(compact);
-    return r->json ? KZ_OK : kz_error_oom();
+    if (!r->json)
+        return kz_error_oom();
+    compact = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(j, "trigger"));
+    if (!compact)
+        return kz_error_oom();
+    r->trigger_json = kz_arena_strndup(w->a, compact, strlen(compact));
+    cJSON_free(compact);
+    return r->trigger_json ? KZ_OK : kz_error_oom();
 }
 
 static int parse_one(kz_rule **out, const cJSON *j, const char *origin)

@@ -122,6 +122,7 @@ typedef struct kz_rule {
     size_t nactions;
     int64_t cooldown;     /* seconds after a firing of a subject before the next one */
     const char *json;     /* the rule as read, compact: what the store keeps */
+    const char *trigger_json; /* its trigger, compact (a firing's why starts with it) */
     const char *origin;   /* where it was read ("rules/honey.json") */
     kz_arena *arena;
 } kz_rule;

@@ -15,10 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/jsonw.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "engine/findings.h"
 #include "engine/health.h"
 #include "engine/renewal.h"
 #include "engine/segment.h"
@@ -403,6 +408,7 @@ struct cand {
     double value;
     char key[64];
     char reason[160];       /* scheduled triggers: what it fired on; "" for events (the rule says) */
+    char *facts;            /* scheduled triggers: what it fired on as a JSON object (owned); NULL for events */
 };
 
 struct pass {
@@ -426,6 +432,33 @@ struct pass {
     kz_time *seen;
     size_t nseen, capseen;
 };
+
+/* Forgets the candidates (and their facts). */
+static void cands_clear(struct pass *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].facts);
+    p->n = 0;
+}
+
+/* Facts of a candidate: a JSON object written by fn(w, arg) into c->facts. */
+static int cand_facts(struct cand *c, void (*fn)(kz_jw *w, const void *arg), const void *arg)
+{
+    kz_buf b;
+    kz_jw w;
+    kz_buf_init(&b, KZ_BUF_UNLIMITED);
+    kz_jw_init(&w, &b);
+    kz_jw_obj(&w);
+    fn(&w, arg);
+    kz_jw_end(&w);
+    int rc = kz_jw_error(&w);
+    if (rc) {
+        kz_buf_free(&b);
+        return rc;
+    }
+    c->facts = kz_buf_take(&b);
+    return c->facts ? KZ_OK : kz_error_oom();
+}
 
 static const char *user_key(void *ctx, uint32_t u, size_t *n)
 {
@@ -533,6 +566,7 @@ static int on_run(void *ctx, const kz_evcols *ev)
 
 static void pass_free(struct pass *p)
 {
+    cands_clear(p);
     kz_matcher_free(p->m);
     kz_judge_free(p->judge);
     free(p->v);
@@ -693,6 +727,67 @@ static int name_bit(const kz_value *v, const char *const *names, int n)
     return -1;
 }
 
+/* A firing's why (rules/act.h): {"trigger": the rule's, "facts": what it fired on or null}. Caller frees. */
+static char *why_of(const kz_rule *r, const struct cand *c)
+{
+    kz_buf b;
+    kz_buf_init(&b, KZ_BUF_UNLIMITED);
+    if (kz_buf_printf(&b, "{\"trigger\":%s,\"facts\":%s}", r->trigger_json ? r->trigger_json : "null",
+                      c->facts ? c->facts : "null")) {
+        kz_buf_free(&b);
+        return NULL;
+    }
+    return kz_buf_take(&b);
+}
+
+/* ---- what scheduled triggers fired on, as facts (the firing's why: rules/act.h) ---- */
+
+struct ticket_facts {
+    const kz_value *key;
+    const char *category, *priority; /* NULL: none */
+};
+
+static void ticket_facts_json(kz_jw *w, const void *arg)
+{
+    const struct ticket_facts *t = arg;
+    kz_jw_key(w, "ticket");
+    kz_jw_strn(w, t->key->s, t->key->n);
+    kz_jw_key(w, "category");
+    kz_jw_str(w, t->category);
+    kz_jw_key(w, "priority");
+    kz_jw_str(w, t->priority);
+}
+
+static void score_facts_json(kz_jw *w, const void *arg)
+{
+    kz_jw_key(w, "score");
+    kz_jw_int(w, *(const int64_t *)arg);
+}
+
+static void value_facts_json(kz_jw *w, const void *arg)
+{
+    kz_jw_key(w, "value");
+    kz_jw_double(w, *(const double *)arg);
+}
+
+struct date_facts {
+    kz_day anchor, day;
+};
+
+static void date_facts_json(kz_jw *w, const void *arg)
+{
+    const struct date_facts *d = arg;
+    kz_jw_key(w, "anchor_date");
+    kz_jw_date(w, d->anchor);
+    kz_jw_key(w, "day");
+    kz_jw_date(w, d->day);
+}
+
+static void anomaly_facts_json(kz_jw *w, const void *arg)
+{
+    kz_jw_key(w, "anomaly");
+    kz_finding_json(w, arg);
+}
 static int on_ticket(void *ctx, int64_t id, const kz_value *row)
 {
     static const char *const cats[] = { "functional", "operational" };
@@ -726,6 +821,10 @@ static int on_ticket(void *ctx, int64_t id, const kz_value *row)
                  row[KZ_TICKET_KEY].s);
         snprintf(c->reason, sizeof c->reason, "ticket %.*s opened (%s, %s)", (int)(row[KZ_TICKET_KEY].n > 60 ? 60 : row[KZ_TICKET_KEY].n),
                  row[KZ_TICKET_KEY].s, cat >= 0 ? cats[cat] : "no category", prio >= 0 ? prios[prio] : "no priority");
+        struct ticket_facts tf = { &row[KZ_TICKET_KEY], cat >= 0 ? cats[cat] : NULL, prio >= 0 ? prios[prio] : NULL };
+        int rc = cand_facts(c, ticket_facts_json, &tf);
+        if (rc)
+            return rc;
     }
     return KZ_OK;
 }
@@ -760,6 +859,9 @@ static int on_answer(void *ctx, int64_t id, const kz_value *row)
                  row[KZ_NPS_KEY].s);
         snprintf(c->reason, sizeof c->reason, "an NPS answer of %lld (%s)", (long long)score,
                  score <= 6 ? "a detractor" : score <= 8 ? "a passive" : "a promoter");
+        int rc = cand_facts(c, score_facts_json, &score);
+        if (rc)
+            return rc;
     }
     return KZ_OK;
 }
@@ -805,7 +907,7 @@ static int threshold_cand(struct scan *sc, size_t i, int64_t account_id, double 
                     : r->measure == KZ_MEASURE_CHURN ? "churn probability"
                                                      : kz_signal_defs()[r->measure].name;
     snprintf(c->reason, sizeof c->reason, "%s %.4g %s %.4g", m, v, kz_rule_op_name(r->op), r->threshold);
-    return KZ_OK;
+    return cand_facts(c, value_facts_json, &v);
 }
 
 /* Thresholds: the measure of every account judged now; a rule fires for an
@@ -953,7 +1055,8 @@ static int date_candidate(struct scan *sc, size_t i, uint32_t a, kz_day anchor, 
     const char *what = r->anchor == KZ_ANCHOR_RENEWAL ? "renewal" : r->anchor == KZ_ANCHOR_SIGNUP ? "signup" : r->anchor_field;
     snprintf(c->reason, sizeof c->reason, "%s on %s: day %+d is %s%s%s", what, d, r->offset_days, f,
              r->unless_event ? ", without " : "", r->unless_event ? r->unless_event : "");
-    return KZ_OK;
+    struct date_facts df = { anchor, fire };
+    return cand_facts(c, date_facts_json, &df);
 }
 
 /* Dates: each account's anchor (its first subscription's start, the
@@ -1057,6 +1160,9 @@ static int on_anomaly(void *ctx, const kz_anomaly_rec *an)
         c->value = an->observed;
         snprintf(c->key, sizeof c->key, "anomaly:%lld", (long long)an->id);
         snprintf(c->reason, sizeof c->reason, "%.150s", an->message);
+        int rc = cand_facts(c, anomaly_facts_json, an);
+        if (rc)
+            return rc;
     }
     return KZ_OK;
 }
@@ -1094,6 +1200,7 @@ void kz_backtest_free(kz_backtest *b)
     for (size_t i = 0; i < b->n; i++) {
         free(b->hits[i].account);
         free(b->hits[i].user);
+        free(b->hits[i].why);
     }
     free(b->hits);
     free(b);
@@ -1174,9 +1281,15 @@ int kz_rules_backtest(kz_backtest **out, kz_store *st, const kz_rule *r, kz_time
             kz_rule_describe(r, h->reason, sizeof h->reason);
         if (c->account_id && !(h->account = account_key(st, c->account_id)))
             continue; /* an account deleted since: its events are left out of everything */
+        if (!(h->why = why_of(r, c))) {
+            free(h->account);
+            rc = kz_error_oom();
+            goto done;
+        }
         if (r->per == KZ_PER_USER && c->user < p.nusers && p.users[c->user] &&
             !(h->user = strdup(p.users[c->user]))) {
             free(h->account);
+            free(h->why);
             rc = kz_error_oom();
             goto done;
         }
@@ -1229,7 +1342,14 @@ static int pass_act(struct pass *p, kz_store *st, kz_time now, kz_run_stats *s)
         int64_t id = 0;
         if (r->per == KZ_PER_USER && !o.user)
             continue;
+        char *why = why_of(r, c);
+        if (!why) {
+            rc = kz_error_oom();
+            break;
+        }
+        o.why = why;
         rc = kz_act_fire(st, &o, 0, now, &id);
+        free(why);
         if (rc == KZ_ENOTFOUND) {
             rc = KZ_OK; /* its account was deleted since */
             continue;
@@ -1241,7 +1361,7 @@ static int pass_act(struct pass *p, kz_store *st, kz_time now, kz_run_stats *s)
             s->known++;
         }
     }
-    p->n = 0;
+    cands_clear(p);
     return rc;
 }
 
@@ -1470,7 +1590,7 @@ static int live_pass(kz_rules_live *l, kz_store *st, kz_ruleset *rs, const kz_en
         rc = pass_act(p, st, now, s);
     kz_judge_free(p->judge);
     p->judge = NULL;
-    p->n = 0;
+    cands_clear(p);
     return rc;
 }
 

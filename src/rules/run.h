@@ -74,6 +74,7 @@ typedef struct kz_backtest_hit {
     char *user;              /* per-user rules: the user's key; NULL */
     char key[64];
     char reason[160];        /* what it fired on, in words */
+    char *why;               /* and as data: {"trigger", "facts"} (rules/act.h) */
 } kz_backtest_hit;
 
 typedef struct kz_backtest {

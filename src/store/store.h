@@ -500,6 +500,7 @@ typedef struct kz_firing_rec {
     const char *window_key;
     kz_time at, fired_at;
     const char *reason;         /* in words: "events purchase, purchase within 30d" */
+    const char *why;            /* the same as data, a JSON object (rules/act.h); NULL: none (older firings) */
     int dry_run;
 } kz_firing_rec;
 typedef int (*kz_firing_fn)(void *ctx, const kz_firing_rec *f);

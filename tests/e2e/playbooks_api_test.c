@@ -207,6 +207,14 @@ Test(playbooks_api, rules_checked_stored_switched_and_backtested, .timeout = 120
     cr_assert_str_eq(str(r, "to"), "2026-10-31T23:59:59.999999Z");
     cr_assert(cJSON_IsFalse(get(r, "truncated")));
     for (int i = 0; i < cJSON_GetArraySize(cli); i++) {
+        /* the why as data is the API's (the command line writes the reason in words) */
+        cJSON *why = cJSON_DetachItemFromObjectCaseSensitive(cJSON_GetArrayItem(hits, i), "why");
+        cr_assert(cJSON_IsObject(why) && cJSON_IsObject(cJSON_GetObjectItem(why, "trigger")),
+                  "firing %d: why %s", i, cJSON_PrintUnformatted(why));
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(why, "trigger"), "kind")));
+        cr_assert(cJSON_IsNull(cJSON_GetObjectItem(why, "facts")), "an event rule's facts: %s",
+                  cJSON_PrintUnformatted(why));
+        cJSON_Delete(why);
         char *a = cJSON_PrintUnformatted(cJSON_GetArrayItem(hits, i)),
              *c = cJSON_PrintUnformatted(cJSON_GetArrayItem(cli, i));
         cr_assert_str_eq(a, c, "firing %d", i);
@@ -240,6 +248,14 @@ Test(playbooks_api, rules_checked_stored_switched_and_backtested, .timeout = 120
         cr_assert(kt_contains(get(h, "reason")->valuestring, "health ") &&
                       kt_contains(get(h, "reason")->valuestring, " < 40"),
                   "%s", get(h, "reason")->valuestring);
+        /* and as data: the trigger and the value crossed, as the reason says it */
+        const cJSON *why = get(h, "why"), *v = get(get(why, "facts"), "value");
+        cr_assert_str_eq(str(get(why, "trigger"), "measure"), "health");
+        cr_assert_eq(get(get(why, "trigger"), "value")->valuedouble, 40);
+        cr_assert(cJSON_IsNumber(v) && v->valuedouble < 40, "%s", cJSON_PrintUnformatted(why));
+        char said[64];
+        snprintf(said, sizeof said, "health %.4g <", v->valuedouble);
+        cr_assert(kt_contains(get(h, "reason")->valuestring, said), "%s: %s", said, get(h, "reason")->valuestring);
         kz_time at;
         const char *t = get(h, "at")->valuestring;
         cr_assert_eq(kz_parse_time(&at, NULL, t, strlen(t)), 0);
@@ -649,7 +665,7 @@ static const struct {
     { "ticket.resolved", { "subject", "priority", "category" } },
     { "nps", { "score", "group", "comment" } },
     { "activity.", { "activity", "subject", "body" } },
-    { "rule.fired", { "rule", "dry_run", "reason" } },
+    { "rule.fired", { "rule", "dry_run", "reason", "why" } },
     { "task.created", { "title", "assignee", "due", "source" } },
     { "task.done", { "title" } },
     { "task.cancelled", { "title" } },

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1184,6 +1185,25 @@ Test(rules_cli, rules_and_tasks_have_help_and_exit_zero)
 
 /* ---- 9. the scheduled triggers: tickets, NPS answers, thresholds ----------------------- */
 
+/* The stored why of rule's firing (a JSON object; the only firing of the rule), parsed. */
+static cJSON *stored_why(const char *rule)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    char *path = kt_path(dir, "k.db");
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    free(path);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT why FROM rule_firings WHERE rule = ?1", -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, rule, -1, SQLITE_STATIC);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW, "no firing of %s", rule);
+    cJSON *why = cJSON_Parse((const char *)sqlite3_column_text(q, 0));
+    cr_assert_eq(sqlite3_step(q), SQLITE_DONE, "more than one firing of %s", rule);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    cr_assert(cJSON_IsObject(why), "%s: why is not an object", rule);
+    return why;
+}
+
 Test(rules_cli, an_urgent_ticket_and_a_detractor_fire_once_each)
 {
     kt_run r;
@@ -1226,6 +1246,18 @@ Test(rules_cli, an_urgent_ticket_and_a_detractor_fire_once_each)
     cr_assert(has_title(t, "Detractor at Acme: 3"), "tasks");
     cr_assert_eq(cJSON_GetArraySize(t), 2, "only the urgent ticket and the detractor");
     cJSON_Delete(t);
+    /* what they fired on, as data: the rule's trigger and the ticket, the score */
+    cJSON *why = stored_why("urgent");
+    char *got = cJSON_PrintUnformatted(why);
+    cr_assert_str_eq(got, "{\"trigger\":{\"kind\":\"ticket\",\"priorities\":[\"high\",\"urgent\"]},"
+                          "\"facts\":{\"ticket\":\"T1\",\"category\":\"operational\",\"priority\":\"urgent\"}}");
+    free(got);
+    cJSON_Delete(why);
+    why = stored_why("detractor");
+    got = cJSON_PrintUnformatted(why);
+    cr_assert_str_eq(got, "{\"trigger\":{\"kind\":\"nps\"},\"facts\":{\"score\":3}}");
+    free(got);
+    cJSON_Delete(why);
     /* the backtest: the same tickets and answers, over the window whatever the rule's start */
     char *b = backtest("urgent", "1");
     cr_assert_str_eq(b, "a1|ticket:T1;", "what the run fired");

@@ -329,6 +329,11 @@ static const char *const migrations[] = {
     "CREATE INDEX rule_firings_subject ON rule_firings (rule, subject_kind, subject, at);\n"
     "CREATE INDEX rule_firings_at ON rule_firings (at);\n"
     "PRAGMA user_version = 11;\n",
+
+    /* 12: a firing's why as data (rules/act.h), so that people read it in their language; NULL for
+     * the firings recorded before */
+    "ALTER TABLE rule_firings ADD COLUMN why TEXT CHECK (why IS NULL OR json_valid(why));\n"
+    "PRAGMA user_version = 12;\n",
 };
 
 int kz_sqlite_latest_version(void)

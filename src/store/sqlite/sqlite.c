@@ -369,13 +369,13 @@ static const char *const stmt_sql[S_N] = {
     [S_RULE_EACH] = "SELECT " RULE_COLS " FROM rules ORDER BY name",
     /* a row back only when inserted: a firing seen before writes nothing */
     [S_FIRING_ADD] = "INSERT INTO rule_firings (rule, subject_kind, subject, account_id, window_key, at, fired_at, "
-                     "reason, dry_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                     "reason, dry_run, why) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                      "ON CONFLICT (rule, subject_kind, subject, window_key) DO NOTHING RETURNING id",
     [S_FIRING_NEAR] = "SELECT at FROM rule_firings WHERE rule = ?1 AND subject_kind = ?2 AND subject = ?3 "
                       "AND at > ?4 - ?5 AND at < ?4 + ?5 AND at <> ?4 ORDER BY abs(at - ?4) LIMIT 1",
     /* paging: the rows after before_id's in the order (at DESC, id DESC) */
     [S_FIRING_EACH] = "SELECT f.id, f.rule, f.subject_kind, f.subject, coalesce(f.account_id, 0), a.account_key, "
-                      "f.window_key, f.at, f.fired_at, f.reason, f.dry_run "
+                      "f.window_key, f.at, f.fired_at, f.reason, f.dry_run, f.why "
                       "FROM rule_firings f LEFT JOIN accounts a ON a.id = f.account_id "
                       "WHERE (?1 IS NULL OR f.rule = ?1) AND (?2 = 0 OR f.account_id = ?2) "
                       "AND (?3 = 0 OR (f.at, f.id) < (SELECT b.at, b.id FROM rule_firings b WHERE b.id = ?3)) "
@@ -2261,6 +2261,7 @@ static int sq_firing_add(kz_store *st, const kz_firing_rec *f, int64_t *out_id)
     sqlite3_bind_int64(q, 7, f->fired_at);
     sqlite3_bind_text(q, 8, f->reason, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 9, f->dry_run != 0);
+    bind_text_or_null(q, 10, f->why);
     int64_t id = 0;
     int sr = sqlite3_step(q), rc = KZ_OK;
     if (sr == SQLITE_ROW) {
@@ -2321,6 +2322,7 @@ static int sq_firings_each(kz_store *st, const char *rule, int64_t account_id, i
             .fired_at = sqlite3_column_int64(q, 8),
             .reason = text_col(q, 9),
             .dry_run = sqlite3_column_int(q, 10),
+            .why = text_col(q, 11),
         };
         rc = fn(ctx, &f);
     }
