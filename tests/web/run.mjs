@@ -311,6 +311,37 @@ const checks = [
     await p.context().close();
   },
 
+  // a firing's why in the reader's language: a backtest of a detractor rule, in Japanese
+  async function firingsInJapanese() {
+    const rule = { id: "web-detractors", mode: "off", trigger: { kind: "nps", max_score: 6 }, actions: [{ kind: "note", text: "x" }] };
+    await api(S.auth.admin, "/api/v1/rules", { method: "POST", body: rule });
+    try {
+      const want = await api(S.auth.admin, "/api/v1/rules/web-detractors/backtest?days=3650&limit=25");
+      assert.ok(want.firings.length > 0, "the demo world has no detractor answers to backtest");
+      assert.ok(want.firings.every((f) => f.why?.facts?.score <= 6), `a detractor's why: ${JSON.stringify(want.firings[0])}`);
+      const p = await newPage(S.browser, "admin-ja-playbooks");
+      await login(p, USERS.admin.name, USERS.admin.password);
+      await langSelect(p).selectOption("ja");
+      await until(async () => (await p.locator("html").getAttribute("lang")) === "ja", '<html lang> did not become "ja"');
+      await goto(p, "/playbooks?rule=web-detractors");
+      const bt = p.locator("[data-backtest]");
+      await fill(bt.locator("input[name=days]"), "3650", "the backtest's days");
+      await click(bt.locator("button[type=submit]"), "the backtest's button");
+      const cells = bt.locator("tbody tr td:nth-child(5)");
+      await visible(cells.first(), "the backtest's firings");
+      const said = await cells.allInnerTexts();
+      const english = said.filter((x) => /NPS answer|detractor|passive|promoter/.test(x));
+      assert.deepEqual(english, [], `English reasons on the Japanese page: ${english.slice(0, 3).join(" | ")}`);
+      assert.ok(said.every((x) => /点の回答/.test(x) && /NPS 回答/.test(x)), `not the Japanese why: ${said.slice(0, 3).join(" | ")}`);
+      const main = await p.locator("main").innerText();
+      assert.ok(!/an NPS answer/.test(main), "the server's English summary of the rule on the Japanese page");
+      await screenshot(p, "ja-playbooks-backtest");
+      await p.context().close();
+    } finally {
+      await api(S.auth.admin, "/api/v1/rules/web-detractors", { method: "DELETE" });
+    }
+  },
+
   // keyboard and assistive technology: every control has a name, the skip link comes first and
   // works, the nav is reached and followed with the keyboard, and text has enough contrast
   async function accessible() {

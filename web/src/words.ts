@@ -6,6 +6,7 @@
 // a new kind), its own English text is shown rather than nothing.
 import type { Fmt } from "./format";
 import { hasKey, translator, type Key, type T } from "./i18n";
+import { describe, num as jnum, obj, str as jstr, word } from "./trigger";
 
 export interface SignalValue {
   value: number | null;
@@ -190,7 +191,7 @@ export function timelineWords(t: T, fmt: Fmt, it: TimelineItem, anomalyNames?: (
       };
     }
     case "rule.fired":
-      return { title: t(d.dry_run ? "tl.rule.fired_dry" : "tl.rule.fired", { rule: str(d.rule) ?? "?" }), detail: it.detail };
+      return { title: t(d.dry_run ? "tl.rule.fired_dry" : "tl.rule.fired", { rule: str(d.rule) ?? "?" }), detail: whyWords(t, fmt, d.why) ?? it.detail };
     case "task.created": {
       const parts = [];
       if (str(d.assignee)) parts.push(t("tl.task.assignee", { assignee: str(d.assignee)! }));
@@ -224,4 +225,47 @@ export function timelineWords(t: T, fmt: Fmt, it: TimelineItem, anomalyNames?: (
       }
       return sent;
   }
+}
+
+/* A firing's why, {"trigger", "facts"}, in words: what the rule fires on, and
+ * what it fired on this time (docs/api.md: a firing's `why`), so that it reads
+ * in the page's language, not the server's English `reason` (shown only for a
+ * firing without one: recorded before); null when there is no why. */
+export function whyWords(t: T, fmt: Fmt, why: unknown): string | null {
+  const w = obj(why);
+  const trigger = obj(w?.trigger);
+  if (!w || !trigger) return null;
+  const said = describe(trigger, t, fmt).text;
+  const f = obj(w.facts);
+  if (!f) return said;
+  let facts: string | null = null;
+  switch (jstr(trigger, "kind")) {
+    case "ticket": {
+      const cat = jstr(f, "category"), prio = jstr(f, "priority");
+      facts = t("playbooks.why.ticket", {
+        ticket: jstr(f, "ticket") ?? "?",
+        category: cat ? word("playbooks.cat", cat, t) : t("playbooks.why.none"),
+        priority: prio ? word("playbooks.prio", prio, t) : t("playbooks.why.none"),
+      });
+      break;
+    }
+    case "nps":
+      facts = t("playbooks.why.nps", { score: fmt.num(jnum(f, "score")) });
+      break;
+    case "threshold": {
+      const v = jnum(f, "value");
+      const churn = jstr(trigger, "measure") === "churn";
+      facts = t("playbooks.why.threshold", { value: churn && v !== null && v <= 1 ? fmt.pct(v) : fmt.num(v, 1) });
+      break;
+    }
+    case "date":
+      facts = t("playbooks.why.date", { anchor_date: fmt.date(jstr(f, "anchor_date")), day: fmt.date(jstr(f, "day")) });
+      break;
+    case "anomaly": {
+      const a = obj(f.anomaly);
+      facts = a ? anomalyText(t, fmt, a as unknown as AnomalyWords) : null;
+      break;
+    }
+  }
+  return facts ? t("playbooks.why", { trigger: said, facts }) : said;
 }
