@@ -26,20 +26,7 @@ KZ=${KZ:-build/kizuna}
 mkdir -p build/bench
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d web/node_modules/playwright-core ] || ./scripts/install-deps.sh
 
-case $SIZE in S) ACC=1000;; M) ACC=10000;; L) ACC=50000;; *) echo "bench: SIZE is S, M or L" >&2; exit 1;; esac
-# the same steps as bench/server.sh
-DATA=bench/data/$SIZE
-SRC=build/bench/kizuna-$SIZE.db
-if [ ! -s "$SRC" ]; then
-    if [ ! -s "$DATA/events.csv" ]; then
-        [ build/bench/gen -nt "$BENCH_REF/gen.c" ] || cc -O2 -std=c99 -o build/bench/gen "$BENCH_REF/gen.c" -lm
-        mkdir -p "$DATA"
-        echo "== generating $SIZE ($ACC accounts, 730 days, seed 42)"
-        build/bench/gen --out "$DATA" --accounts "$ACC" --days 730 --seed 42
-    fi
-    echo "== importing $SIZE into $SRC"
-    "$KZ" --db "$SRC" import --quiet "$DATA"
-fi
+. bench/imported.sh
 
 DB=build/bench/web-$SIZE.db
 if [ ! -s "$DB" ] || [ "$SRC" -nt "$DB" ] || [ ! -f "$DB.ready" ]; then
