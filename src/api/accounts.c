@@ -312,6 +312,8 @@ static void json_brief(kz_jw *w, const kz_engine *e, const kz_metric_opts *o, co
     json_health(w, s, a, 0);
     kz_jw_key(w, "churn");
     json_churn(w, s, a);
+    kz_jw_key(w, "at_risk");
+    kz_jw_bool(w, at_risk(s, a));
     if (ncols) {
         kz_jw_key(w, "fields");
         kz_jw_obj(w);

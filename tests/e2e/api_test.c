@@ -613,6 +613,8 @@ static int renewing(const kt_server *s, const struct caller *c, const char *mont
         double p = cJSON_IsObject(ch) ? cJSON_GetObjectItem(ch, "probability")->valuedouble : 0;
         int risky = strcmp(band, "red") == 0 || strcmp(band, "yellow") == 0 || p >= 0.5;
         cr_assert(!risk || risky, "%s: %s is not at risk", path, cJSON_GetObjectItem(a, "account_id")->valuestring);
+        cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItem(a, "at_risk")), risky, "%s: %s's at_risk", path,
+                     cJSON_GetObjectItem(a, "account_id")->valuestring);
         *arr += cJSON_GetObjectItem(a, "mrr")->valuedouble * 12;
         n++;
     }

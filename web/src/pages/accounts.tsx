@@ -33,6 +33,7 @@ export interface AccountRow {
   } | null;
   churn: { probability: number; horizon_days?: number } | null;
   fields?: Record<string, string | number | boolean | null>;
+  at_risk?: boolean; /* a renewal at risk as GET /api/v1/renewals counts it */
 }
 
 interface FieldInfo {

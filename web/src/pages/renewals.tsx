@@ -44,11 +44,6 @@ interface Page {
 const HORIZONS = [30, 90, 180, 365];
 const LIMIT = 50;
 
-/* The list's rule as the server's (GET /api/v1/renewals: at_risk_churn). */
-function atRisk(r: AccountRow, churn: number): boolean {
-  return r.health?.band === "red" || r.health?.band === "yellow" || (r.churn?.probability ?? 0) >= churn;
-}
-
 /* The last day of month "YYYY-MM". */
 function lastDay(month: string): string {
   const y = Number(month.slice(0, 4)), m = Number(month.slice(5, 7));
@@ -197,12 +192,12 @@ export function Renewals() {
                     </thead>
                     <tbody>
                       {list.data.accounts.map((r) => (
-                        <tr key={r.account_id} data-at-risk={atRisk(r, churn) ? "1" : "0"}>
+                        <tr key={r.account_id} data-at-risk={r.at_risk ? "1" : "0"}>
                           <td>
                             <a href={`/accounts/${encodeURIComponent(r.account_id)}`} onClick={onLink}>
                               {r.name ?? r.account_id}
                             </a>
-                            {atRisk(r, churn) && <span class="pill band-red"> {t("renewals.at_risk")}</span>}
+                            {r.at_risk && <span class="pill band-red"> {t("renewals.at_risk")}</span>}
                           </td>
                           <td data-value={r.renewal ?? ""}>
                             {fmt.date(r.renewal)}
